@@ -1,0 +1,70 @@
+/**
+ * Every default limit and interval of meshline, with its unit, in one place.
+ * Options refer to these as `opts.x ?? DEFAULT_X`.
+ */
+
+const KiB = 1024
+const MiB = 1024 * KiB
+
+/** Longest line accepted, in bytes, excluding its `\n`. */
+export const DEFAULT_MAX_LINE_LENGTH = 64 * KiB
+
+/** Largest `BYTES` payload accepted or sent, in bytes (the protocol's 16 MiB). */
+export const DEFAULT_MAX_BYTES_PER_MESSAGE = 16 * MiB
+
+/** Bytes a peer's outbound queue may hold before senders wait. */
+export const DEFAULT_MAX_QUEUED_BYTES = 4 * MiB
+
+/** How long a sender may wait on a full peer queue before that peer is dropped, in ms. */
+export const DEFAULT_SLOW_PEER_TIMEOUT = 10_000
+
+/** How long a handshake may take, in ms (the protocol's connection timeout). */
+export const DEFAULT_CONNECTION_TIMEOUT = 10_000
+
+/** How often every peer is sent `PING`, in ms. */
+export const DEFAULT_MAINTENANCE_INTERVAL = 15_000
+
+/** How often every peer is sent `REQUEST_PEERS`, in ms. */
+export const DEFAULT_DISCOVERY_INTERVAL = 30_000
+
+/** Silence after which a peer is dropped, in ms. */
+export const DEFAULT_PEER_TIMEOUT = 60_000
+
+/** Connected peers a node keeps at most. */
+export const DEFAULT_MAX_PEERS = 10
+
+/** Addresses a node remembers at most (the oldest unconnected ones are forgotten first). */
+export const DEFAULT_MAX_KNOWN_PEERS = 1000
+
+/** Connections accepted but not yet through their handshake, at most. */
+export const DEFAULT_MAX_PENDING_HANDSHAKES = 64
+
+/** Dials in flight at once. */
+export const DEFAULT_DIAL_CONCURRENCY = 3
+
+/** Discovered addresses dialled per received `PEERS` list (the protocol's 3). */
+export const DEFAULT_DIALS_PER_DISCOVERY = 3
+
+/** Upper bound of the random delay before dialling a discovered address, in ms (the protocol's 5 s). */
+export const DEFAULT_DIAL_JITTER = 5_000
+
+/** Known addresses, beyond the connected ones, included in a `PEERS` answer (the protocol's 5). */
+export const DEFAULT_EXTRA_PEERS_SHARED = 5
+
+/** Largest `PEERS` list accepted: entries beyond it are ignored and reported. */
+export const DEFAULT_MAX_PEERS_PER_LIST = 256
+
+/** Messages buffered for each `messages()` reader before delivery waits for it. */
+export const DEFAULT_INBOX_SIZE = 1024
+
+/** Bootstrap attempts before giving up. */
+export const DEFAULT_BOOTSTRAP_ATTEMPTS = 5
+
+/** First retry delay of a bootstrap, doubled on every attempt, in ms. */
+export const DEFAULT_BOOTSTRAP_BACKOFF = 500
+
+/** Payloads at least this long are written by reference instead of copied into a coalesced write, in bytes. */
+export const COALESCE_COPY_LIMIT = 16 * KiB
+
+/** Bytes read from a socket and not yet consumed before it is paused. */
+export const DEFAULT_READ_HIGH_WATER_MARK = 256 * KiB

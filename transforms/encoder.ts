@@ -1,0 +1,107 @@
+/**
+ * The encoder: typed messages in, bytes out. All messages that are ready
+ * together (one batch) become as few writes as possible: small frames are
+ * packed back to back into a shared pool buffer, while large payloads are
+ * passed by reference so they are never copied.
+ */
+import { Uint8ArrayList } from 'uint8arraylist'
+import { COALESCE_COPY_LIMIT } from '../lib/constants.js'
+import { InvalidMessageError } from '../lib/errors.js'
+import { forEachPiece } from './line-framer.js'
+import { BYTES_PREFIX, NEWLINE, messageLine, type Message } from './wire.js'
+
+export interface EncoderOptions {
+  /**
+   * `BYTES` payloads at least this long are written by reference instead of
+   * being copied into the coalesced buffer, in bytes.
+   * @default 16384 (16 KiB)
+   */
+  copyLimit?: number
+}
+
+/** Size of each pool buffer that small frames are packed into, in bytes. */
+const POOL_SIZE = 64 * 1024
+/** Worst case UTF-8 bytes per UTF-16 code unit. */
+const MAX_UTF8_PER_UNIT = 3
+
+/**
+ * Synchronous core. Frames are written forward into a pool buffer and handed
+ * out as views of it; a region once handed out is never written again, so no
+ * copy is needed and the pool is only replaced when full.
+ */
+export class FrameEncoder {
+  readonly copyLimit: number
+  private pool = Buffer.allocUnsafe(POOL_SIZE)
+  /** Start of the region not yet handed out, and end of the written bytes. */
+  private start = 0
+  private used = 0
+
+  constructor (opts: EncoderOptions = {}) {
+    this.copyLimit = opts.copyLimit ?? COALESCE_COPY_LIMIT
+  }
+
+  /**
+   * Encodes a batch of messages into one list of chunks, in order.
+   * @throws InvalidMessageError for chat text containing a newline
+   */
+  encode (batch: readonly Message[]): Uint8ArrayList {
+    const out = new Uint8ArrayList()
+    for (const msg of batch) {
+      if (msg.type === 'bytes') this.writeBytes(msg.data, out)
+      else {
+        const line = messageLine(msg) as string
+        if (msg.type === 'chat' && line.includes('\n')) throw new InvalidMessageError('chat text must not contain a newline')
+        this.writeLine(line, out)
+      }
+    }
+    this.flush(out)
+    return out
+  }
+
+  private writeLine (line: string, out: Uint8ArrayList): void {
+    const worstCase = line.length * MAX_UTF8_PER_UNIT + 1
+    this.reserve(worstCase, out)
+    this.used += this.pool.write(line, this.used, 'utf8')
+    this.pool[this.used++] = NEWLINE
+  }
+
+  private writeBytes (data: Uint8Array | Uint8ArrayList, out: Uint8ArrayList): void {
+    const length = data.byteLength
+    this.writeLine(BYTES_PREFIX + String(length), out)
+    if (length >= this.copyLimit) {
+      this.flush(out)
+      out.append(data)
+      return
+    }
+    this.reserve(length, out)
+    forEachPiece(data, piece => {
+      this.pool.set(piece, this.used)
+      this.used += piece.length
+    })
+  }
+
+  /** Makes room for `bytes` more in the pool, handing out what is written first. */
+  private reserve (bytes: number, out: Uint8ArrayList): void {
+    if (this.pool.length - this.used >= bytes) return
+    this.flush(out)
+    this.pool = Buffer.allocUnsafe(Math.max(POOL_SIZE, bytes))
+    this.start = 0
+    this.used = 0
+  }
+
+  private flush (out: Uint8ArrayList): void {
+    if (this.used === this.start) return
+    out.append(this.pool.subarray(this.start, this.used))
+    this.start = this.used
+  }
+}
+
+/** A transform from batches of messages to bytes: one `Uint8ArrayList` per batch. */
+export function encoder (opts: EncoderOptions = {}) {
+  return async function * encodeMessages (source: AsyncIterable<readonly Message[]>): AsyncGenerator<Uint8ArrayList> {
+    const core = new FrameEncoder(opts)
+    for await (const batch of source) {
+      if (batch.length > 0) yield core.encode(batch)
+    }
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * The BYTES length decoder: line framing plus the protocol's one binary
+ * escape. After a `BYTES:<len>` header line exactly `<len>` raw bytes follow
+ * (they may hold `\n` and arrive in any number of chunks) and form one binary
+ * frame; then line framing resumes.
+ */
+import type { Uint8ArrayList } from 'uint8arraylist'
+import { DEFAULT_MAX_BYTES_PER_MESSAGE } from '../lib/constants.js'
+import { InvalidLengthError, MessageTooLargeError, TruncatedFrameError } from '../lib/errors.js'
+import { forEachPiece, LineSplitter, type ByteChunk, type LineFramerOptions } from './line-framer.js'
+import { BYTES_PREFIX, type Frame } from './wire.js'
+
+export interface FrameDecoderOptions extends LineFramerOptions {
+  /**
+   * Largest `BYTES` payload accepted, in bytes. A longer header is rejected
+   * before anything is allocated for it.
+   * @default 16777216 (16 MiB)
+   */
+  maxBytesPerMessage?: number
+}
+
+const DECIMAL = /^[0-9]+$/
+const NEGATIVE_DECIMAL = /^-[0-9]+$/
+/** Digits of Number.MAX_SAFE_INTEGER minus one: any shorter decimal is exact. */
+const MAX_SAFE_DIGITS = 15
+
+/**
+ * Reads the length of a `BYTES:` header line.
+ * @throws InvalidLengthError, MessageTooLargeError
+ */
+export function parseBytesLength (line: string, maxBytesPerMessage: number): number {
+  const digits = line.slice(BYTES_PREFIX.length)
+  if (!DECIMAL.test(digits)) {
+    throw new InvalidLengthError(line, NEGATIVE_DECIMAL.test(digits) ? 'negative' : 'not a decimal integer')
+  }
+  const significant = digits.replace(/^0+(?=.)/, '')
+  if (significant.length > MAX_SAFE_DIGITS) throw new InvalidLengthError(line, 'overflow')
+  const length = Number(significant)
+  if (length > maxBytesPerMessage) throw new MessageTooLargeError(length, maxBytesPerMessage)
+  return length
+}
+
+/**
+ * Synchronous core: `decode(chunk)` appends a chunk and yields every frame it
+ * completes; `end()` checks that the input did not stop inside a frame.
+ */
+export class FrameDecoder {
+  readonly maxBytesPerMessage: number
+  private readonly lines: LineSplitter
+  /** Length of the `BYTES` payload being read, or -1 while reading lines. */
+  private payloadLength = -1
+
+  constructor (opts: FrameDecoderOptions = {}) {
+    this.maxBytesPerMessage = opts.maxBytesPerMessage ?? DEFAULT_MAX_BYTES_PER_MESSAGE
+    this.lines = new LineSplitter(opts)
+  }
+
+  /** Appends `piece` and adds every frame it completes to `out`. */
+  decodeInto (piece: Uint8Array, out: Frame[]): void {
+    const lines = this.lines
+    lines.push(piece)
+    for (;;) {
+      if (this.payloadLength >= 0) {
+        const payload: Uint8ArrayList | undefined = lines.takeBytes(this.payloadLength)
+        if (payload === undefined) return
+        this.payloadLength = -1
+        out.push(payload)
+        continue
+      }
+      const line = lines.nextLine()
+      if (line === undefined) return
+      if (line.startsWith(BYTES_PREFIX)) this.payloadLength = parseBytesLength(line, this.maxBytesPerMessage)
+      else out.push(line)
+    }
+  }
+
+  /** Appends a chunk and yields every frame it completes. */
+  * decode (chunk: ByteChunk): Generator<Frame> {
+    const out: Frame[] = []
+    forEachPiece(chunk, piece => { this.decodeInto(piece, out) })
+    yield * out
+  }
+
+  /**
+   * Declares the end of input.
+   * @throws TruncatedFrameError when it ended inside a frame
+   */
+  end (): void {
+    if (this.payloadLength >= 0) {
+      throw new TruncatedFrameError(`inside a BYTES payload (${this.lines.bufferedBytes} of ${this.payloadLength} bytes received)`)
+    }
+    this.lines.end()
+  }
+}
+
+/**
+ * A transform from bytes to frames: trimmed lines (strings) and `BYTES`
+ * payloads (`Uint8ArrayList` views). Yields one batch per input chunk that
+ * completes at least one frame.
+ */
+export function frameDecoder (opts: FrameDecoderOptions = {}) {
+  return async function * decodeFrames (source: AsyncIterable<ByteChunk>): AsyncGenerator<Frame[]> {
+    const decoder = new FrameDecoder(opts)
+    for await (const chunk of source) {
+      const frames: Frame[] = []
+      try {
+        forEachPiece(chunk, piece => { decoder.decodeInto(piece, frames) })
+      } catch (err) {
+        // Frames completed before the offending bytes are still delivered.
+        if (frames.length > 0) yield frames
+        throw err
+      }
+      if (frames.length > 0) yield frames
+    }
+    decoder.end()
+  }
+}

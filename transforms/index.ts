@@ -1,0 +1,18 @@
+/**
+ * meshline's composable transforms, each usable on its own without a socket.
+ *
+ * @example
+ * ```ts
+ * import { pipe } from 'it-pipe'
+ * import { frameDecoder, classifier } from 'meshline/transforms'
+ *
+ * for await (const batch of pipe(chunks, frameDecoder(), classifier())) {
+ *   for (const msg of batch) console.log(msg.type)
+ * }
+ * ```
+ */
+export * from './wire.js'
+export * from './line-framer.js'
+export * from './frame-decoder.js'
+export * from './classifier.js'
+export * from './encoder.js'

@@ -1,0 +1,162 @@
+/**
+ * Line framing: bytes in, lines out. Lines end with `\n`, are trimmed of ASCII
+ * whitespace (so `\r\n` and stray spaces are tolerated) and decoded as strict
+ * UTF-8. The core, {@link LineSplitter}, is synchronous and also hands out raw
+ * byte runs, which is how the BYTES decoder cooperates with it.
+ */
+import { Uint8ArrayList } from 'uint8arraylist'
+import { DEFAULT_MAX_LINE_LENGTH } from '../lib/constants.js'
+import { InvalidUtf8Error, LineTooLongError, NulByteError, TruncatedFrameError } from '../lib/errors.js'
+import { NEWLINE } from './wire.js'
+
+export interface LineFramerOptions {
+  /**
+   * Longest line accepted, in bytes, excluding its `\n`.
+   * @default 65536 (64 KiB)
+   */
+  maxLineLength?: number
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+function isAsciiSpace (byte: number): boolean {
+  return byte === 0x20 || (byte >= 0x09 && byte <= 0x0d)
+}
+
+/** Trims ASCII whitespace and decodes strict UTF-8. */
+function decodeLine (bytes: Uint8Array): string {
+  let start = 0
+  let end = bytes.length
+  while (start < end && isAsciiSpace(bytes[start] as number)) start++
+  while (end > start && isAsciiSpace(bytes[end - 1] as number)) end--
+  if (start === end) return ''
+  const text = bytes.subarray(start, end)
+  if (text.includes(0)) throw new NulByteError()
+  try {
+    return utf8.decode(text)
+  } catch {
+    throw new InvalidUtf8Error()
+  }
+}
+
+/**
+ * Splits a byte stream into lines and raw runs. Feed it with `push()`, then
+ * drain with `nextLine()` / `takeBytes()` until they return `undefined`
+ * (meaning: more input needed). Bytes are scanned in the chunk they arrived
+ * in; only a line or payload that spans chunks is held in a
+ * `Uint8ArrayList`, and only a line that spans chunks is copied.
+ */
+export class LineSplitter {
+  readonly maxLineLength: number
+  /** The chunk being read and the read position in it. */
+  private chunk: Uint8Array = new Uint8Array(0)
+  private pos = 0
+  /** Bytes of an unfinished line or payload carried over from earlier chunks. */
+  private readonly carry = new Uint8ArrayList()
+
+  constructor (opts: LineFramerOptions = {}) {
+    this.maxLineLength = opts.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH
+  }
+
+  /** Adds the next chunk. Call only once the previous one is drained. */
+  push (chunk: Uint8Array): void {
+    if (this.pos < this.chunk.length) this.carry.append(this.chunk.subarray(this.pos))
+    this.chunk = chunk
+    this.pos = 0
+  }
+
+  /** Bytes received and not yet handed out. */
+  get bufferedBytes (): number {
+    return this.carry.byteLength + this.chunk.length - this.pos
+  }
+
+  /**
+   * The next complete line, trimmed and decoded, or `undefined` when the
+   * buffered bytes hold no `\n` yet.
+   * @throws LineTooLongError, InvalidUtf8Error, NulByteError
+   */
+  nextLine (): string | undefined {
+    const { chunk, pos } = this
+    const newline = chunk.indexOf(NEWLINE, pos)
+    const carried = this.carry.byteLength
+    if (newline < 0) {
+      if (carried + chunk.length - pos > this.maxLineLength) throw new LineTooLongError(this.maxLineLength)
+      return undefined
+    }
+    if (carried + newline - pos > this.maxLineLength) throw new LineTooLongError(this.maxLineLength)
+    this.pos = newline + 1
+    if (carried === 0) return decodeLine(chunk.subarray(pos, newline))
+    this.carry.append(chunk.subarray(pos, newline))
+    const line = this.carry.subarray()
+    this.carry.consume(this.carry.byteLength)
+    return decodeLine(line)
+  }
+
+  /**
+   * Exactly `length` raw bytes, or `undefined` when fewer are buffered. The
+   * result is a zero-copy view; it spans several chunks only if the bytes
+   * arrived that way.
+   */
+  takeBytes (length: number): Uint8ArrayList | undefined {
+    const available = this.chunk.length - this.pos
+    const needed = length - this.carry.byteLength
+    if (needed > available) return undefined
+    const out = new Uint8ArrayList()
+    if (this.carry.byteLength > 0) {
+      out.append(this.carry)
+      this.carry.consume(this.carry.byteLength)
+    }
+    if (needed > 0) {
+      out.append(this.chunk.subarray(this.pos, this.pos + needed))
+      this.pos += needed
+    }
+    return out
+  }
+
+  /**
+   * Declares the end of input.
+   * @throws TruncatedFrameError when bytes of an unfinished line remain
+   */
+  end (): void {
+    const rest = this.bufferedBytes
+    if (rest === 0) return
+    const tail = new Uint8ArrayList(this.carry, this.chunk.subarray(this.pos))
+    for (const part of tail) {
+      if (!part.every(isAsciiSpace)) throw new TruncatedFrameError(`before the end of a line (${rest} bytes without \\n)`)
+    }
+  }
+}
+
+/** Normalises the byte-stream items a source may yield. */
+export type ByteChunk = Uint8Array | Uint8ArrayList
+
+/** Calls `fn` for every contiguous piece of a chunk. */
+export function forEachPiece (chunk: ByteChunk, fn: (piece: Uint8Array) => void): void {
+  if (chunk instanceof Uint8Array) fn(chunk)
+  else for (const piece of chunk) fn(piece)
+}
+
+/**
+ * A transform from bytes to lines, for pure line protocols. Yields one batch
+ * of lines per input chunk (empty lines included, as framed).
+ */
+export function lineFramer (opts: LineFramerOptions = {}) {
+  return async function * frameLines (source: AsyncIterable<ByteChunk>): AsyncGenerator<string[]> {
+    const splitter = new LineSplitter(opts)
+    for await (const chunk of source) {
+      const lines: string[] = []
+      try {
+        forEachPiece(chunk, piece => {
+          splitter.push(piece)
+          for (let line = splitter.nextLine(); line !== undefined; line = splitter.nextLine()) lines.push(line)
+        })
+      } catch (err) {
+        // Lines completed before the offending bytes are still delivered.
+        if (lines.length > 0) yield lines
+        throw err
+      }
+      if (lines.length > 0) yield lines
+    }
+    splitter.end()
+  }
+}

@@ -17,7 +17,8 @@ export interface LineFramerOptions {
   maxLineLength?: number
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true })
+// ignoreBOM keeps a leading U+FEFF as text: it is part of the line, not a stream marker.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 function isAsciiSpace (byte: number): boolean {
   return byte === 0x20 || (byte >= 0x09 && byte <= 0x0d)

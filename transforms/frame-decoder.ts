@@ -77,7 +77,13 @@ export class FrameDecoder {
   /** Appends a chunk and yields every frame it completes. */
   * decode (chunk: ByteChunk): Generator<Frame> {
     const out: Frame[] = []
-    forEachPiece(chunk, piece => { this.decodeInto(piece, out) })
+    try {
+      forEachPiece(chunk, piece => { this.decodeInto(piece, out) })
+    } catch (err) {
+      // Frames completed before the offending bytes are still delivered.
+      yield * out
+      throw err
+    }
     yield * out
   }
 

@@ -46,13 +46,19 @@ export class FrameEncoder {
    */
   encode (batch: readonly Message[]): Uint8ArrayList {
     const out = new Uint8ArrayList()
-    for (const msg of batch) {
-      if (msg.type === 'bytes') this.writeBytes(msg.data, out)
-      else {
-        const line = messageLine(msg) as string
-        if (msg.type === 'chat' && line.includes('\n')) throw new InvalidMessageError('chat text must not contain a newline')
-        this.writeLine(line, out)
+    try {
+      for (const msg of batch) {
+        if (msg.type === 'bytes') this.writeBytes(msg.data, out)
+        else {
+          const line = messageLine(msg) as string
+          if (msg.type === 'chat' && line.includes('\n')) throw new InvalidMessageError('chat text must not contain a newline')
+          this.writeLine(line, out)
+        }
       }
+    } catch (err) {
+      // A refused batch is sent not at all: drop what it wrote, or the next batch would carry it.
+      this.used = this.start
+      throw err
     }
     this.flush(out)
     return out

@@ -1,0 +1,121 @@
+/**
+ * One connection: a transport and two pipelines.
+ *
+ *   inbound:  transport.source -> frameDecoder -> classifier -> stages... -> deliver
+ *   outbound: queue -> outbound stages... -> encoder -> transport.sink
+ *
+ * Inbound stages answer the peer only through the connection's queue (the
+ * `Link`). Closing is explicit: with a reason, flushing what is queued for at
+ * most `lingerTimeout`, then the transport is closed and `done` resolves.
+ */
+import { pipe } from 'it-pipe'
+import { OutboundQueue } from './outbound-queue.js'
+import { ConnectionClosedError, SlowPeerError } from './errors.js'
+import type { Transport } from './transport.js'
+import { classifier, type HandshakeRole } from '../transforms/classifier.js'
+import { encoder } from '../transforms/encoder.js'
+import { frameDecoder, type FrameDecoderOptions } from '../transforms/frame-decoder.js'
+import { composeTransforms, type Link, type MessageTransform } from '../transforms/link.js'
+import type { Message } from '../transforms/wire.js'
+
+export interface ConnectionOptions extends FrameDecoderOptions {
+  transport: Transport
+  role: Exclude<HandshakeRole, 'none'>
+  /** Bytes the outbound queue holds before senders wait. */
+  maxQueuedBytes: number
+  /** How long senders may make no progress before the peer is closed as slow, in ms. */
+  slowPeerTimeout: number
+  /** How long a graceful close may spend flushing the queue, in ms. */
+  lingerTimeout: number
+  /** Builds the inbound stages that follow the classifier, given this connection's link. */
+  inbound: (link: Link) => MessageTransform[]
+  /** Outbound stages, before the encoder. */
+  outbound: MessageTransform[]
+  /** The end of the inbound pipeline: consumes every batch. */
+  deliver: (source: AsyncIterable<Message[]>) => Promise<void>
+  /** Told once, synchronously, when the connection starts closing. */
+  onClose: (reason: Error) => void
+}
+
+export class Connection implements Link {
+  readonly transport: Transport
+  readonly role: Exclude<HandshakeRole, 'none'>
+  /** Why the connection closed (or is closing); `undefined` while open. */
+  closeReason: Error | undefined
+  /** Resolves when both pipelines have ended and the transport is closed. */
+  readonly done: Promise<void>
+  private readonly queue: OutboundQueue
+  private readonly lingerTimeout: number
+  private readonly onClose: (reason: Error) => void
+  private lingerTimer: NodeJS.Timeout | undefined
+
+  constructor (opts: ConnectionOptions) {
+    this.transport = opts.transport
+    this.role = opts.role
+    this.lingerTimeout = opts.lingerTimeout
+    this.onClose = opts.onClose
+    this.queue = new OutboundQueue({
+      maxQueuedBytes: opts.maxQueuedBytes,
+      slowPeerTimeout: opts.slowPeerTimeout,
+      onSlow: err => { this.close(err) }
+    })
+
+    const inbound = pipe(
+      this.transport.source,
+      frameDecoder(opts),
+      classifier({ role: opts.role }),
+      composeTransforms(opts.inbound(this)),
+      opts.deliver
+    ).then(
+      () => { this.close(new ConnectionClosedError('remote closed the connection')) },
+      (err: Error) => { this.close(err) }
+    )
+    const outbound = pipe(
+      this.queue,
+      composeTransforms(opts.outbound),
+      encoder(),
+      this.transport.sink
+    ).catch((err: Error) => { this.close(err) })
+
+    this.done = Promise.all([inbound, outbound]).then(async () => {
+      clearTimeout(this.lingerTimer)
+      this.transport.close()
+      await this.transport.closed
+    })
+  }
+
+  /** Queues a message, waiting while the queue is full. Rejects once the connection is closing. */
+  send (msg: Message): Promise<void> {
+    return this.queue.push(msg)
+  }
+
+  /** Queues a message if there is room now; see `OutboundQueue.offer`. */
+  offer (msg: Message): boolean {
+    return this.queue.offer(msg)
+  }
+
+  /** Bytes queued and not yet written. */
+  get queuedBytes (): number {
+    return this.queue.queuedBytes
+  }
+
+  /**
+   * Closes the connection with `reason`. What is queued is still flushed,
+   * for at most `lingerTimeout`, unless the peer is slow (then at once).
+   */
+  close (reason: Error): void {
+    if (this.closeReason !== undefined) return
+    this.closeReason = reason
+    this.onClose(reason)
+    if (reason instanceof SlowPeerError) {
+      this.queue.abort(reason)
+      this.transport.close()
+      return
+    }
+    this.queue.end(new ConnectionClosedError(reason.message))
+    this.lingerTimer = setTimeout(() => {
+      this.queue.abort(reason)
+      this.transport.close()
+    }, this.lingerTimeout)
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * meshline: peer-to-peer messaging meshes as composable async-iterable
+ * pipelines, wire-compatible with the mesh line protocol.
+ *
+ * @example
+ * ```ts
+ * import { MeshNode } from 'meshline'
+ *
+ * const a = new MeshNode({ host: '127.0.0.1', name: 'alice' })
+ * const b = new MeshNode({ host: '127.0.0.1', name: 'bob' })
+ * await a.start()
+ * await b.start()
+ * b.on('chat', ({ peer, text }) => { console.log(`${peer.name}: ${text}`) })
+ * await a.connect(b.address)
+ * await a.broadcast('hello mesh')
+ * ```
+ */
+export { MeshNode } from './node.js'
+export type { BroadcastResult, BytesHandler, Direction, IncomingMessage, MeshEvents, PeerInfo } from './node.js'
+export type { KnownPeer } from './address-book.js'
+export { DEFAULT_OPTIONS, resolveOptions } from './options.js'
+export type { MeshNodeOptions } from './options.js'
+export * from './errors.js'
+export * as constants from './constants.js'
+export { tcpTransport, socketTransport } from './tcp.js'
+export type { TcpOptions } from './tcp.js'
+export { duplexPair, memoryNetwork } from './memory.js'
+export type { MemoryTransportOptions } from './memory.js'
+export type { ByteChunk, DialOptions, Transport, TransportFactory, TransportListener } from './transport.js'
+export { Connection } from './connection.js'
+export type { ConnectionOptions } from './connection.js'
+export { OutboundQueue } from './outbound-queue.js'
+export type { OutboundQueueOptions } from './outbound-queue.js'
+export { mapMessages, composeTransforms } from '../transforms/link.js'
+export type { Link, MessageTransform } from '../transforms/link.js'
+export type { Message } from '../transforms/wire.js'

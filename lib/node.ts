@@ -1,0 +1,571 @@
+/**
+ * The mesh supervisor. It owns the listener, the peer table (one connection
+ * per peer id), the bounded address book and the dial queue, builds every
+ * connection's pipeline, and delivers what the pipelines yield to events,
+ * sub-protocol handlers and `messages()` readers.
+ */
+import { EventEmitter } from 'node:events'
+import { networkInterfaces } from 'node:os'
+import { setTimeout as sleep } from 'node:timers/promises'
+import PQueue from 'p-queue'
+import type { Uint8ArrayList } from 'uint8arraylist'
+import { AddressBook, type KnownPeer } from './address-book.js'
+import { Connection } from './connection.js'
+import {
+  ConnectionClosedError, DialError, DuplicatePeerError, InvalidMessageError, LimitExceededError, MaxPeersError,
+  NotRunningError, PeerNotFoundError, PeerTimeoutError, ProtocolError, SelfConnectionError
+} from './errors.js'
+import { Inbox } from './inbox.js'
+import { resolveOptions, type MeshNodeOptions, type ResolvedOptions } from './options.js'
+import { tcpTransport } from './tcp.js'
+import type { Transport, TransportFactory, TransportListener } from './transport.js'
+import { discovery } from '../transforms/discovery.js'
+import { handshake, type Admission, type RemoteHello } from '../transforms/handshake.js'
+import { heartbeat } from '../transforms/heartbeat.js'
+import { assertChatText, formatAddress, normalizeAddress, parseAddress, type Message, type PeersMessage } from '../transforms/wire.js'
+
+export type Direction = 'inbound' | 'outbound'
+
+/** A connected peer, as the node sees it. */
+export interface PeerInfo {
+  id: string
+  name: string
+  /** Where the peer accepts connections (`host:port`), if it said. */
+  address: string | undefined
+  /** The other end of the socket (`host:port`). */
+  remoteAddress: string
+  /** Who dialled: `outbound` when this node did. */
+  direction: Direction
+  /** When the handshake completed (ms since epoch). */
+  connectedAt: number
+  /** When anything was last received (ms since epoch). */
+  lastSeen: number
+}
+
+/** A message from a peer, as `messages()` yields it. */
+export type IncomingMessage =
+  | { type: 'chat', peer: PeerInfo, text: string }
+  | { type: 'bytes', peer: PeerInfo, data: Uint8ArrayList }
+
+/** Handles `BYTES` payloads that start with a registered prefix. Returning a promise holds back the peer's next messages until it settles. */
+export type BytesHandler = (data: Uint8ArrayList, peer: PeerInfo) => void | Promise<void>
+
+/** What a broadcast achieved: peers it was queued for, and peers that failed (and were or are being disconnected). */
+export interface BroadcastResult {
+  queued: string[]
+  failed: Array<{ peerId: string, error: Error }>
+}
+
+export interface MeshEvents {
+  started: [{ id: string, name: string, address: string }]
+  stopped: []
+  'peer:connect': [{ peer: PeerInfo, peerCount: number }]
+  'peer:disconnect': [{ peer: PeerInfo, reason: Error, peerCount: number }]
+  /** A peer was dropped for `peerTimeout` of silence (followed by `peer:disconnect`). */
+  'peer:timeout': [{ peer: PeerInfo }]
+  /** Addresses learnt from a `PEERS:` list that were not known before. */
+  'peers:discovered': [{ from: PeerInfo | undefined, addresses: string[] }]
+  chat: [{ peer: PeerInfo, text: string }]
+  /** `BYTES` payloads that no handler claimed. */
+  bytes: [{ peer: PeerInfo, data: Uint8ArrayList }]
+  /** A dial failed after its last attempt. */
+  'dial:failed': [{ address: string, error: Error }]
+  /** Something went wrong on a connection; `closed` says whether the connection was closed for it. */
+  'connection:error': [{ error: Error, remoteAddress: string, peer: PeerInfo | undefined, closed: boolean }]
+  /** A sub-protocol handler threw or rejected. */
+  'handler:error': [{ error: Error, peer: PeerInfo, prefix: string }]
+  /** Control traffic received: `PING`, `PONG`, `REQUEST_PEERS`, `PEERS:`. */
+  debug: [{ peer: PeerInfo, message: Message }]
+}
+
+interface PeerEntry {
+  info: PeerInfo
+  conn: Connection
+}
+
+interface Handler {
+  prefix: string
+  bytes: Uint8Array
+  handle: BytesHandler
+}
+
+const WILDCARD_HOSTS = new Set(['0.0.0.0', '::'])
+const IPV4_MAPPED = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i
+
+function plainHost (host: string): string {
+  return IPV4_MAPPED.exec(host)?.[1] ?? host
+}
+
+function startsWith (data: Uint8ArrayList, prefix: Uint8Array): boolean {
+  if (data.byteLength < prefix.length) return false
+  const head = data.subarray(0, prefix.length)
+  for (let i = 0; i < prefix.length; i++) if (head[i] !== prefix[i]) return false
+  return true
+}
+
+function shuffled<T> (items: T[]): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1))
+    const swap = items[i] as T
+    items[i] = items[j] as T
+    items[j] = swap
+  }
+  return items
+}
+
+export class MeshNode extends EventEmitter<MeshEvents> {
+  readonly id: string
+  readonly name: string
+  readonly options: Readonly<ResolvedOptions>
+  private readonly transport: TransportFactory
+  private readonly table = new Map<string, PeerEntry>()
+  private readonly book: AddressBook
+  private readonly connections = new Set<Connection>()
+  /** Addresses this node can be reached at, so it never dials itself. */
+  private readonly selfAddresses = new Set<string>()
+  private readonly dialing = new Map<string, Promise<PeerInfo>>()
+  private readonly dialQueue: PQueue
+  private readonly handlers: Handler[] = []
+  private readonly inboxes = new Set<Inbox<IncomingMessage>>()
+  private listener: TransportListener | undefined
+  private lifetime = new AbortController()
+  private pendingHandshakes = 0
+
+  constructor (opts: MeshNodeOptions = {}) {
+    super()
+    this.options = resolveOptions(opts)
+    this.id = this.options.id
+    this.name = this.options.name
+    this.transport = opts.transport ?? tcpTransport()
+    this.book = new AddressBook(this.options.maxKnownPeers)
+    this.dialQueue = new PQueue({ concurrency: this.options.dialConcurrency })
+  }
+
+  /** Whether the node is listening. */
+  get running (): boolean {
+    return this.listener !== undefined
+  }
+
+  /** The advertised listen address, `host:port`. */
+  get address (): string {
+    if (this.listener === undefined) throw new NotRunningError()
+    return formatAddress(this.advertisedHost(), this.listener.port)
+  }
+
+  /** Starts listening. Resolves with the advertised address. */
+  async start (): Promise<string> {
+    if (this.listener !== undefined) return this.address
+    this.lifetime = new AbortController()
+    this.listener = await this.transport.listen(this.options.host, this.options.port, transport => { this.accept(transport) })
+    this.rememberSelf()
+    this.emit('started', { id: this.id, name: this.name, address: this.address })
+    return this.address
+  }
+
+  /** Closes every connection, timer and the listener; resolves once all are closed. Queued messages are flushed first, within `connectionTimeout`. */
+  async stop (): Promise<void> {
+    const listener = this.listener
+    if (listener === undefined) return
+    this.listener = undefined
+    this.lifetime.abort(new NotRunningError())
+    const listenerClosed = listener.close()
+    const stopping = new ConnectionClosedError('node stopping')
+    for (const conn of this.connections) conn.close(stopping)
+    await Promise.all([...this.connections].map(async conn => { await conn.done }))
+    await listenerClosed
+    await this.dialQueue.onIdle()
+    for (const inbox of this.inboxes) inbox.end()
+    this.emit('stopped')
+  }
+
+  /**
+   * Connects to `address` (`host:port`), retrying with exponential backoff
+   * and jitter up to `bootstrapAttempts` times. Resolves with the peer once
+   * its handshake is complete; an address already connected resolves at once.
+   * @throws DialError after the last attempt, NotRunningError
+   */
+  async connect (address: string): Promise<PeerInfo> {
+    const target = normalizeAddress(address)
+    const { bootstrapAttempts, bootstrapBackoff } = this.options
+    let lastError: unknown
+    for (let attempt = 1; attempt <= bootstrapAttempts; attempt++) {
+      try {
+        return await this.dial(target)
+      } catch (err) {
+        lastError = err
+        // Lost a simultaneous-dial tie-break: the other connection to this peer is the one kept.
+        const kept = err instanceof DuplicatePeerError ? this.peerAt(target) : undefined
+        if (kept !== undefined) return kept
+        if (err instanceof SelfConnectionError || err instanceof NotRunningError || err instanceof MaxPeersError) break
+        if (attempt < bootstrapAttempts) {
+          const backoff = bootstrapBackoff * 2 ** (attempt - 1) * (0.5 + Math.random())
+          await sleep(backoff, undefined, { signal: this.lifetime.signal }).catch(() => {})
+          if (!this.running) break
+        }
+      }
+    }
+    const error = lastError instanceof DialError ? lastError : new DialError(target, bootstrapAttempts, { cause: lastError })
+    this.emit('dial:failed', { address: target, error })
+    throw error
+  }
+
+  /** Sends chat text to every peer; resolves once it is queued for each (waiting on full queues). */
+  async broadcast (text: string): Promise<BroadcastResult> {
+    assertChatText(text)
+    return await this.broadcastMessage({ type: 'chat', text })
+  }
+
+  /** Sends a `BYTES` payload to every peer; resolves once it is queued for each. */
+  async broadcastBytes (data: Uint8Array | Uint8ArrayList): Promise<BroadcastResult> {
+    this.assertPayload(data)
+    return await this.broadcastMessage({ type: 'bytes', data })
+  }
+
+  /** Sends chat text to one peer; resolves once it is queued. */
+  async send (peerId: string, text: string): Promise<void> {
+    assertChatText(text)
+    await this.peerEntry(peerId).conn.send({ type: 'chat', text })
+  }
+
+  /** Sends a `BYTES` payload to one peer; resolves once it is queued. */
+  async sendBytes (peerId: string, data: Uint8Array | Uint8ArrayList): Promise<void> {
+    this.assertPayload(data)
+    await this.peerEntry(peerId).conn.send({ type: 'bytes', data })
+  }
+
+  /** Connected peers. */
+  peers (): PeerInfo[] {
+    return [...this.table.values()].map(entry => ({ ...entry.info }))
+  }
+
+  /** Known listen addresses and their status. */
+  knownPeers (): KnownPeer[] {
+    return this.book.list()
+  }
+
+  /**
+   * Claims `BYTES` payloads that start with `prefix` (a sub-protocol): they
+   * go to `handler` instead of the `bytes` event and `messages()`.
+   * @returns a function that removes the handler
+   */
+  handle (prefix: string, handler: BytesHandler): () => void {
+    const entry: Handler = { prefix, bytes: new TextEncoder().encode(prefix), handle: handler }
+    this.handlers.push(entry)
+    return () => {
+      const index = this.handlers.indexOf(entry)
+      if (index >= 0) this.handlers.splice(index, 1)
+    }
+  }
+
+  /**
+   * Chat and unclaimed `BYTES` messages from every peer, in arrival order
+   * per peer. While a reader lags by `inboxSize` messages, delivery waits
+   * for it (and so the sockets are read more slowly): nothing is dropped.
+   */
+  messages (): AsyncIterableIterator<IncomingMessage> {
+    const inbox: Inbox<IncomingMessage> = new Inbox(this.options.inboxSize, () => { this.inboxes.delete(inbox) })
+    this.inboxes.add(inbox)
+    return inbox
+  }
+
+  private assertPayload (data: Uint8Array | Uint8ArrayList): void {
+    if (data.byteLength > this.options.maxBytesPerMessage) {
+      throw new InvalidMessageError(`payload of ${data.byteLength} bytes exceeds maxBytesPerMessage (${this.options.maxBytesPerMessage})`)
+    }
+  }
+
+  private peerAt (address: string): PeerInfo | undefined {
+    for (const { info } of this.table.values()) if (info.address === address) return { ...info }
+    return undefined
+  }
+
+  private peerEntry (peerId: string): PeerEntry {
+    const entry = this.table.get(peerId)
+    if (entry === undefined) throw new PeerNotFoundError(peerId)
+    return entry
+  }
+
+  private async broadcastMessage (msg: Message): Promise<BroadcastResult> {
+    const result: BroadcastResult = { queued: [], failed: [] }
+    const waiting: Array<Promise<void>> = []
+    for (const [peerId, { conn }] of this.table) {
+      try {
+        if (conn.offer(msg)) {
+          result.queued.push(peerId)
+          continue
+        }
+        waiting.push(conn.send(msg).then(
+          () => { result.queued.push(peerId) },
+          (error: Error) => { result.failed.push({ peerId, error }) }
+        ))
+      } catch (error) {
+        result.failed.push({ peerId, error: error as Error })
+      }
+    }
+    if (waiting.length > 0) await Promise.all(waiting)
+    return result
+  }
+
+  private advertisedHost (localHost?: string): string {
+    const { advertiseHost, host } = this.options
+    if (advertiseHost !== undefined) return advertiseHost
+    if (!WILDCARD_HOSTS.has(host)) return host
+    return localHost !== undefined ? plainHost(localHost) : '127.0.0.1'
+  }
+
+  private rememberSelf (): void {
+    const port = this.listener?.port as number
+    this.selfAddresses.add(formatAddress(this.advertisedHost(), port))
+    if (WILDCARD_HOSTS.has(this.options.host)) {
+      this.selfAddresses.add(formatAddress('localhost', port))
+      for (const addresses of Object.values(networkInterfaces())) {
+        for (const { address } of addresses ?? []) this.selfAddresses.add(formatAddress(address.toLowerCase(), port))
+      }
+    } else {
+      this.selfAddresses.add(formatAddress(this.options.host.toLowerCase(), port))
+    }
+  }
+
+  private isSelf (address: string): boolean {
+    return this.selfAddresses.has(address)
+  }
+
+  private accept (transport: Transport): void {
+    if (!this.running) {
+      transport.close()
+      return
+    }
+    if (this.pendingHandshakes >= this.options.maxPendingHandshakes) {
+      transport.close()
+      const error = new LimitExceededError('maxPendingHandshakes', this.options.maxPendingHandshakes)
+      this.emit('connection:error', { error, remoteAddress: transport.remoteAddress, peer: undefined, closed: true })
+      return
+    }
+    this.pendingHandshakes++
+    this.openConnection(transport, 'listener').established
+      .catch(() => {})
+      .finally(() => { this.pendingHandshakes-- })
+  }
+
+  /** A single dial attempt, shared by everyone who asks for the same address meanwhile. */
+  private dial (address: string): Promise<PeerInfo> {
+    if (!this.running) return Promise.reject(new NotRunningError())
+    if (this.isSelf(address)) return Promise.reject(new SelfConnectionError())
+    const connected = this.peerAt(address)
+    if (connected !== undefined) return Promise.resolve(connected)
+    const inFlight = this.dialing.get(address)
+    if (inFlight !== undefined) return inFlight
+    const attempt = this.dialQueue.add(async () => {
+      const { host, port } = parseAddress(address)
+      const transport = await this.transport.dial(host, port, { timeout: this.options.connectionTimeout, signal: this.lifetime.signal })
+      if (!this.running) {
+        transport.close()
+        throw new NotRunningError()
+      }
+      return await this.openConnection(transport, 'dialer', address).established
+    }, { signal: this.lifetime.signal }).finally(() => { this.dialing.delete(address) })
+    attempt.catch(() => { this.book.recordFailure(address) })
+    this.dialing.set(address, attempt)
+    return attempt
+  }
+
+  private openConnection (transport: Transport, role: 'dialer' | 'listener', dialedAddress?: string): { established: Promise<PeerInfo> } {
+    const opts = this.options
+    let peer: PeerInfo | undefined
+    let settle: { resolve: (peer: PeerInfo) => void, reject: (err: Error) => void } | undefined
+    const established = new Promise<PeerInfo>((resolve, reject) => { settle = { resolve, reject } })
+    const listenAddress = formatAddress(this.advertisedHost(transport.localHost), (this.listener as TransportListener).port)
+    this.selfAddresses.add(listenAddress)
+    const peersToShare = (): string[] => this.peersToShare(peer?.address)
+
+    const conn: Connection = new Connection({
+      transport,
+      role,
+      maxLineLength: opts.maxLineLength,
+      maxBytesPerMessage: opts.maxBytesPerMessage,
+      maxQueuedBytes: opts.maxQueuedBytes,
+      slowPeerTimeout: opts.slowPeerTimeout,
+      lingerTimeout: opts.connectionTimeout,
+      inbound: link => [
+        handshake({
+          role,
+          link,
+          local: { id: this.id, name: this.name },
+          listenAddress,
+          dialedAddress,
+          remoteHost: plainHost(transport.remoteHost),
+          timeout: opts.connectionTimeout,
+          peersToShare,
+          admit: remote => {
+            const verdict = this.admit(conn, remote, transport.remoteAddress)
+            if (verdict === 'accept') {
+              peer = (this.table.get(remote.id) as PeerEntry).info
+              settle?.resolve({ ...peer })
+            }
+            return verdict
+          }
+        }),
+        heartbeat({
+          link,
+          maintenanceInterval: opts.maintenanceInterval,
+          peerTimeout: opts.peerTimeout,
+          onActivity: now => { if (peer !== undefined) peer.lastSeen = now }
+        }),
+        discovery({
+          link,
+          discoveryInterval: opts.discoveryInterval,
+          peersToShare,
+          onPeers: msg => { this.learn(msg, peer, transport.remoteAddress) }
+        }),
+        ...opts.inbound
+      ],
+      outbound: opts.outbound,
+      deliver: async source => { await this.deliver(source, () => peer) },
+      onClose: reason => {
+        settle?.reject(reason)
+        this.onClose(conn, peer, reason, transport.remoteAddress)
+      }
+    })
+    this.connections.add(conn)
+    void conn.done.then(() => { this.connections.delete(conn) })
+    return { established }
+  }
+
+  /**
+   * Decides on a remote whose hello arrived. A second connection to a peer
+   * that is already connected happens when two nodes dial each other at
+   * once: both sides keep the connection dialled by the lower id.
+   */
+  private admit (conn: Connection, remote: RemoteHello, remoteAddress: string): Admission {
+    if (remote.id === this.id) return 'self'
+    const ourDirection: Direction = conn.role === 'dialer' ? 'outbound' : 'inbound'
+    const existing = this.table.get(remote.id)
+    if (existing !== undefined) {
+      const dialerOf = (direction: Direction): string => direction === 'outbound' ? this.id : remote.id
+      const newDialer = dialerOf(ourDirection)
+      if (newDialer === dialerOf(existing.info.direction) || newDialer > dialerOf(existing.info.direction)) return 'duplicate'
+      // The new connection wins: move the peer onto it without a disconnect.
+      const superseded = existing.conn
+      existing.conn = conn
+      existing.info.direction = ourDirection
+      existing.info.remoteAddress = remoteAddress
+      superseded.close(new DuplicatePeerError('superseded by a simultaneous connection'))
+      return 'accept'
+    }
+    if (this.table.size >= this.options.maxPeers) return 'max-peers'
+    const now = Date.now()
+    const info: PeerInfo = {
+      id: remote.id,
+      name: remote.name,
+      address: remote.listenAddress,
+      remoteAddress,
+      direction: ourDirection,
+      connectedAt: now,
+      lastSeen: now
+    }
+    this.table.set(remote.id, { info, conn })
+    if (info.address !== undefined) {
+      this.book.add(info.address)
+      this.book.setConnected(info.address, true)
+    }
+    this.emit('peer:connect', { peer: { ...info }, peerCount: this.table.size })
+    return 'accept'
+  }
+
+  private onClose (conn: Connection, peer: PeerInfo | undefined, reason: Error, remoteAddress: string): void {
+    const entry = peer === undefined ? undefined : this.table.get(peer.id)
+    if (peer === undefined || entry?.conn !== conn) {
+      // Never became (or is no longer) the peer's connection: only failures are worth reporting.
+      const quiet = reason instanceof DuplicatePeerError || reason instanceof ConnectionClosedError || reason instanceof NotRunningError
+      if (conn.role === 'listener' && !quiet) this.emit('connection:error', { error: reason, remoteAddress, peer: undefined, closed: true })
+      return
+    }
+    this.table.delete(peer.id)
+    if (peer.address !== undefined) this.book.setConnected(peer.address, false)
+    const info = { ...peer }
+    if (reason instanceof PeerTimeoutError) this.emit('peer:timeout', { peer: info })
+    if (reason instanceof ProtocolError) this.emit('connection:error', { error: reason, remoteAddress, peer: info, closed: true })
+    this.emit('peer:disconnect', { peer: info, reason, peerCount: this.table.size })
+  }
+
+  /** Listen addresses to tell `receiver` about: connected peers, then a few more known ones. */
+  private peersToShare (receiver: string | undefined): string[] {
+    const shareable = (address: string | undefined): address is string =>
+      address !== undefined && address !== receiver && !address.startsWith('[::1]')
+    const connected = [...this.table.values()].map(entry => entry.info.address).filter(shareable)
+    const extra = shuffled(this.book.unconnected().map(known => known.address).filter(shareable))
+      .slice(0, this.options.extraPeersShared)
+    return [...new Set([...connected, ...extra])]
+  }
+
+  /** Takes in a received `PEERS:` list and dials a few of the new addresses. */
+  private learn (msg: PeersMessage, from: PeerInfo | undefined, remoteAddress: string): void {
+    const report = (error: Error): void => { this.emit('connection:error', { error, remoteAddress, peer: from, closed: false }) }
+    if (msg.rejected !== undefined) report(new InvalidMessageError(`PEERS list has malformed entries: ${msg.rejected.slice(0, 5).join(', ')}`))
+    const { maxPeersPerList } = this.options
+    if (msg.addresses.length > maxPeersPerList) report(new LimitExceededError('maxPeersPerList', maxPeersPerList))
+    const discovered: string[] = []
+    for (const address of msg.addresses.slice(0, maxPeersPerList)) {
+      if (this.isSelf(address) || address.startsWith('[::1]')) continue
+      if (this.book.add(address)) discovered.push(address)
+    }
+    if (discovered.length > 0) this.emit('peers:discovered', { from, addresses: discovered })
+    if (this.options.autoDial) this.dialSome()
+  }
+
+  /** Dials a few random unconnected addresses, while there is room for more peers. */
+  private dialSome (): void {
+    const room = this.options.maxPeers - this.table.size - this.dialing.size
+    if (room <= 0 || !this.running) return
+    const candidates = shuffled(this.book.unconnected().filter(known => !this.dialing.has(known.address) && !this.isSelf(known.address)))
+      .slice(0, Math.min(room, this.options.dialsPerDiscovery))
+    for (const { address } of candidates) {
+      const jitter = Math.random() * this.options.dialJitter
+      const signal = this.lifetime.signal
+      void sleep(jitter, undefined, { signal })
+        .then(async () => await this.dial(address))
+        .catch((error: Error) => {
+          if (!signal.aborted) this.emit('dial:failed', { address, error })
+        })
+    }
+  }
+
+  /** The end of every inbound pipeline. */
+  private async deliver (source: AsyncIterable<Message[]>, peerOf: () => PeerInfo | undefined): Promise<void> {
+    for await (const batch of source) {
+      const peer = peerOf()
+      if (peer === undefined) continue
+      for (const msg of batch) {
+        if (msg.type === 'chat') {
+          this.emit('chat', { peer, text: msg.text })
+          await this.toInboxes({ type: 'chat', peer, text: msg.text })
+        } else if (msg.type === 'bytes') {
+          await this.deliverBytes(msg.data as Uint8ArrayList, peer)
+        } else {
+          this.emit('debug', { peer, message: msg })
+        }
+      }
+    }
+  }
+
+  private async deliverBytes (data: Uint8ArrayList, peer: PeerInfo): Promise<void> {
+    for (const handler of this.handlers) {
+      if (!startsWith(data, handler.bytes)) continue
+      try {
+        await handler.handle(data, peer)
+      } catch (error) {
+        this.emit('handler:error', { error: error as Error, peer, prefix: handler.prefix })
+      }
+      return
+    }
+    this.emit('bytes', { peer, data })
+    await this.toInboxes({ type: 'bytes', peer, data })
+  }
+
+  private async toInboxes (msg: IncomingMessage): Promise<void> {
+    for (const inbox of this.inboxes) {
+      const full = inbox.push(msg)
+      if (full !== undefined) await full
+    }
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * Every option of a mesh node, with its default and unit, and the validation
+ * that rejects a wrong value with a message naming it.
+ */
+import { randomBytes } from 'node:crypto'
+import * as C from './constants.js'
+import { InvalidOptionError } from './errors.js'
+import type { TransportFactory } from './transport.js'
+import type { MessageTransform } from '../transforms/link.js'
+
+export interface MeshNodeOptions {
+  /** Port to listen on; 0 picks a free one. @default 0 */
+  port?: number
+  /** Host to listen on. @default '0.0.0.0' */
+  host?: string
+  /**
+   * Host to announce in `LISTEN:` and `PEERS:`. By default the listen host,
+   * or, when that is a wildcard, the local address of each connection.
+   */
+  advertiseHost?: string
+  /** This node's id: no `:`, no spaces. @default 32 random lowercase hex characters */
+  id?: string
+  /** Display name. @default the id */
+  name?: string
+  /** Connected peers kept at most; more are refused with `MAX_PEERS`. @default 10 */
+  maxPeers?: number
+  /** Longest line accepted, in bytes. @default 65536 (64 KiB) */
+  maxLineLength?: number
+  /** Largest `BYTES` payload accepted or sent, in bytes. @default 16777216 (16 MiB) */
+  maxBytesPerMessage?: number
+  /** Bytes each peer's outbound queue holds before senders wait. @default 4194304 (4 MiB) */
+  maxQueuedBytes?: number
+  /** How long a send may wait on a full peer queue before that peer is dropped, in ms. @default 10000 */
+  slowPeerTimeout?: number
+  /** Time allowed for a dial and for a handshake, in ms. @default 10000 */
+  connectionTimeout?: number
+  /** How often every peer is sent `PING`, in ms. @default 15000 */
+  maintenanceInterval?: number
+  /** How often every peer is asked for its peers, in ms. @default 30000 */
+  discoveryInterval?: number
+  /** Silence after which a peer is dropped, in ms. @default 60000 */
+  peerTimeout?: number
+  /** Addresses remembered at most; the oldest unconnected ones are forgotten first. @default 1000 */
+  maxKnownPeers?: number
+  /** Accepted connections still in their handshake, at most; more are closed at once. @default 64 */
+  maxPendingHandshakes?: number
+  /** Entries read from one `PEERS:` list at most; the rest are ignored and reported. @default 256 */
+  maxPeersPerList?: number
+  /** Dials in flight at once. @default 3 */
+  dialConcurrency?: number
+  /** Addresses dialled per received `PEERS:` list. @default 3 */
+  dialsPerDiscovery?: number
+  /** Upper bound of the random delay before dialling a discovered address, in ms. @default 5000 */
+  dialJitter?: number
+  /** Dial addresses learnt from `PEERS:` lists automatically. @default true */
+  autoDial?: boolean
+  /** Known addresses, beyond the connected peers, shared in a `PEERS:` answer. @default 5 */
+  extraPeersShared?: number
+  /** Messages buffered for each `messages()` reader before delivery waits for it. @default 1024 */
+  inboxSize?: number
+  /** Attempts of `connect()` before it gives up. @default 5 */
+  bootstrapAttempts?: number
+  /** First retry delay of `connect()`, doubled on every attempt (with jitter), in ms. @default 500 */
+  bootstrapBackoff?: number
+  /** How connections are made. @default TCP */
+  transport?: TransportFactory
+  /** Your transforms, run on every connection's inbound messages after the protocol stages. @default [] */
+  inbound?: MessageTransform[]
+  /** Your transforms, run on every connection's outbound messages before the encoder. @default [] */
+  outbound?: MessageTransform[]
+}
+
+export type ResolvedOptions = Required<Omit<MeshNodeOptions, 'advertiseHost' | 'transport'>> &
+Pick<MeshNodeOptions, 'advertiseHost' | 'transport'>
+
+export const DEFAULT_OPTIONS: Omit<ResolvedOptions, 'id' | 'name'> = {
+  port: 0,
+  host: '0.0.0.0',
+  maxPeers: C.DEFAULT_MAX_PEERS,
+  maxLineLength: C.DEFAULT_MAX_LINE_LENGTH,
+  maxBytesPerMessage: C.DEFAULT_MAX_BYTES_PER_MESSAGE,
+  maxQueuedBytes: C.DEFAULT_MAX_QUEUED_BYTES,
+  slowPeerTimeout: C.DEFAULT_SLOW_PEER_TIMEOUT,
+  connectionTimeout: C.DEFAULT_CONNECTION_TIMEOUT,
+  maintenanceInterval: C.DEFAULT_MAINTENANCE_INTERVAL,
+  discoveryInterval: C.DEFAULT_DISCOVERY_INTERVAL,
+  peerTimeout: C.DEFAULT_PEER_TIMEOUT,
+  maxKnownPeers: C.DEFAULT_MAX_KNOWN_PEERS,
+  maxPendingHandshakes: C.DEFAULT_MAX_PENDING_HANDSHAKES,
+  maxPeersPerList: C.DEFAULT_MAX_PEERS_PER_LIST,
+  dialConcurrency: C.DEFAULT_DIAL_CONCURRENCY,
+  dialsPerDiscovery: C.DEFAULT_DIALS_PER_DISCOVERY,
+  dialJitter: C.DEFAULT_DIAL_JITTER,
+  autoDial: true,
+  extraPeersShared: C.DEFAULT_EXTRA_PEERS_SHARED,
+  inboxSize: C.DEFAULT_INBOX_SIZE,
+  bootstrapAttempts: C.DEFAULT_BOOTSTRAP_ATTEMPTS,
+  bootstrapBackoff: C.DEFAULT_BOOTSTRAP_BACKOFF,
+  inbound: [],
+  outbound: []
+}
+
+/** Options that must be whole numbers of at least the given minimum. */
+const INTEGER_MINIMUMS = {
+  port: 0,
+  maxPeers: 1,
+  maxLineLength: 16,
+  maxBytesPerMessage: 0,
+  maxQueuedBytes: 1,
+  slowPeerTimeout: 1,
+  connectionTimeout: 1,
+  maintenanceInterval: 1,
+  discoveryInterval: 1,
+  peerTimeout: 1,
+  maxKnownPeers: 0,
+  maxPendingHandshakes: 1,
+  maxPeersPerList: 0,
+  dialConcurrency: 1,
+  dialsPerDiscovery: 0,
+  dialJitter: 0,
+  extraPeersShared: 0,
+  inboxSize: 1,
+  bootstrapAttempts: 1,
+  bootstrapBackoff: 0
+} satisfies Partial<Record<keyof ResolvedOptions, number>>
+
+const ID_PATTERN = /^[\x21-\x39\x3b-\x7e]{1,128}$/
+
+function expected (name: string, what: string, value: unknown): InvalidOptionError {
+  return new InvalidOptionError(`Expected \`${name}\` to be ${what}, got ${JSON.stringify(value) ?? String(value)}`)
+}
+
+/** Fills in defaults and checks every option. @throws InvalidOptionError */
+export function resolveOptions (opts: MeshNodeOptions = {}): ResolvedOptions {
+  const id = opts.id ?? randomBytes(16).toString('hex')
+  const resolved: ResolvedOptions = { ...DEFAULT_OPTIONS, id, name: id }
+  for (const [key, value] of Object.entries(opts)) {
+    if (value !== undefined) Object.assign(resolved, { [key]: value })
+  }
+  if (opts.name === undefined || opts.name === '') resolved.name = id
+
+  for (const [key, min] of Object.entries(INTEGER_MINIMUMS)) {
+    const value = resolved[key as keyof typeof INTEGER_MINIMUMS]
+    if (!Number.isSafeInteger(value) || value < min) throw expected(key, `an integer >= ${min}`, value)
+  }
+  if (resolved.port > 65535) throw expected('port', 'an integer from 0 to 65535', resolved.port)
+  if (typeof resolved.id !== 'string' || !ID_PATTERN.test(resolved.id)) {
+    throw expected('id', '1-128 printable ASCII characters without spaces or `:`', resolved.id)
+  }
+  // eslint-disable-next-line no-control-regex
+  if (typeof resolved.name !== 'string' || /[\x00-\x1f\x7f]/.test(resolved.name) || resolved.name.length > 256) {
+    throw expected('name', 'a string of at most 256 characters without control characters', resolved.name)
+  }
+  if (typeof resolved.host !== 'string' || resolved.host.length === 0) throw expected('host', 'a non-empty string', resolved.host)
+  if (typeof resolved.autoDial !== 'boolean') throw expected('autoDial', 'a boolean', resolved.autoDial)
+  for (const key of ['inbound', 'outbound'] as const) {
+    const list = resolved[key]
+    if (!Array.isArray(list) || !list.every(t => typeof t === 'function')) throw expected(key, 'an array of transforms', typeof list)
+  }
+  return resolved
+}

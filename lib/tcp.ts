@@ -1,0 +1,153 @@
+/**
+ * TCP transport: a `net.Socket` as a duplex async iterable. Reading pauses the
+ * socket once `readHighWaterMark` bytes wait unread, so TCP flow control
+ * slows a peer whose messages are not consumed; writing waits for `drain`.
+ */
+import net from 'node:net'
+import { Uint8ArrayList } from 'uint8arraylist'
+import { DEFAULT_READ_HIGH_WATER_MARK } from './constants.js'
+import { ConnectionClosedError, DialError } from './errors.js'
+import type { ByteChunk, DialOptions, Transport, TransportFactory, TransportListener } from './transport.js'
+import { formatAddress } from '../transforms/wire.js'
+
+export interface TcpOptions {
+  /**
+   * Unread bytes buffered per socket before it is paused.
+   * @default 262144 (256 KiB)
+   */
+  readHighWaterMark?: number
+}
+
+function waitForDrain (socket: net.Socket): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error): void => {
+      socket.off('drain', onDrain)
+      socket.off('close', onClose)
+      if (err === undefined) resolve()
+      else reject(err)
+    }
+    const onDrain = (): void => { done() }
+    const onClose = (): void => { done(new ConnectionClosedError('socket closed while writing')) }
+    socket.on('drain', onDrain)
+    socket.on('close', onClose)
+  })
+}
+
+/** Wraps a connected socket. */
+export function socketTransport (socket: net.Socket, opts: TcpOptions = {}): Transport {
+  const highWaterMark = opts.readHighWaterMark ?? DEFAULT_READ_HIGH_WATER_MARK
+  socket.setNoDelay(true)
+  let unread = new Uint8ArrayList()
+  let ended = false
+  let failure: Error | undefined
+  let wake: (() => void) | undefined
+
+  socket.on('data', (chunk: Buffer) => {
+    unread.append(chunk)
+    if (unread.byteLength >= highWaterMark) socket.pause()
+    wake?.()
+  })
+  const finish = (): void => { ended = true; wake?.() }
+  socket.on('end', finish)
+  socket.on('close', finish)
+  socket.on('error', (err) => { failure ??= err; wake?.() })
+  const closed = new Promise<void>(resolve => { socket.once('close', () => { resolve() }) })
+
+  async function * source (): AsyncGenerator<ByteChunk> {
+    for (;;) {
+      if (unread.byteLength > 0) {
+        // Everything read so far goes out as one list: one step per burst, not per packet.
+        const batch = unread
+        unread = new Uint8ArrayList()
+        if (socket.isPaused() && !socket.destroyed) socket.resume()
+        yield batch
+      } else if (failure !== undefined) {
+        throw failure
+      } else if (ended) {
+        return
+      } else {
+        await new Promise<void>(resolve => { wake = resolve })
+        wake = undefined
+      }
+    }
+  }
+
+  async function sink (chunks: AsyncIterable<ByteChunk>): Promise<void> {
+    for await (const chunk of chunks) {
+      if (socket.destroyed || socket.writableEnded) throw new ConnectionClosedError('socket closed while writing')
+      let ready: boolean
+      if (chunk instanceof Uint8Array) {
+        ready = socket.write(chunk)
+      } else {
+        // Corked writes of one batch leave as one writev.
+        socket.cork()
+        ready = true
+        for (const piece of chunk) ready = socket.write(piece)
+        socket.uncork()
+      }
+      if (!ready) await waitForDrain(socket)
+    }
+    if (!socket.destroyed) socket.end()
+  }
+
+  const remoteHost = socket.remoteAddress ?? 'unknown'
+  return {
+    source: source(),
+    sink,
+    remoteHost,
+    remoteAddress: formatAddress(remoteHost, socket.remotePort ?? 0),
+    localHost: socket.localAddress ?? 'unknown',
+    close: () => { socket.destroy() },
+    closed
+  }
+}
+
+/** Dials and listens over TCP. */
+export function tcpTransport (opts: TcpOptions = {}): TransportFactory {
+  return {
+    async dial (host: string, port: number, dialOpts: DialOptions): Promise<Transport> {
+      const address = formatAddress(host, port)
+      const socket = net.connect({ host, port })
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => { reject(new Error(`no answer within ${dialOpts.timeout} ms`)) }, dialOpts.timeout)
+          const onAbort = (): void => { reject(new ConnectionClosedError('dial aborted')) }
+          dialOpts.signal?.addEventListener('abort', onAbort, { once: true })
+          socket.once('connect', () => { resolve() })
+          socket.once('error', reject)
+          const cleanup = (): void => {
+            clearTimeout(timer)
+            dialOpts.signal?.removeEventListener('abort', onAbort)
+          }
+          socket.once('connect', cleanup)
+          socket.once('error', cleanup)
+        })
+      } catch (err) {
+        socket.destroy()
+        throw new DialError(address, 1, { cause: err })
+      }
+      return socketTransport(socket, opts)
+    },
+
+    async listen (host: string, port: number, onConnection: (transport: Transport) => void): Promise<TransportListener> {
+      const server = net.createServer({ noDelay: true }, socket => {
+        // Errors are reported through the transport; one must be listening before then.
+        socket.on('error', () => {})
+        onConnection(socketTransport(socket, opts))
+      })
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject)
+        server.listen({ host, port }, () => {
+          server.off('error', reject)
+          resolve()
+        })
+      })
+      const bound = server.address() as net.AddressInfo
+      return {
+        host: bound.address,
+        port: bound.port,
+        close: () => new Promise<void>(resolve => { server.close(() => { resolve() }) })
+      }
+    }
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * The connection set-up, both roles. It sits right after the classifier,
+ * holds everything back until the peer is admitted, then passes messages
+ * through untouched. The batch that completes the handshake is always
+ * yielded (possibly empty), so later stages know the link is up when their
+ * first batch arrives.
+ *
+ * Dialer:   sends `<ID>:<NAME>` and `LISTEN:<host>:<port>` at once, reads the
+ *           answer; once admitted, sends `PEERS:` (if any) and `REQUEST_PEERS`.
+ * Listener: reads `<ID>:<NAME>` and `LISTEN:`, asks `admit`, answers
+ *           `<ID>:<NAME>` then `PEERS:` (if any), or `DUPLICATE` / `MAX_PEERS`.
+ */
+import { DEFAULT_CONNECTION_TIMEOUT } from '../lib/constants.js'
+import {
+  DuplicatePeerError, HandshakeTimeoutError, InvalidHandshakeError, MaxPeersError, SelfConnectionError
+} from '../lib/errors.js'
+import type { Link } from './link.js'
+import {
+  DUPLICATE_MESSAGE, MAX_PEERS_MESSAGE, REQUEST_PEERS_MESSAGE, formatAddress, parseAddress,
+  type HelloMessage, type Message
+} from './wire.js'
+
+/** Longest peer id accepted, in characters. */
+export const MAX_ID_LENGTH = 128
+/** Longest display name accepted, in characters. */
+export const MAX_NAME_LENGTH = 256
+
+/** What the remote told us about itself. */
+export interface RemoteHello {
+  id: string
+  /** Display name; the id when the peer sent none. */
+  name: string
+  /** Where the remote accepts connections (`host:port`), if known. */
+  listenAddress?: string
+}
+
+/**
+ * The supervisor's decision on a remote that completed its half of the
+ * handshake: `accept` it, refuse it as a `duplicate` or for `max-peers`, or
+ * refuse it as ourselves (`self`).
+ */
+export type Admission = 'accept' | 'duplicate' | 'max-peers' | 'self'
+
+export interface HandshakeOptions {
+  role: 'dialer' | 'listener'
+  link: Link
+  /** Our own id and display name. */
+  local: { id: string, name: string }
+  /** Our listen address as `host:port`, sent by a dialer in `LISTEN:`. */
+  listenAddress: string
+  /** For a dialer, the address it dialled: the remote's listen address. */
+  dialedAddress?: string
+  /** The remote socket's host, used when `LISTEN:` names a wildcard host. */
+  remoteHost?: string
+  /** Decides on the remote once its hello is known. */
+  admit: (remote: RemoteHello) => Admission
+  /** Addresses to share right after acceptance. */
+  peersToShare: () => string[]
+  /**
+   * Time the whole handshake may take, in ms.
+   * @default 10000
+   */
+  timeout?: number
+}
+
+const ID_PATTERN = /^[\x21-\x39\x3b-\x7e]+$/
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTER = /[\x00-\x1f\x7f]/
+const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', ''])
+
+/** Checks a hello against the id and name rules, and fills in the default name. */
+export function validateHello (hello: HelloMessage): RemoteHello {
+  const { id, name } = hello
+  if (id.length === 0) throw new InvalidHandshakeError('empty peer id')
+  if (id.length > MAX_ID_LENGTH) throw new InvalidHandshakeError(`peer id longer than ${MAX_ID_LENGTH} characters`)
+  if (!ID_PATTERN.test(id)) throw new InvalidHandshakeError('peer id contains spaces, control or non-ASCII characters')
+  if (name.length > MAX_NAME_LENGTH) throw new InvalidHandshakeError(`peer name longer than ${MAX_NAME_LENGTH} characters`)
+  if (CONTROL_CHARACTER.test(name)) throw new InvalidHandshakeError('peer name contains control characters')
+  return { id, name: name.length > 0 ? name : id }
+}
+
+/** Reads a `LISTEN:` address; a wildcard host becomes the socket's remote host. */
+export function parseListenAddress (text: string, remoteHost?: string): string {
+  let host: string
+  let port: number
+  try {
+    ({ host, port } = parseAddress(text))
+  } catch {
+    // Peers may write an IPv6 host without brackets: the port follows the last colon.
+    const colon = text.lastIndexOf(':')
+    try {
+      ({ host, port } = parseAddress(formatAddress(text.slice(0, colon), Number(text.slice(colon + 1)))))
+    } catch {
+      throw new InvalidHandshakeError(`invalid LISTEN address ${JSON.stringify(text.slice(0, 80))}`)
+    }
+  }
+  if (WILDCARD_HOSTS.has(host) && remoteHost !== undefined) host = remoteHost
+  return formatAddress(host.toLowerCase(), port)
+}
+
+function refusal (verdict: Exclude<Admission, 'accept'>, by: 'us' | 'remote'): Error {
+  switch (verdict) {
+    case 'self': return new SelfConnectionError()
+    case 'duplicate': return new DuplicatePeerError(by === 'us' ? 'already connected to this peer' : 'remote already has a connection to this node')
+    case 'max-peers': return new MaxPeersError(by === 'us' ? 'this node is at maxPeers' : 'remote is at its peer limit')
+  }
+}
+
+export function handshake (opts: HandshakeOptions) {
+  const timeout = opts.timeout ?? DEFAULT_CONNECTION_TIMEOUT
+  const { link, local } = opts
+  const hello: HelloMessage = { type: 'hello', id: local.id, name: local.name }
+
+  async function shareAfterAccept (): Promise<void> {
+    const peers = opts.peersToShare()
+    if (peers.length > 0) await link.send({ type: 'peers', addresses: peers })
+    if (opts.role === 'dialer') await link.send(REQUEST_PEERS_MESSAGE)
+  }
+
+  return async function * shakeHands (source: AsyncIterable<Message[]>): AsyncGenerator<Message[]> {
+    const iterator = source[Symbol.asyncIterator]()
+    let timer: NodeJS.Timeout | undefined
+    const expired = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => { reject(new HandshakeTimeoutError(timeout)) }, timeout)
+    })
+    expired.catch(() => {})
+    try {
+      if (opts.role === 'dialer') {
+        await link.send(hello)
+        await link.send({ type: 'listen', address: opts.listenAddress })
+      }
+      // Messages that arrived in the same batches as the handshake lines.
+      const pending: Message[] = []
+      const next = async (): Promise<Message | undefined> => {
+        while (pending.length === 0) {
+          const result = await Promise.race([iterator.next(), expired])
+          if (result.done === true) return undefined
+          pending.push(...result.value)
+        }
+        return pending.shift()
+      }
+
+      const first = await next()
+      if (first === undefined) throw new InvalidHandshakeError('connection closed during the handshake')
+      if (first.type === 'duplicate') throw refusal('duplicate', 'remote')
+      if (first.type === 'max-peers') throw refusal('max-peers', 'remote')
+      if (first.type !== 'hello') throw new InvalidHandshakeError(`expected <ID>:<NAME>, got ${first.type}`)
+      const remote = validateHello(first)
+
+      if (opts.role === 'dialer') {
+        if (opts.dialedAddress !== undefined) remote.listenAddress = opts.dialedAddress
+      } else {
+        const second = await next()
+        if (second?.type === 'listen') remote.listenAddress = parseListenAddress(second.address, opts.remoteHost)
+        else if (second !== undefined) pending.unshift(second)
+      }
+
+      const verdict = opts.admit(remote)
+      if (verdict !== 'accept') {
+        if (opts.role === 'listener' && verdict !== 'self') await link.send(verdict === 'duplicate' ? DUPLICATE_MESSAGE : MAX_PEERS_MESSAGE)
+        throw refusal(verdict, 'us')
+      }
+      if (opts.role === 'listener') await link.send(hello)
+      await shareAfterAccept()
+      clearTimeout(timer)
+
+      yield pending.splice(0)
+      for (let result = await iterator.next(); result.done !== true; result = await iterator.next()) {
+        yield result.value
+      }
+    } finally {
+      clearTimeout(timer)
+      // Not awaited: after a timeout the source may still be blocked in a read
+      // that only ends once the connection closes, which happens after this.
+      Promise.resolve(iterator.return?.()).catch(() => {})
+    }
+  }
+}

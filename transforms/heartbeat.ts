@@ -1,0 +1,62 @@
+/**
+ * The heartbeat: sends `PING` every `maintenanceInterval`, answers `PING`
+ * with `PONG`, counts every received batch as a sign of life, and closes the
+ * connection after `peerTimeout` of silence. Its timers start with the first
+ * batch (the link is up) and are cleared when the pipeline ends, however it
+ * ends.
+ */
+import { DEFAULT_MAINTENANCE_INTERVAL, DEFAULT_PEER_TIMEOUT } from '../lib/constants.js'
+import { PeerTimeoutError } from '../lib/errors.js'
+import type { Link } from './link.js'
+import { PING_MESSAGE, PONG_MESSAGE, type Message } from './wire.js'
+
+export interface HeartbeatOptions {
+  link: Link
+  /**
+   * How often `PING` is sent, in ms.
+   * @default 15000
+   */
+  maintenanceInterval?: number
+  /**
+   * Silence after which the connection is closed with `PeerTimeoutError`, in ms.
+   * @default 60000
+   */
+  peerTimeout?: number
+  /** Told the time (ms since epoch) of every received batch. */
+  onActivity?: (now: number) => void
+}
+
+export function heartbeat (opts: HeartbeatOptions) {
+  const interval = opts.maintenanceInterval ?? DEFAULT_MAINTENANCE_INTERVAL
+  const timeout = opts.peerTimeout ?? DEFAULT_PEER_TIMEOUT
+  const { link, onActivity } = opts
+
+  return async function * keepAlive (source: AsyncIterable<Message[]>): AsyncGenerator<Message[]> {
+    let lastSeen = Date.now()
+    let pingTimer: NodeJS.Timeout | undefined
+    let silenceTimer: NodeJS.Timeout | undefined
+    // Rescheduled from lastSeen when it fires, so receiving costs no timer work.
+    const checkSilence = (): void => {
+      const idle = Date.now() - lastSeen
+      if (idle >= timeout) link.close(new PeerTimeoutError(timeout))
+      else silenceTimer = setTimeout(checkSilence, timeout - idle)
+    }
+    try {
+      for await (const batch of source) {
+        lastSeen = Date.now()
+        onActivity?.(lastSeen)
+        if (pingTimer === undefined) {
+          pingTimer = setInterval(() => { link.send(PING_MESSAGE).catch(() => {}) }, interval)
+          silenceTimer = setTimeout(checkSilence, timeout)
+        }
+        for (const msg of batch) {
+          if (msg.type === 'ping') await link.send(PONG_MESSAGE)
+        }
+        yield batch
+      }
+    } finally {
+      clearInterval(pingTimer)
+      clearTimeout(silenceTimer)
+    }
+  }
+}

@@ -41,10 +41,10 @@ const payload = fc.oneof(
 )
 
 const message: fc.Arbitrary<Message> = fc.oneof(
-  chatText.map(text => ({ type: 'chat', text })),
+  chatText.map((text): Message => ({ type: 'chat', text })),
   fc.constantFrom<Message>(PING_MESSAGE, PONG_MESSAGE, REQUEST_PEERS_MESSAGE),
-  fc.array(address, { maxLength: 6 }).map(addresses => ({ type: 'peers', addresses })),
-  fc.tuple(payload, fc.boolean()).map(([data, asList]) => ({
+  fc.array(address, { maxLength: 6 }).map((addresses): Message => ({ type: 'peers', addresses })),
+  fc.tuple(payload, fc.boolean()).map(([data, asList]): Message => ({
     type: 'bytes',
     // Some payloads are given as two-piece lists, as a forwarded payload would be.
     data: asList ? new Uint8ArrayList(data.subarray(0, data.length >> 1), data.subarray(data.length >> 1)) : data
@@ -53,9 +53,9 @@ const message: fc.Arbitrary<Message> = fc.oneof(
 
 /** Chunk sizes, used in turn: one byte, a random pattern, or the whole input at once. */
 const chunkSizes = fc.oneof(
-  fc.constant([1]),
+  fc.constant<number[]>([1]),
   fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1, maxLength: 8 }),
-  fc.constant([Number.MAX_SAFE_INTEGER])
+  fc.constant<number[]>([Number.MAX_SAFE_INTEGER])
 )
 
 /** Re-cuts `data` at the given sizes; some chunks become two-piece lists, as from a socket reader. */

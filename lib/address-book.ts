@@ -53,6 +53,10 @@ export class AddressBook {
     if (connected) known.failures = 0
   }
 
+  remove (address: string): void {
+    this.entries.delete(address)
+  }
+
   recordFailure (address: string): void {
     const known = this.entries.get(address)
     if (known !== undefined) known.failures++

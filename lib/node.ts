@@ -90,6 +90,7 @@ interface Handler {
 }
 
 const WILDCARD_HOSTS = new Set(['0.0.0.0', '::'])
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1)$/
 const IPV4_MAPPED = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i
 
 function plainHost (host: string): string {
@@ -188,7 +189,9 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     const target = normalizeAddress(address)
     const { bootstrapAttempts, bootstrapBackoff } = this.options
     let lastError: unknown
+    let attempts = 0
     for (let attempt = 1; attempt <= bootstrapAttempts; attempt++) {
+      attempts = attempt
       try {
         return await this.dial(target)
       } catch (err) {
@@ -196,7 +199,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
         // Lost a simultaneous-dial tie-break: the other connection to this peer is the one kept.
         const kept = err instanceof DuplicatePeerError ? this.peerAt(target) : undefined
         if (kept !== undefined) return kept
-        if (err instanceof SelfConnectionError || err instanceof NotRunningError || err instanceof MaxPeersError) break
+        if (err instanceof SelfConnectionError || err instanceof NotRunningError || err instanceof MaxPeersError || err instanceof DuplicatePeerError) break
         if (attempt < bootstrapAttempts) {
           const backoff = bootstrapBackoff * 2 ** (attempt - 1) * (0.5 + Math.random())
           await sleep(backoff, undefined, { signal: this.lifetime.signal }).catch(() => {})
@@ -204,7 +207,9 @@ export class MeshNode extends EventEmitter<MeshEvents> {
         }
       }
     }
-    const error = lastError instanceof DialError ? lastError : new DialError(target, bootstrapAttempts, { cause: lastError })
+    // The cause is the last attempt's own error, not its single-attempt DialError wrapper.
+    const cause = lastError instanceof DialError && lastError.cause !== undefined ? lastError.cause : lastError
+    const error = new DialError(target, attempts, { cause })
     this.emit('dial:failed', { address: target, error })
     throw error
   }
@@ -316,8 +321,8 @@ export class MeshNode extends EventEmitter<MeshEvents> {
   private rememberSelf (): void {
     const port = this.listener?.port as number
     this.selfAddresses.add(formatAddress(this.advertisedHost(), port))
+    if (WILDCARD_HOSTS.has(this.options.host) || LOOPBACK.test(this.options.host)) this.selfAddresses.add(formatAddress('localhost', port))
     if (WILDCARD_HOSTS.has(this.options.host)) {
-      this.selfAddresses.add(formatAddress('localhost', port))
       for (const addresses of Object.values(networkInterfaces())) {
         for (const { address } of addresses ?? []) this.selfAddresses.add(formatAddress(address.toLowerCase(), port))
       }
@@ -364,7 +369,15 @@ export class MeshNode extends EventEmitter<MeshEvents> {
       }
       return await this.openConnection(transport, 'dialer', address).established
     }, { signal: this.lifetime.signal }).finally(() => { this.dialing.delete(address) })
-    attempt.catch(() => { this.book.recordFailure(address) })
+    attempt.catch((err: unknown) => {
+      if (!(err instanceof SelfConnectionError)) {
+        this.book.recordFailure(address)
+        return
+      }
+      // Another name for this node: never dial or share it again.
+      this.selfAddresses.add(address)
+      this.book.remove(address)
+    })
     this.dialing.set(address, attempt)
     return attempt
   }

@@ -8,7 +8,8 @@
  * Dialer:   sends `<ID>:<NAME>` and `LISTEN:<host>:<port>` at once, reads the
  *           answer; once admitted, sends `PEERS:` (if any) and `REQUEST_PEERS`.
  * Listener: reads `<ID>:<NAME>` and `LISTEN:`, asks `admit`, answers
- *           `<ID>:<NAME>` then `PEERS:` (if any), or `DUPLICATE` / `MAX_PEERS`.
+ *           `<ID>:<NAME>` then `PEERS:` (if any), or `DUPLICATE` / `MAX_PEERS`;
+ *           a dialer with our own id gets our `<ID>:<NAME>` and is closed.
  */
 import { DEFAULT_CONNECTION_TIMEOUT } from '../lib/constants.js'
 import {
@@ -157,7 +158,8 @@ export function handshake (opts: HandshakeOptions) {
 
       const verdict = opts.admit(remote)
       if (verdict !== 'accept') {
-        if (opts.role === 'listener' && verdict !== 'self') await link.send(verdict === 'duplicate' ? DUPLICATE_MESSAGE : MAX_PEERS_MESSAGE)
+        // To a dialer that is ourselves we introduce ourselves: it then sees its own id and knows.
+        if (opts.role === 'listener') await link.send(verdict === 'self' ? hello : verdict === 'duplicate' ? DUPLICATE_MESSAGE : MAX_PEERS_MESSAGE)
         throw refusal(verdict, 'us')
       }
       if (opts.role === 'listener') await link.send(hello)

@@ -1,0 +1,625 @@
+/**
+ * Wire compatibility over real TCP: a test peer that speaks the line protocol
+ * by hand (literal strings and bytes on a node:net socket, lines split here,
+ * nothing from meshline's codec) checks the exact bytes a MeshNode sends, as
+ * listener, as dialer, and for the heartbeat.
+ */
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import net from 'node:net'
+import { describe, it } from 'node:test'
+import { MeshNode, type MeshEvents, type MeshNodeOptions } from '../lib/index.js'
+
+const HOST = '127.0.0.1'
+/** Upper bound of any single wait in this file, in ms: generous, never slept. */
+const DEADLINE = 3000
+
+/** Timers long enough never to fire during a test, so every byte on the wire is one we asked for. */
+const QUIET: MeshNodeOptions = {
+  host: HOST,
+  connectionTimeout: 2000,
+  maintenanceInterval: 60_000,
+  discoveryInterval: 60_000,
+  peerTimeout: 60_000,
+  dialJitter: 0,
+  autoDial: false,
+  bootstrapAttempts: 1,
+  bootstrapBackoff: 0
+}
+
+const newId = (): string => randomBytes(16).toString('hex')
+const portOf = (address: string): number => Number(address.slice(address.lastIndexOf(':') + 1))
+
+/** Resolves with the first `event` whose payload passes `match`; fails after `ms`. */
+async function nextEvent<K extends keyof MeshEvents> (
+  node: MeshNode, event: K, match: (...args: MeshEvents[K]) => boolean = () => true, ms = DEADLINE
+): Promise<MeshEvents[K]> {
+  return await new Promise((resolve, reject) => {
+    const listener = (...args: MeshEvents[K]): void => {
+      if (!match(...args)) return
+      cleanup()
+      resolve(args)
+    }
+    const timer = setTimeout(() => {
+      cleanup()
+      reject(new assert.AssertionError({ message: `no ${String(event)} event within ${ms} ms` }))
+    }, ms)
+    const cleanup = (): void => {
+      clearTimeout(timer)
+      node.off(event, listener as never)
+    }
+    node.on(event, listener as never)
+  })
+}
+
+/** Rejects if `promise` does not settle within `ms`. */
+async function within<T> (ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const expired = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => { reject(new assert.AssertionError({ message: `timed out after ${ms} ms waiting for ${what}` })) }, ms)
+  })
+  try {
+    return await Promise.race([promise, expired])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/**
+ * One end of a TCP connection driven by hand: writes literal strings or
+ * bytes, and reads back exact lines (with their `\n`) and byte counts.
+ */
+class RawPeer {
+  /** Everything received and not yet read. Concatenation is fine in a test helper. */
+  private unread = Buffer.alloc(0)
+  private ended = false
+  private wake: (() => void) | undefined
+  readonly closed: Promise<void>
+
+  constructor (readonly socket: net.Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      this.unread = Buffer.concat([this.unread, chunk])
+      this.wake?.()
+    })
+    const finish = (): void => { this.ended = true; this.wake?.() }
+    socket.on('end', finish)
+    socket.on('close', finish)
+    // A reset from the other side shows up as `closed`; nothing to report here.
+    socket.on('error', () => {})
+    this.closed = new Promise(resolve => { socket.once('close', () => { resolve() }) })
+  }
+
+  static async connect (port: number): Promise<RawPeer> {
+    const socket = net.connect({ host: HOST, port })
+    await within(DEADLINE, 'TCP connect', new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve)
+      socket.once('error', reject)
+    }))
+    return new RawPeer(socket)
+  }
+
+  write (data: string | Uint8Array): void {
+    this.socket.write(data)
+  }
+
+  /** The next line, exactly as received, `\n` included. */
+  async readLine (ms = DEADLINE): Promise<string> {
+    return await this.take('a line', () => {
+      const end = this.unread.indexOf(0x0a)
+      return end < 0 ? undefined : this.consume(end + 1).toString('utf8')
+    }, ms)
+  }
+
+  /** Exactly `n` raw bytes. */
+  async readBytes (n: number, ms = DEADLINE): Promise<Buffer> {
+    return await this.take(`${n} bytes`, () => this.unread.length >= n ? this.consume(n) : undefined, ms)
+  }
+
+  /** Reads lines until one passes `match`, and returns it. */
+  async readLineMatching (match: (line: string) => boolean, ms = DEADLINE): Promise<string> {
+    const deadline = Date.now() + ms
+    for (;;) {
+      const line = await this.readLine(Math.max(1, deadline - Date.now()))
+      if (match(line)) return line
+    }
+  }
+
+  /** Waits for the other side to close the connection; fails after `ms`. */
+  async waitClosed (ms = DEADLINE): Promise<void> {
+    await within(ms, 'the connection to close', this.closed)
+  }
+
+  /** Unread bytes, for failure messages. */
+  get pending (): string {
+    return JSON.stringify(this.unread.toString('latin1'))
+  }
+
+  destroy (): void {
+    this.socket.destroy()
+  }
+
+  private consume (n: number): Buffer {
+    const head = this.unread.subarray(0, n)
+    this.unread = this.unread.subarray(n)
+    return head
+  }
+
+  private async take<T> (what: string, attempt: () => T | undefined, ms: number): Promise<T> {
+    const deadline = Date.now() + ms
+    for (;;) {
+      const got = attempt()
+      if (got !== undefined) return got
+      if (this.ended) assert.fail(`connection ended while waiting for ${what}; unread: ${this.pending}`)
+      const left = deadline - Date.now()
+      if (left <= 0) assert.fail(`timed out after ${ms} ms waiting for ${what}; unread: ${this.pending}`)
+      await new Promise<void>(resolve => {
+        const timer = setTimeout(resolve, left)
+        this.wake = () => { clearTimeout(timer); resolve() }
+      })
+      this.wake = undefined
+    }
+  }
+}
+
+/** A raw TCP server whose accepted connections are handed out in order. */
+class RawServer {
+  private readonly accepted: RawPeer[] = []
+  private wake: (() => void) | undefined
+  private closing = false
+  readonly server: net.Server
+  port = 0
+
+  constructor () {
+    this.server = net.createServer(socket => {
+      this.accepted.push(new RawPeer(socket))
+      this.wake?.()
+    })
+  }
+
+  async listen (): Promise<this> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject)
+      this.server.listen({ host: HOST, port: 0 }, resolve)
+    })
+    this.port = (this.server.address() as net.AddressInfo).port
+    return this
+  }
+
+  /** Every connection accepted so far, including ones already handed out. */
+  connections: RawPeer[] = []
+
+  async nextConnection (ms = DEADLINE): Promise<RawPeer> {
+    const deadline = Date.now() + ms
+    while (this.accepted.length === 0) {
+      if (this.closing) assert.fail('server closed')
+      const left = deadline - Date.now()
+      if (left <= 0) assert.fail(`no connection accepted within ${ms} ms`)
+      await new Promise<void>(resolve => {
+        const timer = setTimeout(resolve, left)
+        this.wake = () => { clearTimeout(timer); resolve() }
+      })
+      this.wake = undefined
+    }
+    const peer = this.accepted.shift() as RawPeer
+    this.connections.push(peer)
+    return peer
+  }
+
+  async close (): Promise<void> {
+    this.closing = true
+    this.wake?.()
+    for (const peer of [...this.connections, ...this.accepted]) peer.destroy()
+    await new Promise<void>(resolve => { this.server.close(() => { resolve() }) })
+  }
+}
+
+/** Tracks every node, socket and server a test opens, and closes them all. */
+class Harness {
+  private readonly nodes: MeshNode[] = []
+  private readonly peers: RawPeer[] = []
+  private readonly servers: RawServer[] = []
+
+  async node (opts: MeshNodeOptions = {}): Promise<MeshNode> {
+    const node = new MeshNode({ ...QUIET, ...opts })
+    this.nodes.push(node)
+    await node.start()
+    return node
+  }
+
+  async raw (port: number): Promise<RawPeer> {
+    const peer = await RawPeer.connect(port)
+    this.peers.push(peer)
+    return peer
+  }
+
+  async server (): Promise<RawServer> {
+    const server = new RawServer()
+    this.servers.push(server)
+    return await server.listen()
+  }
+
+  /**
+   * Connects a raw peer to `node` and completes the dialer's half of the
+   * handshake by hand, checking the listener's answer byte for byte.
+   */
+  async handshake (node: MeshNode, id = newId(), name = 'raw', listenPort = 1): Promise<RawPeer> {
+    const peer = await this.raw(portOf(node.address))
+    const connected = nextEvent(node, 'peer:connect', ({ peer }) => peer.id === id)
+    peer.write(`${id}:${name}\nLISTEN:${HOST}:${listenPort}\n`)
+    assert.equal(await peer.readLine(), `${node.id}:${node.name}\n`)
+    await connected
+    return peer
+  }
+
+  async close (): Promise<void> {
+    for (const peer of this.peers) peer.destroy()
+    await Promise.all(this.servers.map(async server => { await server.close() }))
+    await Promise.all(this.nodes.map(async node => { await node.stop() }))
+  }
+}
+
+async function withHarness (fn: (h: Harness) => Promise<void>): Promise<void> {
+  const h = new Harness()
+  try {
+    await fn(h)
+  } finally {
+    await h.close()
+  }
+}
+
+/** Codes along an error's `cause` chain, outermost first. */
+function causeCodes (err: unknown): string[] {
+  const codes: string[] = []
+  for (let e = err; e instanceof Error; e = e.cause) codes.push((e as Error & { code?: string }).code ?? e.name)
+  return codes
+}
+
+describe('wire compatibility: meshline as listener', () => {
+  it('answers a hand-written hello with exactly <id>:<name>\\n, then PING with exactly PONG\\n', async () => {
+    await withHarness(async h => {
+      const node = await h.node({ name: 'Listener Node' })
+      const raw = await h.raw(portOf(node.address))
+      const id = newId()
+      const connected = nextEvent(node, 'peer:connect')
+      raw.write(`${id}:Raw Client\n`)
+      raw.write(`LISTEN:${HOST}:4321\n`)
+      assert.equal(await raw.readLine(), `${node.id}:Listener Node\n`)
+      const [{ peer }] = await connected
+      assert.equal(peer.id, id)
+      assert.equal(peer.name, 'Raw Client')
+      assert.equal(peer.address, `${HOST}:4321`)
+      assert.equal(peer.direction, 'inbound')
+
+      raw.write('PING\n')
+      // The node knows no other peer, so it must not have sent a PEERS line: PONG comes next.
+      assert.equal(await raw.readLine(), 'PONG\n')
+      raw.write('PING\r\n')
+      assert.equal(await raw.readLine(), 'PONG\n')
+    })
+  })
+
+  it('sends a PEERS: line after its hello only when it has peers to share', async () => {
+    await withHarness(async h => {
+      const node = await h.node()
+      await h.handshake(node, newId(), 'first', 1111)
+      const second = await h.raw(portOf(node.address))
+      second.write(`${newId()}:second\nLISTEN:${HOST}:2222\n`)
+      assert.equal(await second.readLine(), `${node.id}:${node.name}\n`)
+      assert.equal(await second.readLine(), `PEERS:${HOST}:1111\n`)
+    })
+  })
+
+  it('defaults an empty name to the id', async () => {
+    await withHarness(async h => {
+      const node = await h.node()
+      const id = newId()
+      await h.handshake(node, id, '')
+      assert.equal(node.peers().find(peer => peer.id === id)?.name, id)
+    })
+  })
+
+  it('answers REQUEST_PEERS with a PEERS: line of the other peers\' listen addresses', async () => {
+    await withHarness(async h => {
+      const node = await h.node()
+      const raw = await h.handshake(node, newId(), 'asker', 1111)
+      await h.handshake(node, newId(), 'other', 2222)
+      raw.write('REQUEST_PEERS\n')
+      // The asker's own address is left out.
+      assert.equal(await raw.readLine(), `PEERS:${HOST}:2222\n`)
+    })
+  })
+
+  it('delivers a hand-written chat line as a chat event, trimmed, with \\r\\n tolerated', async () => {
+    await withHarness(async h => {
+      const node = await h.node()
+      const id = newId()
+      const raw = await h.handshake(node, id)
+      let chat = nextEvent(node, 'chat')
+      raw.write('  hello mesh\t\r\n')
+      let [{ peer, text }] = await chat
+      assert.equal(peer.id, id)
+      assert.equal(text, 'hello mesh')
+
+      chat = nextEvent(node, 'chat')
+      raw.write(Buffer.from('héllo ✓ 🌍\n', 'utf8'))
+      ;[{ text }] = await chat
+      assert.equal(text, 'héllo ✓ 🌍')
+    })
+  })
+
+  it('delivers BYTES:5\\nab\\ncd as a bytes event of exactly those 5 bytes, even split across writes', async () => {
+    await withHarness(async h => {
+      const node = await h.node()
+      const id = newId()
+      const raw = await h.handshake(node, id)
+      let received = nextEvent(node, 'bytes')
+      raw.write('BYTES:5\nab\ncd')
+      let [{ peer, data }] = await received
+      assert.equal(peer.id, id)
+      assert.deepEqual(Buffer.from(data.subarray()), Buffer.from('ab\ncd', 'latin1'))
+
+      // Header and payload cut at awkward places, then line framing resumes.
+      received = nextEvent(node, 'bytes')
+      const chat = nextEvent(node, 'chat')
+      raw.write('BYT')
+      raw.write('ES:3\n\x00')
+      raw.write(Buffer.from([0xff, 0x0a]))
+      raw.write('after\n')
+      ;[{ data }] = await received
+      assert.deepEqual(Buffer.from(data.subarray()), Buffer.from([0x00, 0xff, 0x0a]))
+      assert.equal((await chat)[0].text, 'after')
+
+      received = nextEvent(node, 'bytes')
+      raw.write('BYTES:0\n')
+      ;[{ data }] = await received
+      assert.equal(data.byteLength, 0)
+    })
+  })
+
+  it('writes broadcast(\'hi\') as exactly hi\\n and broadcastBytes as BYTES:<len>\\n + the raw bytes', async () => {
+    await withHarness(async h => {
+      const node = await h.node()
+      const raw = await h.handshake(node)
+
+      assert.deepEqual((await node.broadcast('hi')).failed, [])
+      assert.equal(await raw.readLine(), 'hi\n')
+
+      const small = Buffer.from([0x00, 0x0a, 0xff, 0x42, 0x0d])
+      await node.broadcastBytes(small)
+      assert.equal(await raw.readLine(), 'BYTES:5\n')
+      assert.deepEqual(await raw.readBytes(5), small)
+
+      // Large enough to be written by reference rather than copied.
+      const large = randomBytes(100_000)
+      await node.broadcastBytes(large)
+      assert.equal(await raw.readLine(), 'BYTES:100000\n')
+      assert.deepEqual(await raw.readBytes(large.length), large)
+
+      await node.broadcastBytes(new Uint8Array(0))
+      assert.equal(await raw.readLine(), 'BYTES:0\n')
+      // Line framing resumes right after the payload.
+      await node.broadcast('after')
+      assert.equal(await raw.readLine(), 'after\n')
+    })
+  })
+
+  it('answers a second connection with the same id with exactly DUPLICATE\\n and closes it', async () => {
+    await withHarness(async h => {
+      const node = await h.node()
+      const id = newId()
+      const first = await h.handshake(node, id)
+      const second = await h.raw(portOf(node.address))
+      second.write(`${id}:again\nLISTEN:${HOST}:1\n`)
+      assert.equal(await second.readLine(), 'DUPLICATE\n')
+      await second.waitClosed()
+      // The first connection is untouched.
+      assert.deepEqual(node.peers().map(peer => peer.id), [id])
+      first.write('PING\n')
+      assert.equal(await first.readLine(), 'PONG\n')
+    })
+  })
+
+  it('answers a new id with exactly MAX_PEERS\\n and closes it once maxPeers is reached', async () => {
+    await withHarness(async h => {
+      const node = await h.node({ maxPeers: 1 })
+      const id = newId()
+      await h.handshake(node, id)
+      const extra = await h.raw(portOf(node.address))
+      extra.write(`${newId()}:extra\nLISTEN:${HOST}:2\n`)
+      assert.equal(await extra.readLine(), 'MAX_PEERS\n')
+      await extra.waitClosed()
+      assert.deepEqual(node.peers().map(peer => peer.id), [id])
+    })
+  })
+
+  it('closes a client that never sends its id after connectionTimeout', async () => {
+    await withHarness(async h => {
+      const node = await h.node({ connectionTimeout: 200 })
+      const failed = nextEvent(node, 'connection:error')
+      const opened = Date.now()
+      const raw = await h.raw(portOf(node.address))
+      await raw.waitClosed(DEADLINE)
+      const elapsed = Date.now() - opened
+      assert.ok(elapsed >= 150, `closed after ${elapsed} ms, before connectionTimeout`)
+      const [{ error, closed }] = await failed
+      assert.equal((error as Error & { code?: string }).code, 'ERR_HANDSHAKE_TIMEOUT')
+      assert.equal(closed, true)
+      assert.deepEqual(node.peers(), [])
+    })
+  })
+})
+
+describe('wire compatibility: meshline as dialer', () => {
+  it('sends <id>:<name>\\n and LISTEN:<host>:<port>\\n at once, then REQUEST_PEERS\\n once answered', async () => {
+    await withHarness(async h => {
+      const node = await h.node({ name: 'Dialer Node' })
+      const server = await h.server()
+      const connecting = node.connect(`${HOST}:${server.port}`)
+      const raw = await server.nextConnection()
+      // Both lines arrive before the server has written anything.
+      assert.equal(await raw.readLine(), `${node.id}:Dialer Node\n`)
+      assert.equal(await raw.readLine(), `LISTEN:${HOST}:${portOf(node.address)}\n`)
+
+      const id = newId()
+      raw.write(`${id}:Raw Server\n`)
+      const peer = await within(DEADLINE, 'connect()', connecting)
+      assert.equal(peer.id, id)
+      assert.equal(peer.name, 'Raw Server')
+      assert.equal(peer.address, `${HOST}:${server.port}`)
+      assert.equal(peer.direction, 'outbound')
+      // It knows no other peer: no PEERS line first.
+      assert.equal(await raw.readLine(), 'REQUEST_PEERS\n')
+
+      raw.write('PING\n')
+      assert.equal(await raw.readLine(), 'PONG\n')
+    })
+  })
+
+  it('sends its own PEERS: line before REQUEST_PEERS\\n when it knows peers', async () => {
+    await withHarness(async h => {
+      const node = await h.node()
+      await h.handshake(node, newId(), 'known', 1111)
+      const server = await h.server()
+      const connecting = node.connect(`${HOST}:${server.port}`)
+      const raw = await server.nextConnection()
+      assert.equal(await raw.readLine(), `${node.id}:${node.name}\n`)
+      assert.equal(await raw.readLine(), `LISTEN:${HOST}:${portOf(node.address)}\n`)
+      raw.write(`${newId()}:server\n`)
+      await within(DEADLINE, 'connect()', connecting)
+      assert.equal(await raw.readLine(), `PEERS:${HOST}:1111\n`)
+      assert.equal(await raw.readLine(), 'REQUEST_PEERS\n')
+    })
+  })
+
+  it('adds the addresses of a received PEERS: line to knownPeers', async () => {
+    await withHarness(async h => {
+      const node = await h.node({ autoDial: false })
+      const server = await h.server()
+      const connecting = node.connect(`${HOST}:${server.port}`)
+      const raw = await server.nextConnection()
+      await raw.readLine()
+      await raw.readLine()
+      const id = newId()
+      raw.write(`${id}:server\n`)
+      await within(DEADLINE, 'connect()', connecting)
+      assert.equal(await raw.readLine(), 'REQUEST_PEERS\n')
+
+      const discovered = nextEvent(node, 'peers:discovered')
+      raw.write(`PEERS:${HOST}:1,${HOST}:2, ${HOST}:3 \r\n`)
+      const [{ from, addresses }] = await discovered
+      assert.equal(from?.id, id)
+      assert.deepEqual(addresses.sort(), [`${HOST}:1`, `${HOST}:2`, `${HOST}:3`])
+      const known = new Map(node.knownPeers().map(k => [k.address, k]))
+      for (const port of [1, 2, 3]) assert.equal(known.get(`${HOST}:${port}`)?.connected, false)
+      assert.equal(known.get(`${HOST}:${server.port}`)?.connected, true)
+    })
+  })
+
+  for (const [answer, code] of [['DUPLICATE', 'ERR_DUPLICATE_PEER'], ['MAX_PEERS', 'ERR_MAX_PEERS']] as const) {
+    it(`rejects connect() with ERR_DIAL_FAILED caused by ${code} when the listener answers ${answer}\\n`, async () => {
+      await withHarness(async h => {
+        const node = await h.node({ bootstrapAttempts: 2, bootstrapBackoff: 1 })
+        const server = await h.server()
+        const target = `${HOST}:${server.port}`
+        let refusals = 0
+        // Answer every attempt the same way, the way a real listener would, then close.
+        const refuse = (async () => {
+          for (;;) {
+            const raw = await server.nextConnection(DEADLINE).catch(() => undefined)
+            if (raw === undefined) return
+            assert.equal(await raw.readLine(), `${node.id}:${node.name}\n`)
+            assert.equal(await raw.readLine(), `LISTEN:${HOST}:${portOf(node.address)}\n`)
+            raw.write(`${answer}\n`)
+            raw.socket.end()
+            refusals++
+          }
+        })()
+        refuse.catch(() => {})
+        const dialFailed = nextEvent(node, 'dial:failed')
+        const error = await within(DEADLINE, 'connect() to settle', node.connect(target).then(
+          () => assert.fail('connect() resolved'),
+          (err: unknown) => err
+        ))
+        assert.equal((error as Error & { code?: string }).code, 'ERR_DIAL_FAILED')
+        assert.ok(causeCodes(error).includes(code), `cause chain ${causeCodes(error).join(' <- ')} lacks ${code}`)
+        const [event] = await dialFailed
+        assert.equal(event.address, target)
+        assert.equal(event.error, error)
+        assert.ok(refusals >= 1)
+        assert.deepEqual(node.peers(), [])
+      })
+    })
+  }
+})
+
+describe('wire compatibility: heartbeat', () => {
+  it('sends PING\\n every maintenanceInterval and drops a silent peer after peerTimeout, keeping one that answers PONG', async () => {
+    await withHarness(async h => {
+      const peerTimeout = 300
+      const node = await h.node({ maintenanceInterval: 50, peerTimeout })
+      const silentId = newId()
+      const liveId = newId()
+      const timedOut = nextEvent(node, 'peer:timeout', ({ peer }) => peer.id === silentId)
+      const disconnected = nextEvent(node, 'peer:disconnect', ({ peer }) => peer.id === silentId)
+      let liveDisconnect: Error | undefined
+      node.on('peer:disconnect', ({ peer, reason }) => { if (peer.id === liveId) liveDisconnect = reason })
+
+      const silent = await h.handshake(node, silentId, 'silent')
+      const silentSince = Date.now()
+      const live = await h.handshake(node, liveId, 'live')
+      const liveSince = Date.now()
+
+      // The live peer answers every PING for well over two peer timeouts.
+      let pings = 0
+      const answering = (async () => {
+        while (Date.now() - liveSince < 3 * peerTimeout) {
+          assert.equal(await live.readLine(), 'PING\n')
+          live.write('PONG\n')
+          pings++
+        }
+      })()
+
+      // The silent peer reads PINGs (and nothing else) until it is dropped.
+      let silentPings = 0
+      const reading = (async () => {
+        for (;;) {
+          const line = await silent.readLine().catch(() => undefined)
+          if (line === undefined) return
+          assert.equal(line, 'PING\n')
+          silentPings++
+        }
+      })()
+
+      const [{ peer }] = await timedOut
+      assert.equal(peer.id, silentId)
+      const [{ reason, peerCount }] = await disconnected
+      assert.equal((reason as Error & { code?: string }).code, 'ERR_PEER_TIMEOUT')
+      assert.equal(peerCount, 1)
+      const elapsed = Date.now() - silentSince
+      assert.ok(elapsed >= peerTimeout - 20, `dropped after ${elapsed} ms, before peerTimeout`)
+      await silent.waitClosed()
+      await reading
+      assert.ok(silentPings >= 2, `the silent peer got ${silentPings} PINGs before being dropped`)
+
+      await within(DEADLINE, 'the live peer to answer PINGs', answering)
+      assert.ok(pings >= 10, `only ${pings} PINGs in ${3 * peerTimeout} ms at a 50 ms interval`)
+      assert.equal(liveDisconnect, undefined)
+      assert.deepEqual(node.peers().map(p => p.id), [liveId])
+    })
+  })
+
+  it('keeps a peer alive on any line, not just PONG', async () => {
+    await withHarness(async h => {
+      const node = await h.node({ maintenanceInterval: 50, peerTimeout: 200 })
+      const id = newId()
+      const raw = await h.handshake(node, id)
+      const since = Date.now()
+      let lines = 0
+      while (Date.now() - since < 600) {
+        await raw.readLineMatching(line => line === 'PING\n')
+        raw.write(`still here ${lines++}\n`)
+      }
+      assert.deepEqual(node.peers().map(p => p.id), [id])
+    })
+  })
+})

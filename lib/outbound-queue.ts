@@ -139,7 +139,7 @@ export class OutboundQueue implements AsyncIterable<Message[]> {
   }
 
   private reportSlow (): void {
-    this.slowTimer = undefined
+    // slowTimer stays set (fired) so later senders do not restart the clock: told once until progress is made.
     if (this.waiters.length === 0 || this.aborted) return
     this.opts.onSlow(new SlowPeerError(this.opts.slowPeerTimeout, this.bytes))
   }

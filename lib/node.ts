@@ -543,42 +543,48 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     }
   }
 
-  /** The end of every inbound pipeline. */
+  /** The end of every inbound pipeline. Awaits only when a handler or a reader needs time. */
   private async deliver (source: AsyncIterable<Message[]>, peerOf: () => PeerInfo | undefined): Promise<void> {
     for await (const batch of source) {
       const peer = peerOf()
       if (peer === undefined) continue
       for (const msg of batch) {
+        let wait: Promise<void> | undefined
         if (msg.type === 'chat') {
           this.emit('chat', { peer, text: msg.text })
-          await this.toInboxes({ type: 'chat', peer, text: msg.text })
+          wait = this.toInboxes({ type: 'chat', peer, text: msg.text })
         } else if (msg.type === 'bytes') {
-          await this.deliverBytes(msg.data as Uint8ArrayList, peer)
+          wait = this.deliverBytes(msg.data as Uint8ArrayList, peer)
         } else {
           this.emit('debug', { peer, message: msg })
         }
+        if (wait !== undefined) await wait
       }
     }
   }
 
-  private async deliverBytes (data: Uint8ArrayList, peer: PeerInfo): Promise<void> {
-    for (const handler of this.handlers) {
-      if (!startsWith(data, handler.bytes)) continue
-      try {
-        await handler.handle(data, peer)
-      } catch (error) {
-        this.emit('handler:error', { error: error as Error, peer, prefix: handler.prefix })
-      }
-      return
+  private deliverBytes (data: Uint8ArrayList, peer: PeerInfo): Promise<void> | undefined {
+    const handler = this.handlers.find(candidate => startsWith(data, candidate.bytes))
+    if (handler === undefined) {
+      this.emit('bytes', { peer, data })
+      return this.toInboxes({ type: 'bytes', peer, data })
     }
-    this.emit('bytes', { peer, data })
-    await this.toInboxes({ type: 'bytes', peer, data })
+    const failed = (error: unknown): void => { this.emit('handler:error', { error: error as Error, peer, prefix: handler.prefix }) }
+    try {
+      return handler.handle(data, peer)?.catch(failed)
+    } catch (error) {
+      failed(error)
+      return undefined
+    }
   }
 
-  private async toInboxes (msg: IncomingMessage): Promise<void> {
+  private toInboxes (msg: IncomingMessage): Promise<void> | undefined {
+    if (this.inboxes.size === 0) return undefined
+    const waits: Array<Promise<void>> = []
     for (const inbox of this.inboxes) {
       const full = inbox.push(msg)
-      if (full !== undefined) await full
+      if (full !== undefined) waits.push(full)
     }
+    return waits.length > 0 ? Promise.all(waits).then(() => {}) : undefined
   }
 }

@@ -112,9 +112,14 @@ export function isControlLine (line: string): boolean {
 export function assertChatText (text: string): void {
   if (text.includes('\n')) throw new InvalidMessageError('chat text must not contain a newline')
   if (text.includes('\0')) throw new InvalidMessageError('chat text must not contain a NUL character')
-  const trimmed = trimAscii(text)
+  const trimmed = isAsciiSpace(text.charCodeAt(0)) || isAsciiSpace(text.charCodeAt(text.length - 1)) ? trimAscii(text) : text
   if (trimmed.length === 0) throw new InvalidMessageError('chat text must not be empty or only whitespace')
   if (isControlLine(trimmed)) throw new InvalidMessageError(`chat text ${JSON.stringify(trimmed.slice(0, 40))} would be read as a control line`)
+}
+
+/** Whether a byte or UTF-16 code is ASCII whitespace, which the protocol trims from lines. */
+export function isAsciiSpace (code: number): boolean {
+  return code === 0x20 || (code >= 0x09 && code <= 0x0d)
 }
 
 const ASCII_WHITESPACE = /^[\t\n\v\f\r ]+|[\t\n\v\f\r ]+$/g

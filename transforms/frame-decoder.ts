@@ -7,8 +7,8 @@
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { DEFAULT_MAX_BYTES_PER_MESSAGE } from '../lib/constants.js'
 import { InvalidLengthError, MessageTooLargeError, TruncatedFrameError } from '../lib/errors.js'
-import { forEachPiece, LineSplitter, type ByteChunk, type LineFramerOptions } from './line-framer.js'
-import { BYTES_PREFIX, type Frame } from './wire.js'
+import { decodeLine, forEachPiece, LineSplitter, type ByteChunk, type LineFramerOptions } from './line-framer.js'
+import { BYTES_PREFIX, isAsciiSpace, type Frame } from './wire.js'
 
 export interface FrameDecoderOptions extends LineFramerOptions {
   /**
@@ -40,6 +40,40 @@ export function parseBytesLength (line: string, maxBytesPerMessage: number): num
   return length
 }
 
+const BYTES_PREFIX_BYTES = new TextEncoder().encode(BYTES_PREFIX)
+/** Returned by {@link readBytesHeader} for a line that is not a `BYTES:` header. */
+const NOT_A_HEADER = -1
+
+/**
+ * Reads a raw line as a `BYTES:` header. A plain in-range length is read
+ * from the bytes, so that the frame path makes no string; any other header is
+ * decoded and left to {@link parseBytesLength}, which throws the right error.
+ * @returns the payload length, or `NOT_A_HEADER`
+ * @throws InvalidLengthError, MessageTooLargeError, InvalidUtf8Error, NulByteError
+ */
+function readBytesHeader (raw: Uint8Array, maxBytesPerMessage: number): number {
+  let start = 0
+  let end = raw.length
+  while (start < end && isAsciiSpace(raw[start] as number)) start++
+  if (end - start < BYTES_PREFIX_BYTES.length) return NOT_A_HEADER
+  for (let i = 0; i < BYTES_PREFIX_BYTES.length; i++) {
+    if (raw[start + i] !== BYTES_PREFIX_BYTES[i]) return NOT_A_HEADER
+  }
+  while (isAsciiSpace(raw[end - 1] as number)) end--
+  const digits = start + BYTES_PREFIX_BYTES.length
+  if (end > digits && end - digits <= MAX_SAFE_DIGITS) {
+    let length = 0
+    let i = digits
+    for (; i < end; i++) {
+      const digit = (raw[i] as number) - 0x30
+      if (digit < 0 || digit > 9) break
+      length = length * 10 + digit
+    }
+    if (i === end && length <= maxBytesPerMessage) return length
+  }
+  return parseBytesLength(decodeLine(raw), maxBytesPerMessage)
+}
+
 /**
  * Synchronous core: `decode(chunk)` appends a chunk and yields every frame it
  * completes; `end()` checks that the input did not stop inside a frame.
@@ -67,10 +101,11 @@ export class FrameDecoder {
         out.push(payload)
         continue
       }
-      const line = lines.nextLine()
-      if (line === undefined) return
-      if (line.startsWith(BYTES_PREFIX)) this.payloadLength = parseBytesLength(line, this.maxBytesPerMessage)
-      else out.push(line)
+      const raw = lines.nextRawLine()
+      if (raw === undefined) return
+      const length = readBytesHeader(raw, this.maxBytesPerMessage)
+      if (length === NOT_A_HEADER) out.push(decodeLine(raw))
+      else this.payloadLength = length
     }
   }
 

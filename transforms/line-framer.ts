@@ -7,7 +7,7 @@
 import { Uint8ArrayList } from 'uint8arraylist'
 import { DEFAULT_MAX_LINE_LENGTH } from '../lib/constants.js'
 import { InvalidUtf8Error, LineTooLongError, NulByteError, TruncatedFrameError } from '../lib/errors.js'
-import { NEWLINE } from './wire.js'
+import { NEWLINE, isAsciiSpace } from './wire.js'
 
 export interface LineFramerOptions {
   /**
@@ -20,19 +20,25 @@ export interface LineFramerOptions {
 // ignoreBOM keeps a leading U+FEFF as text: it is part of the line, not a stream marker.
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
-function isAsciiSpace (byte: number): boolean {
-  return byte === 0x20 || (byte >= 0x09 && byte <= 0x0d)
-}
+/**
+ * Byte search backed by memchr, called on plain `Uint8Array`s: several times
+ * faster than `TypedArray#indexOf`, which scans about one byte per ns.
+ */
+const { indexOf: indexOfByte } = Buffer.prototype
 
-/** Trims ASCII whitespace and decodes strict UTF-8. */
-function decodeLine (bytes: Uint8Array): string {
+/**
+ * Turns a raw line (without its `\n`) into its text: trims ASCII whitespace
+ * and decodes strict UTF-8.
+ * @throws InvalidUtf8Error, NulByteError
+ */
+export function decodeLine (bytes: Uint8Array): string {
   let start = 0
   let end = bytes.length
   while (start < end && isAsciiSpace(bytes[start] as number)) start++
   while (end > start && isAsciiSpace(bytes[end - 1] as number)) end--
   if (start === end) return ''
   const text = bytes.subarray(start, end)
-  if (text.includes(0)) throw new NulByteError()
+  if (indexOfByte.call(text, 0) >= 0) throw new NulByteError()
   try {
     return utf8.decode(text)
   } catch {
@@ -77,8 +83,20 @@ export class LineSplitter {
    * @throws LineTooLongError, InvalidUtf8Error, NulByteError
    */
   nextLine (): string | undefined {
+    const line = this.nextRawLine()
+    return line === undefined ? undefined : decodeLine(line)
+  }
+
+  /**
+   * The next complete line as raw bytes, without its `\n`, neither trimmed
+   * nor decoded (see {@link decodeLine}), or `undefined` when the buffered
+   * bytes hold no `\n` yet. A view of the chunk it arrived in, or a copy if
+   * it spans chunks.
+   * @throws LineTooLongError
+   */
+  nextRawLine (): Uint8Array | undefined {
     const { chunk, pos } = this
-    const newline = chunk.indexOf(NEWLINE, pos)
+    const newline: number = indexOfByte.call(chunk, NEWLINE, pos)
     const carried = this.carry.byteLength
     if (newline < 0) {
       if (carried + chunk.length - pos > this.maxLineLength) throw new LineTooLongError(this.maxLineLength)
@@ -86,11 +104,11 @@ export class LineSplitter {
     }
     if (carried + newline - pos > this.maxLineLength) throw new LineTooLongError(this.maxLineLength)
     this.pos = newline + 1
-    if (carried === 0) return decodeLine(chunk.subarray(pos, newline))
+    if (carried === 0) return chunk.subarray(pos, newline)
     this.carry.append(chunk.subarray(pos, newline))
     const line = this.carry.subarray()
     this.carry.consume(this.carry.byteLength)
-    return decodeLine(line)
+    return line
   }
 
   /**

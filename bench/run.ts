@@ -1,0 +1,45 @@
+/**
+ * Runs meshline's benchmarks and prints one table per suite.
+ *
+ *   npm run bench              full runs
+ *   npm run bench -- --quick   short runs, for a smoke test
+ *
+ * A suite is a function from options to rows of one shape; add it to
+ * `suites` and its rows are printed with their own columns.
+ */
+import { runCodecBench } from './codec.js'
+
+interface BenchOptions {
+  quick: boolean
+}
+
+type Row = Record<string, string | number>
+
+const suites: Array<{ name: string, run: (opts: BenchOptions) => Promise<Row[]> }> = [
+  { name: 'codec (meshline vs it-length-prefixed, in memory)', run: async opts => await runCodecBench(opts) as unknown as Row[] }
+]
+
+function format (value: string | number): string {
+  if (typeof value === 'string') return value
+  if (Number.isInteger(value)) return String(value)
+  if (Math.abs(value) >= 1000) return Math.round(value).toLocaleString('en-US')
+  return value.toFixed(2)
+}
+
+function printTable (rows: Row[]): void {
+  const first = rows[0]
+  if (first === undefined) return
+  const columns = Object.keys(first)
+  const cells = [columns, ...rows.map(row => columns.map(column => format(row[column] ?? '')))]
+  const widths = columns.map((_, i) => Math.max(...cells.map(line => line[i]?.length ?? 0)))
+  for (const line of cells) {
+    // Text left-aligned, numbers right-aligned.
+    console.log(line.map((cell, i) => typeof first[columns[i] ?? ''] === 'number' ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0)).join('  '))
+  }
+}
+
+const opts: BenchOptions = { quick: process.argv.includes('--quick') }
+for (const suite of suites) {
+  console.log(`\n${suite.name}${opts.quick ? ' [quick]' : ''}`)
+  printTable(await suite.run(opts))
+}

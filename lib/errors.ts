@@ -192,3 +192,70 @@ export class LimitExceededError extends MeshlineError {
     super(`${limit} (${value}) reached`)
   }
 }
+
+/** A file transfer announced, or sent, more than the receiver's `maxFileSize`. */
+export class FileTooLargeError extends MeshlineError {
+  override readonly name = 'FileTooLargeError'
+  readonly code = 'ERR_FILE_TOO_LARGE'
+  constructor (readonly size: number, readonly limit: number) {
+    super(`file of ${size} bytes exceeds maxFileSize (${limit} bytes)`)
+  }
+}
+
+/** A received file's length differs from the size its `FILESTART` announced. */
+export class FileSizeMismatchError extends MeshlineError {
+  override readonly name = 'FileSizeMismatchError'
+  readonly code = 'ERR_FILE_SIZE_MISMATCH'
+  constructor (readonly expected: number, readonly received: number) {
+    super(`received ${received} bytes, ${received > expected ? 'more than' : 'but'} the announced ${expected}`)
+  }
+}
+
+/** A received file's SHA-256 differs from the one its sender announced. */
+export class FileHashMismatchError extends MeshlineError {
+  override readonly name = 'FileHashMismatchError'
+  readonly code = 'ERR_FILE_HASH_MISMATCH'
+  constructor (readonly expected: string, readonly actual: string) {
+    super(`SHA-256 ${actual} does not match the announced ${expected}`)
+  }
+}
+
+/** A `FILESTART`, `FILECHUNK` or `FILEEND` payload is malformed, or names no transfer in progress. */
+export class InvalidFileFrameError extends MeshlineError {
+  override readonly name = 'InvalidFileFrameError'
+  readonly code = 'ERR_INVALID_FILE_FRAME'
+}
+
+/** A file transfer ended before its `FILEEND`: the other side disconnected, or the transfer was given up. */
+export class TransferAbortedError extends MeshlineError {
+  override readonly name = 'TransferAbortedError'
+  readonly code = 'ERR_TRANSFER_ABORTED'
+}
+
+/** The file being sent changed (size or content) while it was read; receivers reject the copy. */
+export class FileChangedError extends MeshlineError {
+  override readonly name = 'FileChangedError'
+  readonly code = 'ERR_FILE_CHANGED'
+  constructor (readonly path: string) {
+    super(`${path} changed while it was being sent`)
+  }
+}
+
+/** Reading a file to send, or writing a received one, failed; `cause` holds the system error. */
+export class FileAccessError extends MeshlineError {
+  override readonly name = 'FileAccessError'
+  readonly code = 'ERR_FILE_ACCESS'
+  constructor (readonly path: string, options?: ErrorOptions) {
+    const reason = options?.cause instanceof Error ? `: ${options.cause.message}` : ''
+    super(`cannot access ${path}${reason}`, options)
+  }
+}
+
+/** There is no connected peer to send to. */
+export class NoPeersError extends MeshlineError {
+  override readonly name = 'NoPeersError'
+  readonly code = 'ERR_NO_PEERS'
+  constructor () {
+    super('no connected peers')
+  }
+}

@@ -1,0 +1,292 @@
+/**
+ * The receiving side of the file transfer sub-protocol, built on a node's
+ * public API only: three `handle()` prefixes and the `peer:disconnect`
+ * event. Transfers are kept apart by peer id and file name, so several
+ * peers may send at once (even files of the same name); each one is bounded
+ * by `maxFileSize`, and their number by `maxTransfers`.
+ */
+import { EventEmitter } from 'node:events'
+import type { Uint8ArrayList } from 'uint8arraylist'
+import { FileHashMismatchError, FileSizeMismatchError, FileTooLargeError, InvalidFileFrameError, LimitExceededError, MeshlineError, TransferAbortedError } from '../errors.js'
+import type { MeshNode, PeerInfo } from '../node.js'
+import { IncomingFile } from './incoming-file.js'
+import { safeFileName } from './safe-name.js'
+import {
+  FILECHUNK_PREFIX, FILEEND_PREFIX, FILESTART_PREFIX, fileChunkHeader, parseFileChunkName, parseFileEnd, parseFileStart,
+  startsWithBytes
+} from './wire.js'
+
+/** Largest file accepted by default, in bytes: 4 GiB. */
+export const DEFAULT_MAX_FILE_SIZE = 4 * 1024 ** 3
+/** Transfers in progress at once by default, from all peers together. */
+export const DEFAULT_MAX_TRANSFERS = 16
+/**
+ * Refused or failed transfers remembered (per receiver), so that the rest of
+ * their frames are dropped quietly instead of reported one by one.
+ */
+const MAX_IGNORED_TRANSFERS = 64
+
+export interface FileReceiverOptions {
+  /** Folder received files are written to; created when the first file arrives. */
+  dir: string
+  /** Largest file a peer may send, in bytes. @default 4294967296 (4 GiB) */
+  maxFileSize?: number
+  /** Transfers in progress at once, from all peers together; more are refused. @default 16 */
+  maxTransfers?: number
+}
+
+/** A transfer, as events describe it. `name` is the safe name the file is stored under (before numbering). */
+export interface TransferInfo {
+  peer: PeerInfo
+  name: string
+  /** Size announced by the sender, in bytes. */
+  size: number
+}
+
+/** A file received and verified. */
+export interface ReceivedFile extends TransferInfo {
+  /** Where it was stored. */
+  path: string
+  sha256: string
+  /** From `FILESTART` to the verified file, in ms. */
+  durationMs: number
+}
+
+export interface FileReceiverEvents {
+  /** A transfer was accepted and its partial file created. */
+  start: [TransferInfo & { sha256: string }]
+  /** After every chunk written. */
+  progress: [TransferInfo & { received: number }]
+  complete: [ReceivedFile]
+  /** A transfer was refused or failed; its partial file, if any, is already deleted. */
+  failed: [{ peer: PeerInfo, name: string, error: MeshlineError }]
+}
+
+interface ActiveTransfer {
+  state: 'active'
+  info: TransferInfo
+  sha256: string
+  header: Uint8Array
+  file: IncomingFile
+  startedAt: number
+}
+
+interface IgnoredTransfer {
+  state: 'ignored'
+  header: Uint8Array
+}
+
+type Transfer = ActiveTransfer | IgnoredTransfer
+
+export class FileReceiver extends EventEmitter<FileReceiverEvents> {
+  readonly dir: string
+  readonly maxFileSize: number
+  readonly maxTransfers: number
+  /** Per peer id, per file name as the sender wrote it. */
+  private readonly transfers = new Map<string, Map<string, Transfer>>()
+  private active = 0
+  private ignored = 0
+  private readonly detach: Array<() => void>
+
+  constructor (node: MeshNode, opts: FileReceiverOptions) {
+    super()
+    this.dir = opts.dir
+    this.maxFileSize = opts.maxFileSize ?? DEFAULT_MAX_FILE_SIZE
+    this.maxTransfers = opts.maxTransfers ?? DEFAULT_MAX_TRANSFERS
+    const onDisconnect = ({ peer }: { peer: PeerInfo }): void => { this.dropPeer(peer.id, `${peer.name} disconnected before the end of the file`) }
+    node.on('peer:disconnect', onDisconnect)
+    this.detach = [
+      node.handle(FILESTART_PREFIX, async (data, peer) => { await this.onStart(data, peer) }),
+      node.handle(FILECHUNK_PREFIX, async (data, peer) => { await this.onChunk(data, peer) }),
+      node.handle(FILEEND_PREFIX, async (data, peer) => { await this.onEnd(data, peer) }),
+      () => { node.off('peer:disconnect', onDisconnect) }
+    ]
+  }
+
+  /** Transfers in progress. */
+  get inProgress (): number {
+    return this.active
+  }
+
+  /** Stops receiving: the handlers are removed and the transfers in progress aborted (their partial files deleted). */
+  async close (): Promise<void> {
+    for (const undo of this.detach.splice(0)) undo()
+    await Promise.all([...this.transfers.keys()].map(async peerId => { await this.dropPeer(peerId, 'the receiver was closed') }))
+  }
+
+  private async onStart (data: Uint8ArrayList, peer: PeerInfo): Promise<void> {
+    let start
+    try {
+      start = parseFileStart(data)
+    } catch (error) {
+      this.report(peer, '', error as MeshlineError)
+      return
+    }
+    const info: TransferInfo = { peer, name: safeFileName(start.name), size: start.size }
+    const header = fileChunkHeader(start.name)
+    const previous = this.lookup(peer.id, start.name)
+    if (previous?.state === 'active') await this.fail(peer.id, start.name, previous, new TransferAbortedError('the sender started the same file again'))
+    else if (previous !== undefined) this.remove(peer.id, start.name)
+
+    const refusal = start.size > this.maxFileSize
+      ? new FileTooLargeError(start.size, this.maxFileSize)
+      : this.active >= this.maxTransfers ? new LimitExceededError('maxTransfers', this.maxTransfers) : undefined
+    if (refusal !== undefined) {
+      this.ignore(peer.id, start.name, header)
+      this.report(peer, info.name, refusal)
+      return
+    }
+    const transfer: ActiveTransfer = { state: 'active', info, sha256: start.sha256, header, file: new IncomingFile(this.dir, info.name), startedAt: Date.now() }
+    // Registered before the partial file exists, so that maxTransfers holds and a disconnect meanwhile finds it.
+    this.set(peer.id, start.name, transfer)
+    try {
+      await transfer.file.opened
+    } catch (error) {
+      await this.fail(peer.id, start.name, transfer, error as MeshlineError)
+      return
+    }
+    if (this.lookup(peer.id, start.name) === transfer) this.emit('start', { ...info, sha256: start.sha256 })
+  }
+
+  private async onChunk (data: Uint8ArrayList, peer: PeerInfo): Promise<void> {
+    const found = this.matchChunk(peer.id, data)
+    if (found === undefined) {
+      let name: string
+      try {
+        name = parseFileChunkName(data)
+      } catch (error) {
+        this.report(peer, '', error as MeshlineError)
+        return
+      }
+      this.ignore(peer.id, name, fileChunkHeader(name))
+      this.report(peer, safeFileName(name), new InvalidFileFrameError('FILECHUNK without a FILESTART'))
+      return
+    }
+    const [rawName, transfer] = found
+    if (transfer.state === 'ignored') return
+    const body = data.sublist(transfer.header.length)
+    const { info, file } = transfer
+    const total = file.received + body.byteLength
+    if (total > info.size) {
+      await this.fail(peer.id, rawName, transfer, new FileSizeMismatchError(info.size, total))
+      return
+    }
+    try {
+      await file.write(body)
+    } catch (error) {
+      await this.fail(peer.id, rawName, transfer, error as MeshlineError)
+      return
+    }
+    this.emit('progress', { ...info, received: file.received })
+  }
+
+  private async onEnd (data: Uint8ArrayList, peer: PeerInfo): Promise<void> {
+    let end
+    try {
+      end = parseFileEnd(data)
+    } catch (error) {
+      this.report(peer, '', error as MeshlineError)
+      return
+    }
+    const transfer = this.lookup(peer.id, end.name)
+    if (transfer === undefined) {
+      this.report(peer, safeFileName(end.name), new InvalidFileFrameError('FILEEND without a FILESTART'))
+      return
+    }
+    this.remove(peer.id, end.name)
+    if (transfer.state === 'ignored') return
+    const { info, file, sha256 } = transfer
+    try {
+      if (end.sha256 !== sha256) {
+        // The sender's file changed while it was read: FILEEND says so with another hash.
+        await file.discard()
+        throw new FileHashMismatchError(sha256, end.sha256)
+      }
+      const path = await file.finish(info.size, sha256)
+      this.emit('complete', { ...info, path, sha256, durationMs: Date.now() - transfer.startedAt })
+    } catch (error) {
+      this.report(peer, info.name, error as MeshlineError)
+    }
+  }
+
+  /** The transfer of this peer whose chunk header `data` starts with; the longest wins, as a name may contain `\n`. */
+  private matchChunk (peerId: string, data: Uint8ArrayList): [string, Transfer] | undefined {
+    let best: [string, Transfer] | undefined
+    for (const [name, transfer] of this.transfers.get(peerId) ?? []) {
+      if (startsWithBytes(data, transfer.header) && (best === undefined || transfer.header.length > best[1].header.length)) best = [name, transfer]
+    }
+    return best
+  }
+
+  /** Ends a transfer with `error`: its partial file is deleted and the rest of its frames are dropped quietly. */
+  private async fail (peerId: string, rawName: string, transfer: ActiveTransfer, error: MeshlineError): Promise<void> {
+    // Gone already when its peer disconnected meanwhile: that abort is what gets reported.
+    const current = this.lookup(peerId, rawName) === transfer
+    if (current) this.ignore(peerId, rawName, transfer.header)
+    await transfer.file.discard()
+    if (current) this.report(transfer.info.peer, transfer.info.name, error)
+  }
+
+  /** Aborts every transfer of a peer and forgets the peer. */
+  private async dropPeer (peerId: string, reason: string): Promise<void> {
+    const transfers = [...this.transfers.get(peerId) ?? []]
+    for (const [name] of transfers) this.remove(peerId, name)
+    await Promise.all(transfers.map(async ([, transfer]) => {
+      if (transfer.state !== 'active') return
+      await transfer.file.discard()
+      this.report(transfer.info.peer, transfer.info.name, new TransferAbortedError(reason))
+    }))
+  }
+
+  private report (peer: PeerInfo, name: string, error: MeshlineError): void {
+    this.emit('failed', { peer, name, error })
+  }
+
+  private lookup (peerId: string, name: string): Transfer | undefined {
+    return this.transfers.get(peerId)?.get(name)
+  }
+
+  private set (peerId: string, name: string, transfer: Transfer): void {
+    this.remove(peerId, name)
+    let perPeer = this.transfers.get(peerId)
+    if (perPeer === undefined) {
+      perPeer = new Map()
+      this.transfers.set(peerId, perPeer)
+    }
+    perPeer.set(name, transfer)
+    if (transfer.state === 'active') this.active++
+    else this.ignored++
+  }
+
+  private remove (peerId: string, name: string): void {
+    const perPeer = this.transfers.get(peerId)
+    const transfer = perPeer?.get(name)
+    if (perPeer === undefined || transfer === undefined) return
+    perPeer.delete(name)
+    if (perPeer.size === 0) this.transfers.delete(peerId)
+    if (transfer.state === 'active') this.active--
+    else this.ignored--
+  }
+
+  /** Remembers a transfer whose frames are to be dropped, forgetting the oldest such one when there are too many. */
+  private ignore (peerId: string, name: string, header: Uint8Array): void {
+    if (this.ignored >= MAX_IGNORED_TRANSFERS) this.forgetOldestIgnored()
+    this.set(peerId, name, { state: 'ignored', header })
+  }
+
+  private forgetOldestIgnored (): void {
+    for (const [peerId, perPeer] of this.transfers) {
+      for (const [name, transfer] of perPeer) {
+        if (transfer.state === 'ignored') {
+          this.remove(peerId, name)
+          return
+        }
+      }
+    }
+  }
+}
+
+/** Receives files sent to `node` into `opts.dir`. Call `close()` on the result to stop. */
+export function receiveFiles (node: MeshNode, opts: FileReceiverOptions): FileReceiver {
+  return new FileReceiver(node, opts)
+}

@@ -1,0 +1,173 @@
+/**
+ * The sending side of the file transfer sub-protocol, built on a node's
+ * public API only (`sendBytes`). The file is read twice, one chunk at a time:
+ * once to hash it (`FILESTART` carries the hash), once to send it, each
+ * chunk waiting for room in every receiver's queue, so memory stays bounded
+ * whatever the file's size.
+ */
+import { createHash } from 'node:crypto'
+import { EventEmitter } from 'node:events'
+import { open, type FileHandle } from 'node:fs/promises'
+import { basename } from 'node:path'
+import { FileAccessError, FileChangedError, NoPeersError, PeerNotFoundError, TransferAbortedError } from '../errors.js'
+import type { MeshNode } from '../node.js'
+import { safeFileName } from './safe-name.js'
+import { FILE_CHUNK_SIZE, encodeFileChunk, encodeFileEnd, encodeFileStart, fileChunkHeader } from './wire.js'
+
+/** Bytes read at a time while hashing, in bytes. */
+const HASH_READ_SIZE = 1024 * 1024
+
+export interface SendFileOptions {
+  /** Id of the one peer to send to. @default every peer connected when the transfer starts */
+  to?: string
+  /** Name announced to receivers (made safe like a received one). @default the file's base name */
+  name?: string
+}
+
+/** How far a transfer is: first the file is hashed, then sent. */
+export interface FileSendProgress {
+  name: string
+  phase: 'hashing' | 'sending'
+  /** Bytes hashed or sent (queued to every receiver) so far. */
+  done: number
+  size: number
+}
+
+export interface FileSendResult {
+  /** The name announced to receivers. */
+  name: string
+  size: number
+  sha256: string
+  /** Peers that were sent the whole file. */
+  delivered: string[]
+  /** Peers lost on the way (they disconnected or were dropped as slow). */
+  failed: Array<{ peerId: string, error: Error }>
+  /** From opening the file to queuing its `FILEEND`, in ms. */
+  durationMs: number
+}
+
+export interface FileSendEvents {
+  progress: [FileSendProgress]
+}
+
+/** A file transfer in progress. Listen for `progress`; `done` settles when it ends. */
+export class FileSend extends EventEmitter<FileSendEvents> {
+  /**
+   * Resolves once the `FILEEND` is queued for every receiver still there.
+   * Rejects with NoPeersError, PeerNotFoundError, FileAccessError,
+   * FileChangedError, or TransferAbortedError when every receiver was lost.
+   */
+  readonly done: Promise<FileSendResult>
+
+  constructor (node: MeshNode, path: string, opts: SendFileOptions = {}) {
+    super()
+    this.done = this.run(node, path, opts)
+  }
+
+  private async run (node: MeshNode, path: string, opts: SendFileOptions): Promise<FileSendResult> {
+    const startedAt = performance.now()
+    const name = safeFileName(opts.name ?? basename(path))
+    const connected = node.peers().map(peer => peer.id)
+    if (opts.to !== undefined && !connected.includes(opts.to)) throw new PeerNotFoundError(opts.to)
+    const receivers = new Set(opts.to !== undefined ? [opts.to] : connected)
+    if (receivers.size === 0) throw new NoPeersError()
+    const failed: FileSendResult['failed'] = []
+
+    /** Queues one payload for every receiver still there; a receiver that fails is dropped from the transfer. */
+    const sendToAll = async (payload: Parameters<MeshNode['sendBytes']>[1]): Promise<void> => {
+      await Promise.all([...receivers].map(async peerId => {
+        try {
+          await node.sendBytes(peerId, payload)
+        } catch (error) {
+          receivers.delete(peerId)
+          failed.push({ peerId, error: error as Error })
+        }
+      }))
+      if (receivers.size === 0) throw new TransferAbortedError(`every receiver of ${name} was lost`, { cause: failed[0]?.error })
+    }
+
+    const file = await openFile(path)
+    try {
+      const size = await fileSize(file, path)
+      const progress = (phase: FileSendProgress['phase'], done: number): void => { this.emit('progress', { name, phase, done, size }) }
+      const sha256 = await hashFile(file, size, path, done => { progress('hashing', done) })
+
+      await sendToAll(encodeFileStart({ name, size, sha256 }))
+      const header = fileChunkHeader(name)
+      const hash = createHash('sha256')
+      let sent = 0
+      for await (const chunk of readChunks(file, size, FILE_CHUNK_SIZE, path)) {
+        hash.update(chunk)
+        await sendToAll(encodeFileChunk(header, chunk))
+        sent += chunk.byteLength
+        progress('sending', sent)
+      }
+      // A file changed since it was hashed ends with the hash of what was sent, so receivers reject the copy.
+      const sentHash = hash.digest('hex')
+      await sendToAll(encodeFileEnd({ name, sha256: sentHash }))
+      if (sent !== size || sentHash !== sha256) throw new FileChangedError(path)
+      return { name, size, sha256, delivered: [...receivers], failed, durationMs: performance.now() - startedAt }
+    } finally {
+      await file.close()
+    }
+  }
+}
+
+/**
+ * Sends the file at `path` to one peer (`opts.to`) or to every connected
+ * peer, as `FILESTART`, `FILECHUNK`s and `FILEEND`.
+ *
+ * @example
+ * ```ts
+ * const send = sendFile(node, 'photo.jpg')
+ * send.on('progress', ({ phase, done, size }) => { console.log(phase, done, size) })
+ * const { sha256, delivered } = await send.done
+ * ```
+ */
+export function sendFile (node: MeshNode, path: string, opts: SendFileOptions = {}): FileSend {
+  return new FileSend(node, path, opts)
+}
+
+async function openFile (path: string): Promise<FileHandle> {
+  try {
+    return await open(path, 'r')
+  } catch (error) {
+    throw new FileAccessError(path, { cause: error })
+  }
+}
+
+async function fileSize (file: FileHandle, path: string): Promise<number> {
+  const stats = await file.stat()
+  if (!stats.isFile()) throw new FileAccessError(path, { cause: new TypeError('not a regular file') })
+  return stats.size
+}
+
+async function hashFile (file: FileHandle, size: number, path: string, onProgress: (done: number) => void): Promise<string> {
+  const hash = createHash('sha256')
+  let done = 0
+  for await (const chunk of readChunks(file, size, HASH_READ_SIZE, path)) {
+    hash.update(chunk)
+    done += chunk.byteLength
+    onProgress(done)
+  }
+  if (done !== size) throw new FileChangedError(path)
+  return hash.digest('hex')
+}
+
+/** The first `size` bytes of the file, `chunkSize` at a time, each in a buffer of its own (it may still be queued when the next is read). */
+async function * readChunks (file: FileHandle, size: number, chunkSize: number, path: string): AsyncGenerator<Uint8Array> {
+  let position = 0
+  while (position < size) {
+    const buffer = Buffer.allocUnsafe(Math.min(chunkSize, size - position))
+    let bytesRead: number
+    try {
+      ({ bytesRead } = await file.read(buffer, 0, buffer.length, position))
+    } catch (error) {
+      throw new FileAccessError(path, { cause: error })
+    }
+    // The file shrank since it was measured: the caller sees fewer bytes than `size`.
+    if (bytesRead === 0) return
+    position += bytesRead
+    yield bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead)
+  }
+}

@@ -21,8 +21,8 @@ const suites: Array<{ name: string, run: (opts: BenchOptions) => Promise<Row[]> 
 
 function format (value: string | number): string {
   if (typeof value === 'string') return value
-  if (Number.isInteger(value)) return String(value)
-  if (Math.abs(value) >= 1000) return Math.round(value).toLocaleString('en-US')
+  // Rates to the unit; small fractions such as ratios to two decimals.
+  if (Number.isInteger(value) || Math.abs(value) >= 100) return Math.round(value).toLocaleString('en-US')
   return value.toFixed(2)
 }
 

@@ -309,6 +309,22 @@ describe('wire compatibility: meshline as listener', () => {
     })
   })
 
+  it('takes a handshake sent in one write with \\r\\n endings, a wildcard LISTEN host and a PING right behind it', async () => {
+    await withHarness(async h => {
+      const node = await h.node()
+      const raw = await h.raw(portOf(node.address))
+      const id = newId()
+      const connected = nextEvent(node, 'peer:connect')
+      raw.write(`${id}:crlf peer\r\nLISTEN:0.0.0.0:4321\r\nPING\r\n`)
+      assert.equal(await raw.readLine(), `${node.id}:${node.name}\n`)
+      assert.equal(await raw.readLine(), 'PONG\n')
+      const [{ peer }] = await connected
+      assert.equal(peer.name, 'crlf peer')
+      // A wildcard host is replaced by the address the connection came from.
+      assert.equal(peer.address, `${HOST}:4321`)
+    })
+  })
+
   it('defaults an empty name to the id', async () => {
     await withHarness(async h => {
       const node = await h.node()
@@ -512,6 +528,23 @@ describe('wire compatibility: meshline as dialer', () => {
       const known = new Map(node.knownPeers().map(k => [k.address, k]))
       for (const port of [1, 2, 3]) assert.equal(known.get(`${HOST}:${port}`)?.connected, false)
       assert.equal(known.get(`${HOST}:${server.port}`)?.connected, true)
+    })
+  })
+
+  it('takes a PEERS: line that arrives in the same write as the listener\'s hello', async () => {
+    await withHarness(async h => {
+      const node = await h.node({ autoDial: false })
+      const server = await h.server()
+      const connecting = node.connect(`${HOST}:${server.port}`)
+      const raw = await server.nextConnection()
+      await raw.readLine()
+      await raw.readLine()
+      const discovered = nextEvent(node, 'peers:discovered')
+      raw.write(`${newId()}:server\nPEERS:${HOST}:7\nPING\n`)
+      await within(DEADLINE, 'connect()', connecting)
+      assert.deepEqual((await discovered)[0].addresses, [`${HOST}:7`])
+      // Its own REQUEST_PEERS and the answer to PING, in either order.
+      assert.deepEqual([await raw.readLine(), await raw.readLine()].sort(), ['PONG\n', 'REQUEST_PEERS\n'])
     })
   })
 

@@ -1,0 +1,300 @@
+/**
+ * Backpressure over real TCP: a receiver that stops reading costs its sender
+ * a bounded amount of memory and is dropped on purpose (ERR_SLOW_PEER) while
+ * fast peers get every frame in order; long runs of chat and slow
+ * `messages()` readers lose nothing.
+ */
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import net from 'node:net'
+import { describe, it } from 'node:test'
+import v8 from 'node:v8'
+import vm from 'node:vm'
+import { MeshNode, type BroadcastResult, type IncomingMessage, type MeshEvents, type MeshNodeOptions } from '../lib/index.js'
+
+const HOST = '127.0.0.1'
+const KiB = 1024
+const MiB = 1024 * KiB
+/** Upper bound of any single wait in this file, in ms: generous, never slept. */
+const DEADLINE = 5000
+
+/** Timers long enough never to fire during a test. */
+const QUIET: MeshNodeOptions = {
+  host: HOST,
+  connectionTimeout: 2000,
+  maintenanceInterval: 60_000,
+  discoveryInterval: 60_000,
+  peerTimeout: 60_000,
+  dialJitter: 0,
+  autoDial: false,
+  bootstrapAttempts: 1,
+  bootstrapBackoff: 0
+}
+
+// A full collection before each memory sample, so that garbage is not counted as retained.
+v8.setFlagsFromString('--expose-gc')
+const gc = vm.runInNewContext('gc') as () => void
+/** External memory held by ArrayBuffers (Buffers) still reachable, in bytes. */
+function liveArrayBuffers (): number {
+  // The second pass finishes freeing the backing stores the first one released.
+  gc()
+  gc()
+  return process.memoryUsage().arrayBuffers
+}
+
+const portOf = (address: string): number => Number(address.slice(address.lastIndexOf(':') + 1))
+const codeOf = (err: unknown): string | undefined => (err as { code?: string } | undefined)?.code
+
+/** Rejects if `promise` does not settle within `ms`. */
+async function within<T> (ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const expired = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => { reject(new assert.AssertionError({ message: `timed out after ${ms} ms waiting for ${what}` })) }, ms)
+  })
+  try {
+    return await Promise.race([promise, expired])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** Polls `check` until it holds; fails after `ms`. */
+async function until (what: string, check: () => boolean, ms = DEADLINE): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!check()) {
+    if (Date.now() > deadline) assert.fail(`timed out after ${ms} ms waiting for ${what}`)
+    await new Promise(resolve => setTimeout(resolve, 5))
+  }
+}
+
+/** Resolves with the first `event` whose payload passes `match`; fails after `ms`. */
+async function nextEvent<K extends keyof MeshEvents> (
+  node: MeshNode, event: K, match: (...args: MeshEvents[K]) => boolean = () => true, ms = DEADLINE
+): Promise<MeshEvents[K]> {
+  return await new Promise((resolve, reject) => {
+    const listener = (...args: MeshEvents[K]): void => {
+      if (!match(...args)) return
+      cleanup()
+      resolve(args)
+    }
+    const timer = setTimeout(() => {
+      cleanup()
+      reject(new assert.AssertionError({ message: `no ${String(event)} event within ${ms} ms` }))
+    }, ms)
+    const cleanup = (): void => {
+      clearTimeout(timer)
+      node.off(event, listener as never)
+    }
+    node.on(event, listener as never)
+  })
+}
+
+/** Tracks every node and socket a test opens, and closes them all. */
+class Harness {
+  private readonly nodes: MeshNode[] = []
+  private readonly sockets: net.Socket[] = []
+
+  async node (opts: MeshNodeOptions = {}): Promise<MeshNode> {
+    const node = new MeshNode({ ...QUIET, ...opts })
+    this.nodes.push(node)
+    await node.start()
+    return node
+  }
+
+  /**
+   * A hand-driven peer: connects to `node`, sends `<id>:<name>` and
+   * `LISTEN:`, reads the node's hello line, and hands back the socket with
+   * nothing else read.
+   */
+  async rawPeer (node: MeshNode, id: string): Promise<net.Socket> {
+    const socket = net.connect({ host: HOST, port: portOf(node.address) })
+    this.sockets.push(socket)
+    socket.on('error', () => {})
+    const connected = nextEvent(node, 'peer:connect', ({ peer }) => peer.id === id)
+    const hello = `${node.id}:${node.name}\n`
+    const answer = new Promise<string>((resolve, reject) => {
+      let received = Buffer.alloc(0)
+      const onData = (chunk: Buffer): void => {
+        received = Buffer.concat([received, chunk])
+        if (received.length < hello.length) return
+        socket.off('data', onData)
+        // Stop the flow at once: whatever else arrived stays unread.
+        socket.pause()
+        resolve(received.subarray(0, hello.length).toString('utf8'))
+      }
+      socket.on('data', onData)
+      socket.once('close', () => { reject(new assert.AssertionError({ message: 'closed during the handshake' })) })
+    })
+    socket.write(`${id}:slow\nLISTEN:${HOST}:1\n`)
+    assert.equal(await within(DEADLINE, 'the hello answer', answer), hello)
+    await connected
+    return socket
+  }
+
+  async close (): Promise<void> {
+    for (const socket of this.sockets) socket.destroy()
+    await Promise.all(this.nodes.map(async node => { await node.stop() }))
+  }
+}
+
+async function withHarness (fn: (h: Harness) => Promise<void>): Promise<void> {
+  const h = new Harness()
+  try {
+    await fn(h)
+  } finally {
+    await h.close()
+  }
+}
+
+/** Records the sequence numbers of the `BYTES` frames a node receives, checking each payload. */
+function recordFrames (node: MeshNode, frameSize: number): number[] {
+  const seen: number[] = []
+  node.on('bytes', ({ data }) => {
+    assert.equal(data.byteLength, frameSize)
+    const seq = Buffer.from(data.subarray(0, 4)).readUInt32BE(0)
+    assert.equal(data.get(frameSize - 1), seq & 0xff, `payload ${seq} corrupted`)
+    seen.push(seq)
+  })
+  return seen
+}
+
+describe('backpressure: a receiver that stops reading', () => {
+  it('keeps the sender bounded, drops the slow peer with ERR_SLOW_PEER, and delivers everything in order to fast peers', async () => {
+    await withHarness(async h => {
+      const maxQueuedBytes = 256 * KiB
+      const slowPeerTimeout = 500
+      const frameSize = 256 * KiB
+      const frames = 64
+      const a = await h.node({ maxQueuedBytes, slowPeerTimeout })
+      const b = await h.node()
+      const c = await h.node()
+      const slowId = randomBytes(16).toString('hex')
+
+      const slowSocket = await h.rawPeer(a, slowId)
+      await b.connect(a.address)
+      await c.connect(a.address)
+      assert.equal(a.peers().length, 3)
+      const atB = recordFrames(b, frameSize)
+      const atC = recordFrames(c, frameSize)
+
+      const dropped = nextEvent(a, 'peer:disconnect', ({ peer }) => peer.id === slowId, 2 * DEADLINE)
+      dropped.catch(() => {})
+      let droppedAt: number | undefined
+      void dropped.then(() => { droppedAt = Date.now() }, () => {})
+
+      const baseline = liveArrayBuffers()
+      let peak = 0
+      const results: BroadcastResult[] = []
+      const started = Date.now()
+      for (let seq = 0; seq < frames; seq++) {
+        const payload = Buffer.alloc(frameSize, seq & 0xff)
+        payload.writeUInt32BE(seq, 0)
+        results.push(await within(DEADLINE, `broadcast ${seq}`, a.broadcastBytes(payload)))
+        if (seq % 4 === 3) peak = Math.max(peak, liveArrayBuffers() - baseline)
+      }
+
+      // Memory: the sender holds about one queue's worth per peer, not the whole broadcast.
+      const total = frames * frameSize
+      assert.ok(peak < 4 * MiB, `live ArrayBuffers grew by ${(peak / MiB).toFixed(1)} MiB while broadcasting ${total / MiB} MiB`)
+
+      // The slow peer was dropped on purpose, with its reason, in bounded time.
+      const [{ reason }] = await dropped
+      assert.equal(codeOf(reason), 'ERR_SLOW_PEER')
+      assert.ok(droppedAt !== undefined && droppedAt - started < slowPeerTimeout + 2500, `slow peer dropped ${String((droppedAt ?? Infinity) - started)} ms after the first broadcast`)
+      assert.deepEqual(a.peers().map(peer => peer.id).sort(), [b.id, c.id].sort())
+
+      // Every broadcast reached both fast peers; the slow one failed once, then was skipped.
+      let failures = 0
+      let skipped = false
+      for (const [seq, { queued, failed }] of results.entries()) {
+        assert.ok(queued.includes(b.id) && queued.includes(c.id), `broadcast ${seq} not queued for the fast peers`)
+        for (const { peerId, error } of failed) {
+          assert.equal(peerId, slowId)
+          assert.equal(codeOf(error), 'ERR_SLOW_PEER')
+          failures++
+        }
+        if (failures > 0 || skipped) {
+          skipped = true
+          if (failed.length === 0) assert.ok(!queued.includes(slowId), `broadcast ${seq} queued for the dropped peer`)
+        }
+      }
+      assert.equal(failures, 1, 'the slow peer should fail exactly one broadcast, the one that waited on it')
+
+      const expected = Array.from({ length: frames }, (_, i) => i)
+      await until('both fast peers to receive every frame', () => atB.length === frames && atC.length === frames)
+      assert.deepEqual(atB, expected)
+      assert.deepEqual(atC, expected)
+
+      // The slow peer's socket was closed by the sender: once read, it ends.
+      const slowClosed = new Promise<void>(resolve => { slowSocket.once('close', () => { resolve() }) })
+      slowSocket.on('data', () => {})
+      slowSocket.resume()
+      await within(DEADLINE, 'the slow peer\'s socket to close', slowClosed)
+    })
+  })
+})
+
+describe('backpressure: long runs are delivered complete and in order', () => {
+  it('delivers 100,000 chat messages from A to B, in order, through messages()', async () => {
+    await withHarness(async h => {
+      const count = 100_000
+      const a = await h.node({ maxQueuedBytes: 64 * KiB })
+      const b = await h.node()
+      let disconnects = 0
+      a.on('peer:disconnect', () => { disconnects++ })
+      const inbox = b.messages()
+      await a.connect(b.address)
+
+      const receiving = (async () => {
+        let next = 0
+        for await (const msg of inbox) {
+          assert.equal(msg.type, 'chat')
+          assert.equal(msg.peer.id, a.id)
+          if (msg.type === 'chat' && msg.text !== `message ${next}`) assert.fail(`expected "message ${next}", got ${JSON.stringify(msg.text)}`)
+          if (++next === count) break
+        }
+        return next
+      })()
+      for (let i = 0; i < count; i++) await a.send(b.id, `message ${i}`)
+      assert.equal(await within(4 * DEADLINE, 'all messages at B', receiving), count)
+      assert.equal(disconnects, 0)
+    })
+  })
+
+  it('loses nothing when a messages() reader is slow and its inbox is tiny', async () => {
+    await withHarness(async h => {
+      const count = 4000
+      const slowFor = 200
+      // About 1 KiB each, so that what waits unread overflows socket buffers and reaches the sender.
+      const padding = 'x'.repeat(1000)
+      const a = await h.node({ maxQueuedBytes: 16 * KiB, slowPeerTimeout: 4000 })
+      const b = await h.node({ inboxSize: 4 })
+      let disconnects = 0
+      a.on('peer:disconnect', () => { disconnects++ })
+      b.on('peer:disconnect', () => { disconnects++ })
+      const slowReader = b.messages()
+      const fastReader = b.messages()
+      await a.connect(b.address)
+
+      const read = async (inbox: AsyncIterable<IncomingMessage>, lag: boolean): Promise<number> => {
+        let next = 0
+        for await (const msg of inbox) {
+          const text = msg.type === 'chat' ? msg.text : `<${msg.type}>`
+          if (text !== `${next} ${padding}`) assert.fail(`expected message ${next}, got ${JSON.stringify(text.slice(0, 20))}`)
+          if (lag && next < slowFor) {
+            // Mostly a turn of the event loop, sometimes a real timer.
+            if (next % 10 === 0) await new Promise(resolve => setTimeout(resolve, 1))
+            else await new Promise(resolve => setImmediate(resolve))
+          }
+          if (++next === count) break
+        }
+        return next
+      }
+      const slow = read(slowReader, true)
+      const fast = read(fastReader, false)
+      for (let i = 0; i < count; i++) await within(DEADLINE, `send ${i}`, a.send(b.id, `${i} ${padding}`))
+      assert.deepEqual(await within(4 * DEADLINE, 'both readers to finish', Promise.all([slow, fast])), [count, count])
+      assert.equal(disconnects, 0)
+    })
+  })
+})

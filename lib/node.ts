@@ -22,7 +22,7 @@ import type { Transport, TransportFactory, TransportListener } from './transport
 import { discovery } from '../transforms/discovery.js'
 import { handshake, type Admission, type RemoteHello } from '../transforms/handshake.js'
 import { heartbeat } from '../transforms/heartbeat.js'
-import { assertChatText, formatAddress, normalizeAddress, parseAddress, type Message, type PeersMessage } from '../transforms/wire.js'
+import { REQUEST_PEERS_MESSAGE, assertChatText, formatAddress, normalizeAddress, parseAddress, type Message, type PeersMessage } from '../transforms/wire.js'
 
 export type Direction = 'inbound' | 'outbound'
 
@@ -246,6 +246,17 @@ export class MeshNode extends EventEmitter<MeshEvents> {
   /** Known listen addresses and their status. */
   knownPeers (): KnownPeer[] {
     return this.book.list()
+  }
+
+  /**
+   * Asks every connected peer for its peers now (`REQUEST_PEERS`) instead of
+   * at the next `discoveryInterval`; the answers are learnt and dialled as
+   * usual. A peer whose connection is closing is skipped.
+   * @returns how many peers were asked
+   */
+  discover (): number {
+    for (const { conn } of this.table.values()) conn.send(REQUEST_PEERS_MESSAGE).catch(() => {})
+    return this.table.size
   }
 
   /**

@@ -113,3 +113,11 @@ describe('encoder', () => {
     }, { code: 'ERR_INVALID_MESSAGE' })
   })
 })
+
+describe('encoder: chat built by transforms is checked too', () => {
+  it('refuses chat that a receiver would read as a control line or as other text', () => {
+    for (const text of ['BYTES:3', 'PING', 'a\uD800b', '   ']) {
+      assert.throws(() => new FrameEncoder().encode([{ type: 'chat', text }]), { code: 'ERR_INVALID_MESSAGE' })
+    }
+  })
+})

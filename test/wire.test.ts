@@ -33,3 +33,11 @@ describe('wire: chat text', () => {
     for (const ok of ['hello', 'id:name', 'PINGS', 'DUPLICATE', 'LISTEN:1.2.3.4:5']) assertChatText(ok)
   })
 })
+
+describe('wire: chat text is well-formed', () => {
+  it('refuses a lone surrogate, accepts a surrogate pair', () => {
+    assert.throws(() => { assertChatText('a\uD800b') }, { code: 'ERR_INVALID_MESSAGE' })
+    assert.throws(() => { assertChatText('a\uDC00') }, { code: 'ERR_INVALID_MESSAGE' })
+    assertChatText('emoji \u{1F600} ok')
+  })
+})

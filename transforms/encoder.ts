@@ -6,9 +6,8 @@
  */
 import { Uint8ArrayList } from 'uint8arraylist'
 import { COALESCE_COPY_LIMIT } from '../lib/constants.js'
-import { InvalidMessageError } from '../lib/errors.js'
 import { forEachPiece } from './line-framer.js'
-import { BYTES_PREFIX, NEWLINE, messageLine, type Message } from './wire.js'
+import { BYTES_PREFIX, NEWLINE, assertChatText, messageLine, type Message } from './wire.js'
 
 export interface EncoderOptions {
   /**
@@ -42,7 +41,7 @@ export class FrameEncoder {
 
   /**
    * Encodes a batch of messages into one list of chunks, in order.
-   * @throws InvalidMessageError for chat text containing a newline
+   * @throws InvalidMessageError for chat text that would not arrive as that chat line
    */
   encode (batch: readonly Message[]): Uint8ArrayList {
     const out = new Uint8ArrayList()
@@ -51,7 +50,8 @@ export class FrameEncoder {
         if (msg.type === 'bytes') this.writeBytes(msg.data, out)
         else {
           const line = messageLine(msg) as string
-          if (msg.type === 'chat' && line.includes('\n')) throw new InvalidMessageError('chat text must not contain a newline')
+          // Transforms after the API's checks may build chat too: a bad one must not reach the wire.
+          if (msg.type === 'chat') assertChatText(line)
           this.writeLine(line, out)
         }
       }

@@ -104,14 +104,16 @@ export function isControlLine (line: string): boolean {
 }
 
 /**
- * Checks that `text` arrives as the very chat line it is: one line, not
- * empty once trimmed, and not something the receiver would read as a control
- * line (a chat `BYTES:5` would desynchronise its framing).
+ * Checks that `text` arrives as the very chat line it is: one line of
+ * well-formed text, not empty once trimmed, and not something the receiver
+ * would read as a control line (a chat `BYTES:5` would desynchronise its
+ * framing).
  * @throws InvalidMessageError
  */
 export function assertChatText (text: string): void {
   if (text.includes('\n')) throw new InvalidMessageError('chat text must not contain a newline')
   if (text.includes('\0')) throw new InvalidMessageError('chat text must not contain a NUL character')
+  if (LONE_SURROGATE.test(text)) throw new InvalidMessageError('chat text must be well-formed Unicode (it has a lone surrogate)')
   const trimmed = isAsciiSpace(text.charCodeAt(0)) || isAsciiSpace(text.charCodeAt(text.length - 1)) ? trimAscii(text) : text
   if (trimmed.length === 0) throw new InvalidMessageError('chat text must not be empty or only whitespace')
   if (isControlLine(trimmed)) throw new InvalidMessageError(`chat text ${JSON.stringify(trimmed.slice(0, 40))} would be read as a control line`)
@@ -121,6 +123,9 @@ export function assertChatText (text: string): void {
 export function isAsciiSpace (code: number): boolean {
   return code === 0x20 || (code >= 0x09 && code <= 0x0d)
 }
+
+/** A UTF-16 surrogate not part of a pair: it has no UTF-8 form and would arrive as U+FFFD. */
+const LONE_SURROGATE = /\p{Cs}/u
 
 const ASCII_WHITESPACE = /^[\t\n\v\f\r ]+|[\t\n\v\f\r ]+$/g
 

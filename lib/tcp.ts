@@ -107,7 +107,8 @@ export function tcpTransport (opts: TcpOptions = {}): TransportFactory {
   return {
     async dial (host: string, port: number, dialOpts: DialOptions): Promise<Transport> {
       const address = formatAddress(host, port)
-      const socket = net.connect({ host, port })
+      // Half-open: the peer ending its writes must not end ours before our queue is flushed.
+      const socket = net.connect({ host, port, allowHalfOpen: true })
       try {
         await new Promise<void>((resolve, reject) => {
           const timer = setTimeout(() => { reject(new Error(`no answer within ${dialOpts.timeout} ms`)) }, dialOpts.timeout)
@@ -130,7 +131,7 @@ export function tcpTransport (opts: TcpOptions = {}): TransportFactory {
     },
 
     async listen (host: string, port: number, onConnection: (transport: Transport) => void): Promise<TransportListener> {
-      const server = net.createServer({ noDelay: true }, socket => {
+      const server = net.createServer({ noDelay: true, allowHalfOpen: true }, socket => {
         // Errors are reported through the transport; one must be listening before then.
         socket.on('error', () => {})
         onConnection(socketTransport(socket, opts))

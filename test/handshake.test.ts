@@ -194,15 +194,15 @@ describe('handshake: listener', () => {
     assert.equal(admitted[0]?.listenAddress, '10.1.2.3:7000')
   })
 
-  for (const [listen, expected, todo] of [
+  for (const [listen, expected] of [
     ['0.0.0.0:7000', '192.168.1.9:7000'],
     ['[::]:7000', '192.168.1.9:7000'],
     // What a peer bound to '' (all interfaces, as in Python) announces.
-    [':7000', '192.168.1.9:7000', 'BUG transforms/handshake.ts parseListenAddress: parseAddress rejects the empty host before the WILDCARD_HOSTS check, so its \'\' entry is dead'],
+    [':7000', '192.168.1.9:7000'],
     ['Host.Example:7000', 'host.example:7000'],
     ['::1:7000', '[::1]:7000']
   ]) {
-    it(`reads LISTEN:${listen as string} as ${expected as string} (a wildcard host becomes the socket's remote host)`, { todo }, async () => {
+    it(`reads LISTEN:${listen as string} as ${expected as string} (a wildcard host becomes the socket's remote host)`, async () => {
       const { source, admitted, out, lines } = setup('listener')
       source.push(lines('remote-id:Remote', `LISTEN:${listen as string}`))
       await out.next()

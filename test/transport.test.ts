@@ -148,10 +148,8 @@ function pairHarness (): Harness {
   }
 }
 
-/** Contract clauses a transport is known to break, each with the reason; the test still runs and reports. */
-interface KnownIssues { halfClose?: string }
 
-function transportContract (name: string, setup: () => Promise<Harness>, known: KnownIssues = {}): void {
+function transportContract (name: string, setup: () => Promise<Harness>): void {
   describe(`transport contract: ${name}`, () => {
     let harness: Harness
     before(async () => { harness = await setup() })
@@ -205,7 +203,7 @@ function transportContract (name: string, setup: () => Promise<Harness>, known: 
       assert.ok(received.equals(data), 'the bytes arrived altered or out of order')
     })
 
-    it('ends the reader once the writer ends, and the other direction stays open (half-close)', { todo: known.halfClose }, async () => {
+    it('ends the reader once the writer ends, and the other direction stays open (half-close)', async () => {
       const { a, b } = await harness.connect()
       const [request] = await within(Promise.all([readAll(b.source), a.sink(from([text('question')]))]), 'a writing')
       assert.equal(request.toString(), 'question')
@@ -309,11 +307,6 @@ function transportContract (name: string, setup: () => Promise<Harness>, known: 
   })
 }
 
-transportContract('TCP on 127.0.0.1', async () => await factoryHarness(tcpTransport(), '127.0.0.1'), {
-  // Sockets are made with allowHalfOpen false, so a socket that reads the peer's FIN ends its own write
-  // side: the answer fails with ERR_CONNECTION_CLOSED, and a Connection's linger flush after the remote
-  // closed can never write. The in-memory transports keep the directions independent.
-  halfClose: 'BUG lib/tcp.ts: net.connect/net.createServer need allowHalfOpen: true'
-})
+transportContract('TCP on 127.0.0.1', async () => await factoryHarness(tcpTransport(), '127.0.0.1'))
 transportContract('in-memory network', async () => await factoryHarness(memoryNetwork(), 'node-b'))
 transportContract('in-memory duplex pair', async () => pairHarness())

@@ -17,7 +17,7 @@ import {
 } from '../lib/errors.js'
 import type { Link } from './link.js'
 import {
-  DUPLICATE_MESSAGE, MAX_PEERS_MESSAGE, REQUEST_PEERS_MESSAGE, formatAddress, parseAddress,
+  DUPLICATE_MESSAGE, MAX_PEERS_MESSAGE, REQUEST_PEERS_MESSAGE, normalizeAddress,
   type HelloMessage, type Message
 } from './wire.js'
 
@@ -80,23 +80,19 @@ export function validateHello (hello: HelloMessage): RemoteHello {
   return { id, name: name.length > 0 ? name : id }
 }
 
-/** Reads a `LISTEN:` address; a wildcard host becomes the socket's remote host. */
+/** Reads a `LISTEN:` address; a wildcard or empty host becomes the socket's remote host. */
 export function parseListenAddress (text: string, remoteHost?: string): string {
-  let host: string
-  let port: number
-  try {
-    ({ host, port } = parseAddress(text))
-  } catch {
-    // Peers may write an IPv6 host without brackets: the port follows the last colon.
-    const colon = text.lastIndexOf(':')
-    try {
-      ({ host, port } = parseAddress(formatAddress(text.slice(0, colon), Number(text.slice(colon + 1)))))
-    } catch {
-      throw new InvalidHandshakeError(`invalid LISTEN address ${JSON.stringify(text.slice(0, 80))}`)
-    }
-  }
+  // Peers may write an IPv6 host without brackets: the port follows the last colon.
+  const bracketed = text.startsWith('[')
+  const colon = bracketed ? text.indexOf(']:') + 1 : text.lastIndexOf(':')
+  let host = bracketed ? text.slice(1, colon - 1) : text.slice(0, colon)
   if (WILDCARD_HOSTS.has(host) && remoteHost !== undefined) host = remoteHost
-  return formatAddress(host.toLowerCase(), port)
+  try {
+    if (colon < 0) throw new InvalidHandshakeError('no port')
+    return normalizeAddress(`${host.includes(':') ? `[${host}]` : host}${text.slice(colon)}`)
+  } catch {
+    throw new InvalidHandshakeError(`invalid LISTEN address ${JSON.stringify(text.slice(0, 80))}`)
+  }
 }
 
 function refusal (verdict: Exclude<Admission, 'accept'>, by: 'us' | 'remote'): Error {

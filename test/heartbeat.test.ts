@@ -116,6 +116,8 @@ describe('heartbeat: peer timeout', () => {
     const start = Date.now()
     source.push([])
     await out.next()
+    // The consumer waits for more: the heartbeat is reading, and the peer is silent.
+    void out.next()
     await waitFor(() => link.closes.length > 0, 'the close')
     const elapsed = Date.now() - start
     assert.ok(elapsed >= TIMEOUT - 5, `closed after ${elapsed} ms of silence, peerTimeout ${TIMEOUT} ms`)
@@ -137,10 +139,28 @@ describe('heartbeat: peer timeout', () => {
       await sleep(TIMEOUT / 4)
     }
     assert.deepEqual(link.closes, [])
-    // Then silence: the timeout still applies.
+    // Then silence while the consumer waits for more: the timeout still applies.
+    void out.next()
     await waitFor(() => link.closes.length > 0, 'the close after silence')
     const silence = Date.now() - lastActivity
     assert.ok(silence >= TIMEOUT - 5, `closed after ${silence} ms of silence`)
+    await finish(source, out)
+  })
+
+  it('does not count time blocked on a slow consumer as the peer\'s silence', async () => {
+    const { link, source, out } = setup({ peerTimeout: TIMEOUT })
+    source.push([])
+    await out.next()
+    // The consumer holds the batch for three timeouts: nothing is read, so nothing can be heard.
+    await sleep(TIMEOUT * 3)
+    assert.deepEqual(link.closes, [])
+    // Reading again restarts the clock from now, not from the last batch.
+    const waiting = out.next()
+    await sleep(TIMEOUT / 2)
+    assert.deepEqual(link.closes, [])
+    await waitFor(() => link.closes.length > 0, 'the close once the peer is really silent')
+    source.end()
+    await waiting
     await finish(source, out)
   })
 

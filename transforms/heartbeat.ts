@@ -1,7 +1,8 @@
 /**
  * The heartbeat: sends `PING` every `maintenanceInterval`, answers `PING`
  * with `PONG`, counts every received batch as a sign of life, and closes the
- * connection after `peerTimeout` of silence. Its timers start with the first
+ * connection after `peerTimeout` of silence (time spent waiting on a slow
+ * consumer downstream, when nothing is read, does not count). Its timers start with the first
  * batch (the link is up) and are cleared when the pipeline ends, however it
  * ends.
  */
@@ -33,11 +34,13 @@ export function heartbeat (opts: HeartbeatOptions) {
 
   return async function * keepAlive (source: AsyncIterable<Message[]>): AsyncGenerator<Message[]> {
     let lastSeen = Date.now()
+    /** While a batch waits on a slow consumer downstream we are not reading: that is not the peer's silence. */
+    let blockedDownstream = false
     let pingTimer: NodeJS.Timeout | undefined
     let silenceTimer: NodeJS.Timeout | undefined
     // Rescheduled from lastSeen when it fires, so receiving costs no timer work.
     const checkSilence = (): void => {
-      const idle = Date.now() - lastSeen
+      const idle = blockedDownstream ? 0 : Date.now() - lastSeen
       if (idle >= timeout) link.close(new PeerTimeoutError(timeout))
       else silenceTimer = setTimeout(checkSilence, timeout - idle)
     }
@@ -52,7 +55,10 @@ export function heartbeat (opts: HeartbeatOptions) {
         for (const msg of batch) {
           if (msg.type === 'ping') await link.send(PONG_MESSAGE)
         }
+        blockedDownstream = true
         yield batch
+        blockedDownstream = false
+        lastSeen = Date.now()
       }
     } finally {
       clearInterval(pingTimer)

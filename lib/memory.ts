@@ -3,7 +3,7 @@
  * (bounded buffering, backpressure, close), for tests and for simulating
  * many nodes in one process with the very same connection pipelines.
  */
-import { ConnectionClosedError, DialError } from './errors.js'
+import { ConnectionClosedError, DialError, InvalidOptionError } from './errors.js'
 import type { ByteChunk, DialOptions, Transport, TransportFactory, TransportListener } from './transport.js'
 import { formatAddress } from '../transforms/wire.js'
 
@@ -120,7 +120,7 @@ export function memoryNetwork (opts: MemoryTransportOptions = {}): TransportFact
     async listen (host: string, port: number, onConnection: (transport: Transport) => void): Promise<TransportListener> {
       const bound = port === 0 ? nextEphemeralPort++ : port
       const address = formatAddress(host, bound)
-      if (listeners.has(address)) throw new DialError(address, 1, { cause: new Error('address in use') })
+      if (listeners.has(address)) throw new InvalidOptionError(`Expected \`port\` to be free on ${host}, got ${bound}, which is in use`)
       listeners.set(address, onConnection)
       return { host, port: bound, close: async () => { listeners.delete(address) } }
     }

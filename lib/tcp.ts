@@ -3,6 +3,7 @@
  * socket once `readHighWaterMark` bytes wait unread, so TCP flow control
  * slows a peer whose messages are not consumed; writing waits for `drain`.
  */
+import { once } from 'node:events'
 import net from 'node:net'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { DEFAULT_READ_HIGH_WATER_MARK } from './constants.js'
@@ -102,27 +103,20 @@ export function socketTransport (socket: net.Socket, opts: TcpOptions = {}): Tra
   }
 }
 
-/** Dials and listens over TCP. */
+/**
+ * Dials and listens over TCP. Sockets are half-open: a peer ending its writes
+ * must not end ours before our queue is flushed.
+ */
 export function tcpTransport (opts: TcpOptions = {}): TransportFactory {
   return {
     async dial (host: string, port: number, dialOpts: DialOptions): Promise<Transport> {
       const address = formatAddress(host, port)
-      // Half-open: the peer ending its writes must not end ours before our queue is flushed.
       const socket = net.connect({ host, port, allowHalfOpen: true })
+      const timeout = AbortSignal.timeout(dialOpts.timeout)
+      const signal = dialOpts.signal === undefined ? timeout : AbortSignal.any([dialOpts.signal, timeout])
       try {
-        await new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(() => { reject(new Error(`no answer within ${dialOpts.timeout} ms`)) }, dialOpts.timeout)
-          const onAbort = (): void => { reject(new ConnectionClosedError('dial aborted')) }
-          dialOpts.signal?.addEventListener('abort', onAbort, { once: true })
-          socket.once('connect', () => { resolve() })
-          socket.once('error', reject)
-          const cleanup = (): void => {
-            clearTimeout(timer)
-            dialOpts.signal?.removeEventListener('abort', onAbort)
-          }
-          socket.once('connect', cleanup)
-          socket.once('error', cleanup)
-        })
+        // Rejects on the socket's 'error' too, and removes its listeners either way.
+        await once(socket, 'connect', { signal })
       } catch (err) {
         socket.destroy()
         throw new DialError(address, 1, { cause: err })

@@ -1,0 +1,172 @@
+/**
+ * The command line's arguments, as the existing mesh CLI takes them
+ * (`[--name NAME] [--debug] [--host HOST] [--downloads DIR] <port>
+ * [bootstrap-host:port]`), plus `--help`, `--version`, the `demo` subcommand
+ * and a few limits and timers, and the help text that describes them.
+ */
+import { parseArgs as parseArgv } from 'node:util'
+import * as C from '../constants.js'
+import { InvalidAddressError, InvalidOptionError } from '../errors.js'
+import { DEFAULT_MAX_FILE_SIZE } from '../file-transfer/receiver.js'
+import type { MeshNodeOptions } from '../options.js'
+import { normalizeAddress } from '../../transforms/wire.js'
+
+/** Node options the command line can set beyond the existing CLI's. */
+export type Tuning = Pick<MeshNodeOptions, 'maxPeers' | 'maintenanceInterval' | 'discoveryInterval' | 'peerTimeout' | 'dialJitter'>
+
+/** Run a node: `meshline [options] <port> [bootstrap-host:port]`. */
+export interface NodeArgs {
+  command: 'node'
+  port: number
+  bootstrap: string | undefined
+  name: string | undefined
+  host: string
+  downloads: string
+  debug: boolean
+  maxFileSize: number
+  tuning: Tuning
+}
+
+export type CliArgs = { command: 'help' } | { command: 'version' } | { command: 'demo' } | NodeArgs
+
+export const DEFAULT_HOST = '0.0.0.0'
+export const DEFAULT_DOWNLOADS = 'downloads'
+
+/** Numeric flags: the option each sets and the least value it takes. */
+const NUMERIC_FLAGS = {
+  'max-peers': { option: 'maxPeers', min: 1 },
+  'maintenance-interval': { option: 'maintenanceInterval', min: 1 },
+  'discovery-interval': { option: 'discoveryInterval', min: 1 },
+  'peer-timeout': { option: 'peerTimeout', min: 1 },
+  'dial-jitter': { option: 'dialJitter', min: 0 }
+} as const satisfies Record<string, { option: keyof Tuning, min: number }>
+
+export const USAGE = `Usage: meshline [--name NAME] [--debug] [--host HOST] [--downloads DIR] <port> [bootstrap-host:port]
+       meshline demo
+       meshline --help | --version`
+
+export function helpText (): string {
+  return `meshline: a node of a peer-to-peer messaging mesh, speaking the mesh line protocol.
+
+${USAGE}
+
+Arguments:
+  <port>                     port to listen on (0 picks a free one)
+  bootstrap-host:port        a node of the mesh to join through
+
+Options:
+  --name NAME                display name shown to peers (default: the node id)
+  --host HOST                host to listen on (default: ${DEFAULT_HOST})
+  --downloads DIR            folder received files are stored in (default: ./${DEFAULT_DOWNLOADS})
+  --debug                    also show ping/pong and peer-list traffic
+  --max-file-size BYTES      largest file a peer may send (default: ${DEFAULT_MAX_FILE_SIZE})
+  --max-peers N              connected peers at most (default: ${C.DEFAULT_MAX_PEERS})
+  -h, --help                 show this help
+  --version                  show the version
+
+Timers, in ms (short ones suit tests and local experiments):
+  --maintenance-interval MS  how often every peer is pinged (default: ${C.DEFAULT_MAINTENANCE_INTERVAL})
+  --discovery-interval MS    how often every peer is asked for its peers (default: ${C.DEFAULT_DISCOVERY_INTERVAL})
+  --peer-timeout MS          silence after which a peer is dropped (default: ${C.DEFAULT_PEER_TIMEOUT})
+  --dial-jitter MS           longest random delay before dialling a discovered address (default: ${C.DEFAULT_DIAL_JITTER})
+
+Commands, one per line on standard input:
+  /peers                     connected peers (name, address, last seen) and known addresses
+  /connect <host:port>       connect to a node
+  /discover                  ask every peer for its peers now
+  /send <filepath>           send a file to every connected peer
+  /quit                      leave the mesh and exit (so do Ctrl-C and SIGTERM)
+  /help                      list these commands
+  anything else              sent to every peer as chat
+
+When standard input ends (piped input), the node keeps running until a signal.
+
+Demo:
+  meshline demo              start a 5-node mesh on 127.0.0.1, show discovery, chat,
+                             binary data and a file transfer, then exit
+`
+}
+
+/**
+ * Reads the arguments (without `node` and the script).
+ * @throws InvalidOptionError with a message fit for the user
+ */
+export function parseArgs (argv: string[]): CliArgs {
+  let parsed
+  try {
+    parsed = parseArgv({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
+        debug: { type: 'boolean' },
+        name: { type: 'string' },
+        host: { type: 'string' },
+        downloads: { type: 'string' },
+        'max-file-size': { type: 'string' },
+        'max-peers': { type: 'string' },
+        'maintenance-interval': { type: 'string' },
+        'discovery-interval': { type: 'string' },
+        'peer-timeout': { type: 'string' },
+        'dial-jitter': { type: 'string' }
+      }
+    })
+  } catch (error) {
+    // node:util reports unknown flags and missing values as plain TypeErrors.
+    throw new InvalidOptionError((error as Error).message)
+  }
+  const { values, positionals } = parsed
+  if (values.help === true) return { command: 'help' }
+  if (values.version === true) return { command: 'version' }
+  if (positionals[0] === 'demo') {
+    if (positionals.length > 1 || Object.keys(values).length > 0) throw new InvalidOptionError('`demo` takes no arguments')
+    return { command: 'demo' }
+  }
+
+  const [portText, bootstrap, ...extra] = positionals
+  if (portText === undefined) throw new InvalidOptionError('Expected a <port> to listen on')
+  if (extra.length > 0) throw new InvalidOptionError(`Unexpected argument ${JSON.stringify(extra[0])}`)
+  const tuning: Tuning = {}
+  for (const flag of Object.keys(NUMERIC_FLAGS) as Array<keyof typeof NUMERIC_FLAGS>) {
+    const { option, min } = NUMERIC_FLAGS[flag]
+    const text = values[flag]
+    if (typeof text === 'string') tuning[option] = integer(`--${flag}`, text, min)
+  }
+  const name = values.name
+  if (name !== undefined && name.trim() === '') throw new InvalidOptionError('Expected `--name` to be a non-empty name')
+  return {
+    command: 'node',
+    port: integer('<port>', portText, 0, 65535),
+    bootstrap: bootstrap === undefined ? undefined : address(bootstrap),
+    name,
+    host: nonEmpty('--host', values.host) ?? DEFAULT_HOST,
+    downloads: nonEmpty('--downloads', values.downloads) ?? DEFAULT_DOWNLOADS,
+    debug: values.debug === true,
+    maxFileSize: typeof values['max-file-size'] === 'string' ? integer('--max-file-size', values['max-file-size'], 0) : DEFAULT_MAX_FILE_SIZE,
+    tuning
+  }
+}
+
+function integer (what: string, text: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const value = /^[0-9]+$/.test(text) ? Number(text) : NaN
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new InvalidOptionError(`Expected \`${what}\` to be an integer from ${min}${max === Number.MAX_SAFE_INTEGER ? '' : ` to ${max}`}, got ${JSON.stringify(text)}`)
+  }
+  return value
+}
+
+function address (text: string): string {
+  try {
+    return normalizeAddress(text)
+  } catch (error) {
+    if (error instanceof InvalidAddressError) throw new InvalidOptionError(`Expected the bootstrap address to be host:port, got ${JSON.stringify(text)}`)
+    throw error
+  }
+}
+
+function nonEmpty (flag: string, value: string | undefined): string | undefined {
+  if (value !== undefined && value.length === 0) throw new InvalidOptionError(`Expected \`${flag}\` to be non-empty`)
+  return value
+}

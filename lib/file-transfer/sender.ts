@@ -52,6 +52,8 @@ export interface FileSendEvents {
 
 /** A file transfer in progress. Listen for `progress`; `done` settles when it ends. */
 export class FileSend extends EventEmitter<FileSendEvents> {
+  /** The name announced to receivers. */
+  readonly name: string
   /**
    * Resolves once the `FILEEND` is queued for every receiver still there.
    * Rejects with NoPeersError, PeerNotFoundError, FileAccessError,
@@ -61,15 +63,16 @@ export class FileSend extends EventEmitter<FileSendEvents> {
 
   constructor (node: MeshNode, path: string, opts: SendFileOptions = {}) {
     super()
-    this.done = this.run(node, path, opts)
+    this.name = safeFileName(opts.name ?? basename(path))
+    this.done = this.run(node, path, opts.to)
   }
 
-  private async run (node: MeshNode, path: string, opts: SendFileOptions): Promise<FileSendResult> {
+  private async run (node: MeshNode, path: string, to: string | undefined): Promise<FileSendResult> {
     const startedAt = performance.now()
-    const name = safeFileName(opts.name ?? basename(path))
+    const name = this.name
     const connected = node.peers().map(peer => peer.id)
-    if (opts.to !== undefined && !connected.includes(opts.to)) throw new PeerNotFoundError(opts.to)
-    const receivers = new Set(opts.to !== undefined ? [opts.to] : connected)
+    if (to !== undefined && !connected.includes(to)) throw new PeerNotFoundError(to)
+    const receivers = new Set(to !== undefined ? [to] : connected)
     if (receivers.size === 0) throw new NoPeersError()
     const failed: FileSendResult['failed'] = []
 

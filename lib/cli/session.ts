@@ -1,0 +1,83 @@
+/**
+ * One node run from the command line: start it, join the mesh through the
+ * bootstrap address, read commands until `/quit`, a signal, or the end of a
+ * terminal's input, then leave gracefully. Piped input that ends leaves the
+ * node running until a signal, as the existing CLI does.
+ */
+import { resolve } from 'node:path'
+import { createInterface } from 'node:readline'
+import type { Readable } from 'node:stream'
+import { receiveFiles } from '../file-transfer/receiver.js'
+import { MeshNode } from '../node.js'
+import type { NodeArgs } from './args.js'
+import { Commands } from './commands.js'
+import type { Output } from './output.js'
+import { explain, reportNode, reportReceiver } from './report.js'
+
+const SIGNALS = ['SIGINT', 'SIGTERM'] as const
+
+/** Runs a node until it is told to quit. @returns the exit code */
+export async function runNode (args: NodeArgs, out: Output, input: Readable & { isTTY?: boolean }): Promise<number> {
+  const node = new MeshNode({ host: args.host, port: args.port, name: args.name, ...args.tuning })
+  const files = receiveFiles(node, { dir: args.downloads, maxFileSize: args.maxFileSize })
+  reportNode(node, out, args.debug)
+  reportReceiver(files, out)
+  try {
+    await node.start()
+  } catch (error) {
+    out.line('ERROR', `Cannot listen on ${args.host}:${args.port}: ${explain(error)}`)
+    return 1
+  }
+  out.line('SYSTEM', `Node ${node.name} (${node.id}) listening on ${node.address}`)
+  out.line('SYSTEM', `Received files go to ${resolve(args.downloads)}; /help lists the commands`)
+
+  let stopping = false
+  let quit: (reason: string) => void = () => {}
+  const quitting = new Promise<string>(resolve => { quit = reason => { stopping = true; resolve(reason) } })
+  const onSignal = (signal: NodeJS.Signals): void => { quit(signal) }
+  for (const signal of SIGNALS) process.once(signal, onSignal)
+
+  if (args.bootstrap !== undefined) void bootstrap(node, args.bootstrap, out)
+  const commands = new Commands(node, out)
+  const lines = createInterface({ input, crlfDelay: Infinity, terminal: false })
+  void readCommands(lines, commands, out).then(
+    ended => {
+      if (stopping) return
+      if (ended === 'quit') quit('/quit')
+      else if (input.isTTY === true) quit('end of input')
+      else out.line('SYSTEM', 'Standard input ended; running until SIGINT or SIGTERM')
+    },
+    (error: unknown) => { out.line('ERROR', `Reading commands failed: ${explain(error)}`); quit('input error') }
+  )
+
+  out.line('SYSTEM', `Shutting down (${await quitting})`)
+  for (const signal of SIGNALS) process.off(signal, onSignal)
+  lines.close()
+  await files.close()
+  await node.stop()
+  await commands.settled()
+  out.line('SYSTEM', 'Stopped')
+  return 0
+}
+
+async function bootstrap (node: MeshNode, address: string, out: Output): Promise<void> {
+  out.line('BOOTSTRAP', `Joining the mesh through ${address}`)
+  try {
+    const peer = await node.connect(address)
+    out.line('BOOTSTRAP', `Joined through ${peer.name} at ${address}`)
+  } catch {
+    // Why is on the ERROR line of the node's dial:failed event.
+    out.line('BOOTSTRAP', `Could not join through ${address}; waiting for peers to connect`)
+  }
+}
+
+async function readCommands (lines: AsyncIterable<string>, commands: Commands, out: Output): Promise<'quit' | 'end'> {
+  for await (const line of lines) {
+    try {
+      if (await commands.run(line) === 'quit') return 'quit'
+    } catch (error) {
+      out.line('ERROR', explain(error))
+    }
+  }
+  return 'end'
+}

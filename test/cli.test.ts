@@ -1,0 +1,249 @@
+import assert from 'node:assert/strict'
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { createHash, randomBytes } from 'node:crypto'
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { after, before, describe, it } from 'node:test'
+import { DEFAULT_HOST, DEFAULT_DOWNLOADS, parseArgs } from '../lib/cli/args.js'
+import { DEFAULT_MAX_FILE_SIZE } from '../lib/file-transfer/receiver.js'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+/** Longest wait for any one expected line, in ms. */
+const DEADLINE = 15_000
+const TIME = String.raw`\[\d\d:\d\d:\d\d\]`
+const sha256 = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex')
+
+/** A `meshline` process, its output lines collected as they come. */
+class Cli {
+  readonly child: ChildProcessWithoutNullStreams
+  readonly lines: string[] = []
+  readonly stderr: string[] = []
+  readonly exited: Promise<number | null>
+  private wake: (() => void) | undefined
+
+  constructor (args: string[]) {
+    this.child = spawn(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', ...args], { cwd: ROOT })
+    createInterface({ input: this.child.stdout }).on('line', line => { this.lines.push(line); this.wake?.() })
+    createInterface({ input: this.child.stderr }).on('line', line => { this.stderr.push(line) })
+    this.exited = new Promise(resolve => { this.child.on('exit', code => { resolve(code); this.wake?.() }) })
+  }
+
+  /** The first line from index `from` on that matches, waiting for it up to DEADLINE. */
+  async waitFor (pattern: RegExp, from = 0): Promise<RegExpMatchArray> {
+    const deadline = Date.now() + DEADLINE
+    for (let seen = from; ; seen++) {
+      while (seen >= this.lines.length) {
+        const left = deadline - Date.now()
+        if (left <= 0 || this.child.exitCode !== null) {
+          assert.fail(`no line matching ${String(pattern)}; output:\n${this.lines.join('\n')}\nstderr:\n${this.stderr.join('\n')}`)
+        }
+        await new Promise<void>(resolve => {
+          const timer = setTimeout(resolve, left)
+          this.wake = () => { clearTimeout(timer); resolve() }
+        })
+      }
+      const match = (this.lines[seen] as string).match(pattern)
+      if (match !== null) return match
+    }
+  }
+
+  /** Writes a command; returns the index its output starts from. */
+  send (line: string): number {
+    const mark = this.lines.length
+    this.child.stdin.write(`${line}\n`)
+    return mark
+  }
+
+  async exitCode (): Promise<number | null> {
+    const timeout = setTimeout(() => { this.child.kill('SIGKILL') }, DEADLINE)
+    try {
+      return await this.exited
+    } finally {
+      clearTimeout(timeout)
+    }
+  }
+}
+
+/** Runs `meshline` with `args` to its end. */
+async function runToEnd (args: string[]): Promise<{ code: number | null, stdout: string, stderr: string }> {
+  const cli = new Cli(args)
+  cli.child.stdin.end()
+  const code = await cli.exitCode()
+  return { code, stdout: cli.lines.join('\n'), stderr: cli.stderr.join('\n') }
+}
+
+describe('meshline: three processes on loopback, driven through stdin', () => {
+  let dir: string
+  const names = ['alice', 'bob', 'carol'] as const
+  const clis: Cli[] = []
+  const at = (i: number): Cli => clis[i] as Cli
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'meshline-cli-'))
+    let bootstrap: string[] = []
+    for (const name of names) {
+      const debug = name === 'alice' ? ['--debug', '--maintenance-interval', '200'] : []
+      const cli = new Cli(['--name', name, '--host', '127.0.0.1', '--downloads', join(dir, name), '--dial-jitter', '50', ...debug, '0', ...bootstrap])
+      clis.push(cli)
+      const [, address] = await cli.waitFor(/\[SYSTEM\] Node \S+ \(\w+\) listening on (127\.0\.0\.1:\d+)$/) as [string, string]
+      bootstrap = [address]
+    }
+  })
+
+  after(async () => {
+    for (const cli of clis) if (cli.child.exitCode === null) cli.child.kill('SIGKILL')
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('joins in a chain and discovers the rest of the mesh', async () => {
+    await at(1).waitFor(/\[BOOTSTRAP\] Joined through alice at 127\.0\.0\.1:\d+$/)
+    await at(2).waitFor(/\[BOOTSTRAP\] Joined through bob at 127\.0\.0\.1:\d+$/)
+    for (const [i, name] of names.entries()) {
+      for (const other of names.filter(n => n !== name)) await at(i).waitFor(new RegExp(`^${TIME} \\[NETWORK\\] Connected to ${other} at 127\\.0\\.0\\.1:\\d+ `))
+    }
+  })
+
+  it('delivers chat to everyone, as [time] [sender] text', async () => {
+    const marks = clis.map(cli => cli.lines.length)
+    at(0).send('hello from alice')
+    at(2).send('  carol says: 1 | 2 & ünïcode  ')
+    for (const i of [1, 2]) await at(i).waitFor(new RegExp(`^${TIME} \\[alice\\] hello from alice$`), marks[i])
+    for (const i of [0, 1]) await at(i).waitFor(new RegExp(`^${TIME} \\[carol\\] carol says: 1 \\| 2 & ünïcode$`), marks[i])
+  })
+
+  it('lists the other peers and the known addresses with /peers', async () => {
+    const mark = at(0).send('/peers')
+    await at(0).waitFor(/\[NETWORK\] Connected peers: 2$/, mark)
+    await at(0).waitFor(/\[NETWORK\] {3}bob at 127\.0\.0\.1:\d+ \(\w+, id \w+\), last seen \d+ ms ago$/, mark)
+    await at(0).waitFor(/\[NETWORK\] {3}carol at 127\.0\.0\.1:\d+ /, mark)
+    await at(0).waitFor(/\[NETWORK\] Known addresses: 2$/, mark)
+    await at(0).waitFor(/\[NETWORK\] {3}127\.0\.0\.1:\d+: connected, /, mark)
+  })
+
+  it('shows ping/pong and peer-list traffic with --debug, and /discover asks for peers', async () => {
+    await at(0).waitFor(/\[DEBUG\] PONG from bob$/)
+    const mark = at(0).send('/discover')
+    await at(0).waitFor(/\[DISCOVERY\] Asked 2 peer\(s\) for their peers$/, mark)
+    await at(0).waitFor(/\[DEBUG\] PEERS:127\.0\.0\.1:\d+ from (bob|carol)$/, mark)
+    assert.equal(at(1).lines.some(line => line.includes('[DEBUG]')), false)
+  })
+
+  it('refuses unknown commands and chat that would read as a control line', async () => {
+    let mark = at(1).send('/nope')
+    await at(1).waitFor(/\[ERROR\] Unknown command \/nope; \/help lists the commands$/, mark)
+    mark = at(1).send('PING')
+    await at(1).waitFor(/\[ERROR\] Message not sent: /, mark)
+  })
+
+  it('moves a file with /send to both others, with identical SHA-256', async () => {
+    const data = randomBytes(3 * 1024 * 1024 + 17)
+    const source = join(dir, 'payload.bin')
+    await writeFile(source, data)
+    const marks = clis.map(cli => cli.lines.length)
+    at(0).send(`/send ${source}`)
+    await at(0).waitFor(new RegExp(`\\[FILE\\] Sent payload\\.bin \\(3\\.0 MiB\\) to 2 peer\\(s\\) in .*, SHA-256 ${sha256(data)}$`), marks[0])
+    for (const [i, name] of [[1, 'bob'], [2, 'carol']] as const) {
+      await at(i).waitFor(/\[FILE\] Receiving payload\.bin \(3\.0 MiB\) from alice$/, marks[i])
+      await at(i).waitFor(/\[FILE\] Receiving payload\.bin: 50% /, marks[i])
+      const [, path] = await at(i).waitFor(/\[FILE\] Received payload\.bin .* verified, saved as (.+)$/, marks[i]) as [string, string]
+      assert.equal(path, join(dir, name, 'payload.bin'))
+      assert.equal(sha256(await readFile(path)), sha256(data))
+      assert.deepEqual(await readdir(join(dir, name)), ['payload.bin'])
+    }
+  })
+
+  it('reports a file that cannot be read', async () => {
+    const mark = at(0).send(`/send ${join(dir, 'missing.bin')}`)
+    await at(0).waitFor(/\[ERROR\] Could not send missing\.bin: cannot access .*missing\.bin/, mark)
+  })
+
+  it('keeps running once piped input ends, and stops gracefully on SIGTERM', async () => {
+    const mark = at(2).lines.length
+    at(2).child.stdin.end()
+    await at(2).waitFor(/\[SYSTEM\] Standard input ended; running until SIGINT or SIGTERM$/, mark)
+    // Still a working node: chat still arrives.
+    const chatMark = at(2).lines.length
+    at(1).send('still there?')
+    await at(2).waitFor(/\[bob\] still there\?$/, chatMark)
+    at(2).child.kill('SIGTERM')
+    assert.equal(await at(2).exitCode(), 0)
+    await at(2).waitFor(/\[SYSTEM\] Shutting down \(SIGTERM\)$/, mark)
+    await at(2).waitFor(/\[SYSTEM\] Stopped$/, mark)
+  })
+
+  it('exits 0 on /quit', async () => {
+    for (const i of [1, 0]) {
+      const mark = at(i).send('/quit')
+      assert.equal(await at(i).exitCode(), 0)
+      await at(i).waitFor(/\[SYSTEM\] Shutting down \(\/quit\)$/, mark)
+      await at(i).waitFor(/\[SYSTEM\] Stopped$/, mark)
+    }
+  })
+})
+
+describe('meshline: arguments', () => {
+  it('reads the existing CLI\'s arguments, in any order, with --flag=value too', () => {
+    assert.deepEqual(parseArgs(['--name', 'n', '--debug', '--host=127.0.0.1', '--downloads', 'd', '9000', 'h:9001']), {
+      command: 'node', port: 9000, bootstrap: 'h:9001', name: 'n', host: '127.0.0.1', downloads: 'd', debug: true, maxFileSize: DEFAULT_MAX_FILE_SIZE, tuning: {}
+    })
+    assert.deepEqual(parseArgs(['9000']), {
+      command: 'node', port: 9000, bootstrap: undefined, name: undefined, host: DEFAULT_HOST, downloads: DEFAULT_DOWNLOADS, debug: false, maxFileSize: DEFAULT_MAX_FILE_SIZE, tuning: {}
+    })
+  })
+
+  it('reads the timers and limits', () => {
+    const args = parseArgs(['--peer-timeout', '500', '--maintenance-interval', '100', '--discovery-interval', '200', '--dial-jitter', '0', '--max-peers', '3', '--max-file-size', '1024', '0'])
+    assert.equal(args.command, 'node')
+    if (args.command !== 'node') return
+    assert.deepEqual(args.tuning, { peerTimeout: 500, maintenanceInterval: 100, discoveryInterval: 200, dialJitter: 0, maxPeers: 3 })
+    assert.equal(args.maxFileSize, 1024)
+  })
+
+  it('reads --help, --version and demo', () => {
+    assert.deepEqual(parseArgs(['--help']), { command: 'help' })
+    assert.deepEqual(parseArgs(['-h', '9000']), { command: 'help' })
+    assert.deepEqual(parseArgs(['--version']), { command: 'version' })
+    assert.deepEqual(parseArgs(['demo']), { command: 'demo' })
+  })
+
+  it('refuses invalid arguments with ERR_INVALID_OPTION', () => {
+    for (const argv of [
+      [], ['--port', '1'], ['x'], ['-1'], ['65536'], ['1.5'], ['9000', 'nohost'], ['9000', 'h:0'], ['9000', 'h:1', 'extra'],
+      ['--name'], ['--name', '', '9000'], ['--host=', '9000'], ['--peer-timeout', '0', '9000'], ['--max-file-size', '-1', '9000'],
+      ['--debug=yes', '9000'], ['demo', '--debug']
+    ]) {
+      assert.throws(() => parseArgs(argv), { code: 'ERR_INVALID_OPTION' }, JSON.stringify(argv))
+    }
+  })
+
+  it('prints usage and exits 2 on invalid arguments', async () => {
+    const { code, stdout, stderr } = await runToEnd(['--bogus', '9000'])
+    assert.equal(code, 2)
+    assert.equal(stdout, '')
+    assert.match(stderr, /^meshline: .*--bogus/)
+    assert.match(stderr, /Usage: meshline \[--name NAME\] \[--debug\] \[--host HOST\] \[--downloads DIR\] <port> \[bootstrap-host:port\]/)
+  })
+
+  it('prints help and the package version, and exits 0', async () => {
+    const help = await runToEnd(['--help'])
+    assert.equal(help.code, 0)
+    for (const word of ['--name', '--host', '--downloads', '--debug', '--peer-timeout', '/peers', '/connect', '/discover', '/send', '/quit', 'demo']) {
+      assert.ok(help.stdout.includes(word), word)
+    }
+    const { version } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string }
+    assert.deepEqual(await runToEnd(['--version']), { code: 0, stdout: `meshline ${version}`, stderr: '' })
+  })
+
+  it('reports a port that is taken and exits 1', async () => {
+    const first = new Cli(['--host', '127.0.0.1', '0'])
+    const [, port] = await first.waitFor(/listening on 127\.0\.0\.1:(\d+)$/) as [string, string]
+    const second = await runToEnd(['--host', '127.0.0.1', port])
+    assert.equal(second.code, 1)
+    assert.match(second.stdout, /\[ERROR\] Cannot listen on 127\.0\.0\.1:\d+: /)
+    first.child.kill('SIGINT')
+    assert.equal(await first.exitCode(), 0)
+  })
+})

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { after, afterEach, before, describe, it } from 'node:test'
 import { MeshNode, type PeerInfo } from '../lib/index.js'
-import { receiveFiles, type FileReceiver, type FileReceiverEvents, type FileReceiverOptions } from '../lib/file-transfer/receiver.js'
+import { MAX_IGNORED_TRANSFERS, receiveFiles, type FileReceiver, type FileReceiverEvents, type FileReceiverOptions } from '../lib/file-transfer/receiver.js'
 import { sendFile } from '../lib/file-transfer/sender.js'
 import { FILE_CHUNK_SIZE, encodeFileChunk, encodeFileEnd, encodeFileStart, fileChunkHeader } from '../lib/file-transfer/wire.js'
 
@@ -251,6 +251,29 @@ describe('file transfer: sendFile and receiveFiles', () => {
     await complete
     assert.deepEqual(errors, ['ERR_INVALID_FILE_FRAME', 'ERR_INVALID_FILE_FRAME', 'ERR_INVALID_FILE_FRAME'])
     assert.equal(sender.peers().length, 1)
+  })
+
+  it('forgets refused transfers beyond MAX_IGNORED_TRANSFERS, so their frames are reported again', async () => {
+    const { sender, peer, files } = await pair()
+    const reported: string[] = []
+    files.on('failed', ({ name }) => { reported.push(name) })
+    const orphan = async (name: string): Promise<void> => { await sender.sendBytes(peer.id, encodeFileChunk(fileChunkHeader(name), randomBytes(4))) }
+    for (let i = 0; i <= MAX_IGNORED_TRANSFERS; i++) await orphan(`n${i}`)
+    // n0 was forgotten to make room for the last one; the last one is still ignored quietly.
+    await orphan(`n${MAX_IGNORED_TRANSFERS}`)
+    await orphan('n0')
+    const complete = next(files, 'complete')
+    await sendRaw(sender, peer.id, 'fine.bin', randomBytes(10))
+    await complete
+    assert.equal(reported.length, MAX_IGNORED_TRANSFERS + 2)
+    assert.equal(reported.at(-1), 'n0')
+  })
+
+  it('validates its options', async () => {
+    const node = await startNode('options')
+    for (const opts of [{ dir: '' }, { dir: 'd', maxFileSize: -1 }, { dir: 'd', maxTransfers: 0 }, { dir: 'd', maxTransfers: 1.5 }]) {
+      assert.throws(() => receiveFiles(node, opts), { code: 'ERR_INVALID_OPTION' }, JSON.stringify(opts))
+    }
   })
 
   it('deletes partial files when the receiver is closed', async () => {

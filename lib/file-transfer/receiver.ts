@@ -7,7 +7,10 @@
  */
 import { EventEmitter } from 'node:events'
 import type { Uint8ArrayList } from 'uint8arraylist'
-import { FileHashMismatchError, FileSizeMismatchError, FileTooLargeError, InvalidFileFrameError, LimitExceededError, MeshlineError, TransferAbortedError } from '../errors.js'
+import {
+  FileHashMismatchError, FileSizeMismatchError, FileTooLargeError, InvalidFileFrameError, InvalidOptionError, LimitExceededError,
+  TransferAbortedError, type MeshlineError
+} from '../errors.js'
 import type { MeshNode, PeerInfo } from '../node.js'
 import { IncomingFile } from './incoming-file.js'
 import { safeFileName } from './safe-name.js'
@@ -24,7 +27,7 @@ export const DEFAULT_MAX_TRANSFERS = 16
  * Refused or failed transfers remembered (per receiver), so that the rest of
  * their frames are dropped quietly instead of reported one by one.
  */
-const MAX_IGNORED_TRANSFERS = 64
+export const MAX_IGNORED_TRANSFERS = 64
 
 export interface FileReceiverOptions {
   /** Folder received files are written to; created when the first file arrives. */
@@ -93,6 +96,10 @@ export class FileReceiver extends EventEmitter<FileReceiverEvents> {
     this.dir = opts.dir
     this.maxFileSize = opts.maxFileSize ?? DEFAULT_MAX_FILE_SIZE
     this.maxTransfers = opts.maxTransfers ?? DEFAULT_MAX_TRANSFERS
+    if (typeof this.dir !== 'string' || this.dir === '') throw new InvalidOptionError(`Expected \`dir\` to be a folder path, got ${JSON.stringify(this.dir)}`)
+    for (const [key, value, min] of [['maxFileSize', this.maxFileSize, 0], ['maxTransfers', this.maxTransfers, 1]] as const) {
+      if (!Number.isSafeInteger(value) || value < min) throw new InvalidOptionError(`Expected \`${key}\` to be an integer >= ${min}, got ${JSON.stringify(value)}`)
+    }
     const onDisconnect = ({ peer }: { peer: PeerInfo }): void => { this.dropPeer(peer.id, `${peer.name} disconnected before the end of the file`) }
     node.on('peer:disconnect', onDisconnect)
     this.detach = [
@@ -115,13 +122,8 @@ export class FileReceiver extends EventEmitter<FileReceiverEvents> {
   }
 
   private async onStart (data: Uint8ArrayList, peer: PeerInfo): Promise<void> {
-    let start
-    try {
-      start = parseFileStart(data)
-    } catch (error) {
-      this.report(peer, '', error as MeshlineError)
-      return
-    }
+    const start = this.parse(peer, () => parseFileStart(data))
+    if (start === undefined) return
     const info: TransferInfo = { peer, name: safeFileName(start.name), size: start.size }
     const header = fileChunkHeader(start.name)
     const previous = this.lookup(peer.id, start.name)
@@ -151,13 +153,8 @@ export class FileReceiver extends EventEmitter<FileReceiverEvents> {
   private async onChunk (data: Uint8ArrayList, peer: PeerInfo): Promise<void> {
     const found = this.matchChunk(peer.id, data)
     if (found === undefined) {
-      let name: string
-      try {
-        name = parseFileChunkName(data)
-      } catch (error) {
-        this.report(peer, '', error as MeshlineError)
-        return
-      }
+      const name = this.parse(peer, () => parseFileChunkName(data))
+      if (name === undefined) return
       this.ignore(peer.id, name, fileChunkHeader(name))
       this.report(peer, safeFileName(name), new InvalidFileFrameError('FILECHUNK without a FILESTART'))
       return
@@ -181,13 +178,8 @@ export class FileReceiver extends EventEmitter<FileReceiverEvents> {
   }
 
   private async onEnd (data: Uint8ArrayList, peer: PeerInfo): Promise<void> {
-    let end
-    try {
-      end = parseFileEnd(data)
-    } catch (error) {
-      this.report(peer, '', error as MeshlineError)
-      return
-    }
+    const end = this.parse(peer, () => parseFileEnd(data))
+    if (end === undefined) return
     const transfer = this.lookup(peer.id, end.name)
     if (transfer === undefined) {
       this.report(peer, safeFileName(end.name), new InvalidFileFrameError('FILEEND without a FILESTART'))
@@ -238,6 +230,17 @@ export class FileReceiver extends EventEmitter<FileReceiverEvents> {
     }))
   }
 
+  /** The parsed frame, or undefined when it is malformed (then reported, without a name). */
+  private parse<T> (peer: PeerInfo, parse: () => T): T | undefined {
+    try {
+      return parse()
+    } catch (error) {
+      if (!(error instanceof InvalidFileFrameError)) throw error
+      this.report(peer, '', error)
+      return undefined
+    }
+  }
+
   private report (peer: PeerInfo, name: string, error: MeshlineError): void {
     this.emit('failed', { peer, name, error })
   }
@@ -268,12 +271,13 @@ export class FileReceiver extends EventEmitter<FileReceiverEvents> {
     else this.ignored--
   }
 
-  /** Remembers a transfer whose frames are to be dropped, forgetting the oldest such one when there are too many. */
+  /** Remembers a transfer whose frames are to be dropped, forgetting another such one when there are MAX_IGNORED_TRANSFERS. */
   private ignore (peerId: string, name: string, header: Uint8Array): void {
     if (this.ignored >= MAX_IGNORED_TRANSFERS) this.forgetOldestIgnored()
     this.set(peerId, name, { state: 'ignored', header })
   }
 
+  /** Forgets the oldest ignored transfer of the longest-known peer: roughly the oldest, without keeping a second index. */
   private forgetOldestIgnored (): void {
     for (const [peerId, perPeer] of this.transfers) {
       for (const [name, transfer] of perPeer) {

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { open, type FileHandle } from 'node:fs/promises'
 import { basename } from 'node:path'
+import type { Uint8ArrayList } from 'uint8arraylist'
 import { FileAccessError, FileChangedError, NoPeersError, PeerNotFoundError, TransferAbortedError } from '../errors.js'
 import type { MeshNode } from '../node.js'
 import { safeFileName } from './safe-name.js'
@@ -77,7 +78,7 @@ export class FileSend extends EventEmitter<FileSendEvents> {
     const failed: FileSendResult['failed'] = []
 
     /** Queues one payload for every receiver still there; a receiver that fails is dropped from the transfer. */
-    const sendToAll = async (payload: Parameters<MeshNode['sendBytes']>[1]): Promise<void> => {
+    const sendToAll = async (payload: Uint8Array | Uint8ArrayList): Promise<void> => {
       await Promise.all([...receivers].map(async peerId => {
         try {
           await node.sendBytes(peerId, payload)

@@ -1,16 +1,19 @@
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { after, afterEach, before, describe, it } from 'node:test'
+import { fileURLToPath } from 'node:url'
 import { MeshNode, type PeerInfo } from '../lib/index.js'
 import { MAX_IGNORED_TRANSFERS, receiveFiles, type FileReceiver, type FileReceiverEvents, type FileReceiverOptions } from '../lib/file-transfer/receiver.js'
 import { sendFile } from '../lib/file-transfer/sender.js'
 import { FILE_CHUNK_SIZE, encodeFileChunk, encodeFileEnd, encodeFileStart, fileChunkHeader } from '../lib/file-transfer/wire.js'
 
 const DEADLINE = 10_000
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const sha256 = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex')
 
 let root: string
@@ -182,6 +185,28 @@ describe('file transfer: sendFile and receiveFiles', () => {
     assert.equal(error.code, 'ERR_TRANSFER_ABORTED')
     assert.equal(name, 'cut.bin')
     assert.deepEqual(await listTree(base), ['downloads'])
+  })
+
+  it('aborts a transfer whose sender process is killed mid-way, deleting the partial file', async () => {
+    const { base, downloads } = await sandbox()
+    const node = await startNode('receiver')
+    const files = receiver(node, { dir: downloads })
+    const progress = next(files, 'progress')
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/partial-sender.ts', node.address], { cwd: ROOT, stdio: 'ignore' })
+    const exited = once(child, 'exit')
+    try {
+      assert.equal((await progress).received, FILE_CHUNK_SIZE)
+      assert.deepEqual(await readdir(downloads), ['killed.bin.part'])
+      const failed = next(files, 'failed')
+      child.kill('SIGKILL')
+      const { error, name } = await failed
+      assert.equal(error.code, 'ERR_TRANSFER_ABORTED')
+      assert.equal(name, 'killed.bin')
+      assert.deepEqual(await listTree(base), ['downloads'])
+    } finally {
+      child.kill('SIGKILL')
+      await exited
+    }
   })
 
   it('reduces hostile names to safe base names inside the download folder', async () => {

@@ -100,7 +100,7 @@ export class FileReceiver extends EventEmitter<FileReceiverEvents> {
     for (const [key, value, min] of [['maxFileSize', this.maxFileSize, 0], ['maxTransfers', this.maxTransfers, 1]] as const) {
       if (!Number.isSafeInteger(value) || value < min) throw new InvalidOptionError(`Expected \`${key}\` to be an integer >= ${min}, got ${JSON.stringify(value)}`)
     }
-    const onDisconnect = ({ peer }: { peer: PeerInfo }): void => { this.dropPeer(peer.id, `${peer.name} disconnected before the end of the file`) }
+    const onDisconnect = ({ peer }: { peer: PeerInfo }): void => { void this.dropPeer(peer.id, `${peer.name} disconnected before the end of the file`) }
     node.on('peer:disconnect', onDisconnect)
     this.detach = [
       node.handle(FILESTART_PREFIX, async (data, peer) => { await this.onStart(data, peer) }),

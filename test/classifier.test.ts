@@ -3,6 +3,7 @@ import { describe, it } from 'node:test'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { classifier, classifyLine, MessageClassifier, parsePeersLine, type HandshakeRole } from '../transforms/classifier.js'
 import { PING_MESSAGE, PONG_MESSAGE, REQUEST_PEERS_MESSAGE, type Frame, type Message } from '../transforms/wire.js'
+import { from } from './support/pipeline.js'
 
 function classifyAll (role: HandshakeRole, frames: Frame[]): Message[] {
   const core = new MessageClassifier(role)
@@ -12,10 +13,6 @@ function classifyAll (role: HandshakeRole, frames: Frame[]): Message[] {
     if (msg !== undefined) out.push(msg)
   }
   return out
-}
-
-async function * from<T> (items: T[]): AsyncGenerator<T> {
-  yield * items
 }
 
 describe('classifyLine', () => {

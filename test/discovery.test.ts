@@ -1,63 +1,9 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { discovery, type DiscoveryOptions } from '../transforms/discovery.js'
-import type { Link } from '../transforms/link.js'
 import { REQUEST_PEERS_MESSAGE, type Message, type PeersMessage } from '../transforms/wire.js'
-
-const PENDING = Symbol('pending')
-
-/** The promise's value if it has settled by the next macrotask, else PENDING. */
-async function settled<T> (promise: Promise<T>): Promise<T | typeof PENDING> {
-  return await Promise.race([promise, new Promise<typeof PENDING>(resolve => { setImmediate(() => { resolve(PENDING) }) })])
-}
-
-async function waitFor (condition: () => boolean, what: string, deadline = 2000): Promise<void> {
-  const start = Date.now()
-  while (!condition()) {
-    if (Date.now() - start > deadline) assert.fail(`timed out after ${deadline} ms waiting for ${what}`)
-    await new Promise(resolve => { setTimeout(resolve, 2) })
-  }
-}
-
-const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => { setTimeout(resolve, ms) }) }
-
-/** Timers alive in this process: a transform that leaks one keeps a node from exiting. */
-const activeTimers = (): number => process.getActiveResourcesInfo().filter(r => r === 'Timeout').length
-
-/** A source of batches the test pushes into. */
-class Batches implements AsyncIterable<Message[]> {
-  private readonly queue: Message[][] = []
-  private ended = false
-  private wake: (() => void) | undefined
-
-  push (batch: Message[]): void {
-    this.queue.push(batch)
-    this.wake?.()
-  }
-
-  end (): void {
-    this.ended = true
-    this.wake?.()
-  }
-
-  async * [Symbol.asyncIterator] (): AsyncGenerator<Message[]> {
-    for (;;) {
-      const batch = this.queue.shift()
-      if (batch !== undefined) yield batch
-      else if (this.ended) return
-      else await new Promise<void>(resolve => { this.wake = resolve })
-    }
-  }
-}
-
-/** Records what the transform sends and why it closes. */
-class FakeLink implements Link {
-  readonly sent: Message[] = []
-  readonly closes: Error[] = []
-  async send (msg: Message): Promise<void> { this.sent.push(msg) }
-  close (reason: Error): void { this.closes.push(reason) }
-  count (type: Message['type']): number { return this.sent.filter(m => m.type === type).length }
-}
+import { activeTimers, PENDING, settled, sleep, waitFor } from './support/async.js'
+import { Batches, FakeLink, finish } from './support/pipeline.js'
 
 interface Setup {
   link: FakeLink
@@ -89,11 +35,6 @@ function setup (opts: Partial<DiscoveryOptions> = {}): Setup {
     get shared () { return state.shared },
     set shared (value) { state.shared = value }
   }
-}
-
-async function finish (source: Batches, out: AsyncGenerator<Message[]>): Promise<void> {
-  source.end()
-  for (let result = await out.next(); result.done !== true; result = await out.next());
 }
 
 describe('discovery: answers', () => {

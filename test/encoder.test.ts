@@ -3,12 +3,9 @@ import { describe, it } from 'node:test'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { encoder, FrameEncoder } from '../transforms/encoder.js'
 import { DUPLICATE_MESSAGE, MAX_PEERS_MESSAGE, PING_MESSAGE, PONG_MESSAGE, REQUEST_PEERS_MESSAGE, type Message } from '../transforms/wire.js'
+import { from } from './support/pipeline.js'
 
 const latin1 = (list: Uint8ArrayList): string => Buffer.from(list.subarray()).toString('latin1')
-
-async function * from<T> (items: T[]): AsyncGenerator<T> {
-  yield * items
-}
 
 describe('FrameEncoder: bytes on the wire', () => {
   for (const [msg, wire] of [

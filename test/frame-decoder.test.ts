@@ -4,18 +4,11 @@ import { Uint8ArrayList } from 'uint8arraylist'
 import { FrameDecoder, frameDecoder, parseBytesLength, type FrameDecoderOptions } from '../transforms/frame-decoder.js'
 import type { ByteChunk } from '../transforms/line-framer.js'
 import type { Frame } from '../transforms/wire.js'
-
-const encoder = new TextEncoder()
-const bytes = (text: string): Uint8Array => encoder.encode(text)
+import { bytes, chunked } from './support/bytes.js'
+import { from } from './support/pipeline.js'
 
 function concat (...parts: Array<string | Uint8Array>): Uint8Array {
   return new Uint8ArrayList(...parts.map(part => typeof part === 'string' ? bytes(part) : part)).subarray()
-}
-
-function chunked (data: Uint8Array, size: number): Uint8Array[] {
-  const chunks: Uint8Array[] = []
-  for (let i = 0; i < data.length; i += size) chunks.push(data.subarray(i, i + size))
-  return chunks
 }
 
 /** Frames as comparable values: lines stay strings, payloads become plain byte arrays. */
@@ -36,10 +29,6 @@ function assertDecodes (data: Uint8Array, expected: Array<string | number[]>, op
   for (let size = 1; size <= data.length; size++) {
     assert.deepEqual(plain(decodeAll(chunked(data, size), opts)), expected, `chunk size ${size}`)
   }
-}
-
-async function * from<T> (items: T[]): AsyncGenerator<T> {
-  yield * items
 }
 
 describe('FrameDecoder: BYTES frames', () => {

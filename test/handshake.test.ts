@@ -2,59 +2,9 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { MessageClassifier } from '../transforms/classifier.js'
 import { handshake, type Admission, type HandshakeOptions, type RemoteHello } from '../transforms/handshake.js'
-import type { Link } from '../transforms/link.js'
-import { messageLine, type Message } from '../transforms/wire.js'
-
-const PENDING = Symbol('pending')
-
-/** The promise's value if it has settled by the next macrotask, else PENDING. */
-async function settled<T> (promise: Promise<T>): Promise<T | typeof PENDING> {
-  return await Promise.race([promise, new Promise<typeof PENDING>(resolve => { setImmediate(() => { resolve(PENDING) }) })])
-}
-
-async function waitFor (condition: () => boolean, what: string, deadline = 2000): Promise<void> {
-  const start = Date.now()
-  while (!condition()) {
-    if (Date.now() - start > deadline) assert.fail(`timed out after ${deadline} ms waiting for ${what}`)
-    await new Promise(resolve => { setTimeout(resolve, 2) })
-  }
-}
-
-/** A source of batches the test pushes into, as the classifier would yield them. */
-class Batches implements AsyncIterable<Message[]> {
-  private readonly queue: Message[][] = []
-  private ended = false
-  private wake: (() => void) | undefined
-
-  push (batch: Message[]): void {
-    this.queue.push(batch)
-    this.wake?.()
-  }
-
-  end (): void {
-    this.ended = true
-    this.wake?.()
-  }
-
-  async * [Symbol.asyncIterator] (): AsyncGenerator<Message[]> {
-    for (;;) {
-      const batch = this.queue.shift()
-      if (batch !== undefined) yield batch
-      else if (this.ended) return
-      else await new Promise<void>(resolve => { this.wake = resolve })
-    }
-  }
-}
-
-/** Records what the transform sends and why it closes. */
-class FakeLink implements Link {
-  readonly sent: Message[] = []
-  readonly closes: Error[] = []
-  async send (msg: Message): Promise<void> { this.sent.push(msg) }
-  close (reason: Error): void { this.closes.push(reason) }
-  /** What was sent, as wire lines. */
-  get lines (): string[] { return this.sent.map(m => messageLine(m) ?? m.type) }
-}
+import type { Message } from '../transforms/wire.js'
+import { activeTimers, PENDING, settled, waitFor } from './support/async.js'
+import { Batches, FakeLink } from './support/pipeline.js'
 
 interface Setup {
   link: FakeLink
@@ -314,12 +264,11 @@ describe('handshake: timeout', () => {
   })
 
   it('leaves no timer running once the handshake is done', async () => {
-    const timers = (): number => process.getActiveResourcesInfo().filter(r => r === 'Timeout').length
-    const before = timers()
+    const before = activeTimers()
     const { source, out, lines } = setup('dialer', { timeout: 60_000 })
     source.push(lines('remote-id:Remote'))
     await out.next()
-    assert.equal(timers(), before, 'the handshake timer must be cleared on success')
+    assert.equal(activeTimers(), before, 'the handshake timer must be cleared on success')
     source.end()
     assert.equal((await out.next()).done, true)
   })

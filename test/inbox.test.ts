@@ -1,24 +1,13 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { Inbox } from '../lib/inbox.js'
-
-const PENDING = Symbol('pending')
-
-/** The promise's value if it has settled by the next macrotask, else PENDING. */
-async function settled<T> (promise: Promise<T>): Promise<T | typeof PENDING> {
-  return await Promise.race([promise, new Promise<typeof PENDING>(resolve => { setImmediate(() => { resolve(PENDING) }) })])
-}
+import { PENDING, settled } from './support/async.js'
+import { collect } from './support/pipeline.js'
 
 function makeInbox (capacity: number): { inbox: Inbox<number>, returns: () => number } {
   let returns = 0
   const inbox = new Inbox<number>(capacity, () => { returns++ })
   return { inbox, returns: () => returns }
-}
-
-async function drain (inbox: Inbox<number>): Promise<number[]> {
-  const out: number[] = []
-  for await (const item of inbox) out.push(item)
-  return out
 }
 
 describe('Inbox: bound', () => {
@@ -94,7 +83,7 @@ describe('Inbox: end()', () => {
     inbox.push(1)
     inbox.push(2)
     inbox.end()
-    assert.deepEqual(await drain(inbox), [1, 2])
+    assert.deepEqual(await collect(inbox), [1, 2])
     assert.deepEqual(await inbox.next(), { value: undefined, done: true })
     assert.equal(returns(), 0, 'ending normally does not unregister through onReturn')
   })
@@ -112,7 +101,7 @@ describe('Inbox: end()', () => {
     inbox.end()
     await full
     assert.equal(inbox.push(2), undefined)
-    assert.deepEqual(await drain(inbox), [1])
+    assert.deepEqual(await collect(inbox), [1])
   })
 })
 

@@ -2,15 +2,8 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { LineSplitter, lineFramer, type ByteChunk, type LineFramerOptions } from '../transforms/line-framer.js'
-
-const bytes = (text: string): Uint8Array => new TextEncoder().encode(text)
-
-/** Cuts `data` into chunks of `size` bytes (the last one shorter). */
-function chunked (data: Uint8Array, size: number): Uint8Array[] {
-  const chunks: Uint8Array[] = []
-  for (let i = 0; i < data.length; i += size) chunks.push(data.subarray(i, i + size))
-  return chunks
-}
+import { bytes, chunked } from './support/bytes.js'
+import { collect, from } from './support/pipeline.js'
 
 /** Feeds chunks through a fresh splitter and returns every line, checking the end. */
 function splitAll (chunks: Uint8Array[], opts?: LineFramerOptions): string[] {
@@ -27,16 +20,6 @@ function splitAll (chunks: Uint8Array[], opts?: LineFramerOptions): string[] {
 /** Every chunk size from one byte to the whole input. */
 function forEveryChunkSize (data: Uint8Array, fn: (chunks: Uint8Array[], size: number) => void): void {
   for (let size = 1; size <= data.length; size++) fn(chunked(data, size), size)
-}
-
-async function * from<T> (items: T[]): AsyncGenerator<T> {
-  yield * items
-}
-
-async function collect<T> (source: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = []
-  for await (const item of source) out.push(item)
-  return out
 }
 
 describe('LineSplitter: framing', () => {

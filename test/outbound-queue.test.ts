@@ -3,23 +3,7 @@ import { describe, it } from 'node:test'
 import { ConnectionClosedError, PeerTimeoutError, type SlowPeerError } from '../lib/errors.js'
 import { OutboundQueue, queuedSize, type OutboundQueueOptions } from '../lib/outbound-queue.js'
 import type { Message } from '../transforms/wire.js'
-
-const PENDING = Symbol('pending')
-
-/** The promise's value if it has settled by the next macrotask, else PENDING. */
-async function settled<T> (promise: Promise<T>): Promise<T | typeof PENDING> {
-  return await Promise.race([promise, new Promise<typeof PENDING>(resolve => { setImmediate(() => { resolve(PENDING) }) })])
-}
-
-async function waitFor (condition: () => boolean, what: string, deadline = 2000): Promise<void> {
-  const start = Date.now()
-  while (!condition()) {
-    if (Date.now() - start > deadline) assert.fail(`timed out after ${deadline} ms waiting for ${what}`)
-    await new Promise(resolve => { setTimeout(resolve, 2) })
-  }
-}
-
-const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => { setTimeout(resolve, ms) }) }
+import { PENDING, settled, sleep, waitFor } from './support/async.js'
 
 /** A chat message that counts for exactly `size` bytes, its text starting with `label`. */
 function sized (label: string, size: number): Message {

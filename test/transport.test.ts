@@ -9,31 +9,12 @@ import { Uint8ArrayList } from 'uint8arraylist'
 import { duplexPair, memoryNetwork } from '../lib/memory.js'
 import { tcpTransport } from '../lib/tcp.js'
 import type { ByteChunk, Transport, TransportFactory } from '../lib/transport.js'
+import { PENDING, settled, sleep, within } from './support/async.js'
+import { bytes } from './support/bytes.js'
+import { from } from './support/pipeline.js'
 
 const KiB = 1024
 const MiB = 1024 * KiB
-
-const PENDING = Symbol('pending')
-
-/** The promise's value if it has settled by the next macrotask, else PENDING. */
-async function settled<T> (promise: Promise<T>): Promise<T | typeof PENDING> {
-  return await Promise.race([promise, new Promise<typeof PENDING>(resolve => { setImmediate(() => { resolve(PENDING) }) })])
-}
-
-/** Fails instead of hanging when `promise` does not settle within `ms`. */
-async function within<T> (promise: Promise<T>, what: string, ms = 3000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const deadline = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => { reject(new assert.AssertionError({ message: `${what}: not settled within ${ms} ms` })) }, ms)
-  })
-  try {
-    return await Promise.race([promise, deadline])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
-const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => { setTimeout(resolve, ms) }) }
 
 /** Polls `value` until it has not changed for `quiet` ms: the writer is blocked. */
 async function untilStable (value: () => number, what: string, quiet = 100, deadline = 5000): Promise<number> {
@@ -54,13 +35,6 @@ async function untilStable (value: () => number, what: string, quiet = 100, dead
 }
 
 const bytesOf = (chunk: ByteChunk): Uint8Array => chunk instanceof Uint8Array ? chunk : chunk.subarray()
-const text = (s: string): Uint8Array => new TextEncoder().encode(s)
-
-async function * from (chunks: ByteChunk[], before?: Promise<void>): AsyncGenerator<ByteChunk> {
-  yield * chunks
-  // Keeps the write side open until the caller says so.
-  if (before !== undefined) await before
-}
 
 /** Reads until the source ends. */
 async function readAll (source: AsyncIterable<ByteChunk>, onProgress?: (total: number) => void): Promise<Buffer> {
@@ -164,8 +138,8 @@ function transportContract (name: string, setup: () => Promise<Harness>): void {
 
     it('carries bytes both ways at once, in order', async () => {
       const { a, b } = await harness.connect()
-      const fromA = Array.from({ length: 100 }, (_, i) => text(`a${i};`))
-      const fromB = Array.from({ length: 100 }, (_, i) => text(`b${i};`))
+      const fromA = Array.from({ length: 100 }, (_, i) => bytes(`a${i};`))
+      const fromB = Array.from({ length: 100 }, (_, i) => bytes(`b${i};`))
       const expectedAtB = Buffer.concat(fromA)
       const expectedAtA = Buffer.concat(fromB)
       // Each side keeps its write side open until it has read everything, so neither direction ends early.
@@ -205,10 +179,10 @@ function transportContract (name: string, setup: () => Promise<Harness>): void {
 
     it('ends the reader once the writer ends, and the other direction stays open (half-close)', async () => {
       const { a, b } = await harness.connect()
-      const [request] = await within(Promise.all([readAll(b.source), a.sink(from([text('question')]))]), 'a writing')
+      const [request] = await within(Promise.all([readAll(b.source), a.sink(from([bytes('question')]))]), 'a writing')
       assert.equal(request.toString(), 'question')
       // b read everything a wrote, up to its end; b may still answer.
-      const [answer] = await within(Promise.all([readAll(a.source), b.sink(from([text('answer')]))]), 'b answering')
+      const [answer] = await within(Promise.all([readAll(a.source), b.sink(from([bytes('answer')]))]), 'b answering')
       assert.equal(answer.toString(), 'answer')
     })
 
@@ -294,7 +268,7 @@ function transportContract (name: string, setup: () => Promise<Harness>): void {
       const { a } = await harness.connect()
       a.close()
       await within(a.closed, 'a.closed')
-      await assert.rejects(a.sink(from([text('late')])), { code: 'ERR_CONNECTION_CLOSED' })
+      await assert.rejects(a.sink(from([bytes('late')])), { code: 'ERR_CONNECTION_CLOSED' })
     })
 
     it('rejects a dial to an address nobody listens on with ERR_DIAL_FAILED', async (t) => {

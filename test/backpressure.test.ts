@@ -5,31 +5,18 @@
  * `messages()` readers lose nothing.
  */
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
 import net from 'node:net'
 import { describe, it } from 'node:test'
 import v8 from 'node:v8'
 import vm from 'node:vm'
-import { MeshNode, type BroadcastResult, type IncomingMessage, type MeshEvents, type MeshNodeOptions } from '../lib/index.js'
+import type { BroadcastResult, IncomingMessage, MeshNode } from '../lib/index.js'
+import { waitFor, within } from './support/async.js'
+import { Harness, HOST, newId, nextEvent, portOf, withHarness } from './support/mesh.js'
 
-const HOST = '127.0.0.1'
 const KiB = 1024
 const MiB = 1024 * KiB
 /** Upper bound of any single wait in this file, in ms: generous, never slept. */
 const DEADLINE = 5000
-
-/** Timers long enough never to fire during a test. */
-const QUIET: MeshNodeOptions = {
-  host: HOST,
-  connectionTimeout: 2000,
-  maintenanceInterval: 60_000,
-  discoveryInterval: 60_000,
-  peerTimeout: 60_000,
-  dialJitter: 0,
-  autoDial: false,
-  bootstrapAttempts: 1,
-  bootstrapBackoff: 0
-}
 
 // A full collection before each memory sample, so that garbage is not counted as retained.
 v8.setFlagsFromString('--expose-gc')
@@ -42,65 +29,10 @@ function liveArrayBuffers (): number {
   return process.memoryUsage().arrayBuffers
 }
 
-const portOf = (address: string): number => Number(address.slice(address.lastIndexOf(':') + 1))
 const codeOf = (err: unknown): string | undefined => (err as { code?: string } | undefined)?.code
 
-/** Rejects if `promise` does not settle within `ms`. */
-async function within<T> (ms: number, what: string, promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const expired = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => { reject(new assert.AssertionError({ message: `timed out after ${ms} ms waiting for ${what}` })) }, ms)
-  })
-  try {
-    return await Promise.race([promise, expired])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
-/** Polls `check` until it holds; fails after `ms`. */
-async function until (what: string, check: () => boolean, ms = DEADLINE): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out after ${ms} ms waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 5))
-  }
-}
-
-/** Resolves with the first `event` whose payload passes `match`; fails after `ms`. */
-async function nextEvent<K extends keyof MeshEvents> (
-  node: MeshNode, event: K, match: (...args: MeshEvents[K]) => boolean = () => true, ms = DEADLINE
-): Promise<MeshEvents[K]> {
-  return await new Promise((resolve, reject) => {
-    const listener = (...args: MeshEvents[K]): void => {
-      if (!match(...args)) return
-      cleanup()
-      resolve(args)
-    }
-    const timer = setTimeout(() => {
-      cleanup()
-      reject(new assert.AssertionError({ message: `no ${String(event)} event within ${ms} ms` }))
-    }, ms)
-    const cleanup = (): void => {
-      clearTimeout(timer)
-      node.off(event, listener as never)
-    }
-    node.on(event, listener as never)
-  })
-}
-
-/** Tracks every node and socket a test opens, and closes them all. */
-class Harness {
-  private readonly nodes: MeshNode[] = []
-  private readonly sockets: net.Socket[] = []
-
-  async node (opts: MeshNodeOptions = {}): Promise<MeshNode> {
-    const node = new MeshNode({ ...QUIET, ...opts })
-    this.nodes.push(node)
-    await node.start()
-    return node
-  }
-
+/** The harness, also opening hand-driven peers that stop reading, and closing them. */
+class SlowPeerHarness extends Harness {
   /**
    * A hand-driven peer: connects to `node`, sends `<id>:<name>` and
    * `LISTEN:`, reads the node's hello line, and hands back the socket with
@@ -108,9 +40,9 @@ class Harness {
    */
   async rawPeer (node: MeshNode, id: string): Promise<net.Socket> {
     const socket = net.connect({ host: HOST, port: portOf(node.address) })
-    this.sockets.push(socket)
+    this.onClose(() => { socket.destroy() })
     socket.on('error', () => {})
-    const connected = nextEvent(node, 'peer:connect', ({ peer }) => peer.id === id)
+    const connected = nextEvent(node, 'peer:connect', ({ peer }) => peer.id === id, DEADLINE)
     const hello = `${node.id}:${node.name}\n`
     const answer = new Promise<string>((resolve, reject) => {
       let received = Buffer.alloc(0)
@@ -126,23 +58,9 @@ class Harness {
       socket.once('close', () => { reject(new assert.AssertionError({ message: 'closed during the handshake' })) })
     })
     socket.write(`${id}:slow\nLISTEN:${HOST}:1\n`)
-    assert.equal(await within(DEADLINE, 'the hello answer', answer), hello)
+    assert.equal(await within(answer, 'the hello answer', DEADLINE), hello)
     await connected
     return socket
-  }
-
-  async close (): Promise<void> {
-    for (const socket of this.sockets) socket.destroy()
-    await Promise.all(this.nodes.map(async node => { await node.stop() }))
-  }
-}
-
-async function withHarness (fn: (h: Harness) => Promise<void>): Promise<void> {
-  const h = new Harness()
-  try {
-    await fn(h)
-  } finally {
-    await h.close()
   }
 }
 
@@ -160,7 +78,7 @@ function recordFrames (node: MeshNode, frameSize: number): number[] {
 
 describe('backpressure: a receiver that stops reading', () => {
   it('keeps the sender bounded, drops the slow peer with ERR_SLOW_PEER, and delivers everything in order to fast peers', async () => {
-    await withHarness(async h => {
+    await withHarness(SlowPeerHarness, async h => {
       const maxQueuedBytes = 256 * KiB
       const slowPeerTimeout = 500
       const frameSize = 256 * KiB
@@ -168,7 +86,7 @@ describe('backpressure: a receiver that stops reading', () => {
       const a = await h.node({ maxQueuedBytes, slowPeerTimeout })
       const b = await h.node()
       const c = await h.node()
-      const slowId = randomBytes(16).toString('hex')
+      const slowId = newId()
 
       const slowSocket = await h.rawPeer(a, slowId)
       await b.connect(a.address)
@@ -189,7 +107,7 @@ describe('backpressure: a receiver that stops reading', () => {
       for (let seq = 0; seq < frames; seq++) {
         const payload = Buffer.alloc(frameSize, seq & 0xff)
         payload.writeUInt32BE(seq, 0)
-        results.push(await within(DEADLINE, `broadcast ${seq}`, a.broadcastBytes(payload)))
+        results.push(await within(a.broadcastBytes(payload), `broadcast ${seq}`, DEADLINE))
         if (seq % 4 === 3) peak = Math.max(peak, liveArrayBuffers() - baseline)
       }
 
@@ -221,7 +139,7 @@ describe('backpressure: a receiver that stops reading', () => {
       assert.equal(failures, 1, 'the slow peer should fail exactly one broadcast, the one that waited on it')
 
       const expected = Array.from({ length: frames }, (_, i) => i)
-      await until('both fast peers to receive every frame', () => atB.length === frames && atC.length === frames)
+      await waitFor(() => atB.length === frames && atC.length === frames, 'both fast peers to receive every frame', DEADLINE)
       assert.deepEqual(atB, expected)
       assert.deepEqual(atC, expected)
 
@@ -229,7 +147,7 @@ describe('backpressure: a receiver that stops reading', () => {
       const slowClosed = new Promise<void>(resolve => { slowSocket.once('close', () => { resolve() }) })
       slowSocket.on('data', () => {})
       slowSocket.resume()
-      await within(DEADLINE, 'the slow peer\'s socket to close', slowClosed)
+      await within(slowClosed, 'the slow peer\'s socket to close', DEADLINE)
     })
   })
 })
@@ -256,7 +174,7 @@ describe('backpressure: long runs are delivered complete and in order', () => {
         return next
       })()
       for (let i = 0; i < count; i++) await a.send(b.id, `message ${i}`)
-      assert.equal(await within(4 * DEADLINE, 'all messages at B', receiving), count)
+      assert.equal(await within(receiving, 'all messages at B', 4 * DEADLINE), count)
       assert.equal(disconnects, 0)
     })
   })
@@ -292,8 +210,8 @@ describe('backpressure: long runs are delivered complete and in order', () => {
       }
       const slow = read(slowReader, true)
       const fast = read(fastReader, false)
-      for (let i = 0; i < count; i++) await within(DEADLINE, `send ${i}`, a.send(b.id, `${i} ${padding}`))
-      assert.deepEqual(await within(4 * DEADLINE, 'both readers to finish', Promise.all([slow, fast])), [count, count])
+      for (let i = 0; i < count; i++) await within(a.send(b.id, `${i} ${padding}`), `send ${i}`, DEADLINE)
+      assert.deepEqual(await within(Promise.all([slow, fast]), 'both readers to finish', 4 * DEADLINE), [count, count])
       assert.equal(disconnects, 0)
     })
   })

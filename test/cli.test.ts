@@ -1,20 +1,19 @@
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
 import { after, before, describe, it } from 'node:test'
 import { DEFAULT_HOST, DEFAULT_DOWNLOADS, parseArgs } from '../lib/cli/args.js'
 import { DEFAULT_MAX_FILE_SIZE } from '../lib/file-transfer/receiver.js'
+import { sha256 } from './support/bytes.js'
+import { ROOT, tsx } from './support/processes.js'
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
 /** Longest wait for any one expected line, in ms. */
 const DEADLINE = 15_000
 const TIME = String.raw`\[\d\d:\d\d:\d\d\]`
-const sha256 = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex')
 
 /** A `meshline` process, its output lines collected as they come. */
 class Cli {
@@ -25,7 +24,7 @@ class Cli {
   private wake: (() => void) | undefined
 
   constructor (args: string[]) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', ...args], { cwd: ROOT })
+    this.child = spawn(process.execPath, tsx('lib/cli/main.ts', ...args), { cwd: ROOT })
     createInterface({ input: this.child.stdout }).on('line', line => { this.lines.push(line); this.wake?.() })
     createInterface({ input: this.child.stderr }).on('line', line => { this.stderr.push(line) })
     this.exited = new Promise(resolve => { this.child.on('exit', code => { resolve(code); this.wake?.() }) })

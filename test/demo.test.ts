@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import { describe, it } from 'node:test'
 import { promisify } from 'node:util'
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
+import { ROOT, tsx } from './support/processes.js'
 
 describe('meshline demo', () => {
   it('forms a full mesh, chats, broadcasts, sends a verified file, and exits 0 by itself within seconds', async () => {
     const started = Date.now()
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', 'demo'], { cwd: ROOT, timeout: 30_000 })
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, tsx('lib/cli/main.ts', 'demo'), { cwd: ROOT, timeout: 30_000 })
     assert.equal(stderr, '')
     assert.ok(Date.now() - started < 30_000)
     const lines = stdout.trimEnd().split('\n')

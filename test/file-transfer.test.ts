@@ -1,20 +1,19 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { after, afterEach, before, describe, it } from 'node:test'
-import { fileURLToPath } from 'node:url'
 import { MeshNode, type PeerInfo } from '../lib/index.js'
 import { MAX_IGNORED_TRANSFERS, receiveFiles, type FileReceiver, type FileReceiverEvents, type FileReceiverOptions } from '../lib/file-transfer/receiver.js'
 import { sendFile } from '../lib/file-transfer/sender.js'
 import { FILE_CHUNK_SIZE, encodeFileChunk, encodeFileEnd, encodeFileStart, fileChunkHeader } from '../lib/file-transfer/wire.js'
+import { sha256 } from './support/bytes.js'
+import { ROOT, tsx } from './support/processes.js'
 
 const DEADLINE = 10_000
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const sha256 = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex')
 
 let root: string
 before(async () => { root = await mkdtemp(join(tmpdir(), 'meshline-ft-')) })
@@ -192,7 +191,7 @@ describe('file transfer: sendFile and receiveFiles', () => {
     const node = await startNode('receiver')
     const files = receiver(node, { dir: downloads })
     const progress = next(files, 'progress')
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/partial-sender.ts', node.address], { cwd: ROOT, stdio: 'ignore' })
+    const child = spawn(process.execPath, tsx('test/fixtures/partial-sender.ts', node.address), { cwd: ROOT, stdio: 'ignore' })
     const exited = once(child, 'exit')
     try {
       assert.equal((await progress).received, FILE_CHUNK_SIZE)

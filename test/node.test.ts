@@ -3,6 +3,8 @@ import { once } from 'node:events'
 import net from 'node:net'
 import { after, describe, it } from 'node:test'
 import { MeshNode, mapMessages, memoryNetwork, type MeshNodeOptions } from '../lib/index.js'
+import { waitFor } from './support/async.js'
+import { causeCodes } from './support/mesh.js'
 
 const FAST: MeshNodeOptions = {
   host: '127.0.0.1',
@@ -29,23 +31,6 @@ async function stopNodes (...nodes: MeshNode[]): Promise<void> {
     await node.stop()
     running.delete(node)
   }))
-}
-
-/** Polls `condition` until it holds, failing after `timeout` ms. */
-async function until (condition: () => boolean, timeout = 5000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeout
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 10))
-  }
-}
-
-function errorCodes (err: unknown): string[] {
-  const codes: string[] = []
-  for (let e = err as { code?: string, cause?: unknown } | undefined; e !== undefined && e !== null; e = e.cause as typeof e) {
-    if (typeof e.code === 'string') codes.push(e.code)
-  }
-  return codes
 }
 
 describe('MeshNode', () => {
@@ -83,7 +68,7 @@ describe('MeshNode', () => {
   it('converges from a chain bootstrap to a full mesh through discovery alone', async () => {
     const nodes = await Promise.all(Array.from({ length: 5 }, async (_, i) => await startNode({ name: `n${i}` })))
     for (let i = 1; i < nodes.length; i++) await (nodes[i] as MeshNode).connect((nodes[i - 1] as MeshNode).address)
-    await until(() => nodes.every(node => node.peers().length === nodes.length - 1), 5000, 'full mesh')
+    await waitFor(() => nodes.every(node => node.peers().length === nodes.length - 1), 'full mesh', 5000)
     for (const node of nodes) {
       const ids = node.peers().map(p => p.id).sort()
       assert.deepEqual(ids, nodes.filter(other => other !== node).map(other => other.id).sort())
@@ -102,8 +87,8 @@ describe('MeshNode', () => {
     const twin = await startNode({ id: b.id })
     await b.connect(a.address)
     const failed = once(twin, 'dial:failed')
-    await assert.rejects(twin.connect(a.address), (err: unknown) => errorCodes(err).includes('ERR_DUPLICATE_PEER'))
-    assert.ok(errorCodes((await failed)[0].error).includes('ERR_DUPLICATE_PEER'))
+    await assert.rejects(twin.connect(a.address), (err: unknown) => causeCodes(err).includes('ERR_DUPLICATE_PEER'))
+    assert.ok(causeCodes((await failed)[0].error).includes('ERR_DUPLICATE_PEER'))
     assert.equal(a.peers().length, 1)
     await stopNodes(a, b, twin)
   })
@@ -113,7 +98,7 @@ describe('MeshNode', () => {
     const b = await startNode({ autoDial: false })
     const c = await startNode({ autoDial: false })
     await b.connect(a.address)
-    await assert.rejects(c.connect(a.address), (err: unknown) => errorCodes(err).includes('ERR_MAX_PEERS'))
+    await assert.rejects(c.connect(a.address), (err: unknown) => causeCodes(err).includes('ERR_MAX_PEERS'))
     assert.deepEqual(a.peers().map(p => p.id), [b.id])
     assert.deepEqual(c.peers(), [])
     await stopNodes(a, b, c)
@@ -125,7 +110,7 @@ describe('MeshNode', () => {
       const b = await startNode({ autoDial: false })
       const results = await Promise.allSettled([a.connect(b.address), b.connect(a.address)])
       assert.ok(results.some(r => r.status === 'fulfilled'), 'at least one connect succeeds')
-      await until(() => a.peers().length === 1 && b.peers().length === 1, 2000, 'one peer each')
+      await waitFor(() => a.peers().length === 1 && b.peers().length === 1, 'one peer each', 2000)
       const [aSide] = a.peers()
       const [bSide] = b.peers()
       assert.equal(aSide?.id, b.id)
@@ -143,9 +128,9 @@ describe('MeshNode', () => {
 
   it('refuses to dial itself, by address and by id', async () => {
     const a = await startNode()
-    await assert.rejects(a.connect(a.address), (err: unknown) => errorCodes(err).includes('ERR_SELF_CONNECTION'))
+    await assert.rejects(a.connect(a.address), (err: unknown) => causeCodes(err).includes('ERR_SELF_CONNECTION'))
     const port = a.address.split(':')[1]
-    await assert.rejects(a.connect(`localhost:${port}`), (err: unknown) => errorCodes(err).includes('ERR_SELF_CONNECTION'))
+    await assert.rejects(a.connect(`localhost:${port}`), (err: unknown) => causeCodes(err).includes('ERR_SELF_CONNECTION'))
     // Through a relay the address is new, so the id in the handshake is what catches it.
     const relay = net.createServer(client => {
       const upstream = net.connect(Number(port), '127.0.0.1')
@@ -157,7 +142,7 @@ describe('MeshNode', () => {
     await new Promise<void>(resolve => relay.listen(0, '127.0.0.1', resolve))
     const relayPort = (relay.address() as net.AddressInfo).port
     try {
-      await assert.rejects(a.connect(`127.0.0.1:${relayPort}`), (err: unknown) => errorCodes(err).includes('ERR_SELF_CONNECTION'))
+      await assert.rejects(a.connect(`127.0.0.1:${relayPort}`), (err: unknown) => causeCodes(err).includes('ERR_SELF_CONNECTION'))
     } finally {
       await new Promise(resolve => relay.close(resolve))
     }
@@ -242,7 +227,7 @@ describe('MeshNode', () => {
     const network = memoryNetwork()
     const nodes = await Promise.all(Array.from({ length: 4 }, async () => await startNode({ host: 'sim', port: 0, transport: network })))
     for (let i = 1; i < nodes.length; i++) await (nodes[i] as MeshNode).connect((nodes[0] as MeshNode).address)
-    await until(() => nodes.every(node => node.peers().length === nodes.length - 1), 5000, 'full in-memory mesh')
+    await waitFor(() => nodes.every(node => node.peers().length === nodes.length - 1), 'full in-memory mesh', 5000)
     const got = once(nodes[3] as MeshNode, 'chat')
     await (nodes[1] as MeshNode).broadcast('over memory')
     assert.equal((await got)[0].text, 'over memory')

@@ -8,62 +8,12 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import net from 'node:net'
 import { describe, it } from 'node:test'
-import { MeshNode, type MeshEvents, type MeshNodeOptions } from '../lib/index.js'
+import type { MeshNode } from '../lib/index.js'
+import { within } from './support/async.js'
+import { causeCodes, Harness, HOST, newId, nextEvent, portOf, withHarness } from './support/mesh.js'
 
-const HOST = '127.0.0.1'
 /** Upper bound of any single wait in this file, in ms: generous, never slept. */
 const DEADLINE = 3000
-
-/** Timers long enough never to fire during a test, so every byte on the wire is one we asked for. */
-const QUIET: MeshNodeOptions = {
-  host: HOST,
-  connectionTimeout: 2000,
-  maintenanceInterval: 60_000,
-  discoveryInterval: 60_000,
-  peerTimeout: 60_000,
-  dialJitter: 0,
-  autoDial: false,
-  bootstrapAttempts: 1,
-  bootstrapBackoff: 0
-}
-
-const newId = (): string => randomBytes(16).toString('hex')
-const portOf = (address: string): number => Number(address.slice(address.lastIndexOf(':') + 1))
-
-/** Resolves with the first `event` whose payload passes `match`; fails after `ms`. */
-async function nextEvent<K extends keyof MeshEvents> (
-  node: MeshNode, event: K, match: (...args: MeshEvents[K]) => boolean = () => true, ms = DEADLINE
-): Promise<MeshEvents[K]> {
-  return await new Promise((resolve, reject) => {
-    const listener = (...args: MeshEvents[K]): void => {
-      if (!match(...args)) return
-      cleanup()
-      resolve(args)
-    }
-    const timer = setTimeout(() => {
-      cleanup()
-      reject(new assert.AssertionError({ message: `no ${String(event)} event within ${ms} ms` }))
-    }, ms)
-    const cleanup = (): void => {
-      clearTimeout(timer)
-      node.off(event, listener as never)
-    }
-    node.on(event, listener as never)
-  })
-}
-
-/** Rejects if `promise` does not settle within `ms`. */
-async function within<T> (ms: number, what: string, promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const expired = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => { reject(new assert.AssertionError({ message: `timed out after ${ms} ms waiting for ${what}` })) }, ms)
-  })
-  try {
-    return await Promise.race([promise, expired])
-  } finally {
-    clearTimeout(timer)
-  }
-}
 
 /**
  * One end of a TCP connection driven by hand: writes literal strings or
@@ -91,10 +41,10 @@ class RawPeer {
 
   static async connect (port: number): Promise<RawPeer> {
     const socket = net.connect({ host: HOST, port })
-    await within(DEADLINE, 'TCP connect', new Promise<void>((resolve, reject) => {
+    await within(new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve)
       socket.once('error', reject)
-    }))
+    }), 'TCP connect', DEADLINE)
     return new RawPeer(socket)
   }
 
@@ -126,7 +76,7 @@ class RawPeer {
 
   /** Waits for the other side to close the connection; fails after `ms`. */
   async waitClosed (ms = DEADLINE): Promise<void> {
-    await within(ms, 'the connection to close', this.closed)
+    await within(this.closed, 'the connection to close', ms)
   }
 
   /** Unread bytes, for failure messages. */
@@ -213,28 +163,17 @@ class RawServer {
   }
 }
 
-/** Tracks every node, socket and server a test opens, and closes them all. */
-class Harness {
-  private readonly nodes: MeshNode[] = []
-  private readonly peers: RawPeer[] = []
-  private readonly servers: RawServer[] = []
-
-  async node (opts: MeshNodeOptions = {}): Promise<MeshNode> {
-    const node = new MeshNode({ ...QUIET, ...opts })
-    this.nodes.push(node)
-    await node.start()
-    return node
-  }
-
+/** The harness, also opening raw peers and raw servers, and closing them. */
+class RawHarness extends Harness {
   async raw (port: number): Promise<RawPeer> {
     const peer = await RawPeer.connect(port)
-    this.peers.push(peer)
+    this.onClose(() => { peer.destroy() })
     return peer
   }
 
   async server (): Promise<RawServer> {
     const server = new RawServer()
-    this.servers.push(server)
+    this.onClose(async () => { await server.close() })
     return await server.listen()
   }
 
@@ -250,33 +189,11 @@ class Harness {
     await connected
     return peer
   }
-
-  async close (): Promise<void> {
-    for (const peer of this.peers) peer.destroy()
-    await Promise.all(this.servers.map(async server => { await server.close() }))
-    await Promise.all(this.nodes.map(async node => { await node.stop() }))
-  }
-}
-
-async function withHarness (fn: (h: Harness) => Promise<void>): Promise<void> {
-  const h = new Harness()
-  try {
-    await fn(h)
-  } finally {
-    await h.close()
-  }
-}
-
-/** Codes along an error's `cause` chain, outermost first. */
-function causeCodes (err: unknown): string[] {
-  const codes: string[] = []
-  for (let e = err; e instanceof Error; e = e.cause) codes.push((e as Error & { code?: string }).code ?? e.name)
-  return codes
 }
 
 describe('wire compatibility: meshline as listener', () => {
   it('answers a hand-written hello with exactly <id>:<name>\\n, then PING with exactly PONG\\n', async () => {
-    await withHarness(async h => {
+    await withHarness(RawHarness, async h => {
       const node = await h.node({ name: 'Listener Node' })
       const raw = await h.raw(portOf(node.address))
       const id = newId()
@@ -299,7 +216,7 @@ describe('wire compatibility: meshline as listener', () => {
   })
 
   it('sends a PEERS: line after its hello only when it has peers to share', async () => {
-    await withHarness(async h => {
+    await withHarness(RawHarness, async h => {
       const node = await h.node()
       await h.handshake(node, newId(), 'first', 1111)
       const second = await h.raw(portOf(node.address))
@@ -310,7 +227,7 @@ describe('wire compatibility: meshline as listener', () => {
   })
 
   it('takes a handshake sent in one write with \\r\\n endings, a wildcard LISTEN host and a PING right behind it', async () => {
-    await withHarness(async h => {
+    await withHarness(RawHarness, async h => {
       const node = await h.node()
       const raw = await h.raw(portOf(node.address))
       const id = newId()
@@ -326,7 +243,7 @@ describe('wire compatibility: meshline as listener', () => {
   })
 
   it('defaults an empty name to the id', async () => {
-    await withHarness(async h => {
+    await withHarness(RawHarness, async h => {
       const node = await h.node()
       const id = newId()
       await h.handshake(node, id, '')
@@ -335,7 +252,7 @@ describe('wire compatibility: meshline as listener', () => {
   })
 
   it('answers REQUEST_PEERS with a PEERS: line of the other peers\' listen addresses', async () => {
-    await withHarness(async h => {
+    await withHarness(RawHarness, async h => {
       const node = await h.node()
       const raw = await h.handshake(node, newId(), 'asker', 1111)
       await h.handshake(node, newId(), 'other', 2222)
@@ -346,7 +263,7 @@ describe('wire compatibility: meshline as listener', () => {
   })
 
   it('delivers a hand-written chat line as a chat event, trimmed, with \\r\\n tolerated', async () => {
-    await withHarness(async h => {
+    await withHarness(RawHarness, async h => {
       const node = await h.node()
       const id = newId()
       const raw = await h.handshake(node, id)
@@ -364,7 +281,7 @@ describe('wire compatibility: meshline as listener', () => {
   })
 
   it('delivers BYTES:5\\nab\\ncd as a bytes event of exactly those 5 bytes, even split across writes', async () => {
-    await withHarness(async h => {
+    await withHarness(RawHarness, async h => {
       const node = await h.node()
       const id = newId()
       const raw = await h.handshake(node, id)
@@ -393,7 +310,7 @@ describe('wire compatibility: meshline as listener', () => {
   })
 
   it('writes broadcast(\'hi\') as exactly hi\\n and broadcastBytes as BYTES:<len>\\n + the raw bytes', async () => {
-    await withHarness(async h => {
+    await withHarness(RawHarness, async h => {
       const node = await h.node()
       const raw = await h.handshake(node)
 
@@ -420,7 +337,7 @@ describe('wire compatibility: meshline as listener', () => {
   })
 
   it('answers a second connection with the same id with exactly DUPLICATE\\n and closes it', async () => {
-    await withHarness(async h => {
+    await withHarness(RawHarness, async h => {
       const node = await h.node()
       const id = newId()
       const first = await h.handshake(node, id)
@@ -436,7 +353,7 @@ describe('wire compatibility: meshline as listener', () => {
   })
 
   it('answers a new id with exactly MAX_PEERS\\n and closes it once maxPeers is reached', async () => {
-    await withHarness(async h => {
+    await withHarness(RawHarness, async h => {
       const node = await h.node({ maxPeers: 1 })
       const id = newId()
       await h.handshake(node, id)
@@ -449,7 +366,7 @@ describe('wire compatibility: meshline as listener', () => {
   })
 
   it('closes a client that never sends its id after connectionTimeout', async () => {
-    await withHarness(async h => {
+    await withHarness(RawHarness, async h => {
       const node = await h.node({ connectionTimeout: 200 })
       const failed = nextEvent(node, 'connection:error')
       const opened = Date.now()
@@ -467,7 +384,7 @@ describe('wire compatibility: meshline as listener', () => {
 
 describe('wire compatibility: meshline as dialer', () => {
   it('sends <id>:<name>\\n and LISTEN:<host>:<port>\\n at once, then REQUEST_PEERS\\n once answered', async () => {
-    await withHarness(async h => {
+    await withHarness(RawHarness, async h => {
       const node = await h.node({ name: 'Dialer Node' })
       const server = await h.server()
       const connecting = node.connect(`${HOST}:${server.port}`)
@@ -478,7 +395,7 @@ describe('wire compatibility: meshline as dialer', () => {
 
       const id = newId()
       raw.write(`${id}:Raw Server\n`)
-      const peer = await within(DEADLINE, 'connect()', connecting)
+      const peer = await within(connecting, 'connect()', DEADLINE)
       assert.equal(peer.id, id)
       assert.equal(peer.name, 'Raw Server')
       assert.equal(peer.address, `${HOST}:${server.port}`)
@@ -492,7 +409,7 @@ describe('wire compatibility: meshline as dialer', () => {
   })
 
   it('sends its own PEERS: line before REQUEST_PEERS\\n when it knows peers', async () => {
-    await withHarness(async h => {
+    await withHarness(RawHarness, async h => {
       const node = await h.node()
       await h.handshake(node, newId(), 'known', 1111)
       const server = await h.server()
@@ -501,14 +418,14 @@ describe('wire compatibility: meshline as dialer', () => {
       assert.equal(await raw.readLine(), `${node.id}:${node.name}\n`)
       assert.equal(await raw.readLine(), `LISTEN:${HOST}:${portOf(node.address)}\n`)
       raw.write(`${newId()}:server\n`)
-      await within(DEADLINE, 'connect()', connecting)
+      await within(connecting, 'connect()', DEADLINE)
       assert.equal(await raw.readLine(), `PEERS:${HOST}:1111\n`)
       assert.equal(await raw.readLine(), 'REQUEST_PEERS\n')
     })
   })
 
   it('adds the addresses of a received PEERS: line to knownPeers', async () => {
-    await withHarness(async h => {
+    await withHarness(RawHarness, async h => {
       const node = await h.node({ autoDial: false })
       const server = await h.server()
       const connecting = node.connect(`${HOST}:${server.port}`)
@@ -517,7 +434,7 @@ describe('wire compatibility: meshline as dialer', () => {
       await raw.readLine()
       const id = newId()
       raw.write(`${id}:server\n`)
-      await within(DEADLINE, 'connect()', connecting)
+      await within(connecting, 'connect()', DEADLINE)
       assert.equal(await raw.readLine(), 'REQUEST_PEERS\n')
 
       const discovered = nextEvent(node, 'peers:discovered')
@@ -532,7 +449,7 @@ describe('wire compatibility: meshline as dialer', () => {
   })
 
   it('takes a PEERS: line that arrives in the same write as the listener\'s hello', async () => {
-    await withHarness(async h => {
+    await withHarness(RawHarness, async h => {
       const node = await h.node({ autoDial: false })
       const server = await h.server()
       const connecting = node.connect(`${HOST}:${server.port}`)
@@ -541,7 +458,7 @@ describe('wire compatibility: meshline as dialer', () => {
       await raw.readLine()
       const discovered = nextEvent(node, 'peers:discovered')
       raw.write(`${newId()}:server\nPEERS:${HOST}:7\nPING\n`)
-      await within(DEADLINE, 'connect()', connecting)
+      await within(connecting, 'connect()', DEADLINE)
       assert.deepEqual((await discovered)[0].addresses, [`${HOST}:7`])
       // Its own REQUEST_PEERS and the answer to PING, in either order.
       assert.deepEqual([await raw.readLine(), await raw.readLine()].sort(), ['PONG\n', 'REQUEST_PEERS\n'])
@@ -550,7 +467,7 @@ describe('wire compatibility: meshline as dialer', () => {
 
   for (const [answer, code] of [['DUPLICATE', 'ERR_DUPLICATE_PEER'], ['MAX_PEERS', 'ERR_MAX_PEERS']] as const) {
     it(`rejects connect() with ERR_DIAL_FAILED caused by ${code} when the listener answers ${answer}\\n`, async () => {
-      await withHarness(async h => {
+      await withHarness(RawHarness, async h => {
         const node = await h.node({ bootstrapAttempts: 2, bootstrapBackoff: 1 })
         const server = await h.server()
         const target = `${HOST}:${server.port}`
@@ -569,10 +486,10 @@ describe('wire compatibility: meshline as dialer', () => {
         })()
         refuse.catch(() => {})
         const dialFailed = nextEvent(node, 'dial:failed')
-        const error = await within(DEADLINE, 'connect() to settle', node.connect(target).then(
+        const error = await within(node.connect(target).then(
           () => assert.fail('connect() resolved'),
           (err: unknown) => err
-        ))
+        ), 'connect() to settle', DEADLINE)
         assert.equal((error as Error & { code?: string }).code, 'ERR_DIAL_FAILED')
         assert.ok(causeCodes(error).includes(code), `cause chain ${causeCodes(error).join(' <- ')} lacks ${code}`)
         const [event] = await dialFailed
@@ -587,7 +504,7 @@ describe('wire compatibility: meshline as dialer', () => {
 
 describe('wire compatibility: heartbeat', () => {
   it('sends PING\\n every maintenanceInterval and drops a silent peer after peerTimeout, keeping one that answers PONG', async () => {
-    await withHarness(async h => {
+    await withHarness(RawHarness, async h => {
       const peerTimeout = 300
       const node = await h.node({ maintenanceInterval: 50, peerTimeout })
       const silentId = newId()
@@ -634,7 +551,7 @@ describe('wire compatibility: heartbeat', () => {
       await reading
       assert.ok(silentPings >= 2, `the silent peer got ${silentPings} PINGs before being dropped`)
 
-      await within(DEADLINE, 'the live peer to answer PINGs', answering)
+      await within(answering, 'the live peer to answer PINGs', DEADLINE)
       assert.ok(pings >= 10, `only ${pings} PINGs in ${3 * peerTimeout} ms at a 50 ms interval`)
       assert.equal(liveDisconnect, undefined)
       assert.deepEqual(node.peers().map(p => p.id), [liveId])
@@ -642,7 +559,7 @@ describe('wire compatibility: heartbeat', () => {
   })
 
   it('keeps a peer alive on any line, not just PONG', async () => {
-    await withHarness(async h => {
+    await withHarness(RawHarness, async h => {
       const node = await h.node({ maintenanceInterval: 50, peerTimeout: 200 })
       const id = newId()
       const raw = await h.handshake(node, id)

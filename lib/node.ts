@@ -396,6 +396,8 @@ export class MeshNode extends EventEmitter<MeshEvents> {
   private openConnection (transport: Transport, role: 'dialer' | 'listener', dialedAddress?: string): { established: Promise<PeerInfo> } {
     const opts = this.options
     let peer: PeerInfo | undefined
+    /** Whether the peer is new to the table, rather than moved onto this connection. */
+    let announce = false
     let settle: { resolve: (peer: PeerInfo) => void, reject: (err: Error) => void } | undefined
     const established = new Promise<PeerInfo>((resolve, reject) => { settle = { resolve, reject } })
     const listenAddress = formatAddress(this.advertisedHost(transport.localHost), (this.listener as TransportListener).port)
@@ -421,12 +423,17 @@ export class MeshNode extends EventEmitter<MeshEvents> {
           timeout: opts.connectionTimeout,
           peersToShare,
           admit: remote => {
-            const verdict = this.admit(conn, remote, transport.remoteAddress)
-            if (verdict === 'accept') {
+            const { admission, isNew } = this.admit(conn, remote, transport.remoteAddress)
+            if (admission === 'accept') {
               peer = (this.table.get(remote.id) as PeerEntry).info
-              settle?.resolve({ ...peer })
+              announce = isNew
             }
-            return verdict
+            return admission
+          },
+          onEstablished: () => {
+            if (peer === undefined) return
+            if (announce) this.emit('peer:connect', { peer: { ...peer }, peerCount: this.table.size })
+            settle?.resolve({ ...peer })
           }
         }),
         heartbeat({
@@ -456,27 +463,32 @@ export class MeshNode extends EventEmitter<MeshEvents> {
   }
 
   /**
-   * Decides on a remote whose hello arrived. A second connection to a peer
-   * that is already connected happens when two nodes dial each other at
-   * once: both sides keep the connection dialled by the lower id.
+   * Decides on a remote whose hello arrived. Two connections to one peer
+   * happen when two nodes dial each other at once: both sides keep the one
+   * dialled by the lower id. A listener that is itself dialling the remote's
+   * announced address decides before accepting, so the losing connection is
+   * refused on both sides before anything is sent on it.
    */
-  private admit (conn: Connection, remote: RemoteHello, remoteAddress: string): Admission {
-    if (remote.id === this.id) return 'self'
+  private admit (conn: Connection, remote: RemoteHello, remoteAddress: string): { admission: Admission, isNew: boolean } {
+    const refuse = (admission: Admission): { admission: Admission, isNew: boolean } => ({ admission, isNew: false })
+    if (remote.id === this.id) return refuse('self')
     const ourDirection: Direction = conn.role === 'dialer' ? 'outbound' : 'inbound'
+    const crossingDial = conn.role === 'listener' && remote.listenAddress !== undefined && this.dialing.has(remote.listenAddress)
+    if (crossingDial && this.id < remote.id) return refuse('duplicate')
     const existing = this.table.get(remote.id)
     if (existing !== undefined) {
       const dialerOf = (direction: Direction): string => direction === 'outbound' ? this.id : remote.id
       const newDialer = dialerOf(ourDirection)
-      if (newDialer === dialerOf(existing.info.direction) || newDialer > dialerOf(existing.info.direction)) return 'duplicate'
+      if (newDialer === dialerOf(existing.info.direction) || newDialer > dialerOf(existing.info.direction)) return refuse('duplicate')
       // The new connection wins: move the peer onto it without a disconnect.
       const superseded = existing.conn
       existing.conn = conn
       existing.info.direction = ourDirection
       existing.info.remoteAddress = remoteAddress
       superseded.close(new DuplicatePeerError('superseded by a simultaneous connection'))
-      return 'accept'
+      return { admission: 'accept', isNew: false }
     }
-    if (this.table.size >= this.options.maxPeers) return 'max-peers'
+    if (this.table.size >= this.options.maxPeers) return refuse('max-peers')
     const now = Date.now()
     const info: PeerInfo = {
       id: remote.id,
@@ -492,8 +504,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
       this.book.add(info.address)
       this.book.setConnected(info.address, true)
     }
-    this.emit('peer:connect', { peer: { ...info }, peerCount: this.table.size })
-    return 'accept'
+    return { admission: 'accept', isNew: true }
   }
 
   private onClose (conn: Connection, peer: PeerInfo | undefined, reason: Error, remoteAddress: string): void {

@@ -126,6 +126,24 @@ describe('MeshNode', () => {
     }
   })
 
+  it('loses nothing sent the moment a peer connects while two nodes dial each other', async () => {
+    for (let round = 0; round < 20; round++) {
+      const a = await startNode({ autoDial: false })
+      const b = await startNode({ autoDial: false })
+      const heard = new Map<MeshNode, string[]>([[a, []], [b, []]])
+      for (const node of [a, b]) {
+        // Sending from the connect event puts the message on whichever connection was just accepted.
+        node.on('peer:connect', ({ peer }) => { node.send(peer.id, `hello from ${node.name}`).catch(() => {}) })
+        node.on('chat', ({ text }) => { heard.get(node)?.push(text) })
+      }
+      await Promise.allSettled([a.connect(b.address), b.connect(a.address)])
+      await waitFor(() => heard.get(a)?.length === 1 && heard.get(b)?.length === 1, `round ${round}: one hello each way`, 2000)
+      assert.deepEqual(heard.get(a), [`hello from ${b.name}`])
+      assert.deepEqual(heard.get(b), [`hello from ${a.name}`])
+      await stopNodes(a, b)
+    }
+  })
+
   it('refuses to dial itself, by address and by id', async () => {
     const a = await startNode()
     await assert.rejects(a.connect(a.address), (err: unknown) => causeCodes(err).includes('ERR_SELF_CONNECTION'))

@@ -55,6 +55,11 @@ export interface HandshakeOptions {
   remoteHost?: string
   /** Decides on the remote once its hello is known. */
   admit: (remote: RemoteHello) => Admission
+  /**
+   * Told once the link is up and the handshake's own lines are queued, so
+   * that anything sent from here on follows them on the wire.
+   */
+  onEstablished?: (remote: RemoteHello) => void
   /** Addresses to share right after acceptance. */
   peersToShare: () => string[]
   /**
@@ -161,6 +166,7 @@ export function handshake (opts: HandshakeOptions) {
       if (opts.role === 'listener') await link.send(hello)
       await shareAfterAccept()
       clearTimeout(timer)
+      opts.onEstablished?.(remote)
 
       yield pending.splice(0)
       for (let result = await iterator.next(); result.done !== true; result = await iterator.next()) {

@@ -4,7 +4,7 @@ import { MessageClassifier } from '../transforms/classifier.js'
 import { handshake, type Admission, type HandshakeOptions, type RemoteHello } from '../transforms/handshake.js'
 import type { Message } from '../transforms/wire.js'
 import { activeTimers, PENDING, settled, waitFor } from './support/async.js'
-import { Batches, FakeLink } from './support/pipeline.js'
+import { Batches, FakeLink, finish } from './support/pipeline.js'
 
 interface Setup {
   link: FakeLink
@@ -271,5 +271,32 @@ describe('handshake: timeout', () => {
     assert.equal(activeTimers(), before, 'the handshake timer must be cleared on success')
     source.end()
     assert.equal((await out.next()).done, true)
+  })
+})
+
+describe('handshake: established', () => {
+  for (const role of ['listener', 'dialer'] as const) {
+    it(`as ${role}, reports the link up only after its own lines are queued`, async () => {
+      const linesAtEstablished: string[][] = []
+      const { link, source, out, lines } = setup(role, {
+        peers: ['10.0.0.7:7000'],
+        onEstablished: () => { linesAtEstablished.push([...link.lines]) }
+      })
+      source.push(lines('remote-id:Remote', ...(role === 'listener' ? ['LISTEN:10.1.2.3:7000'] : [])))
+      await out.next()
+      const expected = role === 'listener'
+        ? [HELLO, 'PEERS:10.0.0.7:7000']
+        : [HELLO, 'LISTEN:127.0.0.1:4000', 'PEERS:10.0.0.7:7000', 'REQUEST_PEERS']
+      assert.deepEqual(linesAtEstablished, [expected])
+      await finish(source, out)
+    })
+  }
+
+  it('does not report a refused remote as established', async () => {
+    let established = 0
+    const { source, out, lines } = setup('listener', { verdict: 'duplicate', onEstablished: () => { established++ } })
+    source.push(lines('remote-id:Remote', 'LISTEN:10.1.2.3:7000'))
+    await assert.rejects(out.next(), { code: 'ERR_DUPLICATE_PEER' })
+    assert.equal(established, 0)
   })
 })

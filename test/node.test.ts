@@ -144,6 +144,22 @@ describe('MeshNode', () => {
     }
   })
 
+  it('asks every peer for its peers on discover(), without waiting for the discovery interval', async () => {
+    const slow = { discoveryInterval: 60_000, autoDial: false }
+    const a = await startNode(slow)
+    const b = await startNode(slow)
+    const c = await startNode(slow)
+    await a.connect(b.address)
+    await c.connect(b.address)
+    const answered = new Promise<string[]>(resolve => {
+      a.on('debug', ({ message }) => { if (message.type === 'peers' && message.addresses.includes(c.address)) resolve(message.addresses) })
+    })
+    assert.equal(a.discover(), 1)
+    assert.ok((await answered).includes(c.address))
+    assert.ok(a.knownPeers().some(known => known.address === c.address && !known.connected))
+    await stopNodes(a, b, c)
+  })
+
   it('refuses to dial itself, by address and by id', async () => {
     const a = await startNode()
     await assert.rejects(a.connect(a.address), (err: unknown) => causeCodes(err).includes('ERR_SELF_CONNECTION'))

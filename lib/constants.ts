@@ -68,3 +68,17 @@ export const COALESCE_COPY_LIMIT = 16 * KiB
 
 /** Bytes read from a socket and not yet consumed before it is paused. */
 export const DEFAULT_READ_HIGH_WATER_MARK = 256 * KiB
+
+/**
+ * Noise transport messages a secure link seals (or opens) per direction
+ * before it is closed, so that no nonce is ever reused (2^53-1, the largest
+ * exact counter, far below the 2^64-1 the Noise spec reserves).
+ */
+export const DEFAULT_MAX_NOISE_MESSAGES = Number.MAX_SAFE_INTEGER
+
+/**
+ * How long a `preferred` dialer waits for the first byte of a Noise answer
+ * before it treats the peer as a plaintext peer, in ms. Noise peers answer
+ * at once; existing plaintext peers stay silent until their own timeout.
+ */
+export const DEFAULT_SECURE_PROBE_TIMEOUT = 3_000

@@ -259,3 +259,81 @@ export class NoPeersError extends MeshlineError {
     super('no connected peers')
   }
 }
+
+/** A Noise message failed authentication: it was altered, reordered, replayed, or sealed with another key. Nothing of it was delivered. */
+export class IntegrityError extends ProtocolError {
+  override readonly name = 'IntegrityError'
+  readonly code = 'ERR_INTEGRITY'
+  constructor (what = 'Noise message') {
+    super(`${what} failed authentication (altered, reordered, replayed or wrong key)`)
+  }
+}
+
+/** A Noise handshake message was malformed (wrong length, invalid key), or the stream ended inside the handshake. */
+export class NoiseHandshakeError extends ProtocolError {
+  override readonly name = 'NoiseHandshakeError'
+  readonly code = 'ERR_NOISE_HANDSHAKE'
+}
+
+/** A link reached `maxNoiseMessages` in one direction; it is closed before any nonce could repeat. */
+export class NonceExhaustedError extends MeshlineError {
+  override readonly name = 'NonceExhaustedError'
+  readonly code = 'ERR_NONCE_EXHAUSTED'
+  constructor (readonly limit: number) {
+    super(`link reached maxNoiseMessages (${limit}) in one direction`)
+  }
+}
+
+/**
+ * The peer answered a Noise handshake as a plaintext peer: with a protocol
+ * line, by closing, or with silence past `secureProbeTimeout`.
+ */
+export class PlaintextPeerError extends ProtocolError {
+  override readonly name = 'PlaintextPeerError'
+  readonly code = 'ERR_PLAINTEXT_PEER'
+  constructor (readonly answer: 'line' | 'closed' | 'silent') {
+    super(`peer does not speak Noise (answered the handshake ${answer === 'line' ? 'with a plaintext line' : answer === 'closed' ? 'by closing' : 'with silence'})`)
+  }
+}
+
+/** A plaintext link was refused because `secure` is `'required'`. */
+export class PlaintextRefusedError extends ProtocolError {
+  override readonly name = 'PlaintextRefusedError'
+  readonly code = 'ERR_PLAINTEXT_REFUSED'
+  constructor (options?: ErrorOptions) {
+    super('plaintext link refused: secure is \'required\'', options)
+  }
+}
+
+/** A Noise handshake reached a node whose `secure` is `'off'`. */
+export class NoiseRefusedError extends ProtocolError {
+  override readonly name = 'NoiseRefusedError'
+  readonly code = 'ERR_NOISE_REFUSED'
+  constructor () {
+    super('Noise handshake refused: secure is \'off\'')
+  }
+}
+
+/** The peer's public key is not on the allowlist (a plaintext peer has none, so it never is). */
+export class AccessDeniedError extends ProtocolError {
+  override readonly name = 'AccessDeniedError'
+  readonly code = 'ERR_ACCESS_DENIED'
+  constructor (readonly publicKey: string | undefined) {
+    super(publicKey === undefined ? 'plaintext peer refused: an allowlist is set' : `public key ${publicKey} is not on the allowlist`)
+  }
+}
+
+/** The id a peer announced is not the one its proven key gives, or a plaintext peer claimed an id bound to a key. */
+export class IdentityMismatchError extends ProtocolError {
+  override readonly name = 'IdentityMismatchError'
+  readonly code = 'ERR_IDENTITY_MISMATCH'
+  constructor (readonly claimed: string, reason: string) {
+    super(`peer claimed id ${claimed.slice(0, 64)}: ${reason}`)
+  }
+}
+
+/** The identity key cannot be used: the file is unreadable, malformed, or readable by others. */
+export class IdentityError extends MeshlineError {
+  override readonly name = 'IdentityError'
+  readonly code = 'ERR_IDENTITY'
+}

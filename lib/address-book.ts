@@ -2,6 +2,7 @@
  * The bounded table of known listen addresses. When it is full, the entry
  * heard of longest ago that is not connected is forgotten to make room.
  */
+import type { LinkSecurity } from './secure.js'
 
 /** What a node knows of one address. */
 export interface KnownPeer {
@@ -13,6 +14,8 @@ export interface KnownPeer {
   failures: number
   /** When it was last heard of (ms since epoch). */
   lastHeard: number
+  /** How the last link this node dialled there was secured; `undefined` until one was established, and again after a failed dial. */
+  security: LinkSecurity | undefined
 }
 
 export class AddressBook {
@@ -42,7 +45,7 @@ export class AddressBook {
       return false
     }
     if (this.entries.size >= this.capacity && !this.evictOne()) return false
-    this.entries.set(address, { address, connected: false, failures: 0, lastHeard: Date.now() })
+    this.entries.set(address, { address, connected: false, failures: 0, lastHeard: Date.now(), security: undefined })
     return true
   }
 
@@ -51,6 +54,11 @@ export class AddressBook {
     if (known === undefined) return
     known.connected = connected
     if (connected) known.failures = 0
+  }
+
+  setSecurity (address: string, security: LinkSecurity | undefined): void {
+    const known = this.entries.get(address)
+    if (known !== undefined) known.security = security
   }
 
   remove (address: string): void {

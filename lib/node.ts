@@ -12,11 +12,16 @@ import type { Uint8ArrayList } from 'uint8arraylist'
 import { AddressBook, type KnownPeer } from './address-book.js'
 import { Connection } from './connection.js'
 import {
-  ConnectionClosedError, DialError, DuplicatePeerError, InvalidMessageError, LimitExceededError, MaxPeersError,
-  NotRunningError, PeerNotFoundError, PeerTimeoutError, ProtocolError, SelfConnectionError
+  AccessDeniedError, ConnectionClosedError, DialError, DuplicatePeerError, IdentityMismatchError, InvalidMessageError, InvalidOptionError,
+  LimitExceededError, MaxPeersError, NoiseRefusedError, NotRunningError, PeerNotFoundError, PeerTimeoutError, PlaintextPeerError,
+  PlaintextRefusedError, ProtocolError, SelfConnectionError
 } from './errors.js'
+import {
+  fingerprint, generateIdentity, identityFromKeyObject, loadIdentity, nodeIdFromPublicKey, publicKeyHex, resolveAllowlist, type Identity
+} from './identity.js'
 import { Inbox } from './inbox.js'
 import { resolveOptions, type MeshNodeOptions, type ResolvedOptions } from './options.js'
+import { classifyInbound, secureTransport, type LinkSecurity } from './secure.js'
 import { tcpTransport } from './tcp.js'
 import type { Transport, TransportFactory, TransportListener } from './transport.js'
 import { discovery } from '../transforms/discovery.js'
@@ -40,6 +45,12 @@ export interface PeerInfo {
   connectedAt: number
   /** When anything was last received (ms since epoch). */
   lastSeen: number
+  /** How the link is carried: `noise` (encrypted, the peer's key proven) or `plaintext`. */
+  security: LinkSecurity
+  /** The peer's X25519 public key (64 hex characters), proven over Noise; `undefined` on a plaintext link. */
+  publicKey: string | undefined
+  /** `SHA256:...` of the peer's public key, for people to compare; `undefined` on a plaintext link. */
+  fingerprint: string | undefined
 }
 
 /** A message from a peer, as `messages()` yields it. */
@@ -74,8 +85,21 @@ export interface MeshEvents {
   'connection:error': [{ error: Error, remoteAddress: string, peer: PeerInfo | undefined, closed: boolean }]
   /** A sub-protocol handler threw or rejected. */
   'handler:error': [{ error: Error, peer: PeerInfo, prefix: string }]
+  /**
+   * A peer was refused by the allowlist: after the Noise handshake proved a
+   * key that is not on it, or at once for a plaintext peer (`publicKey` undefined).
+   */
+  'peer:denied': [{ remoteAddress: string, direction: Direction, publicKey: string | undefined, fingerprint: string | undefined, error: AccessDeniedError }]
   /** Control traffic received: `PING`, `PONG`, `REQUEST_PEERS`, `PEERS:`. */
   debug: [{ peer: PeerInfo, message: Message }]
+}
+
+/** A connection before its line handshake: the transport to run it over, and how it is secured. */
+interface SecuredLink {
+  transport: Transport
+  security: LinkSecurity
+  /** The peer's static key, when `security` is `noise`. */
+  publicKey: Uint8Array | undefined
 }
 
 interface PeerEntry {
@@ -95,6 +119,15 @@ const IPV4_MAPPED = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i
 
 function plainHost (host: string): string {
   return IPV4_MAPPED.exec(host)?.[1] ?? host
+}
+
+function securityInfo (link: SecuredLink): Pick<PeerInfo, 'security' | 'publicKey' | 'fingerprint'> {
+  const key = link.publicKey
+  return {
+    security: link.security,
+    publicKey: key === undefined ? undefined : publicKeyHex(key),
+    fingerprint: key === undefined ? undefined : fingerprint(key)
+  }
 }
 
 function startsWith (data: Uint8ArrayList, prefix: Uint8Array): boolean {
@@ -118,6 +151,16 @@ export class MeshNode extends EventEmitter<MeshEvents> {
   readonly id: string
   readonly name: string
   readonly options: Readonly<ResolvedOptions>
+  /** This node's X25519 public key (64 hex characters); `undefined` without an identity (`secure: 'off'`). */
+  readonly publicKey: string | undefined
+  /** `SHA256:...` of `publicKey`, as peers see it. */
+  readonly fingerprint: string | undefined
+  private readonly identity: Identity | undefined
+  private readonly allowlist: ReadonlySet<string> | undefined
+  /** Ids proven over Noise, with their keys: a plaintext peer may not claim one. Bounded by `maxKnownPeers`. */
+  private readonly keyBoundIds = new Map<string, string>()
+  /** Transports still in their first byte or Noise handshake, so that `stop()` can close them. */
+  private readonly securing = new Set<Transport>()
   private readonly transport: TransportFactory
   private readonly table = new Map<string, PeerEntry>()
   private readonly book: AddressBook
@@ -134,9 +177,21 @@ export class MeshNode extends EventEmitter<MeshEvents> {
 
   constructor (opts: MeshNodeOptions = {}) {
     super()
-    this.options = resolveOptions(opts)
-    this.id = this.options.id
+    const resolved = resolveOptions(opts)
+    this.identity = resolved.identity === undefined
+      ? (resolved.secure === 'off' ? undefined : generateIdentity())
+      : typeof resolved.identity === 'string' ? loadIdentity(resolved.identity) : identityFromKeyObject(resolved.identity)
+    this.allowlist = resolved.allow === undefined ? undefined : resolveAllowlist(resolved.allow)
+    // With a key, the id is the key's: one anybody can check, and nobody else can prove.
+    const id = this.identity === undefined ? resolved.id : nodeIdFromPublicKey(this.identity.publicKey)
+    if (opts.id !== undefined && opts.id !== id) {
+      throw new InvalidOptionError(`Expected \`id\` to be unset or ${id} (derived from the identity key), got ${JSON.stringify(opts.id)}`)
+    }
+    this.options = { ...resolved, id, name: opts.name === undefined || opts.name === '' ? id : resolved.name }
+    this.id = id
     this.name = this.options.name
+    this.publicKey = this.identity === undefined ? undefined : publicKeyHex(this.identity.publicKey)
+    this.fingerprint = this.identity === undefined ? undefined : fingerprint(this.identity.publicKey)
     this.transport = opts.transport ?? tcpTransport()
     this.book = new AddressBook(this.options.maxKnownPeers)
     this.dialQueue = new PQueue({ concurrency: this.options.dialConcurrency })
@@ -171,6 +226,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     this.lifetime.abort(new NotRunningError())
     const listenerClosed = listener.close()
     const stopping = new ConnectionClosedError('node stopping')
+    for (const transport of this.securing) transport.close()
     for (const conn of this.connections) conn.close(stopping)
     await Promise.all([...this.connections].map(async conn => { await conn.done }))
     await listenerClosed
@@ -358,9 +414,111 @@ export class MeshNode extends EventEmitter<MeshEvents> {
       return
     }
     this.pendingHandshakes++
-    this.openConnection(transport, 'listener').established
-      .catch(() => {})
-      .finally(() => { this.pendingHandshakes-- })
+    void this.acceptLink(transport).finally(() => { this.pendingHandshakes-- })
+  }
+
+  /** An accepted connection, from its first byte to the end of its line handshake. */
+  private async acceptLink (transport: Transport): Promise<void> {
+    let link: SecuredLink
+    try {
+      link = await this.tracked(transport, this.secureInbound(transport))
+    } catch (error) {
+      transport.close()
+      // A refusal by the allowlist has its own event; a close before a single byte is no error.
+      if (!(error instanceof AccessDeniedError) && !(error instanceof ConnectionClosedError) && this.running) {
+        this.emit('connection:error', { error: error as Error, remoteAddress: transport.remoteAddress, peer: undefined, closed: true })
+      }
+      return
+    }
+    if (!this.running) {
+      link.transport.close()
+      return
+    }
+    await this.openConnection(link, 'listener').established.catch(() => {})
+  }
+
+  /** Tells Noise from plaintext by the first byte, and runs the Noise handshake as the responder. */
+  private async secureInbound (transport: Transport): Promise<SecuredLink> {
+    const { kind, transport: classified } = await classifyInbound(transport, this.options.connectionTimeout)
+    if (kind === 'plaintext') return this.plaintextLink(classified, 'inbound')
+    if (this.options.secure === 'off') throw new NoiseRefusedError()
+    return await this.noiseLink(classified, 'inbound')
+  }
+
+  /**
+   * A dial attempt up to a secured link. `preferred` tries Noise first and
+   * falls back to plaintext only for a peer that answered as a plaintext
+   * peer, on a new connection (message 1 garbled the first one for it). An
+   * address whose last link was plaintext is dialled in plaintext at once.
+   */
+  private async dialLink (address: string): Promise<SecuredLink> {
+    const { host, port } = parseAddress(address)
+    const open = async (): Promise<Transport> => {
+      const transport = await this.transport.dial(host, port, { timeout: this.options.connectionTimeout, signal: this.lifetime.signal })
+      if (!this.running) {
+        transport.close()
+        throw new NotRunningError()
+      }
+      return transport
+    }
+    const { secure } = this.options
+    const plaintextPeer = secure === 'preferred' && this.allowlist === undefined && this.book.get(address)?.security === 'plaintext'
+    if (secure === 'off' || plaintextPeer) return this.plaintextLink(await open(), 'outbound')
+    const transport = await open()
+    try {
+      return await this.tracked(transport, this.noiseLink(transport, 'outbound'))
+    } catch (err) {
+      if (!(err instanceof PlaintextPeerError) || !this.running) throw err
+      if (secure === 'required') throw new PlaintextRefusedError({ cause: err })
+      return this.plaintextLink(await open(), 'outbound')
+    }
+  }
+
+  /** A plaintext link, if this node's mode and allowlist permit one. */
+  private plaintextLink (transport: Transport, direction: Direction): SecuredLink {
+    if (this.options.secure === 'required') {
+      transport.close()
+      throw new PlaintextRefusedError()
+    }
+    if (this.allowlist !== undefined) {
+      transport.close()
+      throw this.deny(transport.remoteAddress, direction, undefined)
+    }
+    return { transport, security: 'plaintext', publicKey: undefined }
+  }
+
+  /** Runs the Noise handshake (as initiator when dialling), checking the proven key against the allowlist. */
+  private async noiseLink (transport: Transport, direction: Direction): Promise<SecuredLink> {
+    const { connectionTimeout, secure, secureProbeTimeout, maxNoiseMessages } = this.options
+    const secured = await secureTransport(transport, {
+      role: direction === 'outbound' ? 'initiator' : 'responder',
+      identity: this.identity as Identity,
+      timeout: connectionTimeout,
+      // Only `preferred` has a plaintext fallback to decide on quickly.
+      probeTimeout: direction === 'outbound' && secure === 'preferred' ? secureProbeTimeout : undefined,
+      maxMessages: maxNoiseMessages,
+      verifyRemoteKey: key => {
+        if (this.allowlist !== undefined && !this.allowlist.has(publicKeyHex(key))) throw this.deny(transport.remoteAddress, direction, key)
+      }
+    })
+    return { transport: secured, security: 'noise', publicKey: secured.remotePublicKey }
+  }
+
+  private deny (remoteAddress: string, direction: Direction, key: Uint8Array | undefined): AccessDeniedError {
+    const publicKey = key === undefined ? undefined : publicKeyHex(key)
+    const error = new AccessDeniedError(publicKey)
+    this.emit('peer:denied', { remoteAddress, direction, publicKey, fingerprint: key === undefined ? undefined : fingerprint(key), error })
+    return error
+  }
+
+  /** Runs `work` on a transport that `stop()` must be able to close meanwhile. */
+  private async tracked<T> (transport: Transport, work: Promise<T>): Promise<T> {
+    this.securing.add(transport)
+    try {
+      return await work
+    } finally {
+      this.securing.delete(transport)
+    }
   }
 
   /** A single dial attempt, shared by everyone who asks for the same address meanwhile. */
@@ -372,17 +530,18 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     const inFlight = this.dialing.get(address)
     if (inFlight !== undefined) return inFlight
     const attempt = this.dialQueue.add(async () => {
-      const { host, port } = parseAddress(address)
-      const transport = await this.transport.dial(host, port, { timeout: this.options.connectionTimeout, signal: this.lifetime.signal })
+      const link = await this.dialLink(address)
       if (!this.running) {
-        transport.close()
+        link.transport.close()
         throw new NotRunningError()
       }
-      return await this.openConnection(transport, 'dialer', address).established
+      return await this.openConnection(link, 'dialer', address).established
     }, { signal: this.lifetime.signal }).finally(() => { this.dialing.delete(address) })
     attempt.catch((err: unknown) => {
       if (!(err instanceof SelfConnectionError)) {
         this.book.recordFailure(address)
+        // Whatever answered there last may have changed: the next dial tries Noise again first.
+        this.book.setSecurity(address, undefined)
         return
       }
       // Another name for this node: never dial or share it again.
@@ -393,8 +552,9 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     return attempt
   }
 
-  private openConnection (transport: Transport, role: 'dialer' | 'listener', dialedAddress?: string): { established: Promise<PeerInfo> } {
+  private openConnection (secured: SecuredLink, role: 'dialer' | 'listener', dialedAddress?: string): { established: Promise<PeerInfo> } {
     const opts = this.options
+    const { transport } = secured
     let peer: PeerInfo | undefined
     /** Whether the peer is new to the table, rather than moved onto this connection. */
     let announce = false
@@ -423,7 +583,8 @@ export class MeshNode extends EventEmitter<MeshEvents> {
           timeout: opts.connectionTimeout,
           peersToShare,
           admit: remote => {
-            const { admission, isNew } = this.admit(conn, remote, transport.remoteAddress)
+            this.checkClaimedId(remote.id, secured)
+            const { admission, isNew } = this.admit(conn, remote, secured)
             if (admission === 'accept') {
               peer = (this.table.get(remote.id) as PeerEntry).info
               announce = isNew
@@ -469,9 +630,10 @@ export class MeshNode extends EventEmitter<MeshEvents> {
    * announced address decides before accepting, so the losing connection is
    * refused on both sides before anything is sent on it.
    */
-  private admit (conn: Connection, remote: RemoteHello, remoteAddress: string): { admission: Admission, isNew: boolean } {
+  private admit (conn: Connection, remote: RemoteHello, link: SecuredLink): { admission: Admission, isNew: boolean } {
     const refuse = (admission: Admission): { admission: Admission, isNew: boolean } => ({ admission, isNew: false })
     if (remote.id === this.id) return refuse('self')
+    const { remoteAddress } = link.transport
     const ourDirection: Direction = conn.role === 'dialer' ? 'outbound' : 'inbound'
     const crossingDial = conn.role === 'listener' && remote.listenAddress !== undefined && this.dialing.has(remote.listenAddress)
     if (crossingDial && this.id < remote.id) return refuse('duplicate')
@@ -485,7 +647,9 @@ export class MeshNode extends EventEmitter<MeshEvents> {
       existing.conn = conn
       existing.info.direction = ourDirection
       existing.info.remoteAddress = remoteAddress
+      Object.assign(existing.info, securityInfo(link))
       superseded.close(new DuplicatePeerError('superseded by a simultaneous connection'))
+      this.rememberLink(existing.info, link)
       return { admission: 'accept', isNew: false }
     }
     if (this.table.size >= this.options.maxPeers) return refuse('max-peers')
@@ -497,14 +661,46 @@ export class MeshNode extends EventEmitter<MeshEvents> {
       remoteAddress,
       direction: ourDirection,
       connectedAt: now,
-      lastSeen: now
+      lastSeen: now,
+      ...securityInfo(link)
     }
     this.table.set(remote.id, { info, conn })
     if (info.address !== undefined) {
       this.book.add(info.address)
       this.book.setConnected(info.address, true)
     }
+    this.rememberLink(info, link)
     return { admission: 'accept', isNew: true }
+  }
+
+  /** What an admitted link teaches: how its address answers (for the next dial), and that its id is proven. */
+  private rememberLink (info: PeerInfo, link: SecuredLink): void {
+    if (info.direction === 'outbound' && info.address !== undefined) this.book.setSecurity(info.address, link.security)
+    if (link.publicKey !== undefined) this.bindId(info.id, publicKeyHex(link.publicKey))
+  }
+
+  /**
+   * The id in a hello must be the one its link proves: over Noise, the id
+   * of the proven key; over plaintext, none that a key has proven to this
+   * node (its own included), or anyone could take over a known peer's id.
+   * @throws IdentityMismatchError
+   */
+  private checkClaimedId (claimed: string, link: SecuredLink): void {
+    if (link.publicKey !== undefined) {
+      const proven = nodeIdFromPublicKey(link.publicKey)
+      if (claimed !== proven) throw new IdentityMismatchError(claimed, `the key proven over Noise gives id ${proven}`)
+      return
+    }
+    if (this.options.secure !== 'off' && (claimed === this.id || this.keyBoundIds.has(claimed))) {
+      throw new IdentityMismatchError(claimed, 'that id belongs to a key proven over Noise, which a plaintext link cannot prove')
+    }
+  }
+
+  /** Remembers that `id` belongs to `key`, forgetting the oldest binding beyond `maxKnownPeers`. */
+  private bindId (id: string, key: string): void {
+    this.keyBoundIds.delete(id)
+    this.keyBoundIds.set(id, key)
+    if (this.keyBoundIds.size > this.options.maxKnownPeers) this.keyBoundIds.delete(this.keyBoundIds.keys().next().value as string)
   }
 
   private onClose (conn: Connection, peer: PeerInfo | undefined, reason: Error, remoteAddress: string): void {

@@ -2,7 +2,7 @@
  * Every option of a mesh node, with its default and unit, and the validation
  * that rejects a wrong value with a message naming it.
  */
-import { randomBytes } from 'node:crypto'
+import { KeyObject, randomBytes } from 'node:crypto'
 import * as C from './constants.js'
 import { InvalidOptionError } from './errors.js'
 import type { TransportFactory } from './transport.js'
@@ -62,6 +62,34 @@ export interface MeshNodeOptions {
   bootstrapAttempts?: number
   /** First retry delay of `connect()`, doubled on every attempt (with jitter), in ms. @default 500 */
   bootstrapBackoff?: number
+  /**
+   * Link security. `'off'`: the plain line protocol only; an incoming Noise
+   * handshake is refused. `'preferred'`: Noise with every peer that speaks
+   * it, plaintext with those that do not (each peer's `security` says
+   * which). `'required'`: Noise only; plaintext peers are refused.
+   * @default 'off' (a library node speaks the v0 protocol byte for byte unless asked; the CLI defaults to 'preferred')
+   */
+  secure?: SecureMode
+  /**
+   * This node's long-term X25519 key: the path of a key file (created with
+   * mode 0600 on first use, refused if others may read it), or a private
+   * `KeyObject`. With an identity the node id is derived from its public key,
+   * and `id` may only repeat that id.
+   * @default a fresh key for this node object, when `secure` is not 'off'
+   */
+  identity?: string | KeyObject
+  /**
+   * The only peers allowed: hex X25519 public keys, as a list or as the path
+   * of a file with one key per line (`#` comments allowed). Any other peer,
+   * and every plaintext peer, is refused after the handshake with a
+   * `peer:denied` event. Needs `secure` other than 'off'.
+   * @default no allowlist
+   */
+  allow?: string | readonly string[]
+  /** How long a `'preferred'` dialer waits for a Noise answer before it treats the peer as a plaintext peer, in ms. @default 3000 */
+  secureProbeTimeout?: number
+  /** Noise transport messages per link and direction before the link is closed with `ERR_NONCE_EXHAUSTED`, so that no nonce repeats. @default 9007199254740991 (2^53-1) */
+  maxNoiseMessages?: number
   /** How connections are made. @default TCP */
   transport?: TransportFactory
   /** Your transforms, run on every connection's inbound messages after the protocol stages. @default [] */
@@ -70,8 +98,13 @@ export interface MeshNodeOptions {
   outbound?: MessageTransform[]
 }
 
-export type ResolvedOptions = Required<Omit<MeshNodeOptions, 'advertiseHost' | 'transport'>> &
-Pick<MeshNodeOptions, 'advertiseHost' | 'transport'>
+/** See `MeshNodeOptions.secure`. */
+export type SecureMode = 'off' | 'preferred' | 'required'
+
+const SECURE_MODES: readonly SecureMode[] = ['off', 'preferred', 'required']
+
+export type ResolvedOptions = Required<Omit<MeshNodeOptions, 'advertiseHost' | 'transport' | 'identity' | 'allow'>> &
+Pick<MeshNodeOptions, 'advertiseHost' | 'transport' | 'identity' | 'allow'>
 
 export const DEFAULT_OPTIONS: Omit<ResolvedOptions, 'id' | 'name'> = {
   port: 0,
@@ -96,6 +129,9 @@ export const DEFAULT_OPTIONS: Omit<ResolvedOptions, 'id' | 'name'> = {
   inboxSize: C.DEFAULT_INBOX_SIZE,
   bootstrapAttempts: C.DEFAULT_BOOTSTRAP_ATTEMPTS,
   bootstrapBackoff: C.DEFAULT_BOOTSTRAP_BACKOFF,
+  secure: 'off',
+  secureProbeTimeout: C.DEFAULT_SECURE_PROBE_TIMEOUT,
+  maxNoiseMessages: C.DEFAULT_MAX_NOISE_MESSAGES,
   inbound: [],
   outbound: []
 }
@@ -121,7 +157,9 @@ const INTEGER_MINIMUMS = {
   extraPeersShared: 0,
   inboxSize: 1,
   bootstrapAttempts: 1,
-  bootstrapBackoff: 0
+  bootstrapBackoff: 0,
+  secureProbeTimeout: 1,
+  maxNoiseMessages: 1
 } satisfies Partial<Record<keyof ResolvedOptions, number>>
 
 const ID_PATTERN = /^[\x21-\x39\x3b-\x7e]{1,128}$/
@@ -153,6 +191,17 @@ export function resolveOptions (opts: MeshNodeOptions = {}): ResolvedOptions {
   }
   if (typeof resolved.host !== 'string' || resolved.host.length === 0) throw expected('host', 'a non-empty string', resolved.host)
   if (typeof resolved.autoDial !== 'boolean') throw expected('autoDial', 'a boolean', resolved.autoDial)
+  if (!SECURE_MODES.includes(resolved.secure)) throw expected('secure', `one of ${SECURE_MODES.map(mode => `'${mode}'`).join(', ')}`, resolved.secure)
+  const { identity, allow } = resolved
+  if (identity !== undefined && !(identity instanceof KeyObject) && (typeof identity !== 'string' || identity.length === 0)) {
+    throw expected('identity', 'a key file path or a private KeyObject', typeof identity)
+  }
+  if (allow !== undefined) {
+    if (typeof allow !== 'string' && !(Array.isArray(allow) && allow.every(key => typeof key === 'string'))) {
+      throw expected('allow', 'an allowlist file path or an array of hex public keys', typeof allow)
+    }
+    if (resolved.secure === 'off') throw expected('secure', '\'preferred\' or \'required\' when `allow` is set (only Noise proves a key)', resolved.secure)
+  }
   for (const key of ['inbound', 'outbound'] as const) {
     const list = resolved[key]
     if (!Array.isArray(list) || !list.every(t => typeof t === 'function')) throw expected(key, 'an array of transforms', typeof list)

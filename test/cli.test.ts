@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -116,7 +116,7 @@ describe('meshline: three processes on loopback, driven through stdin', () => {
   it('lists the other peers and the known addresses with /peers', async () => {
     const mark = at(0).send('/peers')
     await at(0).waitFor(/\[NETWORK\] Connected peers: 2$/, mark)
-    await at(0).waitFor(/\[NETWORK\] {3}bob at 127\.0\.0\.1:\d+ \(\w+, id \w+\), last seen \d+ ms ago$/, mark)
+    await at(0).waitFor(/\[NETWORK\] {3}bob at 127\.0\.0\.1:\d+ \(\w+, id \w+, noise, key SHA256:[A-Za-z0-9+/]{43}\), last seen \d+ ms ago$/, mark)
     await at(0).waitFor(/\[NETWORK\] {3}carol at 127\.0\.0\.1:\d+ /, mark)
     await at(0).waitFor(/\[NETWORK\] Known addresses: 2$/, mark)
     await at(0).waitFor(/\[NETWORK\] {3}127\.0\.0\.1:\d+: connected, /, mark)
@@ -186,10 +186,10 @@ describe('meshline: three processes on loopback, driven through stdin', () => {
 describe('meshline: arguments', () => {
   it('reads the existing CLI\'s arguments, in any order, with --flag=value too', () => {
     assert.deepEqual(parseArgs(['--name', 'n', '--debug', '--host=127.0.0.1', '--downloads', 'd', '9000', 'h:9001']), {
-      command: 'node', port: 9000, bootstrap: 'h:9001', name: 'n', host: '127.0.0.1', downloads: 'd', debug: true, maxFileSize: DEFAULT_MAX_FILE_SIZE, tuning: {}
+      command: 'node', port: 9000, bootstrap: 'h:9001', name: 'n', host: '127.0.0.1', downloads: 'd', debug: true, maxFileSize: DEFAULT_MAX_FILE_SIZE, tuning: {}, security: { secure: 'preferred' }
     })
     assert.deepEqual(parseArgs(['9000']), {
-      command: 'node', port: 9000, bootstrap: undefined, name: undefined, host: DEFAULT_HOST, downloads: DEFAULT_DOWNLOADS, debug: false, maxFileSize: DEFAULT_MAX_FILE_SIZE, tuning: {}
+      command: 'node', port: 9000, bootstrap: undefined, name: undefined, host: DEFAULT_HOST, downloads: DEFAULT_DOWNLOADS, debug: false, maxFileSize: DEFAULT_MAX_FILE_SIZE, tuning: {}, security: { secure: 'preferred' }
     })
   })
 
@@ -199,6 +199,15 @@ describe('meshline: arguments', () => {
     if (args.command !== 'node') return
     assert.deepEqual(args.tuning, { peerTimeout: 500, maintenanceInterval: 100, discoveryInterval: 200, dialJitter: 0, maxPeers: 3 })
     assert.equal(args.maxFileSize, 1024)
+  })
+
+  it('reads --secure, --identity and --allow', () => {
+    const args = parseArgs(['--secure', 'required', '--identity', 'me.key', '--allow=allowed.txt', '0'])
+    assert.equal(args.command, 'node')
+    if (args.command !== 'node') return
+    assert.deepEqual(args.security, { secure: 'required', identity: 'me.key', allow: 'allowed.txt' })
+    const off = parseArgs(['--secure', 'off', '0'])
+    assert.deepEqual(off.command === 'node' && off.security, { secure: 'off' })
   })
 
   it('reads --help, --version and demo', () => {
@@ -212,7 +221,8 @@ describe('meshline: arguments', () => {
     for (const argv of [
       [], ['--port', '1'], ['x'], ['-1'], ['65536'], ['1.5'], ['9000', 'nohost'], ['9000', 'h:0'], ['9000', 'h:1', 'extra'],
       ['--name'], ['--name', '', '9000'], ['--host=', '9000'], ['--peer-timeout', '0', '9000'], ['--max-file-size', '-1', '9000'],
-      ['--debug=yes', '9000'], ['demo', '--debug']
+      ['--debug=yes', '9000'], ['demo', '--debug'],
+      ['--secure', 'maybe', '9000'], ['--secure', 'off', '--allow', 'a.txt', '9000'], ['--identity=', '9000'], ['--allow', '', '9000']
     ]) {
       assert.throws(() => parseArgs(argv), { code: 'ERR_INVALID_OPTION' }, JSON.stringify(argv))
     }
@@ -229,7 +239,7 @@ describe('meshline: arguments', () => {
   it('prints help and the package version, and exits 0', async () => {
     const help = await runToEnd(['--help'])
     assert.equal(help.code, 0)
-    for (const word of ['--name', '--host', '--downloads', '--debug', '--peer-timeout', '/peers', '/connect', '/discover', '/send', '/quit', 'demo']) {
+    for (const word of ['--name', '--host', '--downloads', '--debug', '--peer-timeout', '--secure', '--identity', '--allow', '/peers', '/connect', '/discover', '/send', '/quit', 'demo']) {
       assert.ok(help.stdout.includes(word), word)
     }
     const { version } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string }
@@ -244,5 +254,57 @@ describe('meshline: arguments', () => {
     assert.match(second.stdout, /\[ERROR\] Cannot listen on 127\.0\.0\.1:\d+: /)
     first.child.kill('SIGINT')
     assert.equal(await first.exitCode(), 0)
+  })
+})
+
+describe('meshline: secure links', () => {
+  let dir: string
+  const clis: Cli[] = []
+
+  before(async () => { dir = await mkdtemp(join(tmpdir(), 'meshline-cli-secure-')) })
+  after(async () => {
+    for (const cli of clis) if (cli.child.exitCode === null) cli.child.kill('SIGKILL')
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  function start (args: string[]): Cli {
+    const cli = new Cli(['--host', '127.0.0.1', '--downloads', join(dir, 'downloads'), ...args])
+    clis.push(cli)
+    return cli
+  }
+
+  it('keeps an identity file, shows keys and link security, and refuses a peer off the allowlist', async () => {
+    const aliceKey = join(dir, 'keys', 'alice.key')
+    const alice = start(['--name', 'alice', '--secure', 'required', '--identity', aliceKey, '0'])
+    const [, aliceAddress] = await alice.waitFor(/listening on (127\.0\.0\.1:\d+)$/) as [string, string]
+    const [, aliceId] = await alice.waitFor(/\[SYSTEM\] Node alice \((\w+)\) listening/) as [string, string]
+    const [, alicePublicKey, aliceFingerprint] = await alice.waitFor(/\[SYSTEM\] Secure links: required, identity \S+alice\.key; public key ([0-9a-f]{64}), fingerprint (SHA256:\S+)$/) as [string, string, string]
+    if (process.platform !== 'win32') assert.equal((await stat(aliceKey)).mode & 0o777, 0o600)
+
+    const allowFile = join(dir, 'allowed.txt')
+    await writeFile(allowFile, `# alice\n${alicePublicKey}\n`)
+    const bob = start(['--name', 'bob', '--allow', allowFile, '0', aliceAddress])
+    const [, bobAddress] = await bob.waitFor(/listening on (127\.0\.0\.1:\d+)$/) as [string, string]
+    await bob.waitFor(/\[SYSTEM\] Secure links: preferred, a new key for this run; public key [0-9a-f]{64}, fingerprint SHA256:\S+; only peers allowed by /)
+    await bob.waitFor(/\[NETWORK\] Connected to alice at 127\.0\.0\.1:\d+ \(outbound, noise\)/)
+    const mark = bob.send('/peers')
+    await bob.waitFor(new RegExp(`\\[NETWORK\\] {3}alice at 127\\.0\\.0\\.1:\\d+ \\(outbound, id ${aliceId}, noise, key ${aliceFingerprint.replace(/[+/]/g, '\\$&')}\\)`), mark)
+
+    start(['--name', 'mallory', '0', bobAddress])
+    await bob.waitFor(/\[ERROR\] Refused 127\.0\.0\.1:\d+ \(inbound\): key SHA256:\S+ is not on the allowlist$/)
+
+    // The same identity file gives the same id on the next start.
+    alice.child.kill('SIGTERM')
+    assert.equal(await alice.exitCode(), 0)
+    const again = start(['--name', 'alice', '--secure', 'required', '--identity', aliceKey, '0'])
+    await again.waitFor(new RegExp(`\\[SYSTEM\\] Node alice \\(${aliceId}\\) listening`))
+  })
+
+  it('refuses to start with an identity file that others can read', { skip: process.platform === 'win32' && 'POSIX permissions' }, async () => {
+    const key = join(dir, 'open.key')
+    await writeFile(key, 'whatever', { mode: 0o644 })
+    const { code, stdout } = await runToEnd(['--identity', key, '0'])
+    assert.equal(code, 1)
+    assert.match(stdout, /\[ERROR\] Cannot start: identity \S+open\.key is accessible by others \(mode 0644\); run: chmod 600 /)
   })
 })

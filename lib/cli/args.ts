@@ -8,11 +8,18 @@ import { parseArgs as parseArgv } from 'node:util'
 import * as C from '../constants.js'
 import { InvalidAddressError, InvalidOptionError } from '../errors.js'
 import { DEFAULT_MAX_FILE_SIZE } from '../file-transfer/receiver.js'
-import type { MeshNodeOptions } from '../options.js'
+import type { MeshNodeOptions, SecureMode } from '../options.js'
 import { normalizeAddress } from '../../transforms/wire.js'
 
 /** Node options the command line can set beyond the existing CLI's. */
 export type Tuning = Pick<MeshNodeOptions, 'maxPeers' | 'maintenanceInterval' | 'discoveryInterval' | 'peerTimeout' | 'dialJitter'>
+
+/** Link security: `--secure`, `--identity FILE`, `--allow FILE` (the last two only when given). */
+export interface Security {
+  secure: SecureMode
+  identity?: string
+  allow?: string
+}
 
 /** Run a node: `meshline [options] <port> [bootstrap-host:port]`. */
 export interface NodeArgs {
@@ -25,12 +32,16 @@ export interface NodeArgs {
   debug: boolean
   maxFileSize: number
   tuning: Tuning
+  security: Security
 }
 
 export type CliArgs = { command: 'help' } | { command: 'version' } | { command: 'demo' } | NodeArgs
 
 export const DEFAULT_HOST = '0.0.0.0'
 export const DEFAULT_DOWNLOADS = 'downloads'
+/** People meet meshline here: Noise wherever the peer speaks it, plaintext with peers that do not. */
+export const DEFAULT_SECURE: SecureMode = 'preferred'
+const SECURE_MODES: readonly SecureMode[] = ['off', 'preferred', 'required']
 
 /** Numeric flags: the option each sets and the least value it takes. */
 const NUMERIC_FLAGS = {
@@ -42,6 +53,7 @@ const NUMERIC_FLAGS = {
 } as const satisfies Record<string, { option: keyof Tuning, min: number }>
 
 export const USAGE = `Usage: meshline [--name NAME] [--debug] [--host HOST] [--downloads DIR] <port> [bootstrap-host:port]
+       meshline [--secure off|preferred|required] [--identity FILE] [--allow FILE] ... <port> [bootstrap-host:port]
        meshline demo
        meshline --help | --version`
 
@@ -64,6 +76,13 @@ Options:
   -h, --help                 show this help
   --version                  show the version
 
+Secure links (Noise_XX_25519_ChaChaPoly_SHA256):
+  --secure MODE              off, preferred (Noise where the peer speaks it) or required (default: ${DEFAULT_SECURE})
+  --identity FILE            this node's key file, created with mode 0600 if missing; the node id
+                             comes from its key (default: a new key, and so a new id, each run)
+  --allow FILE               accept and dial only peers whose public key is in FILE (64 hex
+                             characters per line, # comments); plaintext peers are refused
+
 Timers, in ms (short ones suit tests and local experiments):
   --maintenance-interval MS  how often every peer is pinged (default: ${C.DEFAULT_MAINTENANCE_INTERVAL})
   --discovery-interval MS    how often every peer is asked for its peers (default: ${C.DEFAULT_DISCOVERY_INTERVAL})
@@ -71,7 +90,8 @@ Timers, in ms (short ones suit tests and local experiments):
   --dial-jitter MS           longest random delay before dialling a discovered address (default: ${C.DEFAULT_DIAL_JITTER})
 
 Commands, one per line on standard input:
-  /peers                     connected peers (name, address, last seen) and known addresses
+  /peers                     connected peers (name, address, link security, key fingerprint,
+                             last seen) and known addresses
   /connect <host:port>       connect to a node
   /discover                  ask every peer for its peers now
   /send <filepath>           send a file to every connected peer
@@ -110,7 +130,10 @@ export function parseArgs (argv: string[]): CliArgs {
         'maintenance-interval': { type: 'string' },
         'discovery-interval': { type: 'string' },
         'peer-timeout': { type: 'string' },
-        'dial-jitter': { type: 'string' }
+        'dial-jitter': { type: 'string' },
+        secure: { type: 'string' },
+        identity: { type: 'string' },
+        allow: { type: 'string' }
       }
     })
   } catch (error) {
@@ -136,6 +159,7 @@ export function parseArgs (argv: string[]): CliArgs {
   }
   const name = values.name
   if (name !== undefined && name.trim() === '') throw new InvalidOptionError('Expected `--name` to be a non-empty name')
+  const security = securityArgs(values.secure, nonEmpty('--identity', values.identity), nonEmpty('--allow', values.allow))
   return {
     command: 'node',
     port: integer('<port>', portText, 0, 65535),
@@ -145,8 +169,19 @@ export function parseArgs (argv: string[]): CliArgs {
     downloads: nonEmpty('--downloads', values.downloads) ?? DEFAULT_DOWNLOADS,
     debug: values.debug === true,
     maxFileSize: typeof values['max-file-size'] === 'string' ? integer('--max-file-size', values['max-file-size'], 0) : DEFAULT_MAX_FILE_SIZE,
-    tuning
+    tuning,
+    security
   }
+}
+
+function securityArgs (mode: string | undefined, identity: string | undefined, allow: string | undefined): Security {
+  const secure = (mode ?? DEFAULT_SECURE) as SecureMode
+  if (!SECURE_MODES.includes(secure)) throw new InvalidOptionError(`Expected \`--secure\` to be one of ${SECURE_MODES.join(', ')}, got ${JSON.stringify(mode)}`)
+  if (allow !== undefined && secure === 'off') throw new InvalidOptionError('`--allow` needs `--secure preferred` or `--secure required`: only Noise proves a key')
+  const security: Security = { secure }
+  if (identity !== undefined) security.identity = identity
+  if (allow !== undefined) security.allow = allow
+  return security
 }
 
 function integer (what: string, text: string, min: number, max = Number.MAX_SAFE_INTEGER): number {

@@ -14,7 +14,7 @@ import { explain, reportSend } from './report.js'
 export type CommandResult = 'quit' | undefined
 
 const HELP = [
-  '/peers                 connected peers and known addresses',
+  '/peers                 connected peers (with link security and key fingerprint) and known addresses',
   '/connect <host:port>   connect to a node',
   '/discover              ask every peer for its peers now',
   '/send <filepath>       send a file to every connected peer',
@@ -76,13 +76,15 @@ export class Commands {
     const peers = this.node.peers()
     this.out.line('NETWORK', `Connected peers: ${peers.length}`)
     for (const peer of peers) {
-      this.out.line('NETWORK', `  ${peer.name} at ${peer.address ?? peer.remoteAddress} (${peer.direction}, id ${peer.id}), last seen ${formatDuration(now - peer.lastSeen)} ago`)
+      const link = peer.security === 'noise' ? `noise, key ${peer.fingerprint ?? ''}` : 'plaintext'
+      this.out.line('NETWORK', `  ${peer.name} at ${peer.address ?? peer.remoteAddress} (${peer.direction}, id ${peer.id}, ${link}), last seen ${formatDuration(now - peer.lastSeen)} ago`)
     }
     const known = this.node.knownPeers()
     this.out.line('NETWORK', `Known addresses: ${known.length}`)
     for (const entry of known) {
       const status = entry.connected ? 'connected' : entry.failures > 0 ? `not connected, ${entry.failures} failed dial(s)` : 'not connected'
-      this.out.line('NETWORK', `  ${entry.address}: ${status}, last heard of ${formatDuration(now - entry.lastHeard)} ago`)
+      const security = entry.security === undefined ? '' : `, last link ${entry.security}`
+      this.out.line('NETWORK', `  ${entry.address}: ${status}${security}, last heard of ${formatDuration(now - entry.lastHeard)} ago`)
     }
   }
 

@@ -30,7 +30,9 @@ const DEMO_OPTIONS: MeshNodeOptions = {
   peerTimeout: 5000,
   connectionTimeout: 2000,
   dialJitter: 50,
-  bootstrapBackoff: 100
+  bootstrapBackoff: 100,
+  // As the command line does: every link of the demo runs over Noise.
+  secure: 'preferred'
 }
 
 const sha256 = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex')
@@ -151,7 +153,7 @@ function watch (node: MeshNode, downloads: string, tally: Tally, progress: Progr
     const link = [node.name, peer.name].sort().join(' <-> ')
     if (!tally.links.has(link)) {
       tally.links.add(link)
-      out.line('NETWORK', `${link} connected (${tally.links.size}/${NODES * (NODES - 1) / 2} links)`)
+      out.line('NETWORK', `${link} connected over ${peer.security} (${tally.links.size}/${NODES * (NODES - 1) / 2} links)`)
     }
     progress.changed()
   })

@@ -17,7 +17,7 @@ export function explain (error: unknown): string {
 /** Prints a node's events; `debug` adds the control traffic it receives. */
 export function reportNode (node: MeshNode, out: Output, debug: boolean): void {
   node.on('peer:connect', ({ peer, peerCount }) => {
-    out.line('NETWORK', `Connected to ${peer.name} at ${peer.address ?? peer.remoteAddress} (${peer.direction}); ${peerCount} peer(s)`)
+    out.line('NETWORK', `Connected to ${peer.name} at ${peer.address ?? peer.remoteAddress} (${peer.direction}, ${peer.security}); ${peerCount} peer(s)`)
   })
   node.on('peer:disconnect', ({ peer, reason, peerCount }) => {
     out.line('NETWORK', `Disconnected from ${peer.name}: ${reason.message}; ${peerCount} peer(s)`)
@@ -35,6 +35,9 @@ export function reportNode (node: MeshNode, out: Output, debug: boolean): void {
   node.on('dial:failed', ({ address, error }) => { out.line('ERROR', `Could not connect to ${address}: ${explain(error)}`) })
   node.on('connection:error', ({ error, remoteAddress, peer, closed }) => {
     out.line('ERROR', `${peer?.name ?? remoteAddress}: ${explain(error)}${closed ? ' (connection closed)' : ''}`)
+  })
+  node.on('peer:denied', ({ remoteAddress, direction, fingerprint, error }) => {
+    out.line('ERROR', `Refused ${remoteAddress} (${direction}): ${fingerprint === undefined ? 'a plaintext peer proves no key, and an allowlist is set' : `key ${fingerprint} is not on the allowlist`}`)
   })
   node.on('handler:error', ({ error, peer, prefix }) => { out.line('ERROR', `${prefix} handler failed on a message from ${peer.name}: ${explain(error)}`) })
   if (debug) node.on('debug', ({ peer, message }) => { out.line('DEBUG', `${describeMessage(message)} from ${peer.name}`) })

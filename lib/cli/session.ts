@@ -7,6 +7,7 @@
 import { resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import type { Readable } from 'node:stream'
+import { MeshlineError } from '../errors.js'
 import { receiveFiles } from '../file-transfer/receiver.js'
 import { MeshNode } from '../node.js'
 import type { NodeArgs } from './args.js'
@@ -18,7 +19,15 @@ const SIGNALS = ['SIGINT', 'SIGTERM'] as const
 
 /** Runs a node until it is told to quit. @returns the exit code */
 export async function runNode (args: NodeArgs, out: Output, input: Readable & { isTTY?: boolean }): Promise<number> {
-  const node = new MeshNode({ host: args.host, port: args.port, name: args.name, ...args.tuning })
+  let node: MeshNode
+  try {
+    node = new MeshNode({ host: args.host, port: args.port, name: args.name, ...args.tuning, ...args.security })
+  } catch (error) {
+    // An identity file others can read, or an unreadable allowlist: nothing to run with.
+    if (!(error instanceof MeshlineError)) throw error
+    out.line('ERROR', `Cannot start: ${explain(error)}`)
+    return 1
+  }
   const files = receiveFiles(node, { dir: args.downloads, maxFileSize: args.maxFileSize })
   reportNode(node, out, args.debug)
   reportReceiver(files, out)
@@ -29,6 +38,7 @@ export async function runNode (args: NodeArgs, out: Output, input: Readable & { 
     return 1
   }
   out.line('SYSTEM', `Node ${node.name} (${node.id}) listening on ${node.address}`)
+  out.line('SYSTEM', describeSecurity(node, args))
   out.line('SYSTEM', `Received files go to ${resolve(args.downloads)}; /help lists the commands`)
 
   let stopping = false
@@ -58,6 +68,14 @@ export async function runNode (args: NodeArgs, out: Output, input: Readable & { 
   await commands.settled()
   out.line('SYSTEM', 'Stopped')
   return 0
+}
+
+function describeSecurity (node: MeshNode, args: NodeArgs): string {
+  const { secure, identity, allow } = args.security
+  if (node.publicKey === undefined) return 'Secure links: off (plaintext protocol only)'
+  const key = identity === undefined ? 'a new key for this run' : `identity ${resolve(identity)}`
+  const peers = allow === undefined ? '' : `; only peers allowed by ${resolve(allow)}`
+  return `Secure links: ${secure}, ${key}; public key ${node.publicKey}, fingerprint ${node.fingerprint ?? ''}${peers}`
 }
 
 async function bootstrap (node: MeshNode, address: string, out: Output): Promise<void> {

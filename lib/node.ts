@@ -470,6 +470,8 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     } catch (err) {
       if (!(err instanceof PlaintextPeerError) || !this.running) throw err
       if (secure === 'required') throw new PlaintextRefusedError({ cause: err })
+      // No second connection for a peer the allowlist would refuse anyway.
+      if (this.allowlist !== undefined) throw this.deny(address, 'outbound', undefined)
       return this.plaintextLink(await open(), 'outbound')
     }
   }

@@ -288,6 +288,16 @@ describe('secure links', () => {
     assert.equal(publicKey, undefined)
     assert.equal(error.code, 'ERR_ACCESS_DENIED')
     await raw.closed
+
+    // Dialling a plaintext peer: refused after the probe, without a second connection to it.
+    const off = await startNode({ secure: 'off' })
+    let connections = 0
+    off.on('connection:error', () => { connections++ })
+    const deniedOut = next(a, 'peer:denied')
+    await assert.rejects(a.connect(off.address), (err: unknown) => errorCodes(err).includes('ERR_ACCESS_DENIED'))
+    assert.equal((await deniedOut)[0].direction, 'outbound')
+    assert.deepEqual(off.peers(), [])
+    assert.equal(connections, 1, 'only the Noise probe reached the plaintext peer')
   })
 
   it('a required node refuses plaintext peers, and a plaintext-only peer, with a typed reason', async () => {

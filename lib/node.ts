@@ -157,8 +157,8 @@ export class MeshNode extends EventEmitter<MeshEvents> {
   readonly fingerprint: string | undefined
   private readonly identity: Identity | undefined
   private readonly allowlist: ReadonlySet<string> | undefined
-  /** Ids proven over Noise, with their keys: a plaintext peer may not claim one. Bounded by `maxKnownPeers`. */
-  private readonly keyBoundIds = new Map<string, string>()
+  /** Ids proven over Noise, oldest first: a plaintext peer may not claim one. Bounded by `maxKnownPeers`. */
+  private readonly keyBoundIds = new Set<string>()
   /** Transports still in their first byte or Noise handshake, so that `stop()` can close them. */
   private readonly securing = new Set<Transport>()
   private readonly transport: TransportFactory
@@ -678,7 +678,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
   /** What an admitted link teaches: how its address answers (for the next dial), and that its id is proven. */
   private rememberLink (info: PeerInfo, link: SecuredLink): void {
     if (info.direction === 'outbound' && info.address !== undefined) this.book.setSecurity(info.address, link.security)
-    if (link.publicKey !== undefined) this.bindId(info.id, publicKeyHex(link.publicKey))
+    if (link.publicKey !== undefined) this.bindId(info.id)
   }
 
   /**
@@ -698,11 +698,11 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     }
   }
 
-  /** Remembers that `id` belongs to `key`, forgetting the oldest binding beyond `maxKnownPeers`. */
-  private bindId (id: string, key: string): void {
+  /** Remembers that `id` was proven over Noise, forgetting the oldest such id beyond `maxKnownPeers`. */
+  private bindId (id: string): void {
     this.keyBoundIds.delete(id)
-    this.keyBoundIds.set(id, key)
-    if (this.keyBoundIds.size > this.options.maxKnownPeers) this.keyBoundIds.delete(this.keyBoundIds.keys().next().value as string)
+    this.keyBoundIds.add(id)
+    if (this.keyBoundIds.size > this.options.maxKnownPeers) this.keyBoundIds.delete(this.keyBoundIds.values().next().value as string)
   }
 
   private onClose (conn: Connection, peer: PeerInfo | undefined, reason: Error, remoteAddress: string): void {

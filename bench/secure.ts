@@ -4,6 +4,9 @@
  * - throughput: one node streams `BYTES` payloads to another over TCP on
  *   127.0.0.1 (`sendBytes`, so with backpressure), in MB (10^6 payload bytes)
  *   per second; rounds alternate plaintext and Noise, the median is kept.
+ * - CPU: the process's CPU time (user and system, both ends) per GB of
+ *   payload in those same runs, which other load on the machine skews less
+ *   than wall-clock throughput.
  * - handshake: a TCP connect alone beside a TCP connect plus the Noise XX
  *   handshake (as the initiator sees it), p50 in ms.
  * - connect: `MeshNode.connect()` up to the admitted peer, plaintext beside
@@ -23,10 +26,10 @@ import { tcpTransport } from '../lib/tcp.js'
 export interface SecureRow {
   /** What was measured. */
   name: string
-  unit: 'MB/s' | 'ms'
+  unit: 'MB/s' | 'ms' | 'ms/GB'
   plaintext: number
   secure: number
-  /** secure / plaintext: for MB/s above 1 is faster, for ms below 1 is. */
+  /** secure / plaintext: for MB/s above 1 is better, for ms and ms/GB below 1 is. */
   ratio: number
 }
 
@@ -42,8 +45,13 @@ function median (values: number[]): number {
   return sorted[Math.floor((sorted.length - 1) / 2)] as number
 }
 
-/** MB/s of `totalBytes` of `payloadBytes`-sized `BYTES` messages from one node to another. */
-async function throughput (secure: SecureMode, payloadBytes: number, totalBytes: number): Promise<number> {
+interface Run {
+  mbPerSec: number
+  cpuMsPerGb: number
+}
+
+/** Streams `totalBytes` of `payloadBytes`-sized `BYTES` messages from one node to another. */
+async function throughput (secure: SecureMode, payloadBytes: number, totalBytes: number): Promise<Run> {
   const sender = new MeshNode({ ...QUIET, secure })
   const receiver = new MeshNode({ ...QUIET, secure })
   await sender.start()
@@ -61,9 +69,14 @@ async function throughput (secure: SecureMode, payloadBytes: number, totalBytes:
       })
     })
     const start = performance.now()
+    const cpuStart = process.cpuUsage()
     for (let i = 0; i < count; i++) await sender.sendBytes(receiver.id, payload)
     await done
-    return expected / ((performance.now() - start) / 1000) / 1e6
+    const cpu = process.cpuUsage(cpuStart)
+    return {
+      mbPerSec: expected / ((performance.now() - start) / 1000) / 1e6,
+      cpuMsPerGb: (cpu.user + cpu.system) / 1000 / (expected / 1e9)
+    }
   } finally {
     await sender.stop()
     await receiver.stop()
@@ -129,14 +142,18 @@ export async function runSecureBench (opts: SecureBenchOptions): Promise<SecureR
   await throughput('off', 64 * 1024, 8 * 1024 * 1024)
   await throughput('required', 64 * 1024, 8 * 1024 * 1024)
   for (const payloadBytes of [64 * 1024, 1024]) {
-    const plain: number[] = []
-    const noise: number[] = []
+    const plain: Run[] = []
+    const noise: Run[] = []
+    // Small payloads cost per message: a quarter of the bytes takes as long.
+    const bytes = payloadBytes < 64 * 1024 ? totalBytes / 4 : totalBytes
     // Alternating rounds, so drift in the machine's speed hits both modes alike.
     for (let round = 0; round < rounds; round++) {
-      plain.push(await throughput('off', payloadBytes, totalBytes / (payloadBytes < 64 * 1024 ? 4 : 1)))
-      noise.push(await throughput('required', payloadBytes, totalBytes / (payloadBytes < 64 * 1024 ? 4 : 1)))
+      plain.push(await throughput('off', payloadBytes, bytes))
+      noise.push(await throughput('required', payloadBytes, bytes))
     }
-    rows.push(row(`throughput, ${payloadBytes / 1024} KiB BYTES`, 'MB/s', median(plain), median(noise)))
+    const size = `${payloadBytes / 1024} KiB BYTES`
+    rows.push(row(`throughput, ${size}`, 'MB/s', median(plain.map(run => run.mbPerSec)), median(noise.map(run => run.mbPerSec))))
+    rows.push(row(`CPU per GB, ${size} (both ends)`, 'ms/GB', median(plain.map(run => run.cpuMsPerGb)), median(noise.map(run => run.cpuMsPerGb))))
   }
   rows.push(row('handshake p50 (TCP connect; + Noise XX)', 'ms', await handshakeTime(false, iterations), await handshakeTime(true, iterations)))
   rows.push(row('connect() p50, to an admitted peer', 'ms', await connectTime('off', iterations / 4), await connectTime('required', iterations / 4)))

@@ -22,6 +22,7 @@ import { MeshNode } from '../lib/node.js'
 import type { MeshNodeOptions, SecureMode } from '../lib/options.js'
 import { secureTransport } from '../lib/secure.js'
 import { tcpTransport } from '../lib/tcp.js'
+import type { Transport } from '../lib/transport.js'
 
 export interface SecureRow {
   /** What was measured. */
@@ -87,10 +88,12 @@ async function throughput (secure: SecureMode, payloadBytes: number, totalBytes:
 async function handshakeTime (secure: boolean, iterations: number): Promise<number> {
   const tcp = tcpTransport()
   const responder = generateIdentity()
+  // Sockets are half-open: the accepting side must close its ends itself.
+  const accepted: Transport[] = []
   const listener = await tcp.listen('127.0.0.1', 0, transport => {
-    if (!secure) return
+    accepted.push(transport)
     // The responder side only has to answer; its errors (the initiator closing at once) do not matter.
-    secureTransport(transport, { role: 'responder', identity: responder }).catch(() => {})
+    if (secure) secureTransport(transport, { role: 'responder', identity: responder }).catch(() => {})
   })
   const initiator = generateIdentity()
   const times: number[] = []
@@ -104,6 +107,7 @@ async function handshakeTime (secure: boolean, iterations: number): Promise<numb
       await link.closed
     }
   } finally {
+    for (const transport of accepted) transport.close()
     await listener.close()
   }
   return median(times)

@@ -55,9 +55,10 @@ function readKeyFile (path: string): Identity {
     const mode = (stats.mode & 0o777).toString(8).padStart(4, '0')
     throw new IdentityError(`identity ${path} is accessible by others (mode ${mode}); run: chmod 600 ${path}`)
   }
+  const pem = readFileSync(path)
   let privateKey: KeyObject
   try {
-    privateKey = createPrivateKey(readFileSync(path))
+    privateKey = createPrivateKey(pem)
   } catch {
     throw new IdentityError(`identity ${path} is not a PEM private key`)
   }
@@ -74,15 +75,16 @@ export function loadIdentity (path: string): Identity {
   try {
     return readKeyFile(path)
   } catch (err) {
-    if (!isMissing(err)) throw err
+    if (err instanceof IdentityError) throw err
+    if (!isMissing(err)) throw new IdentityError(`cannot read identity ${path}: ${(err as Error).message}`)
   }
   const identity = generateIdentity()
-  mkdirSync(dirname(path), { recursive: true, mode: KEY_DIR_MODE })
   try {
+    mkdirSync(dirname(path), { recursive: true, mode: KEY_DIR_MODE })
     // `wx`: never replace a key another process wrote in the meantime.
     writeFileSync(path, identity.privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: KEY_FILE_MODE, flag: 'wx' })
   } catch (err) {
-    if ((err as { code?: unknown }).code === 'EEXIST') return readKeyFile(path)
+    if ((err as { code?: unknown }).code === 'EEXIST') return loadIdentity(path)
     throw new IdentityError(`cannot write identity ${path}: ${(err as Error).message}`)
   }
   return identity

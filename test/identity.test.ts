@@ -38,6 +38,8 @@ describe('identity', () => {
     writeFileSync(ed25519, generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 })
     assert.throws(() => loadIdentity(ed25519), { code: 'ERR_IDENTITY' })
     assert.throws(() => identityFromKeyObject(generateKeyPairSync('ed25519').privateKey), { code: 'ERR_IDENTITY' })
+    // A key file that cannot be created: its folder would be inside a file.
+    assert.throws(() => loadIdentity(join(garbage, 'node.key')), { code: 'ERR_IDENTITY' })
   })
 
   it('derives a 32-hex-character id and a SHA256 fingerprint from the public key', () => {

@@ -7,7 +7,7 @@ import { CipherState } from '../lib/noise/index.js'
 import {
   NOISE_MAX_MESSAGE, NOISE_MAX_PLAINTEXT, decryptStream, encryptStream, noiseFramer, noiseLengthDecoder, noiseLengthEncoder, sealBatch
 } from '../transforms/noise.js'
-import { collect, rechunk } from './helpers/streams.js'
+import { collect, rechunk } from './support/streams.js'
 
 const key = randomBytes(32)
 

@@ -14,8 +14,9 @@ import { after, describe, it } from 'node:test'
 import { MeshNode, receiveFiles, sendFile, tcpTransport, type MeshEvents, type MeshNodeOptions } from '../lib/index.js'
 import { generateIdentity, loadIdentity, nodeIdFromPublicKey, publicKeyHex } from '../lib/identity.js'
 import { secureTransport } from '../lib/secure.js'
-import { RelayProxy } from './helpers/proxy.js'
-import { collect, pushable } from './helpers/streams.js'
+import { causeCodes, nextEvent } from './support/mesh.js'
+import { RelayProxy } from './support/proxy.js'
+import { collect, pushable } from './support/streams.js'
 
 const DEADLINE = 5000
 const FAST: MeshNodeOptions = {
@@ -46,25 +47,8 @@ async function startProxy (target: MeshNode): Promise<RelayProxy> {
 }
 
 /** The next `event` from `node` that `match`es, failing after DEADLINE. */
-async function next<K extends keyof MeshEvents> (node: MeshNode, event: K, match: (...args: MeshEvents[K]) => boolean = () => true): Promise<MeshEvents[K]> {
-  return await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { node.off(event, listener as never); reject(new Error(`no ${String(event)} within ${DEADLINE} ms`)) }, DEADLINE)
-    const listener = (...args: MeshEvents[K]): void => {
-      if (!match(...args)) return
-      clearTimeout(timer)
-      node.off(event, listener as never)
-      resolve(args)
-    }
-    node.on(event, listener as never)
-  })
-}
-
-function errorCodes (err: unknown): string[] {
-  const codes: string[] = []
-  for (let e = err as { code?: string, cause?: unknown } | undefined; e !== undefined && e !== null; e = e.cause as typeof e) {
-    if (typeof e.code === 'string') codes.push(e.code)
-  }
-  return codes
+async function next<K extends keyof MeshEvents> (node: MeshNode, event: K, match?: (...args: MeshEvents[K]) => boolean): Promise<MeshEvents[K]> {
+  return await nextEvent(node, event, match, DEADLINE)
 }
 
 /** A plaintext peer written by hand: a socket speaking the line protocol. */
@@ -273,7 +257,7 @@ describe('secure links', () => {
     assert.equal(denial.error.code, 'ERR_ACCESS_DENIED')
 
     const deniedOut = next(a, 'peer:denied')
-    await assert.rejects(a.connect(outsider.address), (err: unknown) => errorCodes(err).includes('ERR_ACCESS_DENIED'))
+    await assert.rejects(a.connect(outsider.address), (err: unknown) => causeCodes(err).includes('ERR_ACCESS_DENIED'))
     assert.equal((await deniedOut)[0].direction, 'outbound')
     assert.deepEqual(a.peers().map(p => p.id), [b.id])
     assert.deepEqual(outsider.peers(), [])
@@ -294,7 +278,7 @@ describe('secure links', () => {
     let connections = 0
     off.on('connection:error', () => { connections++ })
     const deniedOut = next(a, 'peer:denied')
-    await assert.rejects(a.connect(off.address), (err: unknown) => errorCodes(err).includes('ERR_ACCESS_DENIED'))
+    await assert.rejects(a.connect(off.address), (err: unknown) => causeCodes(err).includes('ERR_ACCESS_DENIED'))
     assert.equal((await deniedOut)[0].direction, 'outbound')
     assert.deepEqual(off.peers(), [])
     assert.equal(connections, 1, 'only the Noise probe reached the plaintext peer')
@@ -312,7 +296,7 @@ describe('secure links', () => {
 
     await assert.rejects(off.connect(r.address))
     const noiseRefused = next(off, 'connection:error', ({ error }) => (error as { code?: string }).code === 'ERR_NOISE_REFUSED')
-    await assert.rejects(r.connect(off.address), (err: unknown) => errorCodes(err).includes('ERR_PLAINTEXT_REFUSED'))
+    await assert.rejects(r.connect(off.address), (err: unknown) => causeCodes(err).includes('ERR_PLAINTEXT_REFUSED'))
     await noiseRefused
     assert.deepEqual(r.peers(), [])
   })

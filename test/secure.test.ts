@@ -4,7 +4,7 @@ import { describe, it } from 'node:test'
 import { duplexPair, type Transport } from '../lib/index.js'
 import { generateKeyPair } from '../lib/noise/index.js'
 import { classifyInbound, secureTransport, type SecureTransport } from '../lib/secure.js'
-import { collect, pushable } from './helpers/streams.js'
+import { collect, pushable } from './support/streams.js'
 
 /** A raw end of a connection driven by hand: what it writes, and everything it reads. */
 function rawEnd (transport: Transport): { write: (bytes: Uint8Array | string) => void, end: () => void, received: Promise<Buffer> } {

@@ -1,0 +1,237 @@
+/**
+ * A peer process of the network benchmarks, forked by `bench/fork.ts` and
+ * driven over IPC. One process plays one side (senders or receivers) of
+ * both meshline and the raw-socket baseline, so that both run with the same
+ * process layout: each side has its own process, and so its own core.
+ *
+ * - meshline receivers are `MeshNode`s counting delivered messages (`chat`
+ *   and `bytes` events); raw receivers are `net` servers counting bytes.
+ * - the meshline sender is one `MeshNode` awaiting every `sendBytes()` /
+ *   `broadcastBytes()` (or `send()` / `broadcast()` for chat); the raw sender
+ *   makes one `write()` per message per socket and awaits `drain` whenever a
+ *   write returns false.
+ *
+ * Everything listens and dials on 127.0.0.1 only.
+ */
+import { once } from 'node:events'
+import net from 'node:net'
+import { MeshNode, type MeshNodeOptions } from '../lib/index.js'
+
+const HOST = '127.0.0.1'
+
+/** A chat line of 32 bytes, the "chat" payload of every benchmark. */
+const CHAT_TEXT = 'chat line of 32 bytes, ok: 0000'.padEnd(32, '!')
+
+/** What a benchmark sends: chat lines, or `BYTES` payloads of a size. */
+export interface Payload {
+  kind: 'chat' | 'bytes'
+  /** Payload bytes per message (32 for chat). */
+  payloadBytes: number
+}
+
+/** Bytes a raw receiver counts per message: the payload, or the chat line with its `\n`. */
+export function rawWireBytes (payload: Payload): number {
+  return payload.kind === 'chat' ? payload.payloadBytes + 1 : payload.payloadBytes
+}
+
+export interface StreamArgs {
+  payload: Payload
+  /** Messages to send (to each peer, for a broadcast). */
+  count: number
+  /** meshline only: `send` to the first peer, or `broadcast` to all. */
+  mode: 'send' | 'broadcast'
+}
+
+/**
+ * Counts what each receiver got, and resolves a waiter once every one of
+ * them has reached a target: a plain counter per receiver, so that counting
+ * costs the receivers next to nothing.
+ */
+class Counters {
+  readonly counts: number[] = []
+  private target = Infinity
+  private below = 0
+  private reached: (() => void) | undefined
+
+  /** Adds a receiver; returns its index. */
+  add (): number {
+    this.counts.push(0)
+    return this.counts.length - 1
+  }
+
+  count (index: number, units: number): void {
+    const before = this.counts[index] as number
+    const after = before + units
+    this.counts[index] = after
+    if (before < this.target && after >= this.target && --this.below === 0) this.reached?.()
+  }
+
+  reset (): void {
+    this.counts.fill(0)
+    this.target = Infinity
+  }
+
+  async waitFor (target: number): Promise<void> {
+    this.target = target
+    this.below = this.counts.filter(n => n < target).length
+    if (this.below === 0) return
+    await new Promise<void>(resolve => { this.reached = resolve })
+    this.reached = undefined
+  }
+}
+
+/** No auto-dialling: the receivers learn each other's addresses from the sender, and must not connect to each other. */
+const NODE_DEFAULTS: MeshNodeOptions = { host: HOST, autoDial: false }
+
+/** Receivers count apart by kind, so that a meshline round never waits on raw receivers, or the reverse. */
+const counters = { mesh: new Counters(), raw: new Counters() }
+type Group = keyof typeof counters
+const nodes: MeshNode[] = []
+const servers: net.Server[] = []
+/** Every socket of this process, to close them all. */
+const sockets: net.Socket[] = []
+/** The raw sender's sockets, one per raw receiver. */
+let rawSockets: net.Socket[] = []
+let sender: MeshNode | undefined
+let senderPeers: string[] = []
+
+async function listen (onSocket: (socket: net.Socket) => void): Promise<number> {
+  const server = net.createServer({ noDelay: true }, socket => {
+    sockets.push(socket)
+    socket.on('error', () => {})
+    onSocket(socket)
+  })
+  servers.push(server)
+  server.listen(0, HOST)
+  await once(server, 'listening')
+  return (server.address() as net.AddressInfo).port
+}
+
+async function dial (port: number): Promise<net.Socket> {
+  const socket = net.connect({ host: HOST, port, noDelay: true })
+  sockets.push(socket)
+  await once(socket, 'connect')
+  socket.on('error', () => {})
+  return socket
+}
+
+/** The methods the parent calls; each runs in this process. */
+const methods = {
+  async ready (_args: undefined): Promise<void> {},
+
+  /** Starts `count` meshline receivers. Resolves with their addresses. */
+  async meshReceivers (args: { count: number }): Promise<string[]> {
+    const addresses: string[] = []
+    for (let i = 0; i < args.count; i++) {
+      const node = new MeshNode(NODE_DEFAULTS)
+      const index = counters.mesh.add()
+      node.on('bytes', () => { counters.mesh.count(index, 1) })
+      node.on('chat', () => { counters.mesh.count(index, 1) })
+      nodes.push(node)
+      addresses.push(await node.start())
+    }
+    return addresses
+  },
+
+  /** Starts `count` raw receivers counting bytes. Resolves with their ports. */
+  async rawReceivers (args: { count: number }): Promise<number[]> {
+    const ports: number[] = []
+    for (let i = 0; i < args.count; i++) {
+      const index = counters.raw.add()
+      ports.push(await listen(socket => {
+        socket.on('data', (chunk: Buffer) => { counters.raw.count(index, chunk.length) })
+      }))
+    }
+    return ports
+  },
+
+  /** Starts the meshline sender and connects it to every receiver. */
+  async meshSender (args: { addresses: string[] }): Promise<void> {
+    sender = new MeshNode({ ...NODE_DEFAULTS, maxPeers: args.addresses.length })
+    await sender.start()
+    senderPeers = []
+    for (const target of args.addresses) senderPeers.push((await sender.connect(target)).id)
+  },
+
+  /** Connects one raw socket to each port. */
+  async rawSender (args: { ports: number[] }): Promise<void> {
+    for (const port of args.ports) rawSockets.push(await dial(port))
+  },
+
+  async resetCounts (args: { group: Group }): Promise<void> {
+    counters[args.group].reset()
+  },
+
+  /** Resolves once every receiver of the group counted `units` (messages for meshline, bytes for raw). */
+  async waitForCounts (args: { group: Group, units: number }): Promise<void> {
+    await counters[args.group].waitFor(args.units)
+  },
+
+  /** Sends `count` messages through the meshline API, awaiting every call. */
+  async meshStream (args: StreamArgs): Promise<void> {
+    const node = sender as MeshNode
+    const peerId = senderPeers[0] as string
+    const { payload, count } = args
+    if (payload.kind === 'chat') {
+      if (args.mode === 'send') for (let i = 0; i < count; i++) await node.send(peerId, CHAT_TEXT)
+      else for (let i = 0; i < count; i++) await node.broadcast(CHAT_TEXT)
+    } else {
+      const data = Buffer.alloc(payload.payloadBytes, 0x61)
+      if (args.mode === 'send') for (let i = 0; i < count; i++) await node.sendBytes(peerId, data)
+      else for (let i = 0; i < count; i++) await node.broadcastBytes(data)
+    }
+  },
+
+  /** Writes `count` messages to every raw socket: one `write()` each, awaiting `drain` when a write returns false. */
+  async rawStream (args: StreamArgs): Promise<void> {
+    const { payload, count } = args
+    const message = payload.kind === 'chat' ? Buffer.from(`${CHAT_TEXT}\n`) : Buffer.alloc(payload.payloadBytes, 0x61)
+    const drains: Array<Promise<unknown>> = []
+    for (let i = 0; i < count; i++) {
+      for (const socket of rawSockets) {
+        if (!socket.write(message)) drains.push(once(socket, 'drain'))
+      }
+      if (drains.length > 0) {
+        await Promise.all(drains)
+        drains.length = 0
+      }
+    }
+  },
+
+  /** Closes every node, socket and server of this process. */
+  async closeAll (_args: undefined): Promise<void> {
+    for (const socket of sockets.splice(0)) socket.destroy()
+    rawSockets = []
+    const stopping = [sender, ...nodes.splice(0)].map(async node => { await node?.stop() })
+    sender = undefined
+    senderPeers = []
+    await Promise.all([...stopping, ...servers.splice(0).map(async server => { await new Promise(resolve => server.close(resolve)) })])
+    counters.mesh = new Counters()
+    counters.raw = new Counters()
+  },
+
+  async exit (_args: undefined): Promise<void> {
+    await methods.closeAll(undefined)
+    process.exit(0)
+  }
+}
+
+export type PeerMethods = typeof methods
+
+interface Call {
+  id: number
+  method: keyof PeerMethods
+  args: never
+}
+
+// Only when forked: the parent imports this file for its types and helpers.
+if (process.send !== undefined) {
+  process.on('message', (call: Call) => {
+    methods[call.method](call.args).then(
+      result => { process.send?.({ id: call.id, result }) },
+      (err: Error) => { process.send?.({ id: call.id, error: err.stack ?? String(err) }) }
+    )
+  })
+  // The parent went away: nothing is left to do.
+  process.on('disconnect', () => { process.exit(0) })
+}

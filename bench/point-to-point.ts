@@ -1,0 +1,64 @@
+/**
+ * Point to point over TCP on 127.0.0.1: one meshline node sends to another as
+ * fast as the API allows (awaiting every `send()` / `sendBytes()`; the node
+ * queues and coalesces), and the other counts delivered messages. Beside it,
+ * in the same run and the same process layout, the baseline: a raw
+ * `net.Socket` pipe writing the same payloads one `write()` per message,
+ * awaiting `drain` whenever `write()` returns false, to a receiver that
+ * counts bytes.
+ *
+ * Sender and receiver are separate processes (one core each on a two-core
+ * machine), as two peers of a mesh are. Rates count payload bytes only; the
+ * chat baseline writes each line with its `\n`, as meshline does.
+ */
+import { withPeers } from './fork.js'
+import { KiB, MB, MiB, fastestRounds, timedRound, type NetRow } from './measure.js'
+import { rawWireBytes, type Payload } from './peer.js'
+
+export interface PointToPointOptions {
+  /** Fewer and shorter rounds, for a smoke test; numbers are noisier. */
+  quick: boolean
+}
+
+interface Case {
+  name: string
+  payload: Payload
+  /** Messages per round, full and quick: a full round takes 0.2-1.5 s on a 2-core VM. */
+  count: [number, number]
+}
+
+const CASES: Case[] = [
+  { name: 'chat lines', payload: { kind: 'chat', payloadBytes: 32 }, count: [500_000, 150_000] },
+  { name: 'BYTES 1 KiB', payload: { kind: 'bytes', payloadBytes: KiB }, count: [200_000, 50_000] },
+  { name: 'BYTES 64 KiB', payload: { kind: 'bytes', payloadBytes: 64 * KiB }, count: [8192, 2048] },
+  { name: 'BYTES 1 MiB', payload: { kind: 'bytes', payloadBytes: MiB }, count: [512, 128] }
+]
+/** Measured rounds per side, full and quick, after a warm-up round each. */
+const ROUNDS: [number, number] = [6, 2]
+
+export async function runPointToPoint (opts: PointToPointOptions): Promise<NetRow[]> {
+  return await withPeers(['point-to-point sender', 'point-to-point receiver'], async (sender, receiver) => {
+    await sender.call('meshSender', { addresses: await receiver.call('meshReceivers', { count: 1 }) })
+    await sender.call('rawSender', { ports: await receiver.call('rawReceivers', { count: 1 }) })
+    const rows: NetRow[] = []
+    for (const c of CASES) {
+      const count = c.count[opts.quick ? 1 : 0]
+      const stream = { payload: c.payload, count, mode: 'send' as const }
+      const [meshline, baseline] = await fastestRounds(ROUNDS[opts.quick ? 1 : 0],
+        async () => await timedRound(sender, receiver, 'mesh', count, stream),
+        async () => await timedRound(sender, receiver, 'raw', count * rawWireBytes(c.payload), stream))
+      const messagesPerSec = count / (meshline / 1000)
+      const baselineMessagesPerSec = count / (baseline / 1000)
+      rows.push({
+        name: c.name,
+        payloadBytes: c.payload.payloadBytes,
+        messagesPerSec,
+        mbPerSec: messagesPerSec * c.payload.payloadBytes / MB,
+        baselineMessagesPerSec,
+        baselineMbPerSec: baselineMessagesPerSec * c.payload.payloadBytes / MB,
+        ratio: messagesPerSec / baselineMessagesPerSec
+      })
+    }
+    return rows
+  })
+}

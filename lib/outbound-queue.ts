@@ -100,6 +100,11 @@ export class OutboundQueue implements AsyncIterable<Message[]> {
   async * [Symbol.asyncIterator] (): AsyncGenerator<Message[]> {
     while (!this.aborted) {
       if (this.items.length > 0) {
+        // Senders awaiting already-resolved sends run as microtasks: let them
+        // all queue before taking the batch (a tick runs once microtasks are
+        // drained), or each write would carry only a message or two.
+        await new Promise(resolve => { process.nextTick(resolve) })
+        if (this.aborted) return
         const batch = this.items
         this.items = []
         this.bytes = 0

@@ -142,6 +142,15 @@ describe('OutboundQueue: batches', () => {
     discard(queue)
   })
 
+  it('gives a reader that is already waiting every message its sender queues in one burst of awaited pushes', async () => {
+    const { queue, reader } = makeQueue({ maxQueuedBytes: 1000 })
+    const batch = reader.next()
+    const sent = Array.from({ length: 50 }, (_, i) => String(i))
+    for (const label of sent) await queue.push(sized(label, 4))
+    assert.deepEqual(labels((await batch).value as Message[]), sent)
+    discard(queue)
+  })
+
   it('carries bytes messages through by reference', async () => {
     const { queue, reader } = makeQueue({ maxQueuedBytes: 1000 })
     const data = new Uint8Array([1, 2, 3])

@@ -42,17 +42,53 @@ export async function timedRound (sender: PeerProcess, receivers: PeerProcess, g
   return performance.now() - start
 }
 
+/** Round times of both sides, in ms, in the order they ran. */
+export interface Rounds {
+  meshline: number[]
+  baseline: number[]
+}
+
 /**
  * Runs meshline and baseline rounds alternately, so that drift (JIT, GC, CPU
  * frequency, other work on the machine) affects both alike, after one
- * warm-up round each; resolves with each side's fastest round, in ms.
+ * warm-up round each.
  */
-export async function fastestRounds (rounds: number, meshline: () => Promise<number>, baseline: () => Promise<number>): Promise<[number, number]> {
+export async function alternateRounds (rounds: number, meshline: () => Promise<number>, baseline: () => Promise<number>): Promise<Rounds> {
   await meshline()
   await baseline()
-  let best: [number, number] = [Infinity, Infinity]
+  const times: Rounds = { meshline: [], baseline: [] }
   for (let i = 0; i < rounds; i++) {
-    best = [Math.min(best[0], await meshline()), Math.min(best[1], await baseline())]
+    times.meshline.push(await meshline())
+    times.baseline.push(await baseline())
   }
-  return best
+  return times
+}
+
+export function fastest (times: number[]): number {
+  return Math.min(...times)
+}
+
+export function median (times: number[]): number {
+  const sorted = [...times].sort((a, b) => a - b)
+  const middle = sorted.length / 2
+  return sorted.length % 2 === 1 ? sorted[Math.floor(middle)] as number : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
+}
+
+/**
+ * The columns every throughput row shares, from `messages` delivered per
+ * round of each side: rates of the fastest rounds, their ratio, and the
+ * ratio of the median rounds, which shows how much the fastest ones owe to
+ * luck on a busy machine.
+ */
+export function throughputColumns (times: Rounds, messages: number, payloadBytes: number): Pick<NetRow, 'messagesPerSec' | 'mbPerSec' | 'baselineMessagesPerSec' | 'baselineMbPerSec' | 'ratio'> & { medianRatio: number } {
+  const messagesPerSec = messages / (fastest(times.meshline) / 1000)
+  const baselineMessagesPerSec = messages / (fastest(times.baseline) / 1000)
+  return {
+    messagesPerSec,
+    mbPerSec: messagesPerSec * payloadBytes / MB,
+    baselineMessagesPerSec,
+    baselineMbPerSec: baselineMessagesPerSec * payloadBytes / MB,
+    ratio: messagesPerSec / baselineMessagesPerSec,
+    medianRatio: median(times.baseline) / median(times.meshline)
+  }
 }

@@ -9,10 +9,12 @@
  *
  * Sender and receiver are separate processes (one core each on a two-core
  * machine), as two peers of a mesh are. Rates count payload bytes only; the
- * chat baseline writes each line with its `\n`, as meshline does.
+ * chat baseline writes each line with its `\n`, as meshline does. Rates and
+ * `ratio` come from each side's fastest round, `medianRatio` from the
+ * median ones.
  */
 import { withPeers } from './fork.js'
-import { KiB, MB, MiB, fastestRounds, timedRound, type NetRow } from './measure.js'
+import { KiB, MiB, alternateRounds, throughputColumns, timedRound, type NetRow } from './measure.js'
 import { rawWireBytes, type Payload } from './peer.js'
 
 export interface PointToPointOptions {
@@ -34,7 +36,7 @@ const CASES: Case[] = [
   { name: 'BYTES 1 MiB', payload: { kind: 'bytes', payloadBytes: MiB }, count: [512, 128] }
 ]
 /** Measured rounds per side, full and quick, after a warm-up round each. */
-const ROUNDS: [number, number] = [6, 2]
+const ROUNDS: [number, number] = [8, 2]
 
 export async function runPointToPoint (opts: PointToPointOptions): Promise<NetRow[]> {
   return await withPeers(['point-to-point sender', 'point-to-point receiver'], async (sender, receiver) => {
@@ -44,20 +46,10 @@ export async function runPointToPoint (opts: PointToPointOptions): Promise<NetRo
     for (const c of CASES) {
       const count = c.count[opts.quick ? 1 : 0]
       const stream = { payload: c.payload, count, mode: 'send' as const }
-      const [meshline, baseline] = await fastestRounds(ROUNDS[opts.quick ? 1 : 0],
+      const times = await alternateRounds(ROUNDS[opts.quick ? 1 : 0],
         async () => await timedRound(sender, receiver, 'mesh', count, stream),
         async () => await timedRound(sender, receiver, 'raw', count * rawWireBytes(c.payload), stream))
-      const messagesPerSec = count / (meshline / 1000)
-      const baselineMessagesPerSec = count / (baseline / 1000)
-      rows.push({
-        name: c.name,
-        payloadBytes: c.payload.payloadBytes,
-        messagesPerSec,
-        mbPerSec: messagesPerSec * c.payload.payloadBytes / MB,
-        baselineMessagesPerSec,
-        baselineMbPerSec: baselineMessagesPerSec * c.payload.payloadBytes / MB,
-        ratio: messagesPerSec / baselineMessagesPerSec
-      })
+      rows.push({ name: c.name, payloadBytes: c.payload.payloadBytes, ...throughputColumns(times, count, c.payload.payloadBytes) })
     }
     return rows
   })

@@ -15,6 +15,8 @@
  */
 import { once } from 'node:events'
 import net from 'node:net'
+import v8 from 'node:v8'
+import vm from 'node:vm'
 import { MeshNode, type MeshNodeOptions } from '../lib/index.js'
 
 const HOST = '127.0.0.1'
@@ -40,6 +42,29 @@ export interface StreamArgs {
   count: number
   /** meshline only: `send` to the first peer, or `broadcast` to all. */
   mode: 'send' | 'broadcast'
+  /**
+   * A new buffer per message instead of one reused buffer, so that what the
+   * sender retains shows up in its memory (a reused buffer would hide it).
+   */
+  fresh?: boolean
+  /** Samples the process's memory while sending. */
+  watchMemory?: boolean
+}
+
+/** Memory of the sending process, in bytes: before sending, and the highest sample while sending. */
+export interface MemoryPeaks {
+  /** Resident set size, garbage included (sampled every few ms). */
+  rss: { before: number, peak: number }
+  /** Buffer (ArrayBuffer) memory still reachable after a full collection: the payloads the sender retains. */
+  buffers: { before: number, peak: number }
+  /** V8 heap still in use after a full collection: messages, queues and everything else. */
+  heap: { before: number, peak: number }
+}
+
+export interface StreamResult {
+  memory?: MemoryPeaks
+  /** Peers disconnected while sending, with when (ms after the first send) and why. */
+  disconnects: Array<{ atMs: number, code: string }>
 }
 
 /**
@@ -80,6 +105,46 @@ class Counters {
   }
 }
 
+v8.setFlagsFromString('--expose-gc')
+const gc = vm.runInNewContext('gc') as () => void
+
+/** Heap and Buffer memory still reachable, in bytes. */
+function liveMemory (): { heap: number, buffers: number } {
+  // The second pass frees the backing stores of Buffers the first one found dead.
+  gc()
+  gc()
+  const usage = process.memoryUsage()
+  return { heap: usage.heapUsed, buffers: usage.arrayBuffers }
+}
+
+/** How often RSS is sampled while sending, in ms. */
+const RSS_SAMPLE_INTERVAL = 5
+/** How often live memory is sampled, in ms: each sample is two full collections (several ms), so seldom. */
+const LIVE_SAMPLE_INTERVAL = 250
+
+/** Samples memory until the returned function is called; it returns the peaks. */
+function watchMemory (): () => MemoryPeaks {
+  const live = liveMemory()
+  const rss = process.memoryUsage.rss()
+  const peaks: MemoryPeaks = { rss: { before: rss, peak: rss }, buffers: { before: live.buffers, peak: live.buffers }, heap: { before: live.heap, peak: live.heap } }
+  const sampleRss = (): void => { peaks.rss.peak = Math.max(peaks.rss.peak, process.memoryUsage.rss()) }
+  const sampleLive = (): void => {
+    const { heap, buffers } = liveMemory()
+    peaks.heap.peak = Math.max(peaks.heap.peak, heap)
+    peaks.buffers.peak = Math.max(peaks.buffers.peak, buffers)
+  }
+  const timers = [setInterval(sampleRss, RSS_SAMPLE_INTERVAL), setInterval(sampleLive, LIVE_SAMPLE_INTERVAL)]
+  return () => {
+    for (const timer of timers) clearInterval(timer)
+    sampleRss()
+    return peaks
+  }
+}
+
+function codeOf (err: Error): string {
+  return (err as { code?: string }).code ?? err.name
+}
+
 /** No auto-dialling: the receivers learn each other's addresses from the sender, and must not connect to each other. */
 const NODE_DEFAULTS: MeshNodeOptions = { host: HOST, autoDial: false }
 
@@ -115,6 +180,10 @@ async function dial (port: number): Promise<net.Socket> {
   return socket
 }
 
+function payloadOf (payload: Payload, seq: number, fresh: boolean, reused: Buffer): Buffer {
+  return fresh ? Buffer.alloc(payload.payloadBytes, seq & 0xff) : reused
+}
+
 /** The methods the parent calls; each runs in this process. */
 const methods = {
   async ready (_args: undefined): Promise<void> {},
@@ -145,12 +214,29 @@ const methods = {
     return ports
   },
 
-  /** Starts the meshline sender and connects it to every receiver. */
-  async meshSender (args: { addresses: string[] }): Promise<void> {
-    sender = new MeshNode({ ...NODE_DEFAULTS, maxPeers: args.addresses.length })
-    await sender.start()
+  /**
+   * Connects to `address` as a meshline peer that completes its handshake
+   * and then never reads again: its socket is paused, so the sender's
+   * writes to it stop at the socket buffers.
+   */
+  async slowPeer (args: { address: string, id: string }): Promise<void> {
+    const socket = await dial(Number(args.address.slice(args.address.lastIndexOf(':') + 1)))
+    socket.write(`${args.id}:slow\nLISTEN:${HOST}:1\n`)
+    await new Promise<void>(resolve => {
+      socket.once('data', () => {
+        socket.pause()
+        resolve()
+      })
+    })
+  },
+
+  /** Starts the meshline sender and connects it to every receiver. Resolves with its own address. */
+  async meshSender (args: { addresses: string[], options?: MeshNodeOptions }): Promise<string> {
+    sender = new MeshNode({ ...NODE_DEFAULTS, maxPeers: args.addresses.length, ...args.options })
+    const address = await sender.start()
     senderPeers = []
     for (const target of args.addresses) senderPeers.push((await sender.connect(target)).id)
+    return address
   },
 
   /** Connects one raw socket to each port. */
@@ -168,18 +254,28 @@ const methods = {
   },
 
   /** Sends `count` messages through the meshline API, awaiting every call. */
-  async meshStream (args: StreamArgs): Promise<void> {
+  async meshStream (args: StreamArgs): Promise<StreamResult> {
     const node = sender as MeshNode
     const peerId = senderPeers[0] as string
     const { payload, count } = args
+    const reused = Buffer.alloc(payload.payloadBytes, 0x61)
+    const disconnects: StreamResult['disconnects'] = []
+    const start = performance.now()
+    const onDisconnect = ({ reason }: { reason: Error }): void => {
+      disconnects.push({ atMs: performance.now() - start, code: codeOf(reason) })
+    }
+    node.on('peer:disconnect', onDisconnect)
+    const memory = args.watchMemory === true ? watchMemory() : undefined
     if (payload.kind === 'chat') {
       if (args.mode === 'send') for (let i = 0; i < count; i++) await node.send(peerId, CHAT_TEXT)
       else for (let i = 0; i < count; i++) await node.broadcast(CHAT_TEXT)
     } else {
-      const data = Buffer.alloc(payload.payloadBytes, 0x61)
-      if (args.mode === 'send') for (let i = 0; i < count; i++) await node.sendBytes(peerId, data)
-      else for (let i = 0; i < count; i++) await node.broadcastBytes(data)
+      const fresh = args.fresh === true
+      if (args.mode === 'send') for (let i = 0; i < count; i++) await node.sendBytes(peerId, payloadOf(payload, i, fresh, reused))
+      else for (let i = 0; i < count; i++) await node.broadcastBytes(payloadOf(payload, i, fresh, reused))
     }
+    node.off('peer:disconnect', onDisconnect)
+    return { memory: memory?.(), disconnects }
   },
 
   /** Writes `count` messages to every raw socket: one `write()` each, awaiting `drain` when a write returns false. */

@@ -10,6 +10,7 @@
  *   `broadcastBytes()` (or `send()` / `broadcast()` for chat); the raw sender
  *   makes one `write()` per message per socket and awaits `drain` whenever a
  *   write returns false.
+ * - for latency, receivers echo chat lines (meshline) or ping frames (raw).
  *
  * Everything listens and dials on 127.0.0.1 only.
  */
@@ -65,6 +66,19 @@ export interface StreamResult {
   memory?: MemoryPeaks
   /** Peers disconnected while sending, with when (ms after the first send) and why. */
   disconnects: Array<{ atMs: number, code: string }>
+}
+
+/** Frame types of the raw latency baseline, whose frames are `[type u8][length u32be][payload]`. */
+const RAW_DATA = 0
+const RAW_PING = 1
+const RAW_HEADER = 5
+
+function rawFrame (type: number, payload: Uint8Array): Buffer {
+  const frame = Buffer.allocUnsafe(RAW_HEADER + payload.length)
+  frame[0] = type
+  frame.writeUInt32BE(payload.length, 1)
+  frame.set(payload, RAW_HEADER)
+  return frame
 }
 
 /**
@@ -180,35 +194,88 @@ async function dial (port: number): Promise<net.Socket> {
   return socket
 }
 
+/** Echoes every ping frame of the raw latency baseline; data frames are skipped without a copy. */
+function rawEcho (socket: net.Socket): void {
+  const header = Buffer.alloc(RAW_HEADER)
+  let headerFill = 0
+  let type = RAW_DATA
+  let remaining = 0
+  let ping: Buffer[] = []
+  socket.on('data', (chunk: Buffer) => {
+    let i = 0
+    while (i < chunk.length) {
+      if (headerFill < RAW_HEADER) {
+        const take = Math.min(RAW_HEADER - headerFill, chunk.length - i)
+        chunk.copy(header, headerFill, i, i + take)
+        headerFill += take
+        i += take
+        if (headerFill === RAW_HEADER) {
+          type = header[0] as number
+          remaining = header.readUInt32BE(1)
+          ping = []
+        }
+        continue
+      }
+      const take = Math.min(remaining, chunk.length - i)
+      if (type === RAW_PING) ping.push(chunk.subarray(i, i + take))
+      i += take
+      remaining -= take
+      if (remaining === 0) {
+        if (type === RAW_PING) socket.write(rawFrame(RAW_PING, Buffer.concat(ping)))
+        headerFill = 0
+      }
+    }
+  })
+}
+
 function payloadOf (payload: Payload, seq: number, fresh: boolean, reused: Buffer): Buffer {
   return fresh ? Buffer.alloc(payload.payloadBytes, seq & 0xff) : reused
+}
+
+/** Runs `fn` while streaming 64 KiB frames through `write` until it is done: the "under load" condition. */
+async function underLoad<T> (load: boolean, write: () => Promise<void>, fn: () => Promise<T>): Promise<T> {
+  if (!load) return await fn()
+  let stop = false
+  const loading = (async () => { while (!stop) await write() })()
+  try {
+    // Let the stream fill every buffer on the way before measuring.
+    await new Promise(resolve => setTimeout(resolve, 100))
+    return await fn()
+  } finally {
+    stop = true
+    await loading
+  }
 }
 
 /** The methods the parent calls; each runs in this process. */
 const methods = {
   async ready (_args: undefined): Promise<void> {},
 
-  /** Starts `count` meshline receivers. Resolves with their addresses. */
-  async meshReceivers (args: { count: number }): Promise<string[]> {
+  /** Starts `count` meshline receivers; echoing ones send every chat line back. Resolves with their addresses. */
+  async meshReceivers (args: { count: number, echo?: boolean }): Promise<string[]> {
     const addresses: string[] = []
     for (let i = 0; i < args.count; i++) {
       const node = new MeshNode(NODE_DEFAULTS)
       const index = counters.mesh.add()
       node.on('bytes', () => { counters.mesh.count(index, 1) })
-      node.on('chat', () => { counters.mesh.count(index, 1) })
+      node.on('chat', ({ peer, text }) => {
+        counters.mesh.count(index, 1)
+        if (args.echo === true) node.send(peer.id, text).catch(() => {})
+      })
       nodes.push(node)
       addresses.push(await node.start())
     }
     return addresses
   },
 
-  /** Starts `count` raw receivers counting bytes. Resolves with their ports. */
-  async rawReceivers (args: { count: number }): Promise<number[]> {
+  /** Starts `count` raw receivers counting bytes (or echoing pings). Resolves with their ports. */
+  async rawReceivers (args: { count: number, echo?: boolean }): Promise<number[]> {
     const ports: number[] = []
     for (let i = 0; i < args.count; i++) {
       const index = counters.raw.add()
       ports.push(await listen(socket => {
-        socket.on('data', (chunk: Buffer) => { counters.raw.count(index, chunk.length) })
+        if (args.echo === true) rawEcho(socket)
+        else socket.on('data', (chunk: Buffer) => { counters.raw.count(index, chunk.length) })
       }))
     }
     return ports
@@ -291,6 +358,61 @@ const methods = {
         await Promise.all(drains)
         drains.length = 0
       }
+    }
+  },
+
+  /** Round-trip times of `count` chat lines echoed by the first peer, one at a time, in µs. */
+  async meshPing (args: { count: number, load: boolean }): Promise<number[]> {
+    const node = sender as MeshNode
+    const peerId = senderPeers[0] as string
+    const stream = Buffer.alloc(64 * 1024, 0x61)
+    let echoed: (() => void) | undefined
+    const onChat = (): void => { echoed?.() }
+    node.on('chat', onChat)
+    try {
+      return await underLoad(args.load, async () => { await node.sendBytes(peerId, stream) }, async () => {
+        const rtts: number[] = []
+        for (let i = 0; i < args.count; i++) {
+          const back = new Promise<void>(resolve => { echoed = resolve })
+          const start = performance.now()
+          await node.send(peerId, CHAT_TEXT)
+          await back
+          rtts.push((performance.now() - start) * 1000)
+        }
+        return rtts
+      })
+    } finally {
+      node.off('chat', onChat)
+    }
+  },
+
+  /** The same over the first raw socket, with the raw baseline's ping frames. */
+  async rawPing (args: { count: number, load: boolean }): Promise<number[]> {
+    const socket = rawSockets[0] as net.Socket
+    const ping = rawFrame(RAW_PING, Buffer.from(CHAT_TEXT))
+    const stream = rawFrame(RAW_DATA, Buffer.alloc(64 * 1024, 0x61))
+    let received = 0
+    let echoed: (() => void) | undefined
+    const onData = (chunk: Buffer): void => {
+      received += chunk.length
+      if (received >= ping.length) echoed?.()
+    }
+    socket.on('data', onData)
+    try {
+      return await underLoad(args.load, async () => { if (!socket.write(stream)) await once(socket, 'drain') }, async () => {
+        const rtts: number[] = []
+        for (let i = 0; i < args.count; i++) {
+          received = 0
+          const back = new Promise<void>(resolve => { echoed = resolve })
+          const start = performance.now()
+          socket.write(ping)
+          await back
+          rtts.push((performance.now() - start) * 1000)
+        }
+        return rtts
+      })
+    } finally {
+      socket.off('data', onData)
     }
   },
 

@@ -9,6 +9,7 @@
  */
 import { runCodecBench } from './codec.js'
 import { runFanOut } from './fan-out.js'
+import { runLatency } from './latency.js'
 import { runPointToPoint } from './point-to-point.js'
 import { runSecureBench } from './secure.js'
 import { runSlowConsumer } from './slow-consumer.js'
@@ -24,6 +25,7 @@ const suites: Array<{ name: string, run: (opts: BenchOptions) => Promise<Row[]> 
   { name: 'point to point over TCP (meshline vs raw net.Socket, one write() per message)', run: runPointToPoint },
   { name: 'broadcast fan-out over TCP (meshline vs a raw net.Socket fan-out, one write() per message per socket)', run: runFanOut },
   { name: 'slow consumer (fast peers beside the same broadcast without the slow peer)', run: runSlowConsumer },
+  { name: 'latency over TCP (meshline vs a raw net.Socket echo; ratio of round trips per second at the median RTT)', run: runLatency },
   { name: 'secure links (Noise beside plaintext, point to point over TCP)', run: async opts => await runSecureBench(opts) as unknown as Row[] }
 ]
 

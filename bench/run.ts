@@ -80,8 +80,10 @@ console.log(`Node ${machine.node}, ${machine.cpu}, ${machine.cores} cores, ${mac
 const results: Array<{ suite: string } & Row> = []
 for (const suite of suites) {
   console.log(`\n${suite.name}${opts.quick ? ' [quick]' : ''}`)
+  const start = performance.now()
   const rows = await suite.run(opts)
   printTable(rows)
+  console.log(`(${((performance.now() - start) / 1000).toFixed(1)} s)`)
   for (const row of rows) results.push({ suite: suite.name, ...row })
 }
 

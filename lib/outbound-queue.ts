@@ -105,11 +105,10 @@ export class OutboundQueue implements AsyncIterable<Message[]> {
         // drained), or each write would carry only a message or two.
         await new Promise(resolve => { process.nextTick(resolve) })
         if (this.aborted) return
-        const batch = this.items
-        this.items = []
-        this.bytes = 0
-        this.admitWaiters()
-        yield batch
+        // No local for the batch: a suspended generator keeps its locals, and
+        // the last batch would stay reachable, payloads and all, until the
+        // next one is taken.
+        yield this.take()
       } else if (this.closedBy !== undefined && this.waiters.length === 0) {
         return
       } else {
@@ -117,6 +116,15 @@ export class OutboundQueue implements AsyncIterable<Message[]> {
         this.wake = undefined
       }
     }
+  }
+
+  /** Everything queued, as one batch; lets waiting senders in. */
+  private take (): Message[] {
+    const batch = this.items
+    this.items = []
+    this.bytes = 0
+    this.admitWaiters()
+    return batch
   }
 
   private fits (size: number): boolean {

@@ -73,20 +73,36 @@ export function socketTransport (socket: net.Socket, opts: TcpOptions = {}): Tra
     }
   }
 
+  /** Writes one chunk; false when the socket asks the writer to wait for `drain`. */
+  function write (chunk: ByteChunk): boolean {
+    if (chunk instanceof Uint8Array) return socket.write(chunk)
+    // Corked writes of one batch leave as one writev.
+    socket.cork()
+    let ready = true
+    for (const piece of chunk) ready = socket.write(piece)
+    socket.uncork()
+    return ready
+  }
+
   async function sink (chunks: AsyncIterable<ByteChunk>): Promise<void> {
-    for await (const chunk of chunks) {
-      if (socket.destroyed || socket.writableEnded) throw new ConnectionClosedError('socket closed while writing')
-      let ready: boolean
-      if (chunk instanceof Uint8Array) {
-        ready = socket.write(chunk)
-      } else {
-        // Corked writes of one batch leave as one writev.
-        socket.cork()
-        ready = true
-        for (const piece of chunk) ready = socket.write(piece)
-        socket.uncork()
+    // Not `for await`: a suspended async function keeps the values of its
+    // locals, so the loop variable would pin a written batch, payloads and
+    // all, until the next one arrives; the socket itself holds what it has
+    // not written yet.
+    const iterator = chunks[Symbol.asyncIterator]()
+    for (;;) {
+      let next: IteratorResult<ByteChunk> | undefined = await iterator.next()
+      if (next.done === true) break
+      try {
+        if (socket.destroyed || socket.writableEnded) throw new ConnectionClosedError('socket closed while writing')
+        const ready = write(next.value)
+        next = undefined
+        if (!ready) await waitForDrain(socket)
+      } catch (err) {
+        // Leaving early closes the pipeline above, as `for await` would.
+        await iterator.return?.().catch(() => {})
+        throw err
       }
-      if (!ready) await waitForDrain(socket)
     }
     if (!socket.destroyed) socket.end()
   }

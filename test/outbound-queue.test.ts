@@ -1,9 +1,14 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import v8 from 'node:v8'
+import vm from 'node:vm'
 import { ConnectionClosedError, PeerTimeoutError, type SlowPeerError } from '../lib/errors.js'
 import { OutboundQueue, queuedSize, type OutboundQueueOptions } from '../lib/outbound-queue.js'
 import type { Message } from '../transforms/wire.js'
 import { PENDING, settled, sleep, waitFor } from './support/async.js'
+
+v8.setFlagsFromString('--expose-gc')
+const gc = vm.runInNewContext('gc') as () => void
 
 /** A chat message that counts for exactly `size` bytes, its text starting with `label`. */
 function sized (label: string, size: number): Message {
@@ -148,6 +153,24 @@ describe('OutboundQueue: batches', () => {
     const sent = Array.from({ length: 50 }, (_, i) => String(i))
     for (const label of sent) await queue.push(sized(label, 4))
     assert.deepEqual(labels((await batch).value as Message[]), sent)
+    discard(queue)
+  })
+
+  it('keeps no reference to a batch once its reader has taken it and waits for the next', async () => {
+    const { queue, reader } = makeQueue({ maxQueuedBytes: 1000 })
+    let payload: WeakRef<Uint8Array> | undefined
+    // In a function of its own, so that this test's frame holds no reference either.
+    const push = (): void => {
+      const data = new Uint8Array(100)
+      payload = new WeakRef(data)
+      assert.ok(queue.offer({ type: 'bytes', data }))
+    }
+    push()
+    assert.equal((await reader.next()).done, false)
+    const next = reader.next()
+    assert.equal(await settled(next), PENDING)
+    gc()
+    assert.equal(payload?.deref(), undefined, 'the taken batch is still reachable from the queue')
     discard(queue)
   })
 

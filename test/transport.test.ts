@@ -5,6 +5,8 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
+import v8 from 'node:v8'
+import vm from 'node:vm'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { duplexPair, memoryNetwork } from '../lib/memory.js'
 import { tcpTransport } from '../lib/tcp.js'
@@ -15,6 +17,9 @@ import { from } from './support/pipeline.js'
 
 const KiB = 1024
 const MiB = 1024 * KiB
+
+v8.setFlagsFromString('--expose-gc')
+const gc = vm.runInNewContext('gc') as () => void
 
 /** Polls `value` until it has not changed for `quiet` ms: the writer is blocked. */
 async function untilStable (value: () => number, what: string, quiet = 100, deadline = 5000): Promise<number> {
@@ -284,3 +289,43 @@ function transportContract (name: string, setup: () => Promise<Harness>): void {
 transportContract('TCP on 127.0.0.1', async () => await factoryHarness(tcpTransport(), '127.0.0.1'))
 transportContract('in-memory network', async () => await factoryHarness(memoryNetwork(), 'node-b'))
 transportContract('in-memory duplex pair', async () => pairHarness())
+
+describe('TCP transport: memory', () => {
+  it('keeps no reference to a written chunk while its sink waits for the next one', async () => {
+    const harness = await factoryHarness(tcpTransport(), '127.0.0.1')
+    try {
+      const { a, b } = await harness.connect()
+      let written: WeakRef<Uint8Array> | undefined
+      let release: () => void = () => {}
+      const released = new Promise<void>(resolve => { release = resolve })
+      // A plain iterator rather than a generator, so that only the sink can hold the chunk.
+      let handedOut = false
+      const source: AsyncIterable<ByteChunk> = {
+        [Symbol.asyncIterator]: () => ({
+          async next () {
+            if (!handedOut) {
+              handedOut = true
+              const chunk = new Uint8Array(MiB)
+              written = new WeakRef(chunk)
+              return { value: new Uint8ArrayList(chunk), done: false }
+            }
+            await released
+            return { value: undefined, done: true }
+          }
+        })
+      }
+      const sinking = a.sink(source)
+      let received = 0
+      const reading = (async () => { for await (const chunk of b.source) received += chunk.byteLength })()
+      await within((async () => { while (received < MiB) await sleep(5) })(), 'the chunk to arrive')
+      gc()
+      gc()
+      assert.equal(written?.deref(), undefined, 'the written chunk is still reachable')
+      release()
+      await within(sinking, 'the sink to end')
+      await within(reading, 'the reader to end')
+    } finally {
+      await harness.teardown()
+    }
+  })
+})

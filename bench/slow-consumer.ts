@@ -44,7 +44,7 @@ const SLOW_PEER_TIMEOUT = 500
  */
 const BYTES_PER_PEER = 2048 * MiB
 /** Runs of each kind, full and quick. */
-const ROUNDS: [number, number] = [2, 1]
+const ROUNDS: [number, number] = [3, 1]
 
 interface Run {
   ms: number

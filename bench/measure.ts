@@ -27,25 +27,35 @@ export interface NetRow {
   [extra: string]: string | number
 }
 
+/** One round of one side. */
+export interface Round {
+  /** From the command to send until every receiver had every message, in ms. */
+  ms: number
+  /** CPU time (user + system) the sender's and the receivers' processes used meanwhile, in ms. */
+  cpuMs: number
+}
+
 /**
  * One round: resets the receivers' counters, tells the sender to stream, and
- * resolves once every receiver of `group` counted `units`, with the time
- * that took in ms.
+ * resolves once every receiver of `group` counted `units`.
  */
-export async function timedRound (sender: PeerProcess, receivers: PeerProcess, group: 'mesh' | 'raw', units: number, stream: StreamArgs): Promise<number> {
+export async function timedRound (sender: PeerProcess, receivers: PeerProcess, group: 'mesh' | 'raw', units: number, stream: StreamArgs): Promise<Round> {
   await receivers.call('resetCounts', { group })
+  const cpuTime = async (): Promise<number> => (await sender.call('cpuTime', undefined)) + (await receivers.call('cpuTime', undefined))
+  const cpuBefore = await cpuTime()
   const start = performance.now()
   await Promise.all([
     sender.call(group === 'mesh' ? 'meshStream' : 'rawStream', stream),
     receivers.call('waitForCounts', { group, units })
   ])
-  return performance.now() - start
+  const ms = performance.now() - start
+  return { ms, cpuMs: await cpuTime() - cpuBefore }
 }
 
-/** Round times of both sides, in ms, in the order they ran. */
+/** The rounds of both sides, in the order they ran. */
 export interface Rounds {
-  meshline: number[]
-  baseline: number[]
+  meshline: Round[]
+  baseline: Round[]
 }
 
 /**
@@ -53,7 +63,7 @@ export interface Rounds {
  * frequency, other work on the machine) affects both alike, after one
  * warm-up round each.
  */
-export async function alternateRounds (rounds: number, meshline: () => Promise<number>, baseline: () => Promise<number>): Promise<Rounds> {
+export async function alternateRounds (rounds: number, meshline: () => Promise<Round>, baseline: () => Promise<Round>): Promise<Rounds> {
   await meshline()
   await baseline()
   const times: Rounds = { meshline: [], baseline: [] }
@@ -64,31 +74,37 @@ export async function alternateRounds (rounds: number, meshline: () => Promise<n
   return times
 }
 
-export function fastest (times: number[]): number {
-  return Math.min(...times)
+/** The fastest round's time, in ms. */
+export function fastest (rounds: Round[]): number {
+  return Math.min(...rounds.map(round => round.ms))
 }
 
-export function median (times: number[]): number {
-  const sorted = [...times].sort((a, b) => a - b)
+export function median (values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
   const middle = sorted.length / 2
   return sorted.length % 2 === 1 ? sorted[Math.floor(middle)] as number : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
 }
 
 /**
  * The columns every throughput row shares, from `messages` delivered per
- * round of each side: rates of the fastest rounds, their ratio, and the
- * ratio of the median rounds, which shows how much the fastest ones owe to
- * luck on a busy machine.
+ * round of each side: rates of the fastest rounds and their ratio; the ratio
+ * of the median rounds, which shows how much the fastest ones owe to luck
+ * on a busy machine; and the CPU time both processes spent per GB of
+ * payload (median rounds), which other work on the machine skews less than
+ * wall-clock rates.
  */
-export function throughputColumns (times: Rounds, messages: number, payloadBytes: number): Pick<NetRow, 'messagesPerSec' | 'mbPerSec' | 'baselineMessagesPerSec' | 'baselineMbPerSec' | 'ratio'> & { medianRatio: number } {
+export function throughputColumns (times: Rounds, messages: number, payloadBytes: number): Pick<NetRow, 'messagesPerSec' | 'mbPerSec' | 'baselineMessagesPerSec' | 'baselineMbPerSec' | 'ratio'> & Record<'medianRatio' | 'cpuMsPerGb' | 'baselineCpuMsPerGb', number> {
   const messagesPerSec = messages / (fastest(times.meshline) / 1000)
   const baselineMessagesPerSec = messages / (fastest(times.baseline) / 1000)
+  const gigabytes = messages * payloadBytes / 1e9
   return {
     messagesPerSec,
     mbPerSec: messagesPerSec * payloadBytes / MB,
     baselineMessagesPerSec,
     baselineMbPerSec: baselineMessagesPerSec * payloadBytes / MB,
     ratio: messagesPerSec / baselineMessagesPerSec,
-    medianRatio: median(times.baseline) / median(times.meshline)
+    medianRatio: median(times.baseline.map(round => round.ms)) / median(times.meshline.map(round => round.ms)),
+    cpuMsPerGb: median(times.meshline.map(round => round.cpuMs)) / gigabytes,
+    baselineCpuMsPerGb: median(times.baseline.map(round => round.cpuMs)) / gigabytes
   }
 }

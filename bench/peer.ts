@@ -311,6 +311,12 @@ const methods = {
     for (const port of args.ports) rawSockets.push(await dial(port))
   },
 
+  /** CPU time this process has used so far (user + system), in ms. */
+  async cpuTime (_args: undefined): Promise<number> {
+    const { user, system } = process.cpuUsage()
+    return (user + system) / 1000
+  },
+
   async resetCounts (args: { group: Group }): Promise<void> {
     counters[args.group].reset()
   },

@@ -11,7 +11,8 @@
  * machine), as two peers of a mesh are. Rates count payload bytes only; the
  * chat baseline writes each line with its `\n`, as meshline does. Rates and
  * `ratio` come from each side's fastest round, `medianRatio` from the
- * median ones.
+ * median ones; `cpuMsPerGb` is the CPU time both processes spent per GB of
+ * payload.
  */
 import { withPeers } from './fork.js'
 import { KiB, MiB, alternateRounds, throughputColumns, timedRound, type NetRow } from './measure.js'

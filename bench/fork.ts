@@ -19,7 +19,7 @@ interface Pending {
   timer: NodeJS.Timeout
 }
 
-export interface Reply {
+interface Reply {
   id: number
   result?: unknown
   error?: string

@@ -79,7 +79,7 @@ export function fastest (rounds: Round[]): number {
   return Math.min(...rounds.map(round => round.ms))
 }
 
-export function median (values: number[]): number {
+function median (values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b)
   const middle = sorted.length / 2
   return sorted.length % 2 === 1 ? sorted[Math.floor(middle)] as number : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2

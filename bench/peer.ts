@@ -32,11 +32,6 @@ export interface Payload {
   payloadBytes: number
 }
 
-/** Bytes a raw receiver counts per message: the payload, or the chat line with its `\n`. */
-export function rawWireBytes (payload: Payload): number {
-  return payload.kind === 'chat' ? payload.payloadBytes + 1 : payload.payloadBytes
-}
-
 export interface StreamArgs {
   payload: Payload
   /** Messages to send (to each peer, for a broadcast). */
@@ -448,7 +443,7 @@ interface Call {
   args: never
 }
 
-// Only when forked: the parent imports this file for its types and helpers.
+// Run without a parent, there is no IPC channel and nothing to do.
 if (process.send !== undefined) {
   process.on('message', (call: Call) => {
     methods[call.method](call.args).then(

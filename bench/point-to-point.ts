@@ -16,7 +16,12 @@
  */
 import { withPeers } from './fork.js'
 import { KiB, MiB, alternateRounds, throughputColumns, timedRound, type NetRow } from './measure.js'
-import { rawWireBytes, type Payload } from './peer.js'
+import type { Payload } from './peer.js'
+
+/** Bytes a raw receiver counts per message: the payload, or the chat line with its `\n`. */
+function rawWireBytes (payload: Payload): number {
+  return payload.kind === 'chat' ? payload.payloadBytes + 1 : payload.payloadBytes
+}
 
 export interface PointToPointOptions {
   /** Fewer and shorter rounds, for a smoke test; numbers are noisier. */

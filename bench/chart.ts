@@ -2,8 +2,8 @@
  * The benchmark chart, written as SVG by hand (no chart dependency): grouped
  * bars of meshline beside its baseline, one panel for point-to-point
  * throughput by payload size (log scale: chat lines and 1 MiB payloads are
- * three orders of magnitude apart) and one for broadcast fan-out by peer
- * count.
+ * three orders of magnitude apart), one for broadcast fan-out by peer
+ * count, and one for secure links by payload size, Noise beside plaintext.
  */
 
 /** One group of bars: meshline and its baseline, with the ratio beneath. */
@@ -19,11 +19,22 @@ export interface ChartInput {
   subtitle: string
   throughput: BarGroup[]
   fanOut: BarGroup[]
+  /** meshline over Noise, beside plaintext meshline. */
+  secure: BarGroup[]
 }
+
+/** What the two bars of a panel are. */
+interface Legend {
+  meshline: string
+  baseline: string
+}
+
+const RAW_LEGEND: Legend = { meshline: 'meshline', baseline: 'baseline: raw net.Socket, one write() per message' }
+const SECURE_LEGEND: Legend = { meshline: 'meshline over Noise (ChaCha20-Poly1305)', baseline: 'baseline: meshline, plaintext' }
 
 const WIDTH = 860
 const PANEL_HEIGHT = 290
-const MARGIN = { left: 80, right: 20, top: 50, bottom: 62 }
+const MARGIN = { left: 80, right: 20, top: 64, bottom: 62 }
 const COLORS = { meshline: '#2b6cb0', baseline: '#a0aec0', text: '#1a202c', grid: '#e2e8f0' }
 const FONT = 'font-family="system-ui, -apple-system, Segoe UI, sans-serif"'
 
@@ -60,13 +71,13 @@ function linearScale (max: number, plotHeight: number): Scale {
   return { height: v => plotHeight * v / top, ticks }
 }
 
-function panel (title: string, groups: BarGroup[], top: number, log: boolean): string {
+function panel (title: string, labels: Legend, groups: BarGroup[], top: number, log: boolean): string {
   const plotWidth = WIDTH - MARGIN.left - MARGIN.right
   const plotHeight = PANEL_HEIGHT - MARGIN.top - MARGIN.bottom
   const floor = top + MARGIN.top + plotHeight
   const max = Math.max(...groups.flatMap(g => [g.meshline, g.baseline]))
   const scale = log ? logScale(max, plotHeight) : linearScale(max, plotHeight)
-  const parts: string[] = [text(MARGIN.left, top + 24, title, `font-size="15" font-weight="600" fill="${COLORS.text}"`)]
+  const parts: string[] = [text(MARGIN.left, top + 24, title, `font-size="15" font-weight="600" fill="${COLORS.text}"`), legend(labels, top + 44)]
   for (const tick of scale.ticks) {
     const y = floor - scale.height(tick)
     parts.push(`<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${y.toFixed(1)}" y2="${y.toFixed(1)}" stroke="${COLORS.grid}"/>`)
@@ -88,8 +99,8 @@ function panel (title: string, groups: BarGroup[], top: number, log: boolean): s
   return parts.join('\n')
 }
 
-function legend (y: number): string {
-  const items = [['meshline', COLORS.meshline], ['baseline: raw net.Socket, one write() per message', COLORS.baseline]]
+function legend (labels: Legend, y: number): string {
+  const items = [[labels.meshline, COLORS.meshline], [labels.baseline, COLORS.baseline]]
   let x = MARGIN.left
   return items.map(([label, color]) => {
     const item = `<rect x="${x}" y="${y - 10}" width="12" height="12" fill="${color}"/>` + text(x + 18, y, label as string, `font-size="12" fill="${COLORS.text}"`)
@@ -100,16 +111,16 @@ function legend (y: number): string {
 
 /** The whole chart as an SVG document. */
 export function renderChart (input: ChartInput): string {
-  const header = 64
-  const height = header + 2 * PANEL_HEIGHT + 10
+  const header = 50
+  const height = header + 3 * PANEL_HEIGHT + 10
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" ${FONT}>`,
     `<rect width="${WIDTH}" height="${height}" fill="#ffffff"/>`,
-    text(MARGIN.left, 24, 'meshline over TCP on 127.0.0.1 beside raw sockets (ratio: meshline / baseline)', `font-size="16" font-weight="700" fill="${COLORS.text}"`),
+    text(MARGIN.left, 24, 'meshline over TCP on 127.0.0.1 beside its baselines (ratio: meshline / baseline)', `font-size="16" font-weight="700" fill="${COLORS.text}"`),
     text(MARGIN.left, 42, input.subtitle, `font-size="12" fill="${COLORS.text}"`),
-    legend(60),
-    panel('Point to point: delivered payload throughput by payload size (log scale)', input.throughput, header, true),
-    panel('Broadcast fan-out of 64 KiB payloads: aggregate delivered throughput by peer count', input.fanOut, header + PANEL_HEIGHT, false),
+    panel('Point to point: delivered payload throughput by payload size (log scale)', RAW_LEGEND, input.throughput, header, true),
+    panel('Broadcast fan-out of 64 KiB payloads: aggregate delivered throughput by peer count', RAW_LEGEND, input.fanOut, header + PANEL_HEIGHT, false),
+    panel('Secure links, point to point: delivered payload throughput by payload size (log scale)', SECURE_LEGEND, input.secure, header + 2 * PANEL_HEIGHT, true),
     '</svg>',
     ''
   ].join('\n')

@@ -4,7 +4,7 @@
  * alternating meshline / baseline rounds.
  */
 import type { PeerProcess } from './fork.js'
-import type { StreamArgs } from './peer.js'
+import type { Group, StreamArgs } from './peer.js'
 
 /** Rates in the tables are in MB: 10^6 bytes. */
 export const MB = 1e6
@@ -36,16 +36,16 @@ export interface Round {
 }
 
 /**
- * One round: resets the receivers' counters, tells the sender to stream, and
- * resolves once every receiver of `group` counted `units`.
+ * One round: resets the receivers' counters, tells the sender of `group` to
+ * stream, and resolves once every receiver of `group` counted `units`.
  */
-export async function timedRound (sender: PeerProcess, receivers: PeerProcess, group: 'mesh' | 'raw', units: number, stream: StreamArgs): Promise<Round> {
+export async function timedRound (sender: PeerProcess, receivers: PeerProcess, group: Group, units: number, stream: StreamArgs): Promise<Round> {
   await receivers.call('resetCounts', { group })
   const cpuTime = async (): Promise<number> => (await sender.call('cpuTime', undefined)) + (await receivers.call('cpuTime', undefined))
   const cpuBefore = await cpuTime()
   const start = performance.now()
   await Promise.all([
-    sender.call(group === 'mesh' ? 'meshStream' : 'rawStream', stream),
+    group === 'raw' ? sender.call('rawStream', stream) : sender.call('meshStream', { ...stream, group }),
     receivers.call('waitForCounts', { group, units })
   ])
   const ms = performance.now() - start

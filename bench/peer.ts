@@ -10,6 +10,10 @@
  *   `broadcastBytes()` (or `send()` / `broadcast()` for chat); the raw sender
  *   makes one `write()` per message per socket and awaits `drain` whenever a
  *   write returns false.
+ * - meshline nodes belong to a group, `mesh` or `secure`, each with its own
+ *   sender and counters, so that two kinds of meshline link (plaintext and
+ *   Noise) can be up side by side and measured in alternating rounds; the
+ *   parent gives each group its node options.
  * - for latency, receivers echo chat lines (meshline) or ping frames (raw).
  *
  * Everything listens and dials on 127.0.0.1 only.
@@ -33,6 +37,8 @@ export interface Payload {
 }
 
 export interface StreamArgs {
+  /** meshline only: whose sender streams. @default 'mesh' */
+  group?: MeshGroup
   payload: Payload
   /** Messages to send (to each peer, for a broadcast). */
   count: number
@@ -157,17 +163,27 @@ function codeOf (err: Error): string {
 /** No auto-dialling: the receivers learn each other's addresses from the sender, and must not connect to each other. */
 const NODE_DEFAULTS: MeshNodeOptions = { host: HOST, autoDial: false }
 
-/** Receivers count apart by kind, so that a meshline round never waits on raw receivers, or the reverse. */
-const counters = { mesh: new Counters(), raw: new Counters() }
-type Group = keyof typeof counters
+/** What receivers count apart: meshline nodes of two groups, and raw sockets. */
+export type Group = 'mesh' | 'secure' | 'raw'
+/** The groups of meshline nodes. */
+export type MeshGroup = Exclude<Group, 'raw'>
+
+/** Receivers count apart by group, so that a round never waits on another group's receivers. */
+let counters: Record<Group, Counters> = { mesh: new Counters(), secure: new Counters(), raw: new Counters() }
 const nodes: MeshNode[] = []
 const servers: net.Server[] = []
 /** Every socket of this process, to close them all. */
 const sockets: net.Socket[] = []
 /** The raw sender's sockets, one per raw receiver. */
 let rawSockets: net.Socket[] = []
-let sender: MeshNode | undefined
-let senderPeers: string[] = []
+/** Each group's meshline sender, and the ids of the peers it connected to. */
+let senders: Partial<Record<MeshGroup, { node: MeshNode, peers: string[] }>> = {}
+
+function senderOf (group: MeshGroup = 'mesh'): { node: MeshNode, peerId: string } {
+  const sender = senders[group]
+  if (sender === undefined) throw new Error(`no ${group} sender`)
+  return { node: sender.node, peerId: sender.peers[0] as string }
+}
 
 async function listen (onSocket: (socket: net.Socket) => void): Promise<number> {
   const server = net.createServer({ noDelay: true }, socket => {
@@ -246,15 +262,20 @@ async function underLoad<T> (load: boolean, write: () => Promise<void>, fn: () =
 const methods = {
   async ready (_args: undefined): Promise<void> {},
 
-  /** Starts `count` meshline receivers; echoing ones send every chat line back. Resolves with their addresses. */
-  async meshReceivers (args: { count: number, echo?: boolean }): Promise<string[]> {
+  /**
+   * Starts `count` meshline receivers of a group (`mesh` by default), with
+   * `options` on top of the defaults; echoing ones send every chat line
+   * back. Resolves with their addresses.
+   */
+  async meshReceivers (args: { count: number, echo?: boolean, group?: MeshGroup, options?: MeshNodeOptions }): Promise<string[]> {
     const addresses: string[] = []
+    const group = counters[args.group ?? 'mesh']
     for (let i = 0; i < args.count; i++) {
-      const node = new MeshNode(NODE_DEFAULTS)
-      const index = counters.mesh.add()
-      node.on('bytes', () => { counters.mesh.count(index, 1) })
+      const node = new MeshNode({ ...NODE_DEFAULTS, ...args.options })
+      const index = group.add()
+      node.on('bytes', () => { group.count(index, 1) })
       node.on('chat', ({ peer, text }) => {
-        counters.mesh.count(index, 1)
+        group.count(index, 1)
         if (args.echo === true) node.send(peer.id, text).catch(() => {})
       })
       nodes.push(node)
@@ -292,12 +313,13 @@ const methods = {
     })
   },
 
-  /** Starts the meshline sender and connects it to every receiver. Resolves with its own address. */
-  async meshSender (args: { addresses: string[], options?: MeshNodeOptions }): Promise<string> {
-    sender = new MeshNode({ ...NODE_DEFAULTS, maxPeers: args.addresses.length, ...args.options })
-    const address = await sender.start()
-    senderPeers = []
-    for (const target of args.addresses) senderPeers.push((await sender.connect(target)).id)
+  /** Starts the meshline sender of a group (`mesh` by default) and connects it to every receiver. Resolves with its own address. */
+  async meshSender (args: { addresses: string[], group?: MeshGroup, options?: MeshNodeOptions }): Promise<string> {
+    const node = new MeshNode({ ...NODE_DEFAULTS, maxPeers: args.addresses.length, ...args.options })
+    const peers: string[] = []
+    senders[args.group ?? 'mesh'] = { node, peers }
+    const address = await node.start()
+    for (const target of args.addresses) peers.push((await node.connect(target)).id)
     return address
   },
 
@@ -321,10 +343,9 @@ const methods = {
     await counters[args.group].waitFor(args.units)
   },
 
-  /** Sends `count` messages through the meshline API, awaiting every call. */
+  /** Sends `count` messages through the meshline API from the group's sender, awaiting every call. */
   async meshStream (args: StreamArgs): Promise<StreamResult> {
-    const node = sender as MeshNode
-    const peerId = senderPeers[0] as string
+    const { node, peerId } = senderOf(args.group)
     const { payload, count } = args
     const reused = Buffer.alloc(payload.payloadBytes, 0x61)
     const disconnects: StreamResult['disconnects'] = []
@@ -364,8 +385,7 @@ const methods = {
 
   /** Round-trip times of `count` chat lines echoed by the first peer, one at a time, in µs. */
   async meshPing (args: { count: number, load: boolean }): Promise<number[]> {
-    const node = sender as MeshNode
-    const peerId = senderPeers[0] as string
+    const { node, peerId } = senderOf()
     const stream = Buffer.alloc(64 * 1024, 0x61)
     let echoed: (() => void) | undefined
     const onChat = (): void => { echoed?.() }
@@ -421,12 +441,10 @@ const methods = {
   async closeAll (_args: undefined): Promise<void> {
     for (const socket of sockets.splice(0)) socket.destroy()
     rawSockets = []
-    const stopping = [sender, ...nodes.splice(0)].map(async node => { await node?.stop() })
-    sender = undefined
-    senderPeers = []
+    const stopping = [...Object.values(senders).map(sender => sender.node), ...nodes.splice(0)].map(async node => { await node.stop() })
+    senders = {}
     await Promise.all([...stopping, ...servers.splice(0).map(async server => { await new Promise(resolve => server.close(resolve)) })])
-    counters.mesh = new Counters()
-    counters.raw = new Counters()
+    counters = { mesh: new Counters(), secure: new Counters(), raw: new Counters() }
   },
 
   async exit (_args: undefined): Promise<void> {

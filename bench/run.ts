@@ -30,6 +30,7 @@ type Row = Record<string, string | number>
 
 const POINT_TO_POINT = 'point to point over TCP (meshline vs raw net.Socket, one write() per message)'
 const FAN_OUT = 'broadcast fan-out over TCP (meshline vs a raw net.Socket fan-out, one write() per message per socket)'
+const SECURE = 'secure links (meshline over Noise vs plaintext meshline, point to point over TCP)'
 
 const suites: Array<{ name: string, run: (opts: BenchOptions) => Promise<Row[]> }> = [
   { name: 'codec (meshline vs it-length-prefixed, in memory)', run: async opts => await runCodecBench(opts) as unknown as Row[] },
@@ -37,7 +38,7 @@ const suites: Array<{ name: string, run: (opts: BenchOptions) => Promise<Row[]> 
   { name: FAN_OUT, run: runFanOut },
   { name: 'slow consumer (fast peers beside the same broadcast without the slow peer)', run: runSlowConsumer },
   { name: 'latency over TCP (meshline vs a raw net.Socket echo; ratio of round trips per second at the median RTT)', run: runLatency },
-  { name: 'secure links (Noise beside plaintext, point to point over TCP)', run: async opts => await runSecureBench(opts) as unknown as Row[] }
+  { name: SECURE, run: runSecureBench }
 ]
 
 function format (value: string | number): string {
@@ -48,14 +49,14 @@ function format (value: string | number): string {
 }
 
 function printTable (rows: Row[]): void {
-  const first = rows[0]
-  if (first === undefined) return
-  const columns = Object.keys(first)
+  // Every column any row has, in order of appearance: rows of one suite may differ in their last columns.
+  const columns = [...new Set(rows.flatMap(row => Object.keys(row)))]
+  const numeric = columns.map(column => rows.some(row => typeof row[column] === 'number'))
   const cells = [columns, ...rows.map(row => columns.map(column => format(row[column] ?? '')))]
   const widths = columns.map((_, i) => Math.max(...cells.map(line => line[i]?.length ?? 0)))
   for (const line of cells) {
     // Text left-aligned, numbers right-aligned.
-    console.log(line.map((cell, i) => typeof first[columns[i] ?? ''] === 'number' ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0)).join('  '))
+    console.log(line.map((cell, i) => numeric[i] === true ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0)).join('  '))
   }
 }
 
@@ -91,7 +92,9 @@ const bySuite = (name: string): Row[] => results.filter(row => row.suite === nam
 const chart = renderChart({
   subtitle: `${opts.quick ? 'quick run, ' : ''}${date.slice(0, 10)}: Node ${machine.node}, ${machine.cpu}, ${machine.cores} cores, ${machine.platform}`,
   throughput: bars(bySuite(POINT_TO_POINT), row => row.name as string),
-  fanOut: bars(bySuite(FAN_OUT), row => `${row.peers as number} peers`)
+  fanOut: bars(bySuite(FAN_OUT), row => `${row.peers as number} peers`),
+  // The throughput rows only: the handshake rows have no MB/s.
+  secure: bars(bySuite(SECURE).filter(row => row.mbPerSec as number > 0), row => (row.name as string).replace(/ over Noise$/, ''))
 })
 const directory = new URL('./results/', import.meta.url)
 const base = opts.quick ? 'quick' : 'latest'

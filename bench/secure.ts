@@ -1,22 +1,28 @@
 /**
- * Secure links beside plaintext, in the same process and the same run:
+ * Secure links beside plaintext, in the same run:
  *
- * - throughput: one node streams `BYTES` payloads to another over TCP on
- *   127.0.0.1 (`sendBytes`, so with backpressure), in MB (10^6 payload bytes)
- *   per second; rounds alternate plaintext and Noise, the median is kept.
- * - CPU: the process's CPU time (user and system, both ends) per GB of
- *   payload in those same runs, which other load on the machine skews less
- *   than wall-clock throughput.
- * - handshake: a TCP connect alone beside a TCP connect plus the Noise XX
- *   handshake (as the initiator sees it), p50 in ms.
- * - connect: `MeshNode.connect()` up to the admitted peer, plaintext beside
- *   Noise, p50 in ms.
+ * - throughput: the point-to-point cases (`compareStreams`), with a Noise
+ *   link (`secure: 'required'`) as the measured side and a plaintext link
+ *   between the same two processes as the baseline. Sender and receiver are
+ *   separate processes, one core each on a two-core machine, so encryption
+ *   and decryption run in parallel, as on two peers of a mesh; rounds
+ *   alternate, `ratio` compares the fastest rounds and `medianRatio` the
+ *   median ones, and `cpuMsPerGb` is both processes' CPU time per GB.
+ * - handshake: a TCP connect plus the Noise XX handshake (as the initiator
+ *   sees it) beside a TCP connect alone, p50.
+ * - connect: `MeshNode.connect()` up to the admitted peer, Noise beside
+ *   plaintext, p50.
  *
- * Sender and receiver share this one thread, so encryption and decryption
- * both count against the secure run.
+ * The two handshake rows run in this process, both ends on one thread: a
+ * handshake is a sequence of round trips in which one end works while the
+ * other waits, so sharing a core costs it little. Their `messagesPerSec` is
+ * handshakes (or connects) per second at the p50, so that, as in every row,
+ * a ratio above 1 means faster.
  */
-import { randomBytes } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
+import { withPeers } from './fork.js'
+import type { NetRow } from './measure.js'
+import { CASES, compareStreams } from './point-to-point.js'
 import { generateIdentity } from '../lib/identity.js'
 import { MeshNode } from '../lib/node.js'
 import type { MeshNodeOptions, SecureMode } from '../lib/options.js'
@@ -24,64 +30,17 @@ import { secureTransport } from '../lib/secure.js'
 import { tcpTransport } from '../lib/tcp.js'
 import type { Transport } from '../lib/transport.js'
 
-export interface SecureRow {
-  /** What was measured. */
-  name: string
-  unit: 'MB/s' | 'ms' | 'ms/GB'
-  plaintext: number
-  secure: number
-  /** secure / plaintext: for MB/s above 1 is better, for ms and ms/GB below 1 is. */
-  ratio: number
-}
-
 export interface SecureBenchOptions {
   /** Shorter runs, for a smoke test; numbers are noisier. */
   quick: boolean
 }
 
 const QUIET: MeshNodeOptions = { host: '127.0.0.1', maintenanceInterval: 600_000, discoveryInterval: 600_000, peerTimeout: 1_200_000, autoDial: false }
+const NOISE: MeshNodeOptions = { secure: 'required' }
 
 function median (values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b)
   return sorted[Math.floor((sorted.length - 1) / 2)] as number
-}
-
-interface Run {
-  mbPerSec: number
-  cpuMsPerGb: number
-}
-
-/** Streams `totalBytes` of `payloadBytes`-sized `BYTES` messages from one node to another. */
-async function throughput (secure: SecureMode, payloadBytes: number, totalBytes: number): Promise<Run> {
-  const sender = new MeshNode({ ...QUIET, secure })
-  const receiver = new MeshNode({ ...QUIET, secure })
-  await sender.start()
-  await receiver.start()
-  try {
-    await sender.connect(receiver.address)
-    const payload = randomBytes(payloadBytes)
-    const count = Math.ceil(totalBytes / payloadBytes)
-    const expected = count * payloadBytes
-    let received = 0
-    const done = new Promise<void>(resolve => {
-      receiver.on('bytes', ({ data }) => {
-        received += data.byteLength
-        if (received >= expected) resolve()
-      })
-    })
-    const start = performance.now()
-    const cpuStart = process.cpuUsage()
-    for (let i = 0; i < count; i++) await sender.sendBytes(receiver.id, payload)
-    await done
-    const cpu = process.cpuUsage(cpuStart)
-    return {
-      mbPerSec: expected / ((performance.now() - start) / 1000) / 1e6,
-      cpuMsPerGb: (cpu.user + cpu.system) / 1000 / (expected / 1e9)
-    }
-  } finally {
-    await sender.stop()
-    await receiver.stop()
-  }
 }
 
 /** p50 of a TCP connect alone (`secure` false) or with the Noise handshake on top, in ms. */
@@ -133,33 +92,32 @@ async function connectTime (secure: SecureMode, iterations: number): Promise<num
   return median(times)
 }
 
-function row (name: string, unit: SecureRow['unit'], plaintext: number, secure: number): SecureRow {
-  return { name, unit, plaintext, secure, ratio: secure / plaintext }
+/** A row of p50 times, in the shape of the throughput rows: no payload, one "message" per handshake. */
+function timeRow (name: string, p50Ms: number, baselineP50Ms: number): NetRow {
+  return {
+    name,
+    payloadBytes: 0,
+    messagesPerSec: 1000 / p50Ms,
+    mbPerSec: 0,
+    baselineMessagesPerSec: 1000 / baselineP50Ms,
+    baselineMbPerSec: 0,
+    ratio: baselineP50Ms / p50Ms,
+    p50Ms,
+    baselineP50Ms
+  }
 }
 
-export async function runSecureBench (opts: SecureBenchOptions): Promise<SecureRow[]> {
-  const rounds = opts.quick ? 1 : 5
-  const totalBytes = (opts.quick ? 32 : 256) * 1024 * 1024
+export async function runSecureBench (opts: SecureBenchOptions): Promise<NetRow[]> {
+  const rows = await withPeers(['secure sender', 'secure receiver'], async (sender, receiver) => {
+    await sender.call('meshSender', { addresses: await receiver.call('meshReceivers', { count: 1 }) })
+    await sender.call('meshSender', { group: 'secure', addresses: await receiver.call('meshReceivers', { count: 1, group: 'secure', options: NOISE }), options: NOISE })
+    const streams = await compareStreams(sender, receiver, CASES, opts, { meshline: 'secure', baseline: 'mesh' })
+    return streams.map(row => ({ ...row, name: `${row.name} over Noise` }))
+  })
   const iterations = opts.quick ? 20 : 200
-  const rows: SecureRow[] = []
-  // Warm-up: JIT and socket buffers, for both modes, not measured.
-  await throughput('off', 64 * 1024, 8 * 1024 * 1024)
-  await throughput('required', 64 * 1024, 8 * 1024 * 1024)
-  for (const payloadBytes of [64 * 1024, 1024]) {
-    const plain: Run[] = []
-    const noise: Run[] = []
-    // Small payloads cost per message: a quarter of the bytes takes as long.
-    const bytes = payloadBytes < 64 * 1024 ? totalBytes / 4 : totalBytes
-    // Alternating rounds, so drift in the machine's speed hits both modes alike.
-    for (let round = 0; round < rounds; round++) {
-      plain.push(await throughput('off', payloadBytes, bytes))
-      noise.push(await throughput('required', payloadBytes, bytes))
-    }
-    const size = `${payloadBytes / 1024} KiB BYTES`
-    rows.push(row(`throughput, ${size}`, 'MB/s', median(plain.map(run => run.mbPerSec)), median(noise.map(run => run.mbPerSec))))
-    rows.push(row(`CPU per GB, ${size} (both ends)`, 'ms/GB', median(plain.map(run => run.cpuMsPerGb)), median(noise.map(run => run.cpuMsPerGb))))
-  }
-  rows.push(row('handshake p50 (TCP connect; + Noise XX)', 'ms', await handshakeTime(false, iterations), await handshakeTime(true, iterations)))
-  rows.push(row('connect() p50, to an admitted peer', 'ms', await connectTime('off', iterations / 4), await connectTime('required', iterations / 4)))
+  const tcpConnect = await handshakeTime(false, iterations)
+  rows.push(timeRow('handshake p50: TCP connect + Noise XX (baseline: TCP connect)', await handshakeTime(true, iterations), tcpConnect))
+  const plaintextConnect = await connectTime('off', iterations / 4)
+  rows.push(timeRow('connect() p50 to an admitted peer, Noise (baseline: plaintext)', await connectTime('required', iterations / 4), plaintextConnect))
   return rows
 }

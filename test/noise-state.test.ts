@@ -130,6 +130,20 @@ describe('CipherState', () => {
     assert.equal(Buffer.from(receiver.open(new Uint8ArrayList(second)).subarray()).toString(), 'second')
   })
 
+  it('opens a message whose tag is split across pieces, appending to the list it is given, and appends nothing of an altered one', () => {
+    const sender = new CipherState(key)
+    const receiver = new CipherState(key)
+    const sealed = seal(sender, Buffer.from('split tag')).subarray()
+    // The body and 6 tag bytes in one piece, the other 10 tag bytes in the next.
+    const split = new Uint8ArrayList(sealed.subarray(0, sealed.length - 10), sealed.subarray(sealed.length - 10))
+    const out = new Uint8ArrayList(Buffer.from('before: '))
+    assert.equal(receiver.open(split, out), out)
+    assert.equal(Buffer.from(out.subarray()).toString(), 'before: split tag')
+    const altered = flipBit(seal(sender, Buffer.from('altered')).subarray(), 0)
+    assert.throws(() => receiver.open(new Uint8ArrayList(altered.subarray(0, 3), altered.subarray(3)), out), { code: 'ERR_INTEGRITY' })
+    assert.equal(Buffer.from(out.subarray()).toString(), 'before: split tag')
+  })
+
   it('refuses to seal or open past its message limit', () => {
     const sender = new CipherState(key, 2)
     const receiver = new CipherState(key, 2)

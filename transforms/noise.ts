@@ -32,11 +32,16 @@ export const NOISE_FIRST_BYTE = 0x00
 /** Bound into the handshake hash: both sides must speak this framing of the line protocol. */
 export const NOISE_PROLOGUE: Uint8Array = new TextEncoder().encode('meshline-noise/1')
 
+/** Writes a message length as 2 bytes, big-endian, at `offset` of `bytes`. */
+function writeNoiseLength (bytes: Uint8Array, offset: number, length: number): void {
+  bytes[offset] = length >>> 8
+  bytes[offset + 1] = length & 0xff
+}
+
 /** Writes a length as 2 bytes, big-endian. */
 export const noiseLengthEncoder: LengthEncoderFunction = Object.assign((length: number) => {
   const bytes = new Uint8Array(NOISE_LENGTH_BYTES)
-  bytes[0] = length >>> 8
-  bytes[1] = length & 0xff
+  writeNoiseLength(bytes, 0, length)
   return bytes
 }, { bytes: NOISE_LENGTH_BYTES })
 
@@ -56,17 +61,39 @@ export function frameNoiseMessage (message: Uint8Array | Uint8ArrayList): Uint8A
 /**
  * Seals a batch of plaintext into as few transport messages as possible
  * (one per 65519 bytes), each framed, in one list: no byte is copied
- * before encryption, and the batch leaves as one write.
+ * before encryption, and the batch leaves as one write. One pass over the
+ * batch's pieces: each message is the views of the pieces it spans, and
+ * the length prefixes of all the messages share one small buffer.
  * @throws NonceExhaustedError
  */
 export function sealBatch (cipher: CipherState, batch: ByteChunk): Uint8ArrayList {
-  const plaintext = batch instanceof Uint8Array ? new Uint8ArrayList(batch) : batch
   const out = new Uint8ArrayList()
-  for (let start = 0; start < plaintext.byteLength; start += NOISE_MAX_PLAINTEXT) {
-    const end = Math.min(start + NOISE_MAX_PLAINTEXT, plaintext.byteLength)
-    const sealed = new Uint8ArrayList()
-    cipher.seal(start === 0 && end === plaintext.byteLength ? plaintext : plaintext.sublist(start, end), sealed)
-    out.append(frameNoiseMessage(sealed))
+  let unsealed = batch.byteLength
+  const prefixes = Buffer.allocUnsafe(NOISE_LENGTH_BYTES * Math.ceil(unsealed / NOISE_MAX_PLAINTEXT))
+  let prefix = 0
+  /** Plaintext bytes of the message being put together, and how many it still needs. */
+  let size = 0
+  let missing = 0
+  let message: Uint8Array[] = []
+  const pieces = batch instanceof Uint8Array ? [batch] : batch
+  for (const piece of pieces) {
+    for (let at = 0; at < piece.length;) {
+      if (missing === 0) {
+        size = missing = Math.min(unsealed, NOISE_MAX_PLAINTEXT)
+        message = []
+      }
+      const take = Math.min(missing, piece.length - at)
+      message.push(take === piece.length ? piece : piece.subarray(at, at + take))
+      at += take
+      missing -= take
+      unsealed -= take
+      if (missing === 0) {
+        writeNoiseLength(prefixes, prefix, size + TAGLEN)
+        out.append(prefixes.subarray(prefix, prefix + NOISE_LENGTH_BYTES))
+        prefix += NOISE_LENGTH_BYTES
+        cipher.seal(message, out)
+      }
+    }
   }
   return out
 }

@@ -2,8 +2,9 @@
  * The Noise CipherState for ChaChaPoly: a key and a counter nonce. The
  * 96-bit nonce is 32 zero bits then the 64-bit counter, little-endian, as
  * the Noise spec fixes for ChaChaPoly. Transport messages go through
- * `seal`/`open`, which take and give `Uint8ArrayList`s so a batch spread
- * over several buffers is encrypted without first being concatenated.
+ * `seal`/`open`, which take a message as the pieces it is spread over and
+ * append what they produce to a `Uint8ArrayList`: nothing is concatenated,
+ * and each piece is one `update()` whose output is used as it is.
  */
 import { createCipheriv, createDecipheriv } from 'node:crypto'
 import { Uint8ArrayList } from 'uint8arraylist'
@@ -19,11 +20,11 @@ const ALGORITHM = 'chacha20-poly1305'
 const NO_AD = new Uint8Array(0)
 const TWO_POW_32 = 2 ** 32
 
-type Bytes = Uint8Array | Uint8ArrayList
+/** One message's bytes: a buffer, or the pieces it is spread over, in order (a `Uint8ArrayList`, an array of views). */
+export type Pieces = Uint8Array | Iterable<Uint8Array>
 
-function forEachPiece (bytes: Bytes, fn: (piece: Uint8Array) => void): void {
-  if (bytes instanceof Uint8Array) fn(bytes)
-  else for (const piece of bytes) fn(piece)
+function piecesOf (bytes: Pieces): Iterable<Uint8Array> {
+  return bytes instanceof Uint8Array ? [bytes] : bytes
 }
 
 export class CipherState {
@@ -31,6 +32,8 @@ export class CipherState {
   n = 0
   private key: Buffer | undefined
   private readonly nonceBytes = Buffer.alloc(12)
+  /** Where a tag split across two pieces of a received message is put back together. */
+  private readonly tagBytes = Buffer.alloc(TAGLEN)
 
   /**
    * @param key - 32 bytes, or none for the pass-through state of a handshake before its first DH
@@ -54,7 +57,7 @@ export class CipherState {
   encryptWithAd (ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
     if (this.key === undefined) return plaintext
     const out = new Uint8ArrayList()
-    this.encrypt(this.key, ad, plaintext, out)
+    this.encrypt(this.key, ad, plaintext, plaintext.length, out)
     return out.subarray()
   }
 
@@ -64,25 +67,29 @@ export class CipherState {
    */
   decryptWithAd (ad: Uint8Array, ciphertext: Uint8Array): Uint8Array {
     if (this.key === undefined) return ciphertext
-    return this.decrypt(this.key, ad, ciphertext).subarray()
+    const out = new Uint8ArrayList()
+    this.decrypt(this.key, ad, ciphertext, ciphertext.length, out)
+    return out.subarray()
   }
 
   /**
    * Encrypts one transport message (no associated data), appending the
-   * ciphertext pieces and the tag to `out`.
+   * ciphertext, piece for piece, and then the tag to `out`.
    * @throws NonceExhaustedError once `limit` messages have been sealed
    */
-  seal (plaintext: Bytes, out: Uint8ArrayList): void {
-    this.encrypt(this.requireKey(), NO_AD, plaintext, out)
+  seal (plaintext: Pieces, out: Uint8ArrayList): void {
+    this.encrypt(this.requireKey(), NO_AD, plaintext, 0, out)
   }
 
   /**
-   * Decrypts and authenticates one transport message. Nothing is returned
-   * unless the whole message is authentic.
+   * Decrypts and authenticates one transport message, appending its
+   * plaintext to `out` (a new list by default), which it returns. Nothing
+   * is appended unless the whole message is authentic.
    * @throws IntegrityError, NonceExhaustedError
    */
-  open (ciphertext: Bytes): Uint8ArrayList {
-    return this.decrypt(this.requireKey(), NO_AD, ciphertext)
+  open (ciphertext: Uint8Array | Uint8ArrayList, out: Uint8ArrayList = new Uint8ArrayList()): Uint8ArrayList {
+    this.decrypt(this.requireKey(), NO_AD, ciphertext, ciphertext.byteLength, out)
+    return out
   }
 
   private requireKey (): Buffer {
@@ -97,32 +104,54 @@ export class CipherState {
     return this.nonceBytes
   }
 
-  private encrypt (key: Buffer, ad: Uint8Array, plaintext: Bytes, out: Uint8ArrayList): void {
+  /** `plaintextLength` only matters with associated data (`setAAD`), which only the handshake has. */
+  private encrypt (key: Buffer, ad: Uint8Array, plaintext: Pieces, plaintextLength: number, out: Uint8ArrayList): void {
     const cipher = createCipheriv(ALGORITHM, key, this.nextNonce(), { authTagLength: TAGLEN })
     // Transport messages have no associated data: one native call less per message.
-    if (ad.length > 0) cipher.setAAD(ad, { plaintextLength: plaintext.byteLength })
-    forEachPiece(plaintext, piece => { if (piece.length > 0) out.append(cipher.update(piece)) })
+    if (ad.length > 0) cipher.setAAD(ad, { plaintextLength })
+    for (const piece of piecesOf(plaintext)) {
+      if (piece.length > 0) out.append(cipher.update(piece))
+    }
     cipher.final()
     out.append(cipher.getAuthTag())
     this.n++
   }
 
-  private decrypt (key: Buffer, ad: Uint8Array, ciphertext: Bytes): Uint8ArrayList {
+  /**
+   * One pass over the ciphertext's pieces: the body goes to `update()` as
+   * it lies, the last `TAGLEN` bytes are the tag (a view of one piece, or
+   * put together in `tagBytes` when split across two).
+   */
+  private decrypt (key: Buffer, ad: Uint8Array, ciphertext: Pieces, length: number, out: Uint8ArrayList): void {
     const nonce = this.nextNonce()
-    const bodyLength = ciphertext.byteLength - TAGLEN
+    const bodyLength = length - TAGLEN
     if (bodyLength < 0) throw new IntegrityError()
-    const list = ciphertext instanceof Uint8Array ? new Uint8ArrayList(ciphertext) : ciphertext
     const decipher = createDecipheriv(ALGORITHM, key, nonce, { authTagLength: TAGLEN })
-    decipher.setAuthTag(list.subarray(bodyLength))
     if (ad.length > 0) decipher.setAAD(ad, { plaintextLength: bodyLength })
-    const out = new Uint8ArrayList()
-    forEachPiece(list.sublist(0, bodyLength), piece => { if (piece.length > 0) out.append(decipher.update(piece)) })
+    const plaintext: Buffer[] = []
+    let body = bodyLength
+    let tag: Uint8Array = this.tagBytes
+    let tagFill = 0
+    for (const piece of piecesOf(ciphertext)) {
+      const inBody = Math.min(body, piece.length)
+      if (inBody > 0) {
+        plaintext.push(decipher.update(inBody === piece.length ? piece : piece.subarray(0, inBody)))
+        body -= inBody
+      }
+      const inTag = piece.length - inBody
+      if (inTag === 0) continue
+      if (inTag === TAGLEN) tag = inBody === 0 ? piece : piece.subarray(inBody)
+      else this.tagBytes.set(piece.subarray(inBody), tagFill)
+      tagFill += inTag
+    }
+    // ChaChaPoly takes the tag any time before final().
+    decipher.setAuthTag(tag)
     try {
       decipher.final()
     } catch {
       throw new IntegrityError()
     }
     this.n++
-    return out
+    for (const piece of plaintext) out.append(piece)
   }
 }

@@ -1,6 +1,8 @@
 /**
- * The bounded table of known listen addresses. When it is full, the entry
- * heard of longest ago that is not connected is forgotten to make room.
+ * The bounded table of known listen addresses. When it is full, an
+ * unconnected entry is forgotten to make room: first one this node never
+ * dialled, heard of longest ago, so that a flood of `PEERS:` lists cannot
+ * push out the addresses that are known to work.
  */
 import type { LinkSecurity } from './secure.js'
 
@@ -16,6 +18,11 @@ export interface KnownPeer {
   lastHeard: number
   /** How the last link this node dialled there was secured; `undefined` until one was established, and again after a failed dial. */
   security: LinkSecurity | undefined
+  /**
+   * When this node last dialled it and completed a handshake (ms since
+   * epoch; 0 when remembered from the peers file of an earlier run).
+   */
+  lastDialed?: number
 }
 
 export class AddressBook {
@@ -49,6 +56,12 @@ export class AddressBook {
     return true
   }
 
+  /** Records a completed dial: the address is known to work. */
+  markDialed (address: string, at = Date.now()): void {
+    const known = this.entries.get(address)
+    if (known !== undefined) known.lastDialed = at
+  }
+
   setConnected (address: string, connected: boolean): void {
     const known = this.entries.get(address)
     if (known === undefined) return
@@ -65,9 +78,11 @@ export class AddressBook {
     this.entries.delete(address)
   }
 
-  recordFailure (address: string): void {
+  /** @returns the failures since the last success */
+  recordFailure (address: string): number {
     const known = this.entries.get(address)
-    if (known !== undefined) known.failures++
+    if (known === undefined) return 0
+    return ++known.failures
   }
 
   /** Unconnected addresses, least recently heard first. */
@@ -79,13 +94,26 @@ export class AddressBook {
     return [...this.entries.values()].map(known => ({ ...known }))
   }
 
+  /** Addresses this node has dialled successfully, most recently dialled first. */
+  dialed (): string[] {
+    return [...this.entries.values()]
+      .filter(known => known.lastDialed !== undefined)
+      .sort((a, b) => (b.lastDialed as number) - (a.lastDialed as number))
+      .map(known => known.address)
+  }
+
   private evictOne (): boolean {
+    let fallback: KnownPeer | undefined
     for (const known of this.entries.values()) {
-      if (!known.connected) {
+      if (known.connected) continue
+      if (known.lastDialed === undefined) {
         this.entries.delete(known.address)
         return true
       }
+      fallback ??= known
     }
-    return false
+    if (fallback === undefined) return false
+    this.entries.delete(fallback.address)
+    return true
   }
 }

@@ -7,11 +7,15 @@
  * Inbound stages answer the peer only through the connection's queue (the
  * `Link`). Closing is explicit: with a reason, flushing what is queued for at
  * most `lingerTimeout`, then the transport is closed and `done` resolves.
+ *
+ * Until `established()` is called, what the remote sends is counted against
+ * `maxHandshakeBytes`: the frame decoder would otherwise buffer a whole
+ * `BYTES` payload for a peer that has not even said who it is.
  */
 import { pipe } from 'it-pipe'
 import { OutboundQueue } from './outbound-queue.js'
-import { ConnectionClosedError, SlowPeerError } from './errors.js'
-import type { Transport } from './transport.js'
+import { ConnectionClosedError, HandshakeTooLargeError, SlowPeerError } from './errors.js'
+import type { ByteChunk, Transport } from './transport.js'
 import { classifier, type HandshakeRole } from '../transforms/classifier.js'
 import { encoder } from '../transforms/encoder.js'
 import { frameDecoder, type FrameDecoderOptions } from '../transforms/frame-decoder.js'
@@ -23,6 +27,8 @@ export interface ConnectionOptions extends FrameDecoderOptions {
   role: Exclude<HandshakeRole, 'none'>
   /** Bytes the outbound queue holds before senders wait. */
   maxQueuedBytes: number
+  /** Bytes the remote may send before `established()`; unlimited when not set. */
+  maxHandshakeBytes?: number
   /** How long senders may make no progress before the peer is closed as slow, in ms. */
   slowPeerTimeout: number
   /** How long a graceful close may spend flushing the queue, in ms. */
@@ -48,6 +54,7 @@ export class Connection implements Link {
   private readonly lingerTimeout: number
   private readonly onClose: (reason: Error) => void
   private lingerTimer: NodeJS.Timeout | undefined
+  private handshaking = true
 
   constructor (opts: ConnectionOptions) {
     this.transport = opts.transport
@@ -60,8 +67,9 @@ export class Connection implements Link {
       onSlow: err => { this.close(err) }
     })
 
+    const source = opts.maxHandshakeBytes === undefined ? this.transport.source : this.limitHandshake(this.transport.source, opts.maxHandshakeBytes)
     const inbound = pipe(
-      this.transport.source,
+      source,
       frameDecoder(opts),
       classifier({ role: opts.role }),
       composeTransforms(opts.inbound(this)),
@@ -84,6 +92,11 @@ export class Connection implements Link {
     })
   }
 
+  /** Marks the handshake complete: from now on the remote may send any amount. */
+  established (): void {
+    this.handshaking = false
+  }
+
   /** Queues a message, waiting while the queue is full. Rejects once the connection is closing. */
   send (msg: Message): Promise<void> {
     return this.queue.push(msg)
@@ -97,6 +110,22 @@ export class Connection implements Link {
   /** Bytes queued and not yet written. */
   get queuedBytes (): number {
     return this.queue.queuedBytes
+  }
+
+  /**
+   * Counts the bytes received while handshaking. A chunk is refused only when
+   * the bytes before it already reach the limit, so the chunk that completes
+   * a handshake may carry the peer's first messages along.
+   */
+  private async * limitHandshake (source: AsyncIterable<ByteChunk>, limit: number): AsyncGenerator<ByteChunk> {
+    let received = 0
+    for await (const chunk of source) {
+      if (this.handshaking) {
+        if (received >= limit) throw new HandshakeTooLargeError(limit)
+        received += chunk.byteLength
+      }
+      yield chunk
+    }
   }
 
   /**

@@ -39,6 +39,32 @@ export const DEFAULT_MAX_KNOWN_PEERS = 1000
 /** Connections accepted but not yet through their handshake, at most. */
 export const DEFAULT_MAX_PENDING_HANDSHAKES = 64
 
+/**
+ * Bytes a remote may send before its handshake completes, in bytes: room for
+ * a hello and a `LISTEN:` line at the default line limit. A BYTES frame sent
+ * before the handshake would otherwise be buffered up to maxBytesPerMessage
+ * for every pending handshake.
+ */
+export const DEFAULT_MAX_HANDSHAKE_BYTES = 2 * DEFAULT_MAX_LINE_LENGTH
+
+/** Times a lost peer's address is redialled before giving up. */
+export const DEFAULT_RECONNECT_ATTEMPTS = 6
+
+/** Delay before the first redial of a lost peer, doubled on every attempt (with jitter), in ms. */
+export const DEFAULT_RECONNECT_BACKOFF = 1_000
+
+/** Longest delay between two redials of a lost peer, before jitter, in ms. */
+export const DEFAULT_RECONNECT_MAX_DELAY = 30_000
+
+/** Addresses being redialled at once (one timer each). */
+export const DEFAULT_MAX_RECONNECTS = 64
+
+/** Quiet time after a change of peers before the peers file is rewritten, in ms. */
+export const PEERS_FILE_SAVE_DELAY = 1_000
+
+/** Longest address a peers file line may hold, in bytes: a 253-byte host, brackets, `:` and a port. */
+export const MAX_ADDRESS_LENGTH = 262
+
 /** Dials in flight at once. */
 export const DEFAULT_DIAL_CONCURRENCY = 3
 
@@ -65,6 +91,9 @@ export const DEFAULT_BOOTSTRAP_BACKOFF = 500
 
 /** Payloads at least this long are written by reference instead of copied into a coalesced write, in bytes. */
 export const COALESCE_COPY_LIMIT = 16 * KiB
+
+/** Connections the kernel queues for a TCP listener before they are accepted (Node's own default). */
+export const DEFAULT_LISTEN_BACKLOG = 511
 
 /** Bytes read from a socket and not yet consumed before it is paused. */
 export const DEFAULT_READ_HIGH_WATER_MARK = 256 * KiB

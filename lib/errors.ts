@@ -88,6 +88,15 @@ export class HandshakeTimeoutError extends ProtocolError {
   }
 }
 
+/** The remote sent more than `maxHandshakeBytes` before its handshake completed. */
+export class HandshakeTooLargeError extends ProtocolError {
+  override readonly name = 'HandshakeTooLargeError'
+  readonly code = 'ERR_HANDSHAKE_TOO_LARGE'
+  constructor (readonly limit: number) {
+    super(`more than maxHandshakeBytes (${limit} bytes) received before the handshake completed`)
+  }
+}
+
 /** The remote refused us as a duplicate (`DUPLICATE`), or we refused it. */
 export class DuplicatePeerError extends ProtocolError {
   override readonly name = 'DuplicatePeerError'
@@ -184,12 +193,35 @@ export class DialError extends MeshlineError {
   }
 }
 
-/** A table the network can grow (known addresses, pending handshakes, a `PEERS` list) hit its bound. */
+/** A table the network can grow (pending handshakes, a `PEERS` list, known addresses, redials) hit its bound; the excess was refused or forgotten, nothing crashed. */
 export class LimitExceededError extends MeshlineError {
   override readonly name = 'LimitExceededError'
   readonly code = 'ERR_LIMIT_EXCEEDED'
   constructor (readonly limit: string, readonly value: number) {
     super(`${limit} (${value}) reached`)
+  }
+}
+
+/**
+ * A received `PEERS:` list has entries that are not `host:port` addresses.
+ * They are ignored and the connection stays open: existing peers are known
+ * to write sloppy lists.
+ */
+export class MalformedPeersListError extends MeshlineError {
+  override readonly name = 'MalformedPeersListError'
+  readonly code = 'ERR_MALFORMED_PEERS'
+  constructor (readonly entries: string[]) {
+    super(`PEERS list has ${entries.length} malformed entries, such as ${JSON.stringify(entries[0]?.slice(0, 80))}`)
+  }
+}
+
+/** The peers file could not be read or written, or held something other than addresses; the node runs on without it. */
+export class PeersFileError extends MeshlineError {
+  override readonly name = 'PeersFileError'
+  readonly code = 'ERR_PEERS_FILE'
+  constructor (readonly path: string, readonly reason: 'unreadable' | 'too large' | 'corrupt' | 'unwritable', options?: ErrorOptions) {
+    const detail = options?.cause instanceof Error ? `: ${options.cause.message}` : ''
+    super(`peers file ${path} is ${reason}${detail}`, options)
   }
 }
 

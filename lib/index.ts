@@ -16,7 +16,7 @@
  * ```
  */
 export { MeshNode } from './node.js'
-export type { BroadcastResult, BytesHandler, Direction, IncomingMessage, MeshEvents, PeerInfo } from './node.js'
+export type { BroadcastResult, BytesHandler, Direction, IncomingMessage, MeshEvents, MeshStats, PeerInfo } from './node.js'
 export type { KnownPeer } from './address-book.js'
 export { DEFAULT_OPTIONS, resolveOptions } from './options.js'
 export type { MeshNodeOptions, SecureMode } from './options.js'

@@ -13,14 +13,16 @@ import { AddressBook, type KnownPeer } from './address-book.js'
 import { Connection } from './connection.js'
 import {
   AccessDeniedError, ConnectionClosedError, DialError, DuplicatePeerError, IdentityMismatchError, InvalidMessageError, InvalidOptionError,
-  LimitExceededError, MaxPeersError, NoiseRefusedError, NotRunningError, PeerNotFoundError, PeerTimeoutError, PlaintextPeerError,
-  PlaintextRefusedError, ProtocolError, SelfConnectionError
+  LimitExceededError, MalformedPeersListError, MaxPeersError, NoiseRefusedError, NotRunningError, PeerNotFoundError, PeerTimeoutError,
+  PlaintextPeerError, PlaintextRefusedError, ProtocolError, SelfConnectionError, SlowPeerError, type PeersFileError
 } from './errors.js'
 import {
   fingerprint, generateIdentity, identityFromKeyObject, loadIdentity, nodeIdFromPublicKey, publicKeyHex, resolveAllowlist, type Identity
 } from './identity.js'
 import { Inbox } from './inbox.js'
 import { resolveOptions, type MeshNodeOptions, type ResolvedOptions } from './options.js'
+import { PeersFile } from './peers-file.js'
+import { Reconnector } from './reconnect.js'
 import { classifyInbound, secureTransport, type LinkSecurity } from './secure.js'
 import { tcpTransport } from './tcp.js'
 import type { Transport, TransportFactory, TransportListener } from './transport.js'
@@ -92,6 +94,28 @@ export interface MeshEvents {
   'peer:denied': [{ remoteAddress: string, direction: Direction, publicKey: string | undefined, fingerprint: string | undefined, error: AccessDeniedError }]
   /** Control traffic received: `PING`, `PONG`, `REQUEST_PEERS`, `PEERS:`. */
   debug: [{ peer: PeerInfo, message: Message }]
+  /** A node-wide table (known addresses, redials) hit its bound: the excess was forgotten or refused. */
+  'limit:exceeded': [{ error: LimitExceededError }]
+  /** The peers file could not be read or written, or was damaged; the node runs on without it. */
+  'peers-file:error': [{ error: PeersFileError }]
+}
+
+/** Current sizes of the tables a node keeps, each bounded by an option. */
+export interface MeshStats {
+  /** Connected peers (`maxPeers`). */
+  peers: number
+  /** Open connections, in any state: handshaking, established or closing. */
+  connections: number
+  /** Accepted connections still in their handshake (`maxPendingHandshakes`). */
+  pendingHandshakes: number
+  /** Known listen addresses (`maxKnownPeers`). */
+  knownAddresses: number
+  /** Dials queued or in flight (`dialConcurrency` at a time). */
+  dialing: number
+  /** Discovered addresses waiting out their dial jitter (bounded by the room left under `maxPeers`). */
+  scheduledDials: number
+  /** Lost peers being redialled (`maxReconnects`). */
+  reconnecting: number
 }
 
 /** A connection before its line handshake: the transport to run it over, and how it is secured. */
@@ -171,6 +195,10 @@ export class MeshNode extends EventEmitter<MeshEvents> {
   private readonly dialQueue: PQueue
   private readonly handlers: Handler[] = []
   private readonly inboxes = new Set<Inbox<IncomingMessage>>()
+  /** Discovered addresses whose dial waits out its jitter. */
+  private readonly scheduledDials = new Set<string>()
+  private readonly reconnector: Reconnector
+  private readonly peersFile: PeersFile | undefined
   private listener: TransportListener | undefined
   private lifetime = new AbortController()
   private pendingHandshakes = 0
@@ -195,6 +223,23 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     this.transport = opts.transport ?? tcpTransport()
     this.book = new AddressBook(this.options.maxKnownPeers)
     this.dialQueue = new PQueue({ concurrency: this.options.dialConcurrency })
+    this.reconnector = new Reconnector({
+      attempts: this.options.reconnectAttempts,
+      backoff: this.options.reconnectBackoff,
+      maxDelay: this.options.reconnectMaxDelay,
+      capacity: this.options.maxReconnects,
+      dial: async address => { await this.redial(address) },
+      onGiveUp: (address, attempts, cause) => { this.emit('dial:failed', { address, error: new DialError(address, attempts, { cause }) }) },
+      onLimit: error => { this.emit('limit:exceeded', { error }) }
+    })
+    const { peersFile, maxKnownPeers } = this.options
+    this.peersFile = peersFile === undefined
+      ? undefined
+      : new PeersFile(peersFile, {
+        maxEntries: maxKnownPeers,
+        addresses: () => this.book.dialed(),
+        onError: error => { this.emit('peers-file:error', { error }) }
+      })
   }
 
   /** Whether the node is listening. */
@@ -214,6 +259,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     this.lifetime = new AbortController()
     this.listener = await this.transport.listen(this.options.host, this.options.port, transport => { this.accept(transport) })
     this.rememberSelf()
+    if (this.peersFile !== undefined) await this.rejoin(this.peersFile)
     this.emit('started', { id: this.id, name: this.name, address: this.address })
     return this.address
   }
@@ -224,6 +270,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     if (listener === undefined) return
     this.listener = undefined
     this.lifetime.abort(new NotRunningError())
+    this.reconnector.clear()
     const listenerClosed = listener.close()
     const stopping = new ConnectionClosedError('node stopping')
     for (const transport of this.securing) transport.close()
@@ -232,6 +279,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     await listenerClosed
     await this.dialQueue.onIdle()
     for (const inbox of this.inboxes) inbox.end()
+    await this.peersFile?.flush()
     this.emit('stopped')
   }
 
@@ -302,6 +350,19 @@ export class MeshNode extends EventEmitter<MeshEvents> {
   /** Known listen addresses and their status. */
   knownPeers (): KnownPeer[] {
     return this.book.list()
+  }
+
+  /** Current sizes of the node's bounded tables. */
+  stats (): MeshStats {
+    return {
+      peers: this.table.size,
+      connections: this.connections.size,
+      pendingHandshakes: this.pendingHandshakes,
+      knownAddresses: this.book.size,
+      dialing: this.dialing.size,
+      scheduledDials: this.scheduledDials.size,
+      reconnecting: this.reconnector.size
+    }
   }
 
   /**
@@ -541,13 +602,15 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     }, { signal: this.lifetime.signal }).finally(() => { this.dialing.delete(address) })
     attempt.catch((err: unknown) => {
       if (!(err instanceof SelfConnectionError)) {
-        this.book.recordFailure(address)
         // Whatever answered there last may have changed: the next dial tries Noise again first.
         this.book.setSecurity(address, undefined)
+        // An address that keeps failing is forgotten until someone mentions it again.
+        if (this.book.recordFailure(address) >= Math.max(1, this.options.reconnectAttempts)) this.book.remove(address)
         return
       }
-      // Another name for this node: never dial or share it again.
-      this.selfAddresses.add(address)
+      // Another name for this node: never dial or share it again. Only reachable
+      // names get here, but a relay can make many; the handshake's id check covers the rest.
+      if (this.selfAddresses.size < this.options.maxKnownPeers) this.selfAddresses.add(address)
       this.book.remove(address)
     })
     this.dialing.set(address, attempt)
@@ -572,6 +635,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
       maxLineLength: opts.maxLineLength,
       maxBytesPerMessage: opts.maxBytesPerMessage,
       maxQueuedBytes: opts.maxQueuedBytes,
+      maxHandshakeBytes: opts.maxHandshakeBytes,
       slowPeerTimeout: opts.slowPeerTimeout,
       lingerTimeout: opts.connectionTimeout,
       inbound: link => [
@@ -588,6 +652,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
             this.checkClaimedId(remote.id, secured)
             const { admission, isNew } = this.admit(conn, remote, secured)
             if (admission === 'accept') {
+              conn.established()
               peer = (this.table.get(remote.id) as PeerEntry).info
               announce = isNew
             }
@@ -670,6 +735,11 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     if (info.address !== undefined) {
       this.book.add(info.address)
       this.book.setConnected(info.address, true)
+      this.reconnector.cancel(info.address)
+      if (ourDirection === 'outbound') {
+        this.book.markDialed(info.address)
+        this.peersFile?.changed()
+      }
     }
     this.rememberLink(info, link)
     return { admission: 'accept', isNew: true }
@@ -719,6 +789,34 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     if (reason instanceof PeerTimeoutError) this.emit('peer:timeout', { peer: info })
     if (reason instanceof ProtocolError) this.emit('connection:error', { error: reason, remoteAddress, peer: info, closed: true })
     this.emit('peer:disconnect', { peer: info, reason, peerCount: this.table.size })
+    // The side that dialled redials; the other waits, so an inbound peer cannot
+    // make this node dial an address of its choosing. Peers dropped for
+    // misbehaving are not called back.
+    const misbehaved = reason instanceof ProtocolError || reason instanceof SlowPeerError
+    if (conn.role === 'dialer' && peer.address !== undefined && this.running && !misbehaved) this.reconnector.schedule(peer.address)
+  }
+
+  /** One redial attempt; resolves when there is nothing more to do, rejects to be tried again. */
+  private async redial (address: string): Promise<void> {
+    if (this.peerAt(address) !== undefined || !this.running) return
+    if (this.table.size >= this.options.maxPeers) throw new MaxPeersError('this node is at maxPeers')
+    try {
+      await this.dial(address)
+    } catch (err) {
+      if (err instanceof SelfConnectionError || err instanceof NotRunningError) return
+      if (err instanceof DuplicatePeerError && this.peerAt(address) !== undefined) return
+      throw err
+    }
+  }
+
+  /** Rejoins through the addresses remembered by an earlier run, most recently dialled first. */
+  private async rejoin (peersFile: PeersFile): Promise<void> {
+    const remembered = (await peersFile.load()).filter(address => !this.isSelf(address))
+    for (const address of remembered) {
+      this.book.add(address)
+      this.book.markDialed(address, 0)
+    }
+    for (const address of remembered.slice(0, this.options.maxReconnects)) this.reconnector.schedule(address, true)
   }
 
   /** Listen addresses to tell `receiver` about: connected peers, then a few more known ones. */
@@ -734,28 +832,39 @@ export class MeshNode extends EventEmitter<MeshEvents> {
   /** Takes in a received `PEERS:` list and dials a few of the new addresses. */
   private learn (msg: PeersMessage, from: PeerInfo | undefined, remoteAddress: string): void {
     const report = (error: Error): void => { this.emit('connection:error', { error, remoteAddress, peer: from, closed: false }) }
-    if (msg.rejected !== undefined) report(new InvalidMessageError(`PEERS list has malformed entries: ${msg.rejected.slice(0, 5).join(', ')}`))
-    const { maxPeersPerList } = this.options
+    if (msg.rejected !== undefined) report(new MalformedPeersListError(msg.rejected.slice(0, 5)))
+    const { maxPeersPerList, maxKnownPeers } = this.options
     if (msg.addresses.length > maxPeersPerList) report(new LimitExceededError('maxPeersPerList', maxPeersPerList))
+    const wasFull = this.book.size >= maxKnownPeers
     const discovered: string[] = []
     for (const address of msg.addresses.slice(0, maxPeersPerList)) {
       if (this.isSelf(address) || address.startsWith('[::1]')) continue
       if (this.book.add(address)) discovered.push(address)
     }
     if (discovered.length > 0) this.emit('peers:discovered', { from, addresses: discovered })
+    // Once per list, not per address: older addresses were forgotten to make room.
+    if (wasFull && discovered.length > 0) this.emit('limit:exceeded', { error: new LimitExceededError('maxKnownPeers', maxKnownPeers) })
     if (this.options.autoDial) this.dialSome()
   }
 
-  /** Dials a few random unconnected addresses, while there is room for more peers. */
+  /**
+   * Dials a few random unconnected addresses, while there is room for more
+   * peers. Dials still waiting out their jitter count against the room, so
+   * a flood of `PEERS:` lists cannot pile up timers.
+   */
   private dialSome (): void {
-    const room = this.options.maxPeers - this.table.size - this.dialing.size
+    const room = this.options.maxPeers - this.table.size - this.dialing.size - this.scheduledDials.size
     if (room <= 0 || !this.running) return
-    const candidates = shuffled(this.book.unconnected().filter(known => !this.dialing.has(known.address) && !this.isSelf(known.address)))
+    const idle = (address: string): boolean => !this.dialing.has(address) && !this.scheduledDials.has(address) &&
+      !this.reconnector.has(address) && !this.isSelf(address)
+    const candidates = shuffled(this.book.unconnected().filter(known => idle(known.address)))
       .slice(0, Math.min(room, this.options.dialsPerDiscovery))
     for (const { address } of candidates) {
       const jitter = Math.random() * this.options.dialJitter
       const signal = this.lifetime.signal
+      this.scheduledDials.add(address)
       void sleep(jitter, undefined, { signal })
+        .finally(() => { this.scheduledDials.delete(address) })
         .then(async () => await this.dial(address))
         .catch((error: Error) => {
           if (!signal.aborted) this.emit('dial:failed', { address, error })

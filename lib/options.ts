@@ -44,6 +44,8 @@ export interface MeshNodeOptions {
   maxKnownPeers?: number
   /** Accepted connections still in their handshake, at most; more are closed at once. @default 64 */
   maxPendingHandshakes?: number
+  /** Bytes a remote may send before its handshake completes; more closes the connection. @default 131072 (128 KiB) */
+  maxHandshakeBytes?: number
   /** Entries read from one `PEERS:` list at most; the rest are ignored and reported. @default 256 */
   maxPeersPerList?: number
   /** Dials in flight at once. @default 3 */
@@ -90,6 +92,21 @@ export interface MeshNodeOptions {
   secureProbeTimeout?: number
   /** Noise transport messages per link and direction before the link is closed with `ERR_NONCE_EXHAUSTED`, so that no nonce repeats. @default 9007199254740991 (2^53-1) */
   maxNoiseMessages?: number
+  /** Redials of a lost peer that this node had dialled, before giving up; 0 turns redialling off. @default 6 */
+  reconnectAttempts?: number
+  /** Delay before the first redial of a lost peer, doubled on every attempt (with jitter), in ms. @default 1000 */
+  reconnectBackoff?: number
+  /** Longest delay between two redials, before jitter, in ms. @default 30000 */
+  reconnectMaxDelay?: number
+  /** Addresses being redialled at once; more lost peers are left to discovery. @default 64 */
+  maxReconnects?: number
+  /**
+   * File that remembers the addresses this node dialled successfully, so
+   * that a restarted node rejoins without its bootstrap. Written atomically
+   * (temporary file and rename), at most `maxKnownPeers` addresses.
+   * @default none (nothing is remembered)
+   */
+  peersFile?: string
   /** How connections are made. @default TCP */
   transport?: TransportFactory
   /** Your transforms, run on every connection's inbound messages after the protocol stages. @default [] */
@@ -103,8 +120,8 @@ export type SecureMode = 'off' | 'preferred' | 'required'
 
 const SECURE_MODES: readonly SecureMode[] = ['off', 'preferred', 'required']
 
-export type ResolvedOptions = Required<Omit<MeshNodeOptions, 'advertiseHost' | 'transport' | 'identity' | 'allow'>> &
-Pick<MeshNodeOptions, 'advertiseHost' | 'transport' | 'identity' | 'allow'>
+export type ResolvedOptions = Required<Omit<MeshNodeOptions, 'advertiseHost' | 'transport' | 'identity' | 'allow' | 'peersFile'>> &
+Pick<MeshNodeOptions, 'advertiseHost' | 'transport' | 'identity' | 'allow' | 'peersFile'>
 
 export const DEFAULT_OPTIONS: Omit<ResolvedOptions, 'id' | 'name'> = {
   port: 0,
@@ -120,6 +137,7 @@ export const DEFAULT_OPTIONS: Omit<ResolvedOptions, 'id' | 'name'> = {
   peerTimeout: C.DEFAULT_PEER_TIMEOUT,
   maxKnownPeers: C.DEFAULT_MAX_KNOWN_PEERS,
   maxPendingHandshakes: C.DEFAULT_MAX_PENDING_HANDSHAKES,
+  maxHandshakeBytes: C.DEFAULT_MAX_HANDSHAKE_BYTES,
   maxPeersPerList: C.DEFAULT_MAX_PEERS_PER_LIST,
   dialConcurrency: C.DEFAULT_DIAL_CONCURRENCY,
   dialsPerDiscovery: C.DEFAULT_DIALS_PER_DISCOVERY,
@@ -132,6 +150,10 @@ export const DEFAULT_OPTIONS: Omit<ResolvedOptions, 'id' | 'name'> = {
   secure: 'off',
   secureProbeTimeout: C.DEFAULT_SECURE_PROBE_TIMEOUT,
   maxNoiseMessages: C.DEFAULT_MAX_NOISE_MESSAGES,
+  reconnectAttempts: C.DEFAULT_RECONNECT_ATTEMPTS,
+  reconnectBackoff: C.DEFAULT_RECONNECT_BACKOFF,
+  reconnectMaxDelay: C.DEFAULT_RECONNECT_MAX_DELAY,
+  maxReconnects: C.DEFAULT_MAX_RECONNECTS,
   inbound: [],
   outbound: []
 }
@@ -150,6 +172,7 @@ const INTEGER_MINIMUMS = {
   peerTimeout: 1,
   maxKnownPeers: 0,
   maxPendingHandshakes: 1,
+  maxHandshakeBytes: 16,
   maxPeersPerList: 0,
   dialConcurrency: 1,
   dialsPerDiscovery: 0,
@@ -159,7 +182,11 @@ const INTEGER_MINIMUMS = {
   bootstrapAttempts: 1,
   bootstrapBackoff: 0,
   secureProbeTimeout: 1,
-  maxNoiseMessages: 1
+  maxNoiseMessages: 1,
+  reconnectAttempts: 0,
+  reconnectBackoff: 0,
+  reconnectMaxDelay: 0,
+  maxReconnects: 0
 } satisfies Partial<Record<keyof ResolvedOptions, number>>
 
 const ID_PATTERN = /^[\x21-\x39\x3b-\x7e]{1,128}$/
@@ -190,6 +217,9 @@ export function resolveOptions (opts: MeshNodeOptions = {}): ResolvedOptions {
     throw expected('name', 'a string of at most 256 characters without control characters', resolved.name)
   }
   if (typeof resolved.host !== 'string' || resolved.host.length === 0) throw expected('host', 'a non-empty string', resolved.host)
+  if (resolved.peersFile !== undefined && (typeof resolved.peersFile !== 'string' || resolved.peersFile.length === 0)) {
+    throw expected('peersFile', 'a non-empty path', resolved.peersFile)
+  }
   if (typeof resolved.autoDial !== 'boolean') throw expected('autoDial', 'a boolean', resolved.autoDial)
   if (!SECURE_MODES.includes(resolved.secure)) throw expected('secure', `one of ${SECURE_MODES.map(mode => `'${mode}'`).join(', ')}`, resolved.secure)
   const { identity, allow } = resolved

@@ -93,11 +93,17 @@ describe('MessageClassifier: hello lines', () => {
     assert.deepEqual(classifyAll('listener', ['a:b', 'c:d']), [{ type: 'hello', id: 'a', name: 'b' }, { type: 'chat', text: 'c:d' }])
   })
 
-  it('does not count blank lines as handshake lines', () => {
-    assert.deepEqual(classifyAll('listener', ['', 'a:b', '', 'LISTEN:h:1']), [
+  it('does not count blank lines after the hello as handshake lines', () => {
+    assert.deepEqual(classifyAll('listener', ['a:b', '', 'LISTEN:h:1', '']), [
       { type: 'hello', id: 'a', name: 'b' },
       { type: 'listen', address: 'h:1' }
     ])
+  })
+
+  it('reads a blank line where the hello belongs as an empty hello, for the handshake to refuse', () => {
+    for (const role of ['listener', 'dialer'] as const) {
+      assert.deepEqual(classifyAll(role, ['', 'a:b']), [{ type: 'hello', id: '', name: '' }, { type: 'chat', text: 'a:b' }])
+    }
   })
 })
 

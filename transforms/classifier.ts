@@ -61,10 +61,15 @@ export class MessageClassifier {
   private position = 0
   constructor (private readonly role: HandshakeRole = 'none') {}
 
-  /** The message a frame carries, or `undefined` for a blank line. */
+  /**
+   * The message a frame carries, or `undefined` for a blank line. A blank
+   * line where the hello belongs is an empty hello (which the handshake
+   * refuses), so that a peer sending nothing but blank lines is turned away
+   * at once instead of holding a handshake slot until the timeout.
+   */
   classify (frame: Frame): Message | undefined {
     if (typeof frame !== 'string') return { type: 'bytes', data: frame }
-    if (frame.length === 0) return undefined
+    if (frame.length === 0 && (this.role === 'none' || this.position > 0)) return undefined
     const position = this.position++
     if (this.role === 'dialer' && position === 0) {
       if (frame === DUPLICATE) return DUPLICATE_MESSAGE

@@ -6,7 +6,7 @@
 import { once } from 'node:events'
 import net from 'node:net'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { DEFAULT_READ_HIGH_WATER_MARK } from './constants.js'
+import { DEFAULT_LISTEN_BACKLOG, DEFAULT_READ_HIGH_WATER_MARK } from './constants.js'
 import { ConnectionClosedError, DialError } from './errors.js'
 import type { ByteChunk, DialOptions, Transport, TransportFactory, TransportListener } from './transport.js'
 import { formatAddress } from '../transforms/wire.js'
@@ -17,6 +17,13 @@ export interface TcpOptions {
    * @default 262144 (256 KiB)
    */
   readHighWaterMark?: number
+  /**
+   * Connections the operating system queues for the listener before the node
+   * accepts them (capped by the system, `net.core.somaxconn` on Linux). A
+   * burst beyond it is dropped by the kernel, unseen by the node.
+   * @default 511 (as Node.js)
+   */
+  backlog?: number
 }
 
 function waitForDrain (socket: net.Socket): Promise<void> {
@@ -148,7 +155,7 @@ export function tcpTransport (opts: TcpOptions = {}): TransportFactory {
       })
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject)
-        server.listen({ host, port }, () => {
+        server.listen({ host, port, backlog: opts.backlog ?? DEFAULT_LISTEN_BACKLOG }, () => {
           server.off('error', reject)
           resolve()
         })

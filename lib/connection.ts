@@ -72,7 +72,7 @@ export class Connection implements Link {
       source,
       frameDecoder(opts),
       classifier({ role: opts.role }),
-      composeTransforms(opts.inbound(this)),
+      composeTransforms(opts.inbound(this.stageLink())),
       opts.deliver
     ).then(
       () => { this.close(new ConnectionClosedError('remote closed the connection')) },
@@ -110,6 +110,22 @@ export class Connection implements Link {
   /** Bytes queued and not yet written. */
   get queuedBytes (): number {
     return this.queue.queuedBytes
+  }
+
+  /**
+   * The link the inbound stages answer through. Once the connection is
+   * closing, an answer (`PONG`, `PEERS:`) can no longer go out; it is dropped
+   * instead of failing the stage, because a failed stage would end the
+   * inbound pipeline and lose what the peer still sends before it closes its
+   * side (a connection superseded by a simultaneous one is read to its end).
+   */
+  private stageLink (): Link {
+    return {
+      send: async msg => {
+        await this.send(msg).catch((err: unknown) => { if (this.closeReason === undefined) throw err })
+      },
+      close: reason => { this.close(reason) }
+    }
   }
 
   /**

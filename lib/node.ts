@@ -4,7 +4,7 @@
  * connection's pipeline, and delivers what the pipelines yield to events,
  * sub-protocol handlers and `messages()` readers.
  */
-import { EventEmitter } from 'node:events'
+import { EventEmitter, setMaxListeners } from 'node:events'
 import { networkInterfaces } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import PQueue from 'p-queue'
@@ -257,6 +257,10 @@ export class MeshNode extends EventEmitter<MeshEvents> {
   async start (): Promise<string> {
     if (this.listener !== undefined) return this.address
     this.lifetime = new AbortController()
+    // Every pending dial listens for the node stopping; dials are bounded by
+    // maxPeers and maxReconnects (plus the caller's own connect() calls), so
+    // Node's default warning at 10 listeners would be a false alarm.
+    setMaxListeners(0, this.lifetime.signal)
     this.listener = await this.transport.listen(this.options.host, this.options.port, transport => { this.accept(transport) })
     this.rememberSelf()
     if (this.peersFile !== undefined) await this.rejoin(this.peersFile)
@@ -651,10 +655,15 @@ export class MeshNode extends EventEmitter<MeshEvents> {
           admit: remote => {
             this.checkClaimedId(remote.id, secured)
             const { admission, isNew } = this.admit(conn, remote, secured)
-            if (admission === 'accept') {
-              conn.established()
-              peer = (this.table.get(remote.id) as PeerEntry).info
-              announce = isNew
+            if (admission !== 'accept' && admission !== 'redundant') return admission
+            conn.established()
+            const info = (this.table.get(remote.id) as PeerEntry).info
+            peer = info
+            announce = isNew
+            if (admission === 'redundant') {
+              // The peer stays on its other connection; this one is read to its end, and our side of it ends now.
+              settle?.resolve({ ...info })
+              conn.close(new DuplicatePeerError('the peer\'s other connection is kept'))
             }
             return admission
           },
@@ -708,7 +717,10 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     if (existing !== undefined) {
       const dialerOf = (direction: Direction): string => direction === 'outbound' ? this.id : remote.id
       const newDialer = dialerOf(ourDirection)
-      if (newDialer === dialerOf(existing.info.direction) || newDialer > dialerOf(existing.info.direction)) return refuse('duplicate')
+      if (newDialer === dialerOf(existing.info.direction) || newDialer > dialerOf(existing.info.direction)) {
+        // A listener refuses before its dialer sends anything; a dialer learns too late, the listener has accepted.
+        return refuse(conn.role === 'dialer' ? 'redundant' : 'duplicate')
+      }
       // The new connection wins: move the peer onto it without a disconnect.
       const superseded = existing.conn
       existing.conn = conn

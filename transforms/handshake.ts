@@ -38,9 +38,12 @@ export interface RemoteHello {
 /**
  * The supervisor's decision on a remote that completed its half of the
  * handshake: `accept` it, refuse it as a `duplicate` or for `max-peers`, or
- * refuse it as ourselves (`self`).
+ * refuse it as ourselves (`self`). A dialer may also find the connection
+ * `redundant`: the listener has already accepted it, but this side keeps an
+ * earlier connection to the same peer. The listener may be sending on it
+ * until it learns so, so it is read to the end and nothing is sent on it.
  */
-export type Admission = 'accept' | 'duplicate' | 'max-peers' | 'self'
+export type Admission = 'accept' | 'duplicate' | 'max-peers' | 'self' | 'redundant'
 
 export interface HandshakeOptions {
   role: 'dialer' | 'listener'
@@ -100,7 +103,7 @@ export function parseListenAddress (text: string, remoteHost?: string): string {
   }
 }
 
-function refusal (verdict: Exclude<Admission, 'accept'>, by: 'us' | 'remote'): Error {
+function refusal (verdict: Exclude<Admission, 'accept' | 'redundant'>, by: 'us' | 'remote'): Error {
   switch (verdict) {
     case 'self': return new SelfConnectionError()
     case 'duplicate': return new DuplicatePeerError(by === 'us' ? 'already connected to this peer' : 'remote already has a connection to this node')
@@ -157,14 +160,17 @@ export function handshake (opts: HandshakeOptions) {
         else if (second !== undefined) pending.unshift(second)
       }
 
-      const verdict = opts.admit(remote)
-      if (verdict !== 'accept') {
+      const admission = opts.admit(remote)
+      // A listener has nothing to drain: its dialer sends nothing before the answer.
+      const verdict = admission === 'redundant' && opts.role === 'listener' ? 'duplicate' : admission
+      if (verdict === 'accept') {
+        if (opts.role === 'listener') await link.send(hello)
+        await shareAfterAccept()
+      } else if (verdict !== 'redundant') {
         // To a dialer that is ourselves we introduce ourselves: it then sees its own id and knows.
         if (opts.role === 'listener') await link.send(verdict === 'self' ? hello : verdict === 'duplicate' ? DUPLICATE_MESSAGE : MAX_PEERS_MESSAGE)
         throw refusal(verdict, 'us')
       }
-      if (opts.role === 'listener') await link.send(hello)
-      await shareAfterAccept()
       clearTimeout(timer)
       opts.onEstablished?.(remote)
 

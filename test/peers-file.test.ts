@@ -5,6 +5,8 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { PeersFile, maxPeersFileBytes, parsePeersFile, readPeersFile, writePeersFile } from '../lib/peers-file.js'
 import type { PeersFileError } from '../lib/errors.js'
+import { MeshNode } from '../lib/index.js'
+import { FAST, nextEvent, until, withNodes } from './helpers/mesh.js'
 
 let dir = ''
 before(async () => { dir = await mkdtemp(join(tmpdir(), 'meshline-peers-')) })
@@ -92,5 +94,44 @@ describe('PeersFile', () => {
     await broken.flush()
     assert.equal(errors.length, 1)
     assert.equal(errors[0]?.reason, 'unwritable')
+  })
+})
+
+describe('MeshNode: peersFile', () => {
+  it('remembers the peers it dialled, and a restart rejoins through them without its bootstrap', async () => {
+    await withNodes(async nodes => {
+      const path = join(dir, 'node-peers')
+      const b = await nodes.start({ autoDial: false })
+      const c = await nodes.start({ autoDial: false })
+      const a = await nodes.start({ peersFile: path, autoDial: false })
+      await a.connect(b.address)
+      await a.connect(c.address)
+      await nodes.stop(a)
+      assert.deepEqual((await readFile(path, 'utf8')).trim().split('\n').sort(), [b.address, c.address].sort())
+
+      const restarted = new MeshNode({ ...FAST, peersFile: path, autoDial: false })
+      const joined = new Set<string>()
+      restarted.on('peer:connect', ({ peer }) => { joined.add(peer.id) })
+      await nodes.adopt(restarted)
+      await until(() => joined.size === 2, 'the restarted node to rejoin both peers', 3000)
+      assert.deepEqual([...joined].sort(), [b.id, c.id].sort())
+    })
+  })
+
+  it('reports a damaged file with ERR_PEERS_FILE and starts anyway, with the entries that were valid', async () => {
+    await withNodes(async nodes => {
+      const b = await nodes.start({ autoDial: false })
+      const path = join(dir, 'damaged')
+      await writeFile(path, Buffer.concat([Buffer.from([0xde, 0xad, 0xbe, 0xef, 0x0a]), Buffer.from(`garbage line\n${b.address}\n`)]))
+      const a = new MeshNode({ ...FAST, peersFile: path, autoDial: false })
+      const errors: PeersFileError[] = []
+      a.on('peers-file:error', ({ error }) => { errors.push(error) })
+      const joined = nextEvent(a, 'peer:connect', () => true, 3000)
+      await nodes.adopt(a)
+      assert.equal(a.running, true)
+      assert.equal(errors[0]?.code, 'ERR_PEERS_FILE')
+      assert.equal(errors[0]?.reason, 'corrupt')
+      assert.equal((await joined)[0].peer.id, b.id)
+    })
   })
 })

@@ -1,17 +1,9 @@
 import assert from 'node:assert/strict'
+import net from 'node:net'
 import { describe, it } from 'node:test'
 import { Reconnector, reconnectDelay, type ReconnectorOptions } from '../lib/reconnect.js'
 import type { LimitExceededError } from '../lib/errors.js'
-
-const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => { setTimeout(resolve, ms) }) }
-
-async function until (condition: () => boolean, what: string, ms = 2000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`)
-    await sleep(2)
-  }
-}
+import { HOST, codeOf, nextEvent, portOf, sleep, until, withNodes } from './helpers/mesh.js'
 
 /** A reconnector whose dial attempts are recorded with their time, failing while `fail` says so. */
 function harness (opts: Partial<ReconnectorOptions> & { fail?: (address: string, attempt: number) => boolean } = {}) {
@@ -56,7 +48,7 @@ describe('Reconnector', () => {
     const start = Date.now()
     assert.equal(reconnector.schedule('h:1'), true)
     assert.equal(reconnector.size, 1)
-    await until(() => givenUp.length === 1, 'give up')
+    await until(() => givenUp.length === 1, 'give up', 2000, 2)
     assert.equal(attempts.length, 4)
     const gaps = attempts.map((a, i) => a.at - (i === 0 ? start : (attempts[i - 1] as { at: number }).at))
     // 20, 40, 80, 160 ms nominal: each gap at least its delay, and clearly growing.
@@ -70,7 +62,7 @@ describe('Reconnector', () => {
   it('stops at the first success', async () => {
     const { reconnector, attempts, givenUp } = harness({ fail: (_address, n) => n < 2 })
     reconnector.schedule('h:1')
-    await until(() => reconnector.size === 0, 'success')
+    await until(() => reconnector.size === 0, 'success', 2000, 2)
     assert.equal(attempts.length, 2)
     assert.deepEqual(givenUp, [])
   })
@@ -78,7 +70,7 @@ describe('Reconnector', () => {
   it('makes the first attempt at once when asked', async () => {
     const { reconnector, attempts } = harness({ backoff: 10_000, fail: () => false })
     reconnector.schedule('h:1', true)
-    await until(() => attempts.length === 1, 'first attempt', 500)
+    await until(() => attempts.length === 1, 'first attempt', 500, 2)
     reconnector.clear()
   })
 
@@ -119,7 +111,7 @@ describe('Reconnector', () => {
       }
     })
     reconnector.schedule('h:1')
-    await until(() => dials.length === 1, 'first attempt')
+    await until(() => dials.length === 1, 'first attempt', 2000, 2)
     reconnector.cancel('h:1')
     release?.()
     reconnector.schedule('h:2', true)
@@ -127,5 +119,75 @@ describe('Reconnector', () => {
     await sleep(50)
     assert.deepEqual(dials, ['h:1'])
     assert.equal(reconnector.size, 0)
+  })
+})
+
+describe('MeshNode: redialling lost peers', () => {
+  it('redials a peer it had dialled once it is back on the same port, with no call to connect()', async () => {
+    await withNodes(async nodes => {
+      const a = await nodes.start({ autoDial: false })
+      const b = await nodes.start({ autoDial: false })
+      const port = portOf(b.address)
+      await a.connect(b.address)
+      const lost = nextEvent(a, 'peer:disconnect', ({ peer }) => peer.id === b.id)
+      await nodes.stop(b)
+      await lost
+      assert.equal(a.stats().reconnecting, 1)
+      await sleep(200)
+      const back = nextEvent(a, 'peer:connect', () => true, 5000)
+      const b2 = await nodes.start({ port, autoDial: false })
+      const [{ peer }] = await back
+      assert.equal(peer.id, b2.id)
+      assert.equal(peer.direction, 'outbound')
+      assert.equal(a.stats().reconnecting, 0)
+    })
+  })
+
+  it('leaves redialling to the side that dialled', async () => {
+    await withNodes(async nodes => {
+      const a = await nodes.start({ autoDial: false })
+      const b = await nodes.start({ autoDial: false })
+      await a.connect(b.address)
+      const lost = nextEvent(b, 'peer:disconnect', ({ peer }) => peer.id === a.id)
+      await nodes.stop(a)
+      await lost
+      assert.equal(b.stats().reconnecting, 0)
+    })
+  })
+
+  it('gives up after reconnectAttempts with dial:failed, and forgets the address', async () => {
+    await withNodes(async nodes => {
+      const a = await nodes.start({ autoDial: false, reconnectAttempts: 3, reconnectBackoff: 10, reconnectMaxDelay: 20 })
+      const b = await nodes.start({ autoDial: false })
+      const address = b.address
+      await a.connect(address)
+      const failed = nextEvent(a, 'dial:failed', event => event.address === address, 5000)
+      await nodes.stop(b)
+      const [{ error }] = await failed
+      assert.equal(codeOf(error), 'ERR_DIAL_FAILED')
+      assert.equal((error as Error & { attempts?: number }).attempts, 3)
+      assert.equal(a.stats().reconnecting, 0)
+      assert.equal(a.knownPeers().some(k => k.address === address), false)
+    })
+  })
+
+  it('does not call back a peer dropped for a protocol error', async () => {
+    await withNodes(async nodes => {
+      const a = await nodes.start({ autoDial: false })
+      const server = net.createServer(socket => {
+        socket.on('error', () => {})
+        socket.once('data', () => { socket.write('f00d:rogue\nBYTES:-1\n') })
+      })
+      await new Promise<void>(resolve => { server.listen(0, HOST, resolve) })
+      try {
+        const lost = nextEvent(a, 'peer:disconnect')
+        await a.connect(`${HOST}:${(server.address() as net.AddressInfo).port}`)
+        const [{ reason }] = await lost
+        assert.equal(codeOf(reason), 'ERR_INVALID_LENGTH')
+        assert.equal(a.stats().reconnecting, 0)
+      } finally {
+        server.close()
+      }
+    })
   })
 })

@@ -83,7 +83,11 @@ export class Nodes {
   private readonly running = new Set<MeshNode>()
 
   async start (opts: MeshNodeOptions = {}): Promise<MeshNode> {
-    const node = new MeshNode({ ...FAST, ...opts })
+    return await this.adopt(new MeshNode({ ...FAST, ...opts }))
+  }
+
+  /** Starts a node made elsewhere (to listen to its start-up events first) and tracks it. */
+  async adopt (node: MeshNode): Promise<MeshNode> {
     this.running.add(node)
     await node.start()
     return node

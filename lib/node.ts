@@ -304,8 +304,9 @@ export class MeshNode extends EventEmitter<MeshEvents> {
         return await this.dial(target)
       } catch (err) {
         lastError = err
-        // Lost a simultaneous-dial tie-break: the other connection to this peer is the one kept.
-        const kept = err instanceof DuplicatePeerError ? this.peerAt(target) : undefined
+        // Lost a simultaneous-dial tie-break: the other connection to this peer is the one kept,
+        // and when the peer refused us because it is dialling us, that connection is moments away.
+        const kept = err instanceof DuplicatePeerError ? await this.peerSoonAt(target, this.options.connectionTimeout) : undefined
         if (kept !== undefined) return kept
         if (err instanceof SelfConnectionError || err instanceof NotRunningError || err instanceof MaxPeersError || err instanceof DuplicatePeerError) break
         if (attempt < bootstrapAttempts) {
@@ -414,6 +415,25 @@ export class MeshNode extends EventEmitter<MeshEvents> {
   private peerAt (address: string): PeerInfo | undefined {
     for (const { info } of this.table.values()) if (info.address === address) return { ...info }
     return undefined
+  }
+
+  /** The peer listening at `address`, as soon as it is connected, within `ms`. */
+  private async peerSoonAt (address: string, ms: number): Promise<PeerInfo | undefined> {
+    const connected = this.peerAt(address)
+    if (connected !== undefined || !this.running) return connected
+    return await new Promise(resolve => {
+      const onConnect = ({ peer }: { peer: PeerInfo }): void => { if (peer.address === address) done(peer) }
+      const done = (peer: PeerInfo | undefined): void => {
+        clearTimeout(timer)
+        this.off('peer:connect', onConnect)
+        this.off('stopped', onStop)
+        resolve(peer)
+      }
+      const onStop = (): void => { done(undefined) }
+      const timer = setTimeout(onStop, ms)
+      this.on('peer:connect', onConnect)
+      this.on('stopped', onStop)
+    })
   }
 
   private peerEntry (peerId: string): PeerEntry {

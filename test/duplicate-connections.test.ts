@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict'
 import net from 'node:net'
 import { describe, it } from 'node:test'
-import { HOST, nextEvent, portOf, withNodes, within } from './helpers/mesh.js'
+import { tcpTransport, type TransportFactory } from '../lib/index.js'
+import { HOST, nextEvent, portOf, sleep, withNodes, within } from './helpers/mesh.js'
 import { RawSocket } from './helpers/raw-socket.js'
 
 describe('simultaneous connections', () => {
@@ -45,6 +46,28 @@ describe('simultaneous connections', () => {
         server.close()
         first.destroy()
       }
+    })
+  })
+
+  it('connect() refused because the peer is dialling us at that moment resolves once that connection is up', async () => {
+    await withNodes(async nodes => {
+      const tcp = tcpTransport()
+      // The lower id dials slowly, so its dial is in flight when the higher id's hello arrives.
+      const slow: TransportFactory = {
+        dial: async (host, port, opts) => { await sleep(300); return await tcp.dial(host, port, opts) },
+        listen: async (host, port, onConnection) => await tcp.listen(host, port, onConnection)
+      }
+      const low = await nodes.start({ id: '0'.repeat(32), autoDial: false, transport: slow })
+      const high = await nodes.start({ id: 'f'.repeat(32), autoDial: false })
+      const lowDials = low.connect(high.address)
+      await sleep(50)
+      const errors: Error[] = []
+      low.on('connection:error', ({ error }) => { errors.push(error) })
+      const [fromHigh, fromLow] = await within(3000, 'both connect() calls', Promise.all([high.connect(low.address), lowDials]))
+      assert.equal(fromHigh.id, low.id)
+      assert.equal(fromLow.id, high.id)
+      assert.equal(high.peers()[0]?.direction, 'inbound', 'the connection the lower id dialled is kept')
+      assert.deepEqual(errors, [], 'refusing the crossing connection is not an error')
     })
   })
 })

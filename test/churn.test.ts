@@ -9,7 +9,7 @@
  * runner's async hooks.
  */
 import { describe, it } from 'node:test'
-import { runIsolated } from './helpers/isolated.js'
+import { runIsolated } from './support/isolated.js'
 import type { ChurnReport } from './scenarios/churn.js'
 
 describe('churn', () => {

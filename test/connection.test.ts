@@ -6,7 +6,7 @@ import { duplexPair } from '../lib/memory.js'
 import type { Message } from '../transforms/wire.js'
 import { heartbeat } from '../transforms/heartbeat.js'
 import { discovery } from '../transforms/discovery.js'
-import { until } from './helpers/mesh.js'
+import { waitFor } from './support/async.js'
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s)
 
@@ -57,7 +57,7 @@ describe('Connection', () => {
     conn.established()
     // As a listener, the classifier reads the first line as the hello.
     send('peer:name\nfirst\n')
-    await until(() => delivered.length === 2, 'first message')
+    await waitFor(() => delivered.length === 2, 'first message')
     conn.close(new ConnectionClosedError('superseded'))
     // The peer has not heard yet: it pings, asks for peers, and chats on.
     send('PING\nREQUEST_PEERS\nsecond\n')
@@ -78,7 +78,7 @@ describe('Connection', () => {
     const open = harness(64)
     open.conn.established()
     for (let i = 0; i < 10; i++) open.send(`${'y'.repeat(40)}\n`)
-    await until(() => open.delivered.length === 10, 'ten lines')
+    await waitFor(() => open.delivered.length === 10, 'ten lines')
     open.end()
     await open.conn.done
     assert.deepEqual(open.closes.map(e => (e as Error & { code?: string }).code), ['ERR_CONNECTION_CLOSED'])

@@ -8,14 +8,16 @@ import assert from 'node:assert/strict'
 import net from 'node:net'
 import { describe, it } from 'node:test'
 import { tcpTransport, type TransportFactory } from '../lib/index.js'
-import { HOST, nextEvent, portOf, sleep, withNodes, within } from './helpers/mesh.js'
-import { RawSocket } from './helpers/raw-socket.js'
+import { sleep, within } from './support/async.js'
+import { LiveHarness } from './support/live.js'
+import { HOST, nextEvent, portOf, withHarness } from './support/mesh.js'
+import { RawSocket } from './support/raw-socket.js'
 
 describe('simultaneous connections', () => {
   it('a dialer reads a redundant connection to its end, delivering what the listener sent on it, and sends nothing', async () => {
-    await withNodes(async nodes => {
+    await withHarness(LiveHarness, async nodes => {
       const low = '0'.repeat(32)
-      const node = await nodes.start({ id: 'f'.repeat(32), autoDial: false })
+      const node = await nodes.node({ id: 'f'.repeat(32), autoDial: false })
       // The peer with the lower id is connected already, having dialled the node.
       const first = await RawSocket.connect(portOf(node.address))
       const connected = nextEvent(node, 'peer:connect')
@@ -33,7 +35,7 @@ describe('simultaneous connections', () => {
       await new Promise<void>(resolve => { server.listen(0, HOST, resolve) })
       try {
         const chat = nextEvent(node, 'chat', ({ text }) => text === 'sent on the second connection')
-        const peer = await within(3000, 'connect()', node.connect(`${HOST}:${(server.address() as net.AddressInfo).port}`))
+        const peer = await within(node.connect(`${HOST}:${(server.address() as net.AddressInfo).port}`), 'connect()', 3000)
         assert.equal(peer.id, low)
         const [{ peer: from }] = await chat
         assert.equal(from.id, low)
@@ -50,20 +52,20 @@ describe('simultaneous connections', () => {
   })
 
   it('connect() refused because the peer is dialling us at that moment resolves once that connection is up', async () => {
-    await withNodes(async nodes => {
+    await withHarness(LiveHarness, async nodes => {
       const tcp = tcpTransport()
       // The lower id dials slowly, so its dial is in flight when the higher id's hello arrives.
       const slow: TransportFactory = {
         dial: async (host, port, opts) => { await sleep(300); return await tcp.dial(host, port, opts) },
         listen: async (host, port, onConnection) => await tcp.listen(host, port, onConnection)
       }
-      const low = await nodes.start({ id: '0'.repeat(32), autoDial: false, transport: slow })
-      const high = await nodes.start({ id: 'f'.repeat(32), autoDial: false })
+      const low = await nodes.node({ id: '0'.repeat(32), autoDial: false, transport: slow })
+      const high = await nodes.node({ id: 'f'.repeat(32), autoDial: false })
       const lowDials = low.connect(high.address)
       await sleep(50)
       const errors: Error[] = []
       low.on('connection:error', ({ error }) => { errors.push(error) })
-      const [fromHigh, fromLow] = await within(3000, 'both connect() calls', Promise.all([high.connect(low.address), lowDials]))
+      const [fromHigh, fromLow] = await within(Promise.all([high.connect(low.address), lowDials]), 'both connect() calls', 3000)
       assert.equal(fromHigh.id, low.id)
       assert.equal(fromLow.id, high.id)
       assert.equal(high.peers()[0]?.direction, 'inbound', 'the connection the lower id dialled is kept')

@@ -6,7 +6,7 @@
  * away from the test runner's async hooks, which would double its time.
  */
 import { describe, it } from 'node:test'
-import { runIsolated } from './helpers/isolated.js'
+import { runIsolated } from './support/isolated.js'
 import type { OrderingReport } from './scenarios/ordering.js'
 
 describe('ordering and loss over a throttled link', () => {

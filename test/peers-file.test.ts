@@ -6,7 +6,9 @@ import { after, before, describe, it } from 'node:test'
 import { PeersFile, maxPeersFileBytes, parsePeersFile, readPeersFile, writePeersFile } from '../lib/peers-file.js'
 import type { PeersFileError } from '../lib/errors.js'
 import { MeshNode } from '../lib/index.js'
-import { FAST, nextEvent, until, withNodes } from './helpers/mesh.js'
+import { waitFor } from './support/async.js'
+import { FAST, LiveHarness } from './support/live.js'
+import { nextEvent, withHarness } from './support/mesh.js'
 
 let dir = ''
 before(async () => { dir = await mkdtemp(join(tmpdir(), 'meshline-peers-')) })
@@ -99,28 +101,28 @@ describe('PeersFile', () => {
 
 describe('MeshNode: peersFile', () => {
   it('remembers the peers it dialled, and a restart rejoins through them without its bootstrap', async () => {
-    await withNodes(async nodes => {
+    await withHarness(LiveHarness, async nodes => {
       const path = join(dir, 'node-peers')
-      const b = await nodes.start({ autoDial: false })
-      const c = await nodes.start({ autoDial: false })
-      const a = await nodes.start({ peersFile: path, autoDial: false })
+      const b = await nodes.node({ autoDial: false })
+      const c = await nodes.node({ autoDial: false })
+      const a = await nodes.node({ peersFile: path, autoDial: false })
       await a.connect(b.address)
       await a.connect(c.address)
-      await nodes.stop(a)
+      await a.stop()
       assert.deepEqual((await readFile(path, 'utf8')).trim().split('\n').sort(), [b.address, c.address].sort())
 
       const restarted = new MeshNode({ ...FAST, peersFile: path, autoDial: false })
       const joined = new Set<string>()
       restarted.on('peer:connect', ({ peer }) => { joined.add(peer.id) })
       await nodes.adopt(restarted)
-      await until(() => joined.size === 2, 'the restarted node to rejoin both peers', 3000)
+      await waitFor(() => joined.size === 2, 'the restarted node to rejoin both peers', 3000)
       assert.deepEqual([...joined].sort(), [b.id, c.id].sort())
     })
   })
 
   it('reports a damaged file with ERR_PEERS_FILE and starts anyway, with the entries that were valid', async () => {
-    await withNodes(async nodes => {
-      const b = await nodes.start({ autoDial: false })
+    await withHarness(LiveHarness, async nodes => {
+      const b = await nodes.node({ autoDial: false })
       const path = join(dir, 'damaged')
       await writeFile(path, Buffer.concat([Buffer.from([0xde, 0xad, 0xbe, 0xef, 0x0a]), Buffer.from(`garbage line\n${b.address}\n`)]))
       const a = new MeshNode({ ...FAST, peersFile: path, autoDial: false })

@@ -3,7 +3,9 @@ import net from 'node:net'
 import { describe, it } from 'node:test'
 import { Reconnector, reconnectDelay, type ReconnectorOptions } from '../lib/reconnect.js'
 import type { LimitExceededError } from '../lib/errors.js'
-import { HOST, codeOf, nextEvent, portOf, sleep, until, withNodes } from './helpers/mesh.js'
+import { sleep, waitFor } from './support/async.js'
+import { LiveHarness } from './support/live.js'
+import { HOST, causeCodes, nextEvent, portOf, withHarness } from './support/mesh.js'
 
 /** A reconnector whose dial attempts are recorded with their time, failing while `fail` says so. */
 function harness (opts: Partial<ReconnectorOptions> & { fail?: (address: string, attempt: number) => boolean } = {}) {
@@ -48,7 +50,7 @@ describe('Reconnector', () => {
     const start = Date.now()
     assert.equal(reconnector.schedule('h:1'), true)
     assert.equal(reconnector.size, 1)
-    await until(() => givenUp.length === 1, 'give up', 2000, 2)
+    await waitFor(() => givenUp.length === 1, 'give up', 2000)
     assert.equal(attempts.length, 4)
     const gaps = attempts.map((a, i) => a.at - (i === 0 ? start : (attempts[i - 1] as { at: number }).at))
     // 20, 40, 80, 160 ms nominal: each gap at least its delay, and clearly growing.
@@ -62,7 +64,7 @@ describe('Reconnector', () => {
   it('stops at the first success', async () => {
     const { reconnector, attempts, givenUp } = harness({ fail: (_address, n) => n < 2 })
     reconnector.schedule('h:1')
-    await until(() => reconnector.size === 0, 'success', 2000, 2)
+    await waitFor(() => reconnector.size === 0, 'success', 2000)
     assert.equal(attempts.length, 2)
     assert.deepEqual(givenUp, [])
   })
@@ -70,7 +72,7 @@ describe('Reconnector', () => {
   it('makes the first attempt at once when asked', async () => {
     const { reconnector, attempts } = harness({ backoff: 10_000, fail: () => false })
     reconnector.schedule('h:1', true)
-    await until(() => attempts.length === 1, 'first attempt', 500, 2)
+    await waitFor(() => attempts.length === 1, 'first attempt', 500)
     reconnector.clear()
   })
 
@@ -111,7 +113,7 @@ describe('Reconnector', () => {
       }
     })
     reconnector.schedule('h:1')
-    await until(() => dials.length === 1, 'first attempt', 2000, 2)
+    await waitFor(() => dials.length === 1, 'first attempt', 2000)
     reconnector.cancel('h:1')
     release?.()
     reconnector.schedule('h:2', true)
@@ -124,18 +126,18 @@ describe('Reconnector', () => {
 
 describe('MeshNode: redialling lost peers', () => {
   it('redials a peer it had dialled once it is back on the same port, with no call to connect()', async () => {
-    await withNodes(async nodes => {
-      const a = await nodes.start({ autoDial: false })
-      const b = await nodes.start({ autoDial: false })
+    await withHarness(LiveHarness, async nodes => {
+      const a = await nodes.node({ autoDial: false })
+      const b = await nodes.node({ autoDial: false })
       const port = portOf(b.address)
       await a.connect(b.address)
       const lost = nextEvent(a, 'peer:disconnect', ({ peer }) => peer.id === b.id)
-      await nodes.stop(b)
+      await b.stop()
       await lost
       assert.equal(a.stats().reconnecting, 1)
       await sleep(200)
       const back = nextEvent(a, 'peer:connect', () => true, 5000)
-      const b2 = await nodes.start({ port, autoDial: false })
+      const b2 = await nodes.node({ port, autoDial: false })
       const [{ peer }] = await back
       assert.equal(peer.id, b2.id)
       assert.equal(peer.direction, 'outbound')
@@ -144,27 +146,27 @@ describe('MeshNode: redialling lost peers', () => {
   })
 
   it('leaves redialling to the side that dialled', async () => {
-    await withNodes(async nodes => {
-      const a = await nodes.start({ autoDial: false })
-      const b = await nodes.start({ autoDial: false })
+    await withHarness(LiveHarness, async nodes => {
+      const a = await nodes.node({ autoDial: false })
+      const b = await nodes.node({ autoDial: false })
       await a.connect(b.address)
       const lost = nextEvent(b, 'peer:disconnect', ({ peer }) => peer.id === a.id)
-      await nodes.stop(a)
+      await a.stop()
       await lost
       assert.equal(b.stats().reconnecting, 0)
     })
   })
 
   it('gives up after reconnectAttempts with dial:failed, and forgets the address', async () => {
-    await withNodes(async nodes => {
-      const a = await nodes.start({ autoDial: false, reconnectAttempts: 3, reconnectBackoff: 10, reconnectMaxDelay: 20 })
-      const b = await nodes.start({ autoDial: false })
+    await withHarness(LiveHarness, async nodes => {
+      const a = await nodes.node({ autoDial: false, reconnectAttempts: 3, reconnectBackoff: 10, reconnectMaxDelay: 20 })
+      const b = await nodes.node({ autoDial: false })
       const address = b.address
       await a.connect(address)
       const failed = nextEvent(a, 'dial:failed', event => event.address === address, 5000)
-      await nodes.stop(b)
+      await b.stop()
       const [{ error }] = await failed
-      assert.equal(codeOf(error), 'ERR_DIAL_FAILED')
+      assert.equal(causeCodes(error)[0], 'ERR_DIAL_FAILED')
       assert.equal((error as Error & { attempts?: number }).attempts, 3)
       assert.equal(a.stats().reconnecting, 0)
       assert.equal(a.knownPeers().some(k => k.address === address), false)
@@ -172,8 +174,8 @@ describe('MeshNode: redialling lost peers', () => {
   })
 
   it('does not call back a peer dropped for a protocol error', async () => {
-    await withNodes(async nodes => {
-      const a = await nodes.start({ autoDial: false })
+    await withHarness(LiveHarness, async nodes => {
+      const a = await nodes.node({ autoDial: false })
       const server = net.createServer(socket => {
         socket.on('error', () => {})
         socket.once('data', () => { socket.write('f00d:rogue\nBYTES:-1\n') })
@@ -183,7 +185,7 @@ describe('MeshNode: redialling lost peers', () => {
         const lost = nextEvent(a, 'peer:disconnect')
         await a.connect(`${HOST}:${(server.address() as net.AddressInfo).port}`)
         const [{ reason }] = await lost
-        assert.equal(codeOf(reason), 'ERR_INVALID_LENGTH')
+        assert.equal(causeCodes(reason)[0], 'ERR_INVALID_LENGTH')
         assert.equal(a.stats().reconnecting, 0)
       } finally {
         server.close()

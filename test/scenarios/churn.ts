@@ -12,9 +12,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { MeshNode, type MeshNodeOptions } from '../../lib/index.js'
-import { FAST, portOf, sleep, until } from '../helpers/mesh.js'
-import { KillableTcp } from '../helpers/killable.js'
-import { seededRandom } from '../helpers/memory.js'
+import { sleep, waitFor } from '../support/async.js'
+import { KillableTcp } from '../support/killable.js'
+import { FAST } from '../support/live.js'
+import { seededRandom } from '../support/memory.js'
+import { portOf } from '../support/mesh.js'
 
 const SIZE = 30
 const VICTIMS = 10
@@ -91,7 +93,7 @@ export async function churnScenario (): Promise<ChurnReport> {
     const [hub] = members as [Member]
     await Promise.all(members.slice(1).map(async m => await m.node.connect(hub.node.address)))
     const formed = Date.now()
-    await until(() => fullMesh(members), `the first full mesh (peers: ${describeMesh(members)})`, 20_000, 50)
+    await waitFor(() => fullMesh(members), `the first full mesh (peers: ${describeMesh(members)})`, 20_000)
     const formation = Date.now() - formed
     // Long enough for every peers file to have been written (they save a second after a change).
     await sleep(1200)
@@ -114,7 +116,7 @@ export async function churnScenario (): Promise<ChurnReport> {
       else v.transport.freeze()
     }
     const expected = survivors.length * VICTIMS
-    await until(() => noticed.length === expected, `survivors to notice (${noticed.length} of ${expected})`, PEER_TIMEOUT + 2000, 10)
+    await waitFor(() => noticed.length === expected, `survivors to notice (${noticed.length} of ${expected})`, PEER_TIMEOUT + 2000)
     lag.disable()
     const slowest = Math.max(...noticed) - killedAt
     const lateness = Math.round(lag.max / 1e6)
@@ -133,7 +135,7 @@ export async function churnScenario (): Promise<ChurnReport> {
       if (i % 2 === 1) await r.node.connect((survivors[i] as Member).node.address)
     }
     const mesh = [...survivors, ...reborn]
-    await until(() => fullMesh(mesh), `the mesh to be full again (peers: ${describeMesh(mesh)})`, 20_000, 50)
+    await waitFor(() => fullMesh(mesh), `the mesh to be full again (peers: ${describeMesh(mesh)})`, 20_000)
     const repaired = Date.now() - restartedAt
 
     // Every node broadcasts once; every other node gets each broadcast exactly once.
@@ -147,7 +149,7 @@ export async function churnScenario (): Promise<ChurnReport> {
     const missing = (): string => mesh.flatMap(m => mesh
       .filter(o => o !== m && !(got.get(m.node.id) ?? []).includes(`from ${o.node.id}`))
       .map(o => `${o.node.id.slice(0, 4)}->${m.node.id.slice(0, 4)}`)).join(' ')
-    await until(() => [...got.values()].every(texts => texts.length >= SIZE - 1), 'every broadcast to arrive', 5000)
+    await waitFor(() => [...got.values()].every(texts => texts.length >= SIZE - 1), 'every broadcast to arrive', 5000)
       .catch((err: Error) => { assert.fail(`${err.message}; missing: ${missing()}`) })
     for (const m of mesh) {
       const expectedTexts = mesh.filter(o => o !== m).map(o => `from ${o.node.id}`).sort()

@@ -9,8 +9,10 @@
  */
 import assert from 'node:assert/strict'
 import { MeshNode } from '../../lib/index.js'
-import { FAST, portOf, within } from '../helpers/mesh.js'
-import { throttlingProxy } from '../helpers/proxy.js'
+import { within } from '../support/async.js'
+import { FAST } from '../support/live.js'
+import { portOf } from '../support/mesh.js'
+import { throttlingProxy } from '../support/throttling-proxy.js'
 
 export interface OrderingReport {
   messages: number
@@ -80,7 +82,7 @@ export async function orderedOverThrottledLink (messages: number, window = 1000)
       }
       await Promise.all(sends)
     }
-    await within(60_000, `message ${next} of ${messages}`, finished)
+    await within(finished, `message ${next} of ${messages}`, 60_000)
     if (failure !== undefined) throw failure
     assert.equal(next, messages)
     return { messages, bytesFrames: Math.ceil(messages / 100), pieces: proxy.pieces, payloadBytes, ms: Date.now() - started }

@@ -3,7 +3,7 @@
  * event loop carries only its own work: opens `count` sockets at once to
  * 127.0.0.1:`port`; every other one sends a hello, the rest stay silent.
  *
- *   node --import tsx test/helpers/flood-client.ts <port> <count>
+ *   node --import tsx test/support/flood-client.ts <port> <count>
  *
  * Over IPC it sends `{ type: 'opened', connected, failed, ms }` once every
  * attempt has settled, answers `'report'` with `{ type: 'report', sockets }`

@@ -2,7 +2,7 @@
  * Runs one exported async function of a module and reports its result (or
  * its error) to the parent over IPC; see `isolated.ts`.
  *
- *   node --import tsx test/helpers/isolated-child.ts <module path> <export> <JSON array of arguments>
+ *   node --import tsx test/support/isolated-child.ts <module path> <export> <JSON array of arguments>
  */
 import { pathToFileURL } from 'node:url'
 import type { IsolatedOutcome } from './isolated.js'

@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict'
 import net from 'node:net'
-import { HOST, within } from './mesh.js'
+import { within } from './async.js'
+import { HOST } from './mesh.js'
 
 export class RawSocket {
   private unread = Buffer.alloc(0)
@@ -35,10 +36,10 @@ export class RawSocket {
   static async connect (port: number, ms = 5000): Promise<RawSocket> {
     const socket = net.connect({ host: HOST, port })
     const raw = new RawSocket(socket)
-    await within(ms, 'TCP connect', new Promise<void>((resolve, reject) => {
+    await within(new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve)
       socket.once('error', reject)
-    }))
+    }), 'TCP connect', ms)
     return raw
   }
 
@@ -79,7 +80,7 @@ export class RawSocket {
   }
 
   async waitClosed (ms = 5000): Promise<void> {
-    await within(ms, 'the node to close the connection', this.closed)
+    await within(this.closed, 'the node to close the connection', ms)
   }
 
   destroy (): void {

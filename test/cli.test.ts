@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline'
 import { after, before, describe, it } from 'node:test'
 import { DEFAULT_HOST, DEFAULT_DOWNLOADS, parseArgs } from '../lib/cli/args.js'
 import { DEFAULT_MAX_FILE_SIZE } from '../lib/file-transfer/receiver.js'
+import { MeshNode } from '../lib/index.js'
 import { sha256 } from './support/bytes.js'
 import { ROOT, tsx } from './support/processes.js'
 
@@ -183,13 +184,46 @@ describe('meshline: three processes on loopback, driven through stdin', () => {
   })
 })
 
+describe('meshline: --peers-file', () => {
+  it('remembers the peers it dialled, and rejoins through them after a restart without a bootstrap address', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'meshline-cli-peers-'))
+    const peer = new MeshNode({ host: '127.0.0.1', name: 'remembered' })
+    try {
+      await peer.start()
+      const peersFile = join(dir, 'peers')
+      const first = new Cli(['--host', '127.0.0.1', '--peers-file', peersFile, '0', peer.address])
+      await first.waitFor(/\[NETWORK\] Connected to remembered /)
+      first.child.kill('SIGTERM')
+      assert.equal(await first.exitCode(), 0)
+      assert.equal(await readFile(peersFile, 'utf8'), `${peer.address}\n`)
+
+      const again = new Cli(['--host', '127.0.0.1', '--peers-file', peersFile, '0'])
+      await again.waitFor(/\[NETWORK\] Connected to remembered at 127\.0\.0\.1:\d+ \(outbound\)/)
+      again.child.kill('SIGTERM')
+      assert.equal(await again.exitCode(), 0)
+
+      await writeFile(peersFile, 'not an address\n')
+      const damaged = new Cli(['--host', '127.0.0.1', '--peers-file', peersFile, '0'])
+      await damaged.waitFor(/\[ERROR\] peers file .* is corrupt/)
+      // Signals are handled once the node runs; this line comes after that.
+      damaged.child.stdin.end()
+      await damaged.waitFor(/\[SYSTEM\] Standard input ended/)
+      damaged.child.kill('SIGTERM')
+      assert.equal(await damaged.exitCode(), 0)
+    } finally {
+      await peer.stop()
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+})
+
 describe('meshline: arguments', () => {
   it('reads the existing CLI\'s arguments, in any order, with --flag=value too', () => {
     assert.deepEqual(parseArgs(['--name', 'n', '--debug', '--host=127.0.0.1', '--downloads', 'd', '9000', 'h:9001']), {
-      command: 'node', port: 9000, bootstrap: 'h:9001', name: 'n', host: '127.0.0.1', downloads: 'd', debug: true, maxFileSize: DEFAULT_MAX_FILE_SIZE, tuning: {}, security: { secure: 'preferred' }
+      command: 'node', port: 9000, bootstrap: 'h:9001', name: 'n', host: '127.0.0.1', downloads: 'd', debug: true, maxFileSize: DEFAULT_MAX_FILE_SIZE, peersFile: undefined, tuning: {}, security: { secure: 'preferred' }
     })
     assert.deepEqual(parseArgs(['9000']), {
-      command: 'node', port: 9000, bootstrap: undefined, name: undefined, host: DEFAULT_HOST, downloads: DEFAULT_DOWNLOADS, debug: false, maxFileSize: DEFAULT_MAX_FILE_SIZE, tuning: {}, security: { secure: 'preferred' }
+      command: 'node', port: 9000, bootstrap: undefined, name: undefined, host: DEFAULT_HOST, downloads: DEFAULT_DOWNLOADS, debug: false, maxFileSize: DEFAULT_MAX_FILE_SIZE, peersFile: undefined, tuning: {}, security: { secure: 'preferred' }
     })
   })
 
@@ -208,6 +242,12 @@ describe('meshline: arguments', () => {
     assert.deepEqual(args.security, { secure: 'required', identity: 'me.key', allow: 'allowed.txt' })
     const off = parseArgs(['--secure', 'off', '0'])
     assert.deepEqual(off.command === 'node' && off.security, { secure: 'off' })
+  })
+
+  it('reads --peers-file', () => {
+    const args = parseArgs(['--peers-file', 'known-peers', '9000'])
+    assert.equal(args.command === 'node' && args.peersFile, 'known-peers')
+    assert.throws(() => parseArgs(['--peers-file=', '9000']), { code: 'ERR_INVALID_OPTION' })
   })
 
   it('reads --help, --version and demo', () => {
@@ -239,7 +279,7 @@ describe('meshline: arguments', () => {
   it('prints help and the package version, and exits 0', async () => {
     const help = await runToEnd(['--help'])
     assert.equal(help.code, 0)
-    for (const word of ['--name', '--host', '--downloads', '--debug', '--peer-timeout', '--secure', '--identity', '--allow', '/peers', '/connect', '/discover', '/send', '/quit', 'demo']) {
+    for (const word of ['--name', '--host', '--downloads', '--debug', '--peer-timeout', '--secure', '--identity', '--allow', '--peers-file', '/peers', '/connect', '/discover', '/send', '/quit', 'demo']) {
       assert.ok(help.stdout.includes(word), word)
     }
     const { version } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string }

@@ -1,8 +1,9 @@
 /**
  * The command line's arguments, as the existing mesh CLI takes them
  * (`[--name NAME] [--debug] [--host HOST] [--downloads DIR] <port>
- * [bootstrap-host:port]`), plus `--help`, `--version`, the `demo` subcommand
- * and a few limits and timers, and the help text that describes them.
+ * [bootstrap-host:port]`), plus `--help`, `--version`, the `demo` subcommand,
+ * a peers file and a few limits and timers, and the help text that
+ * describes them.
  */
 import { parseArgs as parseArgv } from 'node:util'
 import * as C from '../constants.js'
@@ -31,6 +32,8 @@ export interface NodeArgs {
   downloads: string
   debug: boolean
   maxFileSize: number
+  /** Where the node remembers the peers it dialled, to rejoin through them after a restart. */
+  peersFile: string | undefined
   tuning: Tuning
   security: Security
 }
@@ -71,6 +74,8 @@ Options:
   --host HOST                host to listen on (default: ${DEFAULT_HOST})
   --downloads DIR            folder received files are stored in (default: ./${DEFAULT_DOWNLOADS})
   --debug                    also show ping/pong and peer-list traffic
+  --peers-file PATH          remember the peers this node dials in PATH, and rejoin
+                             through them on the next start, even without a bootstrap
   --max-file-size BYTES      largest file a peer may send (default: ${DEFAULT_MAX_FILE_SIZE})
   --max-peers N              connected peers at most (default: ${C.DEFAULT_MAX_PEERS})
   -h, --help                 show this help
@@ -125,6 +130,7 @@ export function parseArgs (argv: string[]): CliArgs {
         name: { type: 'string' },
         host: { type: 'string' },
         downloads: { type: 'string' },
+        'peers-file': { type: 'string' },
         'max-file-size': { type: 'string' },
         'max-peers': { type: 'string' },
         'maintenance-interval': { type: 'string' },
@@ -169,6 +175,7 @@ export function parseArgs (argv: string[]): CliArgs {
     downloads: nonEmpty('--downloads', values.downloads) ?? DEFAULT_DOWNLOADS,
     debug: values.debug === true,
     maxFileSize: typeof values['max-file-size'] === 'string' ? integer('--max-file-size', values['max-file-size'], 0) : DEFAULT_MAX_FILE_SIZE,
+    peersFile: nonEmpty('--peers-file', values['peers-file']),
     tuning,
     security
   }

@@ -40,6 +40,8 @@ export function reportNode (node: MeshNode, out: Output, debug: boolean): void {
     out.line('ERROR', `Refused ${remoteAddress} (${direction}): ${fingerprint === undefined ? 'a plaintext peer proves no key, and an allowlist is set' : `key ${fingerprint} is not on the allowlist`}`)
   })
   node.on('handler:error', ({ error, peer, prefix }) => { out.line('ERROR', `${prefix} handler failed on a message from ${peer.name}: ${explain(error)}`) })
+  node.on('limit:exceeded', ({ error }) => { out.line('MAINTENANCE', explain(error)) })
+  node.on('peers-file:error', ({ error }) => { out.line('ERROR', explain(error)) })
   if (debug) node.on('debug', ({ peer, message }) => { out.line('DEBUG', `${describeMessage(message)} from ${peer.name}`) })
 }
 

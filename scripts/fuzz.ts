@@ -1,0 +1,34 @@
+/**
+ * A long fuzzing run against a live node (the property of test/fuzz.test.ts,
+ * test/support/fuzz.ts), with a random seed unless one is given:
+ *
+ *   npm run fuzz -- --runs 100000 [--seed N] [--tcp]
+ *
+ * Prints the seed first, so that a failure can be replayed with --seed, and
+ * fast-check's shrunk counterexample on failure. Exits 0 when every run passed.
+ */
+import { parseArgs } from 'node:util'
+import { fuzzNode } from '../test/support/fuzz.js'
+
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '10000' },
+    seed: { type: 'string' },
+    tcp: { type: 'boolean', default: false }
+  }
+})
+const runs = Number(values.runs)
+const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(values.seed)
+if (!Number.isSafeInteger(runs) || runs < 1 || !Number.isSafeInteger(seed)) {
+  console.error('Usage: npm run fuzz -- --runs N [--seed N] [--tcp]')
+  process.exit(2)
+}
+console.log(`fuzzing ${runs} streams over ${values.tcp === true ? 'TCP' : 'the in-memory transport'}, seed ${seed}`)
+try {
+  const report = await fuzzNode({ runs, seed, tcp: values.tcp })
+  console.log(`passed: ${report.runs} streams in ${(report.ms / 1000).toFixed(1)} s, ${report.admitted} handshakes accepted`)
+  console.log(`errors reported by the node: ${Object.entries(report.codes).sort(([, a], [, b]) => b - a).map(([code, n]) => `${code} ${n}`).join(', ')}`)
+} catch (error) {
+  console.error(error instanceof Error ? error.message : error)
+  process.exitCode = 1
+}

@@ -27,11 +27,13 @@ export class KillableTcp implements TransportFactory {
     if (this.state !== 'alive') throw new DialError(`${host}:${port}`, 1, { cause: new Error(`node ${this.state}`) })
     const socket = net.connect({ host, port })
     let timer: NodeJS.Timeout | undefined
+    let onAbort: (() => void) | undefined
     try {
       await new Promise<void>((resolve, reject) => {
         timer = setTimeout(() => { reject(new Error(`no answer within ${opts.timeout} ms`)) }, opts.timeout)
-        if (opts.signal?.aborted === true) reject(new Error('dial aborted'))
-        opts.signal?.addEventListener('abort', () => { reject(new Error('dial aborted')) }, { once: true })
+        onAbort = () => { reject(new Error('dial aborted')) }
+        if (opts.signal?.aborted === true) onAbort()
+        opts.signal?.addEventListener('abort', onAbort, { once: true })
         socket.once('connect', resolve)
         socket.once('error', reject)
       })
@@ -40,6 +42,8 @@ export class KillableTcp implements TransportFactory {
       throw new DialError(`${host}:${port}`, 1, { cause })
     } finally {
       clearTimeout(timer)
+      // The signal lives as long as the node: a listener left on it would keep this socket too.
+      if (onAbort !== undefined) opts.signal?.removeEventListener('abort', onAbort)
     }
     return this.wrap(socket)
   }

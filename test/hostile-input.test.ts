@@ -200,9 +200,11 @@ describe('hostile input on a live node', () => {
     assert.equal(now?.connectedAt, goodSince.connectedAt, 'the good peer kept its connection')
   }
 
+  /** Each raw peer announces an address of its own (where nothing listens), as distinct peers do. */
+  let listenPorts = 0
   async function handshake (raw: RawSocket, id: string): Promise<void> {
     const connected = nextEvent(target, 'peer:connect', ({ peer }) => peer.id === id)
-    await raw.write(`${id}:hostile\nLISTEN:${HOST}:1\n`)
+    await raw.write(`${id}:hostile\nLISTEN:127.0.0.2:${++listenPorts}\n`)
     assert.equal(await raw.readLine(), `${target.id}:${target.name}\n`)
     await connected
   }

@@ -120,7 +120,8 @@ export async function churnScenario (): Promise<ChurnReport> {
     lag.disable()
     const slowest = Math.max(...noticed) - killedAt
     const lateness = Math.round(lag.max / 1e6)
-    assert.ok(slowest <= PEER_TIMEOUT + lateness + 100,
+    // The silence check runs on a timer that re-arms itself: two firings, each as late as the process makes it.
+    assert.ok(slowest <= PEER_TIMEOUT + 2 * lateness + 200,
       `the last survivor noticed after ${slowest} ms (peerTimeout ${PEER_TIMEOUT} ms, timers up to ${lateness} ms late)`)
     assert.ok(survivors.every(s => s.node.peers().length === SIZE - 1 - VICTIMS))
 

@@ -2,7 +2,10 @@
  * The bounded table of known listen addresses. When it is full, an
  * unconnected entry is forgotten to make room: first one this node never
  * dialled, heard of longest ago, so that a flood of `PEERS:` lists cannot
- * push out the addresses that are known to work.
+ * push out the addresses that are known to work. An address whose dial
+ * failed is not offered for dialling again until a delay that grows with
+ * its failures has passed, so that bogus addresses cost a few dials, not a
+ * stream of them.
  */
 import type { LinkSecurity } from './secure.js'
 
@@ -14,6 +17,8 @@ export interface KnownPeer {
   connected: boolean
   /** Dials that failed since the last success. */
   failures: number
+  /** After a failed dial: when it may be dialled again (ms since epoch). */
+  retryAt?: number
   /** When it was last heard of (ms since epoch). */
   lastHeard: number
   /** How the last link this node dialled there was secured; `undefined` until one was established, and again after a failed dial. */
@@ -28,7 +33,11 @@ export interface KnownPeer {
 export class AddressBook {
   private readonly entries = new Map<string, KnownPeer>()
 
-  constructor (private readonly capacity: number) {}
+  /**
+   * @param capacity addresses kept at most
+   * @param retryDelay how long to wait before dialling an address again after its `failures`-th failure in a row, in ms
+   */
+  constructor (private readonly capacity: number, private readonly retryDelay: (failures: number) => number = () => 0) {}
 
   get size (): number {
     return this.entries.size
@@ -66,7 +75,9 @@ export class AddressBook {
     const known = this.entries.get(address)
     if (known === undefined) return
     known.connected = connected
-    if (connected) known.failures = 0
+    if (!connected) return
+    known.failures = 0
+    delete known.retryAt
   }
 
   setSecurity (address: string, security: LinkSecurity | undefined): void {
@@ -79,15 +90,22 @@ export class AddressBook {
   }
 
   /** @returns the failures since the last success */
-  recordFailure (address: string): number {
+  recordFailure (address: string, now = Date.now()): number {
     const known = this.entries.get(address)
     if (known === undefined) return 0
-    return ++known.failures
+    known.failures++
+    known.retryAt = now + this.retryDelay(known.failures)
+    return known.failures
   }
 
   /** Unconnected addresses, least recently heard first. */
   unconnected (): KnownPeer[] {
     return [...this.entries.values()].filter(known => !known.connected)
+  }
+
+  /** Unconnected addresses that may be dialled now: none failed, or its retry delay has passed. */
+  dialable (now = Date.now()): KnownPeer[] {
+    return [...this.entries.values()].filter(known => !known.connected && (known.retryAt === undefined || known.retryAt <= now))
   }
 
   list (): KnownPeer[] {

@@ -22,7 +22,7 @@ import {
 import { Inbox } from './inbox.js'
 import { resolveOptions, type MeshNodeOptions, type ResolvedOptions } from './options.js'
 import { PeersFile } from './peers-file.js'
-import { Reconnector } from './reconnect.js'
+import { Reconnector, reconnectDelay } from './reconnect.js'
 import { classifyInbound, secureTransport, type LinkSecurity } from './secure.js'
 import { tcpTransport } from './tcp.js'
 import type { Transport, TransportFactory, TransportListener } from './transport.js'
@@ -221,7 +221,8 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     this.publicKey = this.identity === undefined ? undefined : publicKeyHex(this.identity.publicKey)
     this.fingerprint = this.identity === undefined ? undefined : fingerprint(this.identity.publicKey)
     this.transport = opts.transport ?? tcpTransport()
-    this.book = new AddressBook(this.options.maxKnownPeers)
+    const { reconnectBackoff, reconnectMaxDelay } = this.options
+    this.book = new AddressBook(this.options.maxKnownPeers, failures => reconnectDelay(failures, reconnectBackoff, reconnectMaxDelay))
     this.dialQueue = new PQueue({ concurrency: this.options.dialConcurrency })
     this.reconnector = new Reconnector({
       attempts: this.options.reconnectAttempts,
@@ -851,12 +852,17 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     for (const address of remembered.slice(0, this.options.maxReconnects)) this.reconnector.schedule(address, true)
   }
 
-  /** Listen addresses to tell `receiver` about: connected peers, then a few more known ones. */
+  /**
+   * Listen addresses to tell `receiver` about: connected peers, then a few
+   * more known ones, only among those this node has dialled successfully:
+   * addresses it merely heard of (a flood of them, say) are not passed on.
+   */
   private peersToShare (receiver: string | undefined): string[] {
     const shareable = (address: string | undefined): address is string =>
       address !== undefined && address !== receiver && !address.startsWith('[::1]')
     const connected = [...this.table.values()].map(entry => entry.info.address).filter(shareable)
-    const extra = shuffled(this.book.unconnected().map(known => known.address).filter(shareable))
+    const proven = this.book.unconnected().filter(known => known.lastDialed !== undefined)
+    const extra = shuffled(proven.map(known => known.address).filter(shareable))
       .slice(0, this.options.extraPeersShared)
     return [...new Set([...connected, ...extra])]
   }
@@ -889,7 +895,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     if (room <= 0 || !this.running) return
     const idle = (address: string): boolean => !this.dialing.has(address) && !this.scheduledDials.has(address) &&
       !this.reconnector.has(address) && !this.isSelf(address)
-    const candidates = shuffled(this.book.unconnected().filter(known => idle(known.address)))
+    const candidates = shuffled(this.book.dialable().filter(known => idle(known.address)))
       .slice(0, Math.min(room, this.options.dialsPerDiscovery))
     for (const { address } of candidates) {
       const jitter = Math.random() * this.options.dialJitter

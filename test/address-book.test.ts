@@ -46,4 +46,22 @@ describe('AddressBook', () => {
     book.setConnected('b:1', true)
     assert.equal(book.get('b:1')?.failures, 0)
   })
+
+  it('offers a failed address for dialling again only after its retry delay, which grows with its failures', () => {
+    const book = new AddressBook(10, failures => 100 * 2 ** (failures - 1))
+    book.add('a:1')
+    book.add('b:1')
+    assert.deepEqual(book.dialable(0).map(k => k.address), ['a:1', 'b:1'])
+    book.recordFailure('a:1', 1000)
+    assert.deepEqual(book.dialable(1099).map(k => k.address), ['b:1'])
+    assert.deepEqual(book.dialable(1100).map(k => k.address), ['a:1', 'b:1'])
+    book.recordFailure('a:1', 2000)
+    assert.deepEqual(book.dialable(2199).map(k => k.address), ['b:1'])
+    assert.deepEqual(book.dialable(2200).map(k => k.address), ['a:1', 'b:1'])
+    // A success clears it.
+    book.recordFailure('a:1', 3000)
+    book.setConnected('a:1', true)
+    book.setConnected('a:1', false)
+    assert.deepEqual(book.dialable(3000).map(k => k.address), ['a:1', 'b:1'])
+  })
 })

@@ -14,8 +14,8 @@ export interface MeshNodeOptions {
   /** Host to listen on. @default '0.0.0.0' */
   host?: string
   /**
-   * Host to announce in `LISTEN:` and `PEERS:`. By default the listen host,
-   * or, when that is a wildcard, the local address of each connection.
+   * Host to announce in `LISTEN:` and `PEERS:`.
+   * @default the listen host; for a wildcard one, the local address of each connection
    */
   advertiseHost?: string
   /** This node's id: no `:`, no spaces. @default 32 random lowercase hex characters */
@@ -40,7 +40,7 @@ export interface MeshNodeOptions {
   discoveryInterval?: number
   /** Silence after which a peer is dropped, in ms. @default 60000 */
   peerTimeout?: number
-  /** Addresses remembered at most; the oldest unconnected ones are forgotten first. @default 1000 */
+  /** Addresses remembered at most; unconnected ones are forgotten to make room, those never dialled first. @default 1000 */
   maxKnownPeers?: number
   /** Accepted connections still in their handshake, at most; more are closed at once. @default 64 */
   maxPendingHandshakes?: number
@@ -56,7 +56,7 @@ export interface MeshNodeOptions {
   dialJitter?: number
   /** Dial addresses learnt from `PEERS:` lists automatically. @default true */
   autoDial?: boolean
-  /** Known addresses, beyond the connected peers, shared in a `PEERS:` answer. @default 5 */
+  /** Addresses this node has dialled before, beyond the connected peers, shared in a `PEERS:` answer. @default 5 */
   extraPeersShared?: number
   /** Messages buffered for each `messages()` reader before delivery waits for it. @default 1024 */
   inboxSize?: number
@@ -92,11 +92,11 @@ export interface MeshNodeOptions {
   secureProbeTimeout?: number
   /** Noise transport messages per link and direction before the link is closed with `ERR_NONCE_EXHAUSTED`, so that no nonce repeats. @default 9007199254740991 (2^53-1) */
   maxNoiseMessages?: number
-  /** Redials of a lost peer that this node had dialled, before giving up; 0 turns redialling off. @default 6 */
+  /** Redials of a lost peer that this node had dialled, before giving up; 0 turns redialling off. An address that fails this many dials in a row is forgotten. @default 6 */
   reconnectAttempts?: number
-  /** Delay before the first redial of a lost peer, doubled on every attempt (with jitter), in ms. @default 1000 */
+  /** Delay before the first redial of a lost peer, and before discovery dials a failed address again, doubled on every failure (with jitter), in ms. @default 1000 */
   reconnectBackoff?: number
-  /** Longest delay between two redials, before jitter, in ms. @default 30000 */
+  /** Longest of those delays, before jitter, in ms. @default 30000 */
   reconnectMaxDelay?: number
   /** Addresses being redialled at once; more lost peers are left to discovery. @default 64 */
   maxReconnects?: number

@@ -32,6 +32,8 @@ export interface KnownPeer {
 
 export class AddressBook {
   private readonly entries = new Map<string, KnownPeer>()
+  /** The entries with a `lastDialed`, apart: few, and read for every `PEERS:` answer. */
+  private readonly proven = new Set<KnownPeer>()
 
   /**
    * @param capacity addresses kept at most
@@ -68,7 +70,9 @@ export class AddressBook {
   /** Records a completed dial: the address is known to work. */
   markDialed (address: string, at = Date.now()): void {
     const known = this.entries.get(address)
-    if (known !== undefined) known.lastDialed = at
+    if (known === undefined) return
+    known.lastDialed = at
+    this.proven.add(known)
   }
 
   setConnected (address: string, connected: boolean): void {
@@ -86,7 +90,10 @@ export class AddressBook {
   }
 
   remove (address: string): void {
+    const known = this.entries.get(address)
+    if (known === undefined) return
     this.entries.delete(address)
+    this.proven.delete(known)
   }
 
   /** @returns the failures since the last success */
@@ -114,10 +121,14 @@ export class AddressBook {
 
   /** Addresses this node has dialled successfully, most recently dialled first. */
   dialed (): string[] {
-    return [...this.entries.values()]
-      .filter(known => known.lastDialed !== undefined)
+    return [...this.proven]
       .sort((a, b) => (b.lastDialed as number) - (a.lastDialed as number))
       .map(known => known.address)
+  }
+
+  /** Addresses this node has dialled successfully and is not connected to now. */
+  provenUnconnected (): KnownPeer[] {
+    return [...this.proven].filter(known => !known.connected)
   }
 
   private evictOne (): boolean {
@@ -131,7 +142,7 @@ export class AddressBook {
       fallback ??= known
     }
     if (fallback === undefined) return false
-    this.entries.delete(fallback.address)
+    this.remove(fallback.address)
     return true
   }
 }

@@ -861,8 +861,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     const shareable = (address: string | undefined): address is string =>
       address !== undefined && address !== receiver && !address.startsWith('[::1]')
     const connected = [...this.table.values()].map(entry => entry.info.address).filter(shareable)
-    const proven = this.book.unconnected().filter(known => known.lastDialed !== undefined)
-    const extra = shuffled(proven.map(known => known.address).filter(shareable))
+    const extra = shuffled(this.book.provenUnconnected().map(known => known.address).filter(shareable))
       .slice(0, this.options.extraPeersShared)
     return [...new Set([...connected, ...extra])]
   }

@@ -64,4 +64,21 @@ describe('AddressBook', () => {
     book.setConnected('a:1', false)
     assert.deepEqual(book.dialable(3000).map(k => k.address), ['a:1', 'b:1'])
   })
+
+  it('keeps the proven addresses apart, as they come and go', () => {
+    const book = new AddressBook(2)
+    book.add('a:1')
+    book.add('b:1')
+    book.markDialed('a:1', 1)
+    book.markDialed('b:1', 2)
+    book.setConnected('b:1', true)
+    assert.deepEqual(book.provenUnconnected().map(k => k.address), ['a:1'])
+    assert.deepEqual(book.dialed(), ['b:1', 'a:1'])
+    // Full of proven addresses: the unconnected one makes room, and is no longer proven.
+    assert.equal(book.add('c:1'), true)
+    assert.deepEqual(book.dialed(), ['b:1'])
+    book.remove('b:1')
+    assert.deepEqual(book.dialed(), [])
+    assert.deepEqual(book.provenUnconnected(), [])
+  })
 })

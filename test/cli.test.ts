@@ -188,22 +188,24 @@ describe('meshline: --peers-file', () => {
   it('remembers the peers it dialled, and rejoins through them after a restart without a bootstrap address', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'meshline-cli-peers-'))
     const peer = new MeshNode({ host: '127.0.0.1', name: 'remembered' })
+    const clis: Cli[] = []
+    const cli = (args: string[]): Cli => { const c = new Cli(args); clis.push(c); return c }
     try {
       await peer.start()
       const peersFile = join(dir, 'peers')
-      const first = new Cli(['--host', '127.0.0.1', '--peers-file', peersFile, '0', peer.address])
+      const first = cli(['--host', '127.0.0.1', '--peers-file', peersFile, '0', peer.address])
       await first.waitFor(/\[NETWORK\] Connected to remembered /)
       first.child.kill('SIGTERM')
       assert.equal(await first.exitCode(), 0)
       assert.equal(await readFile(peersFile, 'utf8'), `${peer.address}\n`)
 
-      const again = new Cli(['--host', '127.0.0.1', '--peers-file', peersFile, '0'])
-      await again.waitFor(/\[NETWORK\] Connected to remembered at 127\.0\.0\.1:\d+ \(outbound\)/)
+      const again = cli(['--host', '127.0.0.1', '--peers-file', peersFile, '0'])
+      await again.waitFor(/\[NETWORK\] Connected to remembered at 127\.0\.0\.1:\d+ \(outbound/)
       again.child.kill('SIGTERM')
       assert.equal(await again.exitCode(), 0)
 
       await writeFile(peersFile, 'not an address\n')
-      const damaged = new Cli(['--host', '127.0.0.1', '--peers-file', peersFile, '0'])
+      const damaged = cli(['--host', '127.0.0.1', '--peers-file', peersFile, '0'])
       await damaged.waitFor(/\[ERROR\] peers file .* is corrupt/)
       // Signals are handled once the node runs; this line comes after that.
       damaged.child.stdin.end()
@@ -211,6 +213,8 @@ describe('meshline: --peers-file', () => {
       damaged.child.kill('SIGTERM')
       assert.equal(await damaged.exitCode(), 0)
     } finally {
+      // A failed wait must not leave a node running: the test file would never end.
+      for (const c of clis) if (c.child.exitCode === null) c.child.kill('SIGKILL')
       await peer.stop()
       await rm(dir, { recursive: true, force: true })
     }

@@ -18,4 +18,9 @@ describe('fuzzing the protocol pipeline', () => {
     const r = await fuzzNode({ runs: 100, seed: 7, tcp: true })
     console.log(`fuzz (tcp): ${r.runs} streams in ${r.ms} ms, ${r.admitted} handshakes accepted, errors: ${JSON.stringify(r.codes)}`)
   })
+
+  it('survives 300 of them against a node that also speaks Noise (secure: preferred), then still answers PING', async () => {
+    const r = await fuzzNode({ runs: 300, seed: 8, secure: 'preferred' })
+    console.log(`fuzz (preferred): ${r.runs} streams in ${r.ms} ms, ${r.admitted} handshakes accepted, errors: ${JSON.stringify(r.codes)}`)
+  })
 })

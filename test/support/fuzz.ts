@@ -2,15 +2,15 @@
  * Protocol fuzzing against a live node: fast-check builds streams of valid
  * frames (hello, LISTEN, control lines, PEERS lists, chat, BYTES), corrupts
  * some of them (flipped, inserted and deleted bytes, a cut-off end, a bogus
- * BYTES header), or makes pure noise, and cuts them into chunks at random
- * boundaries. Each stream goes to the node on a connection of its own; the
+ * BYTES header), or makes pure noise or a Noise-shaped first flight, and
+ * cuts them into chunks at random boundaries. Each stream goes to the node on a connection of its own; the
  * node must report any problem as a typed error, close that connection, and
  * carry on: after all runs it still answers PING on a new connection.
  * Used by test/fuzz.test.ts (a bounded number of runs) and scripts/fuzz.ts.
  */
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { MeshNode, MeshlineError, memoryNetwork, tcpTransport, type MeshNodeOptions, type Transport, type TransportFactory } from '../../lib/index.js'
+import { MeshNode, MeshlineError, memoryNetwork, tcpTransport, type MeshNodeOptions, type SecureMode, type Transport, type TransportFactory } from '../../lib/index.js'
 import { waitFor, within } from './async.js'
 
 const encoder = new TextEncoder()
@@ -76,10 +76,19 @@ function concat (parts: Uint8Array[]): Uint8Array {
   return out
 }
 
+/**
+ * What a Noise initiator's first flight looks like (a 2-byte big-endian
+ * length, then that many bytes, the first byte being 0), more or less: a
+ * listener that speaks Noise reads a stream starting with 0 as one.
+ */
+const noiseLike = fc.tuple(fc.integer({ min: 0, max: 200 }), fc.uint8Array({ maxLength: 300 }))
+  .map(([length, body]) => concat([new Uint8Array([0, length]), body]))
+
 /** A whole stream, already cut into the chunks it is written in. */
 export const protocolStream: fc.Arbitrary<Uint8Array[]> = fc.oneof(
-  { weight: 4, arbitrary: fc.tuple(fc.option(handshake, { nil: undefined }), fc.array(frame, { maxLength: 40 }), fc.array(mutation, { maxLength: 4 })) },
-  { weight: 1, arbitrary: fc.tuple(fc.constant(undefined), fc.array(fc.uint8Array({ maxLength: 2000 }), { maxLength: 4 }), fc.constant([])) }
+  { weight: 8, arbitrary: fc.tuple(fc.option(handshake, { nil: undefined }), fc.array(frame, { maxLength: 40 }), fc.array(mutation, { maxLength: 4 })) },
+  { weight: 2, arbitrary: fc.tuple(fc.constant(undefined), fc.array(fc.uint8Array({ maxLength: 2000 }), { maxLength: 4 }), fc.constant([])) },
+  { weight: 1, arbitrary: fc.tuple(noiseLike, fc.array(frame, { maxLength: 4 }), fc.array(mutation, { maxLength: 2 })) }
 ).chain(([hello, frames, mutations]) => {
   let bytes = concat([...(hello === undefined ? [] : [hello]), ...frames])
   for (const mutate of mutations) bytes = mutate(bytes)
@@ -120,6 +129,8 @@ export interface FuzzOptions {
   seed?: number
   /** Over TCP on 127.0.0.1 instead of the in-memory transport. */
   tcp?: boolean
+  /** The node's link security: with 'preferred', a stream may also be read as a Noise handshake. @default 'off' */
+  secure?: SecureMode
 }
 
 /**
@@ -139,7 +150,8 @@ export async function fuzzNode (opts: FuzzOptions): Promise<FuzzReport> {
     discoveryInterval: 60_000,
     maxLineLength: 4096,
     maxBytesPerMessage: 8192,
-    dialJitter: 0
+    dialJitter: 0,
+    secure: opts.secure ?? 'off'
   }
   const node = new MeshNode(settings)
   const crashes: unknown[] = []

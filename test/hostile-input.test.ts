@@ -378,11 +378,13 @@ describe('connection flood', () => {
         if (code === 'ERR_LIMIT_EXCEEDED') closeDelays.push(closed - at)
       }
       // The node closes a refused socket as it accepts it; what is measured here
-      // also includes the flooding process noticing, busy as it is opening the rest.
+      // also includes the flooding process noticing, busy as it is opening the
+      // rest (and whatever else the machine runs). A node that held refused
+      // sockets until connectionTimeout (1.5 s) would still fail this.
       closeDelays.sort((a, b) => a - b)
       const medianClose = closeDelays[closeDelays.length >> 1] as number
       const slowestClose = closeDelays[closeDelays.length - 1] as number
-      assert.ok(medianClose < 250 && slowestClose < 3000, `refused sockets closed after ${medianClose} ms (median), ${slowestClose} ms (max)`)
+      assert.ok(medianClose < 1000 && slowestClose < 5000, `refused sockets closed after ${medianClose} ms (median), ${slowestClose} ms (max)`)
       assert.ok(maxPending <= MAX_PENDING, `pending handshakes reached ${maxPending}`)
       assert.ok(target.stats().peers <= 10)
       assert.ok(latencies.length >= 3, `only ${latencies.length} round trips during the flood`)

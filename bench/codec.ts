@@ -19,23 +19,10 @@ import { Uint8ArrayList } from 'uint8arraylist'
 import { FrameEncoder, encoder } from '../transforms/encoder.js'
 import { frameDecoder } from '../transforms/frame-decoder.js'
 import type { Message } from '../transforms/wire.js'
+import type { NetRow } from './measure.js'
 
-export interface CodecRow {
-  /** What was measured, e.g. `decode chat`. */
-  name: string
-  /** Payload bytes per message. */
-  payloadBytes: number
-  /** meshline's messages per second. */
-  messagesPerSec: number
-  /** meshline's payload throughput, in MB/s. */
-  mbPerSec: number
-  /** it-length-prefixed's messages per second, on the same payloads. */
-  baselineMessagesPerSec: number
-  /** it-length-prefixed's payload throughput, in MB/s. */
-  baselineMbPerSec: number
-  /** meshline / it-length-prefixed, in messages per second: above 1 is faster. */
-  ratio: number
-}
+/** A codec row: the baseline is it-length-prefixed on the same payloads. */
+export type CodecRow = NetRow
 
 export interface CodecBenchOptions {
   /** Shorter runs, for a smoke test; numbers are noisier. */

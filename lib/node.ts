@@ -19,7 +19,7 @@ import {
 import {
   fingerprint, generateIdentity, identityFromKeyObject, loadIdentity, nodeIdFromPublicKey, publicKeyHex, resolveAllowlist, type Identity
 } from './identity.js'
-import { Inbox } from './inbox.js'
+import { Delivery, type BytesHandler, type IncomingMessage } from './delivery.js'
 import { resolveOptions, type MeshNodeOptions, type ResolvedOptions } from './options.js'
 import { PeersFile } from './peers-file.js'
 import { Reconnector, reconnectDelay } from './reconnect.js'
@@ -32,6 +32,7 @@ import { heartbeat } from '../transforms/heartbeat.js'
 import { REQUEST_PEERS_MESSAGE, assertChatText, formatAddress, normalizeAddress, parseAddress, type Message, type PeersMessage } from '../transforms/wire.js'
 
 export type Direction = 'inbound' | 'outbound'
+export type { BytesHandler, IncomingMessage }
 
 /** A connected peer, as the node sees it. */
 export interface PeerInfo {
@@ -54,14 +55,6 @@ export interface PeerInfo {
   /** `SHA256:...` of the peer's public key, for people to compare; `undefined` on a plaintext link. */
   fingerprint: string | undefined
 }
-
-/** A message from a peer, as `messages()` yields it. */
-export type IncomingMessage =
-  | { type: 'chat', peer: PeerInfo, text: string }
-  | { type: 'bytes', peer: PeerInfo, data: Uint8ArrayList }
-
-/** Handles `BYTES` payloads that start with a registered prefix. Returning a promise holds back the peer's next messages until it settles. */
-export type BytesHandler = (data: Uint8ArrayList, peer: PeerInfo) => void | Promise<void>
 
 /** What a broadcast achieved: peers it was queued for, and peers that failed (and were or are being disconnected). */
 export interface BroadcastResult {
@@ -131,12 +124,6 @@ interface PeerEntry {
   conn: Connection
 }
 
-interface Handler {
-  prefix: string
-  bytes: Uint8Array
-  handle: BytesHandler
-}
-
 const WILDCARD_HOSTS = new Set(['0.0.0.0', '::'])
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1)$/
 const IPV4_MAPPED = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i
@@ -152,13 +139,6 @@ function securityInfo (link: SecuredLink): Pick<PeerInfo, 'security' | 'publicKe
     publicKey: key === undefined ? undefined : publicKeyHex(key),
     fingerprint: key === undefined ? undefined : fingerprint(key)
   }
-}
-
-function startsWith (data: Uint8ArrayList, prefix: Uint8Array): boolean {
-  if (data.byteLength < prefix.length) return false
-  const head = data.subarray(0, prefix.length)
-  for (let i = 0; i < prefix.length; i++) if (head[i] !== prefix[i]) return false
-  return true
 }
 
 function shuffled<T> (items: T[]): T[] {
@@ -193,8 +173,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
   private readonly selfAddresses = new Set<string>()
   private readonly dialing = new Map<string, Promise<PeerInfo>>()
   private readonly dialQueue: PQueue
-  private readonly handlers: Handler[] = []
-  private readonly inboxes = new Set<Inbox<IncomingMessage>>()
+  private readonly delivery: Delivery
   /** Discovered addresses whose dial waits out its jitter. */
   private readonly scheduledDials = new Set<string>()
   private readonly reconnector: Reconnector
@@ -216,6 +195,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
       throw new InvalidOptionError(`Expected \`id\` to be unset or ${id} (derived from the identity key), got ${JSON.stringify(opts.id)}`)
     }
     this.options = { ...resolved, id, name: opts.name === undefined || opts.name === '' ? id : resolved.name }
+    this.delivery = new Delivery(this, this.options.inboxSize)
     this.id = id
     this.name = this.options.name
     this.publicKey = this.identity === undefined ? undefined : publicKeyHex(this.identity.publicKey)
@@ -283,7 +263,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     await Promise.all([...this.connections].map(async conn => { await conn.done }))
     await listenerClosed
     await this.dialQueue.onIdle()
-    for (const inbox of this.inboxes) inbox.end()
+    this.delivery.end()
     await this.peersFile?.flush()
     this.emit('stopped')
   }
@@ -388,12 +368,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
    * @returns a function that removes the handler
    */
   handle (prefix: string, handler: BytesHandler): () => void {
-    const entry: Handler = { prefix, bytes: new TextEncoder().encode(prefix), handle: handler }
-    this.handlers.push(entry)
-    return () => {
-      const index = this.handlers.indexOf(entry)
-      if (index >= 0) this.handlers.splice(index, 1)
-    }
+    return this.delivery.handle(prefix, handler)
   }
 
   /**
@@ -402,9 +377,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
    * for it (and so the sockets are read more slowly): nothing is dropped.
    */
   messages (): AsyncIterableIterator<IncomingMessage> {
-    const inbox: Inbox<IncomingMessage> = new Inbox(this.options.inboxSize, () => { this.inboxes.delete(inbox) })
-    this.inboxes.add(inbox)
-    return inbox
+    return this.delivery.messages()
   }
 
   private assertPayload (data: Uint8Array | Uint8ArrayList): void {
@@ -709,7 +682,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
         ...opts.inbound
       ],
       outbound: opts.outbound,
-      deliver: async source => { await this.deliver(source, () => peer) },
+      deliver: async source => { await this.delivery.consume(source, () => peer) },
       onClose: reason => {
         settle?.reject(reason)
         this.onClose(conn, peer, reason, transport.remoteAddress)
@@ -907,50 +880,5 @@ export class MeshNode extends EventEmitter<MeshEvents> {
           if (!signal.aborted) this.emit('dial:failed', { address, error })
         })
     }
-  }
-
-  /** The end of every inbound pipeline. Awaits only when a handler or a reader needs time. */
-  private async deliver (source: AsyncIterable<Message[]>, peerOf: () => PeerInfo | undefined): Promise<void> {
-    for await (const batch of source) {
-      const peer = peerOf()
-      if (peer === undefined) continue
-      for (const msg of batch) {
-        let wait: Promise<void> | undefined
-        if (msg.type === 'chat') {
-          this.emit('chat', { peer, text: msg.text })
-          wait = this.toInboxes({ type: 'chat', peer, text: msg.text })
-        } else if (msg.type === 'bytes') {
-          wait = this.deliverBytes(msg.data as Uint8ArrayList, peer)
-        } else {
-          this.emit('debug', { peer, message: msg })
-        }
-        if (wait !== undefined) await wait
-      }
-    }
-  }
-
-  private deliverBytes (data: Uint8ArrayList, peer: PeerInfo): Promise<void> | undefined {
-    const handler = this.handlers.find(candidate => startsWith(data, candidate.bytes))
-    if (handler === undefined) {
-      this.emit('bytes', { peer, data })
-      return this.toInboxes({ type: 'bytes', peer, data })
-    }
-    const failed = (error: unknown): void => { this.emit('handler:error', { error: error as Error, peer, prefix: handler.prefix }) }
-    try {
-      return handler.handle(data, peer)?.catch(failed)
-    } catch (error) {
-      failed(error)
-      return undefined
-    }
-  }
-
-  private toInboxes (msg: IncomingMessage): Promise<void> | undefined {
-    if (this.inboxes.size === 0) return undefined
-    const waits: Array<Promise<void>> = []
-    for (const inbox of this.inboxes) {
-      const full = inbox.push(msg)
-      if (full !== undefined) waits.push(full)
-    }
-    return waits.length > 0 ? Promise.all(waits).then(() => {}) : undefined
   }
 }

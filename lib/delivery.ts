@@ -1,0 +1,111 @@
+/**
+ * Delivery: the end of every connection's inbound pipeline. Chat and `BYTES`
+ * become events; `BYTES` payloads claimed by a sub-protocol prefix go to its
+ * handler; chat and unclaimed payloads also go to every `messages()` reader.
+ * It awaits only when a handler or a reader needs time, and that wait is what
+ * slows the reading of the peer's socket.
+ */
+import type { EventEmitter } from 'node:events'
+import type { Uint8ArrayList } from 'uint8arraylist'
+import { Inbox } from './inbox.js'
+import type { MeshEvents, PeerInfo } from './node.js'
+import type { Message } from '../transforms/wire.js'
+
+/** A message from a peer, as `messages()` yields it. */
+export type IncomingMessage =
+  | { type: 'chat', peer: PeerInfo, text: string }
+  | { type: 'bytes', peer: PeerInfo, data: Uint8ArrayList }
+
+/** Handles `BYTES` payloads that start with a registered prefix. Returning a promise holds back the peer's next messages until it settles. */
+export type BytesHandler = (data: Uint8ArrayList, peer: PeerInfo) => void | Promise<void>
+
+interface Handler {
+  prefix: string
+  bytes: Uint8Array
+  handle: BytesHandler
+}
+
+function startsWith (data: Uint8ArrayList, prefix: Uint8Array): boolean {
+  if (data.byteLength < prefix.length) return false
+  const head = data.subarray(0, prefix.length)
+  for (let i = 0; i < prefix.length; i++) if (head[i] !== prefix[i]) return false
+  return true
+}
+
+export class Delivery {
+  private readonly handlers: Handler[] = []
+  private readonly inboxes = new Set<Inbox<IncomingMessage>>()
+
+  /**
+   * @param events where `chat`, `bytes`, `debug` and `handler:error` are emitted
+   * @param inboxSize messages buffered per `messages()` reader before delivery waits
+   */
+  constructor (private readonly events: EventEmitter<MeshEvents>, private readonly inboxSize: number) {}
+
+  /** Claims payloads starting with `prefix`; returns a function that removes the handler. */
+  handle (prefix: string, handler: BytesHandler): () => void {
+    const entry: Handler = { prefix, bytes: new TextEncoder().encode(prefix), handle: handler }
+    this.handlers.push(entry)
+    return () => {
+      const index = this.handlers.indexOf(entry)
+      if (index >= 0) this.handlers.splice(index, 1)
+    }
+  }
+
+  /** A new reader of every chat and unclaimed payload from now on. */
+  messages (): AsyncIterableIterator<IncomingMessage> {
+    const inbox: Inbox<IncomingMessage> = new Inbox(this.inboxSize, () => { this.inboxes.delete(inbox) })
+    this.inboxes.add(inbox)
+    return inbox
+  }
+
+  /** Lets every reader finish what it has, then end. */
+  end (): void {
+    for (const inbox of this.inboxes) inbox.end()
+  }
+
+  /** Consumes one connection's inbound batches; `peerOf` is undefined until its handshake is done. */
+  async consume (source: AsyncIterable<Message[]>, peerOf: () => PeerInfo | undefined): Promise<void> {
+    for await (const batch of source) {
+      const peer = peerOf()
+      if (peer === undefined) continue
+      for (const msg of batch) {
+        let wait: Promise<void> | undefined
+        if (msg.type === 'chat') {
+          this.events.emit('chat', { peer, text: msg.text })
+          wait = this.toInboxes({ type: 'chat', peer, text: msg.text })
+        } else if (msg.type === 'bytes') {
+          wait = this.deliverBytes(msg.data as Uint8ArrayList, peer)
+        } else {
+          this.events.emit('debug', { peer, message: msg })
+        }
+        if (wait !== undefined) await wait
+      }
+    }
+  }
+
+  private deliverBytes (data: Uint8ArrayList, peer: PeerInfo): Promise<void> | undefined {
+    const handler = this.handlers.find(candidate => startsWith(data, candidate.bytes))
+    if (handler === undefined) {
+      this.events.emit('bytes', { peer, data })
+      return this.toInboxes({ type: 'bytes', peer, data })
+    }
+    const failed = (error: unknown): void => { this.events.emit('handler:error', { error: error as Error, peer, prefix: handler.prefix }) }
+    try {
+      return handler.handle(data, peer)?.catch(failed)
+    } catch (error) {
+      failed(error)
+      return undefined
+    }
+  }
+
+  private toInboxes (msg: IncomingMessage): Promise<void> | undefined {
+    if (this.inboxes.size === 0) return undefined
+    const waits: Array<Promise<void>> = []
+    for (const inbox of this.inboxes) {
+      const full = inbox.push(msg)
+      if (full !== undefined) waits.push(full)
+    }
+    return waits.length > 0 ? Promise.all(waits).then(() => {}) : undefined
+  }
+}

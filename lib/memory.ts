@@ -2,6 +2,7 @@
  * In-memory transport: connected duplex pairs with the same contract as TCP
  * (bounded buffering, backpressure, close), for tests and for simulating
  * many nodes in one process with the very same connection pipelines.
+ * Links can be given a latency and a loss rate, to simulate a network.
  */
 import { ConnectionClosedError, DialError, InvalidOptionError } from './errors.js'
 import type { ByteChunk, DialOptions, Transport, TransportFactory, TransportListener } from './transport.js'
@@ -13,27 +14,64 @@ export interface MemoryTransportOptions {
    * @default 262144 (256 KiB)
    */
   highWaterMark?: number
+  /**
+   * One-way delay of every written chunk, in ms: a number, or a function
+   * drawing one per chunk. Chunks still arrive in order, and count against
+   * `highWaterMark` while in flight.
+   * @default 0
+   */
+  latency?: number | (() => number)
+  /**
+   * Probability, from 0 to 1, that a written chunk is lost. A node's
+   * connection writes whole frames per chunk, so a loss drops whole
+   * messages and never breaks the framing (a lost handshake line does fail
+   * its handshake).
+   * @default 0
+   */
+  loss?: number
+  /** Source of randomness for `loss`, returning [0, 1); seed it for reproducible runs. @default Math.random */
+  random?: () => number
 }
 
 const DEFAULT_HIGH_WATER_MARK = 256 * 1024
 
+interface ChannelOptions {
+  highWaterMark: number
+  latency: () => number
+  loss: number
+  random: () => number
+}
+
+interface InFlight {
+  chunk: ByteChunk
+  /** When the reader may have it (ms since epoch); 0 without latency. */
+  at: number
+}
+
 /** One direction: a bounded byte queue between a writer and a reader. */
 class Channel {
-  private chunks: ByteChunk[] = []
+  private chunks: InFlight[] = []
   private bytes = 0
+  private lastAt = 0
   private ended = false
   private closed = false
   private wakeReader: (() => void) | undefined
   private wakeWriter: (() => void) | undefined
+  private latencyTimer: NodeJS.Timeout | undefined
 
-  constructor (private readonly highWaterMark: number) {}
+  constructor (private readonly opts: ChannelOptions) {}
 
   async write (chunk: ByteChunk): Promise<void> {
-    while (this.bytes >= this.highWaterMark && !this.closed) {
+    while (this.bytes >= this.opts.highWaterMark && !this.closed) {
       await new Promise<void>(resolve => { this.wakeWriter = resolve })
     }
     if (this.closed || this.ended) throw new ConnectionClosedError('peer closed')
-    this.chunks.push(chunk)
+    if (this.opts.loss > 0 && this.opts.random() < this.opts.loss) return
+    const delay = this.opts.latency()
+    // Never before the previous chunk: a stream keeps its order whatever each chunk's delay.
+    const at = delay > 0 || this.lastAt > 0 ? Math.max(this.lastAt, Date.now() + delay) : 0
+    this.lastAt = at
+    this.chunks.push({ chunk, at })
     this.bytes += chunk.byteLength
     this.wakeReader?.()
   }
@@ -47,6 +85,7 @@ class Channel {
   /** Drops what is buffered; reader and writer both stop. */
   close (): void {
     this.closed = true
+    clearTimeout(this.latencyTimer)
     this.chunks = []
     this.bytes = 0
     this.wakeReader?.()
@@ -55,11 +94,20 @@ class Channel {
 
   async * read (): AsyncGenerator<ByteChunk> {
     while (!this.closed) {
-      const chunk = this.chunks.shift()
-      if (chunk !== undefined) {
-        this.bytes -= chunk.byteLength
+      const head = this.chunks[0]
+      const wait = head === undefined ? 0 : head.at - Date.now()
+      if (head !== undefined && wait > 0) {
+        await new Promise<void>(resolve => {
+          this.wakeReader = resolve
+          this.latencyTimer = setTimeout(resolve, wait)
+        })
+        // A write may have woken us first; its timer is not needed any more.
+        clearTimeout(this.latencyTimer)
+      } else if (head !== undefined) {
+        this.chunks.shift()
+        this.bytes -= head.chunk.byteLength
         this.wakeWriter?.()
-        yield chunk
+        yield head.chunk
       } else if (this.ended) {
         return
       } else {
@@ -88,9 +136,15 @@ function endpoint (channelIn: Channel, channelOut: Channel, local: Endpoint, rem
 
 /** Two connected transports: what one's sink writes, the other's source reads. */
 export function duplexPair (opts: MemoryTransportOptions = {}, a: Endpoint = { host: 'memory-a', port: 1 }, b: Endpoint = { host: 'memory-b', port: 1 }): [Transport, Transport] {
-  const highWaterMark = opts.highWaterMark ?? DEFAULT_HIGH_WATER_MARK
-  const aToB = new Channel(highWaterMark)
-  const bToA = new Channel(highWaterMark)
+  const { latency = 0, loss = 0 } = opts
+  const channel: ChannelOptions = {
+    highWaterMark: opts.highWaterMark ?? DEFAULT_HIGH_WATER_MARK,
+    latency: typeof latency === 'number' ? () => latency : latency,
+    loss,
+    random: opts.random ?? Math.random
+  }
+  const aToB = new Channel(channel)
+  const bToA = new Channel(channel)
   let resolveClosed: () => void = () => {}
   const closed = new Promise<void>(resolve => { resolveClosed = resolve })
   const close = (): void => {

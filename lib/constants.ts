@@ -111,3 +111,6 @@ export const DEFAULT_MAX_NOISE_MESSAGES = Number.MAX_SAFE_INTEGER
  * at once; existing plaintext peers stay silent until their own timeout.
  */
 export const DEFAULT_SECURE_PROBE_TIMEOUT = 3_000
+
+/** Entries read from one list in an overlay frame (IHAVE ids, shuffle samples) at most; a longer list is a protocol error. */
+export const MAX_OVERLAY_LIST_ENTRIES = 256

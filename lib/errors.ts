@@ -369,3 +369,9 @@ export class IdentityError extends MeshlineError {
   override readonly name = 'IdentityError'
   readonly code = 'ERR_IDENTITY'
 }
+
+/** An overlay frame (a `BYTES` payload with the overlay prefix) is malformed; the connection it arrived on is closed. */
+export class OverlayFrameError extends ProtocolError {
+  override readonly name = 'OverlayFrameError'
+  readonly code = 'ERR_OVERLAY_FRAME'
+}

@@ -8,6 +8,9 @@ import { InvalidOptionError } from './errors.js'
 import type { TransportFactory } from './transport.js'
 import type { MessageTransform } from '../transforms/link.js'
 
+/** How nodes are connected: see `MeshNodeOptions.topology`. */
+export type Topology = 'full-mesh' | 'overlay'
+
 export interface MeshNodeOptions {
   /** Port to listen on; 0 picks a free one. @default 0 */
   port?: number

@@ -1,0 +1,170 @@
+/**
+ * Plumtree (Leitão, Pereira, Rodrigues: "Epidemic Broadcast Trees", 2007)
+ * as a pure, synchronous state machine: events in, actions out, no timers
+ * and no I/O. The driver sends what it is told and calls `timeout()` when a
+ * scheduled timer fires.
+ *
+ * Every neighbour starts as an *eager* link (payloads are pushed to it). A
+ * payload that arrives twice turns the link it came on *lazy* on both sides
+ * (PRUNE), so the eager links settle into a spanning tree and a broadcast
+ * costs about N-1 payload transmissions. Lazy links carry only ids (IHAVE);
+ * a node that hears of an id but not its payload within `graftTimeout`
+ * pulls it (GRAFT), which also turns that link eager again and so repairs
+ * the tree around failed nodes.
+ */
+import { MessageCache, type CachedMessage, type MessageCacheOptions } from './message-cache.js'
+import type { BroadcastFrame, GossipFrame } from './wire.js'
+import { MAX_OVERLAY_LIST_ENTRIES } from '../constants.js'
+
+export interface PlumtreeOptions extends MessageCacheOptions {
+  /** Wait after the first IHAVE for a missing payload before sending GRAFT, in ms. */
+  graftTimeout: number
+  /** Wait after a GRAFT before asking the next announcer, in ms. */
+  graftRetryTimeout: number
+  /** Highest hop limit honoured; a frame asking for more is cut to this. */
+  maxHops: number
+}
+
+export type BroadcastAction =
+  /** Send `frame` to each of `to` (one encoding serves them all). */
+  | { type: 'send', to: string[], frame: BroadcastFrame }
+  /** Call `timeout(id)` after `delay` ms, replacing any timer for `id`. */
+  | { type: 'schedule', id: string, delay: number }
+  /** The timer for `id` is no longer needed. */
+  | { type: 'cancel', id: string }
+
+export class Plumtree {
+  /** Neighbours that get payloads pushed. */
+  readonly eager = new Set<string>()
+  /** Neighbours that get only ids. */
+  readonly lazy = new Set<string>()
+  readonly cache: MessageCache
+  /** Ids announced but not received, with the neighbours that announced them, first come first asked. */
+  private readonly missing = new Map<string, string[]>()
+
+  constructor (private readonly opts: PlumtreeOptions) {
+    this.cache = new MessageCache(opts)
+  }
+
+  /** A new neighbour: push to it eagerly, and tell it what it may have missed. */
+  neighborUp (peer: string, now: number): BroadcastAction[] {
+    this.lazy.delete(peer)
+    this.eager.add(peer)
+    const recent = this.cache.recent(now, MAX_OVERLAY_LIST_ENTRIES)
+    if (recent.length === 0) return []
+    return [{ type: 'send', to: [peer], frame: { type: 'ihave', ids: recent.map(({ id, hops }) => ({ id, hops })) } }]
+  }
+
+  neighborDown (peer: string): void {
+    this.eager.delete(peer)
+    this.lazy.delete(peer)
+    for (const announcers of this.missing.values()) {
+      const index = announcers.indexOf(peer)
+      if (index >= 0) announcers.splice(index, 1)
+    }
+  }
+
+  /** Starts a broadcast from this node (`message.hops` is 0). */
+  broadcast (message: CachedMessage, now: number): BroadcastAction[] {
+    this.cache.add(message, now)
+    return this.push(message, undefined)
+  }
+
+  /**
+   * A broadcast payload from a neighbour. `fresh` says whether it is the
+   * first copy, to be delivered before the actions are carried out.
+   */
+  onGossip (from: string, message: CachedMessage, now: number): { fresh: boolean, actions: BroadcastAction[] } {
+    if (!this.cache.add(message, now)) {
+      // A second copy: the link it came on is not needed in the tree.
+      this.makeLazy(from)
+      return { fresh: false, actions: [{ type: 'send', to: [from], frame: { type: 'prune' } }] }
+    }
+    const actions: BroadcastAction[] = []
+    if (this.missing.delete(message.id)) actions.push({ type: 'cancel', id: message.id })
+    actions.push(...this.push(message, from))
+    if (this.isNeighbor(from)) {
+      this.lazy.delete(from)
+      this.eager.add(from)
+    }
+    return { fresh: true, actions }
+  }
+
+  onIHave (from: string, ids: ReadonlyArray<{ id: string }>, now: number): BroadcastAction[] {
+    const actions: BroadcastAction[] = []
+    for (const { id } of ids) {
+      if (this.cache.has(id, now)) continue
+      const announcers = this.missing.get(id)
+      if (announcers !== undefined) {
+        if (!announcers.includes(from)) announcers.push(from)
+        continue
+      }
+      if (this.missing.size >= this.opts.maxSeenMessages) {
+        // Bounded like the seen set: the oldest wait is given up.
+        const oldest = this.missing.keys().next().value as string
+        this.missing.delete(oldest)
+        actions.push({ type: 'cancel', id: oldest })
+      }
+      this.missing.set(id, [from])
+      actions.push({ type: 'schedule', id, delay: this.opts.graftTimeout })
+    }
+    return actions
+  }
+
+  /** The timer for a missing id fired: pull the payload from the next announcer. */
+  timeout (id: string, now: number): BroadcastAction[] {
+    const announcers = this.missing.get(id)
+    if (announcers === undefined) return []
+    const peer = announcers.shift()
+    if (peer === undefined || this.cache.has(id, now)) {
+      this.missing.delete(id)
+      return []
+    }
+    this.lazy.delete(peer)
+    this.eager.add(peer)
+    return [
+      { type: 'send', to: [peer], frame: { type: 'graft', id } },
+      { type: 'schedule', id, delay: this.opts.graftRetryTimeout }
+    ]
+  }
+
+  onGraft (from: string, id: string, now: number): BroadcastAction[] {
+    if (this.isNeighbor(from)) {
+      this.lazy.delete(from)
+      this.eager.add(from)
+    }
+    const message = this.cache.get(id, now)
+    if (message === undefined) return []
+    return [{ type: 'send', to: [from], frame: { ...message, hops: message.hops + 1 } }]
+  }
+
+  onPrune (from: string): void {
+    this.makeLazy(from)
+  }
+
+  /** Ids waiting for their payload. */
+  get missingCount (): number {
+    return this.missing.size
+  }
+
+  private push (message: CachedMessage, from: string | undefined): BroadcastAction[] {
+    if (message.hops >= Math.min(message.hopLimit, this.opts.maxHops)) return []
+    const eager = [...this.eager].filter(peer => peer !== from)
+    const lazy = [...this.lazy].filter(peer => peer !== from)
+    const actions: BroadcastAction[] = []
+    const hops = message.hops + 1
+    if (eager.length > 0) actions.push({ type: 'send', to: eager, frame: { ...message, hops } satisfies GossipFrame })
+    if (lazy.length > 0) actions.push({ type: 'send', to: lazy, frame: { type: 'ihave', ids: [{ id: message.id, hops }] } })
+    return actions
+  }
+
+  private isNeighbor (peer: string): boolean {
+    return this.eager.has(peer) || this.lazy.has(peer)
+  }
+
+  private makeLazy (peer: string): void {
+    if (!this.isNeighbor(peer)) return
+    this.eager.delete(peer)
+    this.lazy.add(peer)
+  }
+}

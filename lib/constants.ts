@@ -112,5 +112,70 @@ export const DEFAULT_MAX_NOISE_MESSAGES = Number.MAX_SAFE_INTEGER
  */
 export const DEFAULT_SECURE_PROBE_TIMEOUT = 3_000
 
+/* Overlay topology (HyParView membership, Plumtree broadcast, routing). */
+
+/** Neighbours each overlay node keeps connected (HyParView active view). */
+export const DEFAULT_ACTIVE_VIEW_SIZE = 5
+
+/** Addresses each overlay node keeps to replace failed neighbours from (HyParView passive view). */
+export const DEFAULT_PASSIVE_VIEW_SIZE = 30
+
+/** Hops a JOIN is forwarded by random walk before the last node takes the newcomer as a neighbour (HyParView ARWL). */
+export const DEFAULT_ACTIVE_WALK_LENGTH = 6
+
+/** Remaining walk length at which a forwarded JOIN adds the newcomer to the passive view (HyParView PRWL). */
+export const DEFAULT_PASSIVE_WALK_LENGTH = 3
+
+/** How often a node exchanges a sample of its views with a random node, in ms. */
+export const DEFAULT_SHUFFLE_INTERVAL = 10_000
+
+/** Active-view entries sent in a shuffle (HyParView ka). */
+export const DEFAULT_SHUFFLE_ACTIVE = 3
+
+/** Passive-view entries sent in a shuffle (HyParView kp). */
+export const DEFAULT_SHUFFLE_PASSIVE = 4
+
+/** Hops a shuffle is forwarded by random walk. */
+export const DEFAULT_SHUFFLE_WALK_LENGTH = 4
+
+/** How often a node with free active-view slots asks passive-view nodes to become neighbours, in ms. */
+export const DEFAULT_REPAIR_INTERVAL = 1_000
+
+/** Wait after the first IHAVE for a missing payload before pulling it with GRAFT, in ms (Plumtree timer 1). */
+export const DEFAULT_GRAFT_TIMEOUT = 500
+
+/** Wait after a GRAFT before asking the next announcer, in ms (Plumtree timer 2). */
+export const DEFAULT_GRAFT_RETRY_TIMEOUT = 250
+
+/** Wait for a new peer's capability announcement before treating it as a plain line-protocol peer, in ms. */
+export const DEFAULT_CAPABILITY_TIMEOUT = 2_000
+
+/** Broadcasts held for a peer while its capabilities are unknown; one more decides that it is a plain peer. */
+export const DEFAULT_MAX_HELD_MESSAGES = 256
+
+/** Hop limit of overlay broadcasts and routed messages. */
+export const DEFAULT_MAX_HOPS = 64
+
+/** Broadcast ids remembered to deliver each broadcast once. */
+export const DEFAULT_MAX_SEEN_MESSAGES = 65_536
+
+/** How long a broadcast id is remembered, in ms. */
+export const DEFAULT_SEEN_TTL = 120_000
+
+/** Payload bytes kept to answer GRAFTs and to announce to new neighbours. */
+export const DEFAULT_MAX_CACHED_BYTES = 16 * MiB
+
+/** How long a payload is kept to answer GRAFTs and to announce to new neighbours, in ms. */
+export const DEFAULT_CACHE_TTL = 30_000
+
+/** Routes (node id to next hop) an overlay node keeps. */
+export const DEFAULT_MAX_ROUTES = 4096
+
+/** How long a learnt route is used, in ms. */
+export const DEFAULT_ROUTE_TTL = 60_000
+
+/** How long a direct message to a node that is not a neighbour waits for a route, in ms. */
+export const DEFAULT_ROUTE_TIMEOUT = 3_000
+
 /** Entries read from one list in an overlay frame (IHAVE ids, shuffle samples) at most; a longer list is a protocol error. */
 export const MAX_OVERLAY_LIST_ENTRIES = 256

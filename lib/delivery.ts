@@ -9,12 +9,18 @@ import type { EventEmitter } from 'node:events'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { Inbox } from './inbox.js'
 import type { MeshEvents, PeerInfo } from './node.js'
+import type { Origin } from './overlay/wire.js'
 import type { Message } from '../transforms/wire.js'
 
-/** A message from a peer, as `messages()` yields it. */
+/**
+ * A message, as `messages()` yields it. `peer` is the connected peer it
+ * came from; `origin` the node that wrote it, which in the overlay topology
+ * may be further away: `hops` is the number of links it crossed (1 when
+ * `origin` is `peer`).
+ */
 export type IncomingMessage =
-  | { type: 'chat', peer: PeerInfo, text: string }
-  | { type: 'bytes', peer: PeerInfo, data: Uint8ArrayList }
+  | { type: 'chat', peer: PeerInfo, text: string, origin: Origin, hops: number }
+  | { type: 'bytes', peer: PeerInfo, data: Uint8ArrayList, origin: Origin, hops: number }
 
 /** Handles `BYTES` payloads that start with a registered prefix. Returning a promise holds back the peer's next messages until it settles. */
 export type BytesHandler = (data: Uint8ArrayList, peer: PeerInfo) => void | Promise<void>
@@ -72,8 +78,8 @@ export class Delivery {
       for (const msg of batch) {
         let wait: Promise<void> | undefined
         if (msg.type === 'chat') {
-          this.events.emit('chat', { peer, text: msg.text })
-          wait = this.toInboxes({ type: 'chat', peer, text: msg.text })
+          this.events.emit('chat', { peer, text: msg.text, origin: peer, hops: 1 })
+          wait = this.toInboxes({ type: 'chat', peer, text: msg.text, origin: peer, hops: 1 })
         } else if (msg.type === 'bytes') {
           wait = this.deliverBytes(msg.data as Uint8ArrayList, peer)
         } else {
@@ -84,11 +90,21 @@ export class Delivery {
     }
   }
 
+  /**
+   * Delivers a message that reached this node through others (an overlay
+   * broadcast or routed message) as a direct one is: an event, then every reader.
+   */
+  relayed (msg: IncomingMessage): Promise<void> | undefined {
+    if (msg.type === 'chat') this.events.emit('chat', { peer: msg.peer, text: msg.text, origin: msg.origin, hops: msg.hops })
+    else this.events.emit('bytes', { peer: msg.peer, data: msg.data, origin: msg.origin, hops: msg.hops })
+    return this.toInboxes(msg)
+  }
+
   private deliverBytes (data: Uint8ArrayList, peer: PeerInfo): Promise<void> | undefined {
     const handler = this.handlers.find(candidate => startsWith(data, candidate.bytes))
     if (handler === undefined) {
-      this.events.emit('bytes', { peer, data })
-      return this.toInboxes({ type: 'bytes', peer, data })
+      this.events.emit('bytes', { peer, data, origin: peer, hops: 1 })
+      return this.toInboxes({ type: 'bytes', peer, data, origin: peer, hops: 1 })
     }
     const failed = (error: unknown): void => { this.events.emit('handler:error', { error: error as Error, peer, prefix: handler.prefix }) }
     try {

@@ -375,3 +375,15 @@ export class OverlayFrameError extends ProtocolError {
   override readonly name = 'OverlayFrameError'
   readonly code = 'ERR_OVERLAY_FRAME'
 }
+
+/**
+ * No connected peer has that id, and no node of the overlay answered a route
+ * request for it within `routeTimeout`: the node is unknown or unreachable.
+ */
+export class NoRouteError extends MeshlineError {
+  override readonly name = 'NoRouteError'
+  readonly code = 'ERR_NO_ROUTE'
+  constructor (readonly peerId: string, readonly timeout: number) {
+    super(`no route to peer ${peerId}: no node of the overlay answered within ${timeout} ms`)
+  }
+}

@@ -18,8 +18,10 @@
 export { MeshNode } from './node.js'
 export type { BroadcastResult, BytesHandler, Direction, IncomingMessage, MeshEvents, MeshStats, PeerInfo } from './node.js'
 export type { KnownPeer } from './address-book.js'
-export { DEFAULT_OPTIONS, resolveOptions } from './options.js'
-export type { MeshNodeOptions, SecureMode } from './options.js'
+export { DEFAULT_OPTIONS, DEFAULT_OVERLAY_OPTIONS, resolveOptions } from './options.js'
+export type { MeshNodeOptions, OverlayOptions, SecureMode, Topology } from './options.js'
+export type { OverlayStats, OverlayStatus } from './overlay/overlay.js'
+export type { Origin } from './overlay/wire.js'
 export {
   fingerprint, generateIdentity, identityFromKeyObject, loadIdentity, nodeIdFromPublicKey, parseAllowlist, publicKeyHex, resolveAllowlist
 } from './identity.js'

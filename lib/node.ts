@@ -24,6 +24,9 @@ import { resolveOptions, type MeshNodeOptions, type ResolvedOptions } from './op
 import { PeersFile } from './peers-file.js'
 import { Reconnector, reconnectDelay } from './reconnect.js'
 import { classifyInbound, secureTransport, type LinkSecurity } from './secure.js'
+import { answerCapabilityProbes } from './overlay/capabilities.js'
+import { Overlay, type OverlayHost, type OverlayStatus } from './overlay/overlay.js'
+import { OVERLAY_PREFIX, type Origin } from './overlay/wire.js'
 import { tcpTransport } from './tcp.js'
 import type { Transport, TransportFactory, TransportListener } from './transport.js'
 import { discovery } from '../transforms/discovery.js'
@@ -71,9 +74,10 @@ export interface MeshEvents {
   'peer:timeout': [{ peer: PeerInfo }]
   /** Addresses learnt from a `PEERS:` list that were not known before. */
   'peers:discovered': [{ from: PeerInfo | undefined, addresses: string[] }]
-  chat: [{ peer: PeerInfo, text: string }]
+  /** Chat text; `origin` and `hops` as in `IncomingMessage`. */
+  chat: [{ peer: PeerInfo, text: string, origin: Origin, hops: number }]
   /** `BYTES` payloads that no handler claimed. */
-  bytes: [{ peer: PeerInfo, data: Uint8ArrayList }]
+  bytes: [{ peer: PeerInfo, data: Uint8ArrayList, origin: Origin, hops: number }]
   /** A dial failed after its last attempt. */
   'dial:failed': [{ address: string, error: Error }]
   /** Something went wrong on a connection; `closed` says whether the connection was closed for it. */
@@ -178,6 +182,8 @@ export class MeshNode extends EventEmitter<MeshEvents> {
   private readonly scheduledDials = new Set<string>()
   private readonly reconnector: Reconnector
   private readonly peersFile: PeersFile | undefined
+  /** The overlay topology's membership, broadcast and routing; absent in a full mesh. */
+  private readonly overlay: Overlay | undefined
   private listener: TransportListener | undefined
   private lifetime = new AbortController()
   private pendingHandshakes = 0
@@ -221,6 +227,12 @@ export class MeshNode extends EventEmitter<MeshEvents> {
         addresses: () => this.book.dialed(),
         onError: error => { this.emit('peers-file:error', { error }) }
       })
+    if (this.options.topology === 'overlay') {
+      this.overlay = new Overlay(this.overlayHost(), { ...this.options.overlay, connectionTimeout: this.options.connectionTimeout })
+      this.handle(OVERLAY_PREFIX, this.overlay.receive)
+    } else {
+      this.handle(OVERLAY_PREFIX, answerCapabilityProbes(this.options.topology, async (peerId, msg) => { await this.peerEntry(peerId).conn.send(msg) }))
+    }
   }
 
   /** Whether the node is listening. */
@@ -244,6 +256,8 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     setMaxListeners(0, this.lifetime.signal)
     this.listener = await this.transport.listen(this.options.host, this.options.port, transport => { this.accept(transport) })
     this.rememberSelf()
+    // Before a rejoin: connecting to remembered peers then joins the overlay through them.
+    this.overlay?.start()
     if (this.peersFile !== undefined) await this.rejoin(this.peersFile)
     this.emit('started', { id: this.id, name: this.name, address: this.address })
     return this.address
@@ -256,6 +270,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     this.listener = undefined
     this.lifetime.abort(new NotRunningError())
     this.reconnector.clear()
+    this.overlay?.stop()
     const listenerClosed = listener.close()
     const stopping = new ConnectionClosedError('node stopping')
     for (const transport of this.securing) transport.close()
@@ -282,7 +297,9 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     for (let attempt = 1; attempt <= bootstrapAttempts; attempt++) {
       attempts = attempt
       try {
-        return await this.dial(target)
+        const peer = await this.dial(target)
+        await this.overlay?.join(peer)
+        return peer
       } catch (err) {
         lastError = err
         // Lost a simultaneous-dial tie-break: the other connection to this peer is the one kept,
@@ -304,28 +321,41 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     throw error
   }
 
-  /** Sends chat text to every peer; resolves once it is queued for each (waiting on full queues). */
+  /**
+   * Sends chat text to every peer; resolves once it is queued for each
+   * (waiting on full queues). In the overlay topology, to every node of the
+   * overlay: `queued` then lists the neighbours and plain peers it was queued for.
+   */
   async broadcast (text: string): Promise<BroadcastResult> {
     assertChatText(text)
     return await this.broadcastMessage({ type: 'chat', text })
   }
 
-  /** Sends a `BYTES` payload to every peer; resolves once it is queued for each. */
+  /** Sends a `BYTES` payload to every peer; resolves once it is queued for each. See `broadcast()`. */
   async broadcastBytes (data: Uint8Array | Uint8ArrayList): Promise<BroadcastResult> {
     this.assertPayload(data)
     return await this.broadcastMessage({ type: 'bytes', data })
   }
 
-  /** Sends chat text to one peer; resolves once it is queued. */
+  /**
+   * Sends chat text to one peer; resolves once it is queued. In the overlay
+   * topology a node that is not connected is reached through the overlay.
+   * @throws PeerNotFoundError, NoRouteError (overlay)
+   */
   async send (peerId: string, text: string): Promise<void> {
     assertChatText(text)
-    await this.peerEntry(peerId).conn.send({ type: 'chat', text })
+    await this.sendMessage(peerId, { type: 'chat', text })
   }
 
-  /** Sends a `BYTES` payload to one peer; resolves once it is queued. */
+  /** Sends a `BYTES` payload to one peer; resolves once it is queued. See `send()`. */
   async sendBytes (peerId: string, data: Uint8Array | Uint8ArrayList): Promise<void> {
     this.assertPayload(data)
-    await this.peerEntry(peerId).conn.send({ type: 'bytes', data })
+    await this.sendMessage(peerId, { type: 'bytes', data })
+  }
+
+  /** The overlay's views, links and counters; `undefined` in a full mesh. */
+  overlayStatus (): OverlayStatus | undefined {
+    return this.overlay?.status()
   }
 
   /** Connected peers. */
@@ -416,7 +446,15 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     return entry
   }
 
-  private async broadcastMessage (msg: Message): Promise<BroadcastResult> {
+  private async sendMessage (peerId: string, msg: Extract<Message, { type: 'chat' | 'bytes' }>): Promise<void> {
+    const entry = this.table.get(peerId)
+    if (entry !== undefined) return await entry.conn.send(msg)
+    if (this.overlay === undefined || !this.running) throw new PeerNotFoundError(peerId)
+    await this.overlay.sendTo(peerId, msg)
+  }
+
+  private async broadcastMessage (msg: Extract<Message, { type: 'chat' | 'bytes' }>): Promise<BroadcastResult> {
+    if (this.overlay !== undefined) return await this.overlay.broadcast(msg)
     const result: BroadcastResult = { queued: [], failed: [] }
     const waiting: Array<Promise<void>> = []
     for (const [peerId, { conn }] of this.table) {
@@ -663,7 +701,10 @@ export class MeshNode extends EventEmitter<MeshEvents> {
           },
           onEstablished: () => {
             if (peer === undefined) return
-            if (announce) this.emit('peer:connect', { peer: { ...peer }, peerCount: this.table.size })
+            if (announce) {
+              this.emit('peer:connect', { peer: { ...peer }, peerCount: this.table.size })
+              this.overlay?.peerUp(peer)
+            }
             settle?.resolve({ ...peer })
           }
         }),
@@ -799,7 +840,9 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     // make this node dial an address of its choosing. Peers dropped for
     // misbehaving are not called back.
     const misbehaved = reason instanceof ProtocolError || reason instanceof SlowPeerError
-    if (conn.role === 'dialer' && peer.address !== undefined && this.running && !misbehaved) this.reconnector.schedule(peer.address)
+    // In the overlay, membership replaces lost neighbours, and one it dropped must not be called back.
+    if (this.overlay === undefined && conn.role === 'dialer' && peer.address !== undefined && this.running && !misbehaved) this.reconnector.schedule(peer.address)
+    this.overlay?.peerDown(peer)
   }
 
   /** One redial attempt; resolves when there is nothing more to do, rejects to be tried again. */
@@ -854,7 +897,8 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     if (discovered.length > 0) this.emit('peers:discovered', { from, addresses: discovered })
     // Once per list, not per address: older addresses were forgotten to make room.
     if (wasFull && discovered.length > 0) this.emit('limit:exceeded', { error: new LimitExceededError('maxKnownPeers', maxKnownPeers) })
-    if (this.options.autoDial) this.dialSome()
+    // In the overlay, membership decides whom to connect to.
+    if (this.options.autoDial && this.overlay === undefined) this.dialSome()
   }
 
   /**
@@ -879,6 +923,23 @@ export class MeshNode extends EventEmitter<MeshEvents> {
         .catch((error: Error) => {
           if (!signal.aborted) this.emit('dial:failed', { address, error })
         })
+    }
+  }
+
+  /** What the overlay may do with this node: its connections, a single dial, and delivery to the application. */
+  private overlayHost (): OverlayHost {
+    return {
+      id: this.id,
+      name: this.name,
+      address: () => this.address,
+      peer: id => this.table.get(id)?.info,
+      send: (peerId, msg) => {
+        const { conn } = this.peerEntry(peerId)
+        return conn.offer(msg) ? undefined : conn.send(msg)
+      },
+      dial: async address => await this.dial(address),
+      disconnect: (peerId, reason) => { this.table.get(peerId)?.conn.close(reason) },
+      deliver: msg => this.delivery.relayed(msg)
     }
   }
 }

@@ -11,6 +11,81 @@ import type { MessageTransform } from '../transforms/link.js'
 /** How nodes are connected: see `MeshNodeOptions.topology`. */
 export type Topology = 'full-mesh' | 'overlay'
 
+/** Limits and timers of the overlay topology. Every field is optional. */
+export interface OverlayOptions {
+  /** Neighbours kept connected (HyParView active view); must be below `maxPeers`. @default 5 */
+  activeViewSize?: number
+  /** Addresses kept to replace failed neighbours from (HyParView passive view). @default 30 */
+  passiveViewSize?: number
+  /** Hops a JOIN travels by random walk (HyParView ARWL). @default 6 */
+  activeWalkLength?: number
+  /** Remaining walk length at which a forwarded JOIN adds the newcomer to the passive view (HyParView PRWL). @default 3 */
+  passiveWalkLength?: number
+  /** How often a sample of the views is exchanged with a random node, in ms. @default 10000 */
+  shuffleInterval?: number
+  /** Active-view entries sent in a shuffle. @default 3 */
+  shuffleActive?: number
+  /** Passive-view entries sent in a shuffle. @default 4 */
+  shufflePassive?: number
+  /** Hops a shuffle travels by random walk. @default 4 */
+  shuffleWalkLength?: number
+  /** How often a node with free active-view slots asks passive-view nodes to become neighbours, in ms. @default 1000 */
+  repairInterval?: number
+  /** Wait after the first IHAVE for a missing payload before pulling it with GRAFT, in ms. @default 500 */
+  graftTimeout?: number
+  /** Wait after a GRAFT before asking the next announcer, in ms. @default 250 */
+  graftRetryTimeout?: number
+  /** Wait for a new peer's capability announcement before treating it as a plain line-protocol peer, in ms. @default 2000 */
+  capabilityTimeout?: number
+  /** Broadcasts held for a peer while its capabilities are unknown; one more decides it is a plain peer. @default 256 */
+  maxHeldMessages?: number
+  /** Hop limit of broadcasts and routed messages, at most 255. @default 64 */
+  maxHops?: number
+  /** Broadcast ids remembered, so that each broadcast is delivered once. @default 65536 */
+  maxSeenMessages?: number
+  /** How long a broadcast id is remembered, in ms; at least `cacheTtl`. @default 120000 */
+  seenTtl?: number
+  /** Payload bytes kept to answer GRAFTs and to announce to new neighbours. @default 16777216 (16 MiB) */
+  maxCachedBytes?: number
+  /** How long a payload is kept to answer GRAFTs and to announce to new neighbours, in ms. @default 30000 */
+  cacheTtl?: number
+  /** Routes (node id to next hop) kept. @default 4096 */
+  maxRoutes?: number
+  /** How long a learnt route is used, in ms. @default 60000 */
+  routeTtl?: number
+  /** How long a direct message to a node that is not a neighbour waits for a route, in ms. @default 3000 */
+  routeTimeout?: number
+  /** Source of randomness for neighbour choices and walks, returning [0, 1); seed it for reproducible runs. @default Math.random */
+  random?: () => number
+}
+
+export type ResolvedOverlayOptions = Required<OverlayOptions>
+
+export const DEFAULT_OVERLAY_OPTIONS: ResolvedOverlayOptions = {
+  activeViewSize: C.DEFAULT_ACTIVE_VIEW_SIZE,
+  passiveViewSize: C.DEFAULT_PASSIVE_VIEW_SIZE,
+  activeWalkLength: C.DEFAULT_ACTIVE_WALK_LENGTH,
+  passiveWalkLength: C.DEFAULT_PASSIVE_WALK_LENGTH,
+  shuffleInterval: C.DEFAULT_SHUFFLE_INTERVAL,
+  shuffleActive: C.DEFAULT_SHUFFLE_ACTIVE,
+  shufflePassive: C.DEFAULT_SHUFFLE_PASSIVE,
+  shuffleWalkLength: C.DEFAULT_SHUFFLE_WALK_LENGTH,
+  repairInterval: C.DEFAULT_REPAIR_INTERVAL,
+  graftTimeout: C.DEFAULT_GRAFT_TIMEOUT,
+  graftRetryTimeout: C.DEFAULT_GRAFT_RETRY_TIMEOUT,
+  capabilityTimeout: C.DEFAULT_CAPABILITY_TIMEOUT,
+  maxHeldMessages: C.DEFAULT_MAX_HELD_MESSAGES,
+  maxHops: C.DEFAULT_MAX_HOPS,
+  maxSeenMessages: C.DEFAULT_MAX_SEEN_MESSAGES,
+  seenTtl: C.DEFAULT_SEEN_TTL,
+  maxCachedBytes: C.DEFAULT_MAX_CACHED_BYTES,
+  cacheTtl: C.DEFAULT_CACHE_TTL,
+  maxRoutes: C.DEFAULT_MAX_ROUTES,
+  routeTtl: C.DEFAULT_ROUTE_TTL,
+  routeTimeout: C.DEFAULT_ROUTE_TIMEOUT,
+  random: Math.random
+}
+
 export interface MeshNodeOptions {
   /** Port to listen on; 0 picks a free one. @default 0 */
   port?: number
@@ -110,6 +185,16 @@ export interface MeshNodeOptions {
    * @default none (nothing is remembered)
    */
   peersFile?: string
+  /**
+   * `full-mesh`: the line protocol's own topology, every node connects to
+   * every node it learns of. `overlay`: each node keeps `overlay.activeViewSize`
+   * neighbours (HyParView) and broadcasts travel along a spanning tree
+   * (Plumtree); addresses from `PEERS:` lists are then remembered but not
+   * dialled, whatever `autoDial` says. @default 'full-mesh'
+   */
+  topology?: Topology
+  /** Limits and timers of the `overlay` topology (the table below). @default DEFAULT_OVERLAY_OPTIONS */
+  overlay?: OverlayOptions
   /** How connections are made. @default TCP */
   transport?: TransportFactory
   /** Your transforms, run on every connection's inbound messages after the protocol stages. @default [] */
@@ -123,10 +208,11 @@ export type SecureMode = 'off' | 'preferred' | 'required'
 
 const SECURE_MODES: readonly SecureMode[] = ['off', 'preferred', 'required']
 
-export type ResolvedOptions = Required<Omit<MeshNodeOptions, 'advertiseHost' | 'transport' | 'identity' | 'allow' | 'peersFile'>> &
-Pick<MeshNodeOptions, 'advertiseHost' | 'transport' | 'identity' | 'allow' | 'peersFile'>
+export type ResolvedOptions = Required<Omit<MeshNodeOptions, 'advertiseHost' | 'transport' | 'identity' | 'allow' | 'peersFile' | 'overlay'>> &
+Pick<MeshNodeOptions, 'advertiseHost' | 'transport' | 'identity' | 'allow' | 'peersFile'> & { overlay: ResolvedOverlayOptions }
 
-export const DEFAULT_OPTIONS: Omit<ResolvedOptions, 'id' | 'name'> = {
+/** Every default but the overlay's, which are in `DEFAULT_OVERLAY_OPTIONS`. */
+export const DEFAULT_OPTIONS: Omit<ResolvedOptions, 'id' | 'name' | 'overlay'> = {
   port: 0,
   host: '0.0.0.0',
   maxPeers: C.DEFAULT_MAX_PEERS,
@@ -157,6 +243,7 @@ export const DEFAULT_OPTIONS: Omit<ResolvedOptions, 'id' | 'name'> = {
   reconnectBackoff: C.DEFAULT_RECONNECT_BACKOFF,
   reconnectMaxDelay: C.DEFAULT_RECONNECT_MAX_DELAY,
   maxReconnects: C.DEFAULT_MAX_RECONNECTS,
+  topology: 'full-mesh',
   inbound: [],
   outbound: []
 }
@@ -192,6 +279,31 @@ const INTEGER_MINIMUMS = {
   maxReconnects: 0
 } satisfies Partial<Record<keyof ResolvedOptions, number>>
 
+/** Overlay options that must be whole numbers of at least the given minimum. */
+const OVERLAY_INTEGER_MINIMUMS = {
+  activeViewSize: 1,
+  passiveViewSize: 0,
+  activeWalkLength: 0,
+  passiveWalkLength: 0,
+  shuffleInterval: 1,
+  shuffleActive: 0,
+  shufflePassive: 0,
+  shuffleWalkLength: 0,
+  repairInterval: 1,
+  graftTimeout: 1,
+  graftRetryTimeout: 1,
+  capabilityTimeout: 1,
+  maxHeldMessages: 0,
+  maxHops: 1,
+  maxSeenMessages: 1,
+  seenTtl: 1,
+  maxCachedBytes: 0,
+  cacheTtl: 0,
+  maxRoutes: 0,
+  routeTtl: 1,
+  routeTimeout: 1
+} satisfies Record<Exclude<keyof ResolvedOverlayOptions, 'random'>, number>
+
 const ID_PATTERN = /^[\x21-\x39\x3b-\x7e]{1,128}$/
 
 function expected (name: string, what: string, value: unknown): InvalidOptionError {
@@ -201,10 +313,11 @@ function expected (name: string, what: string, value: unknown): InvalidOptionErr
 /** Fills in defaults and checks every option. @throws InvalidOptionError */
 export function resolveOptions (opts: MeshNodeOptions = {}): ResolvedOptions {
   const id = opts.id ?? randomBytes(16).toString('hex')
-  const resolved: ResolvedOptions = { ...DEFAULT_OPTIONS, id, name: id }
+  const resolved: ResolvedOptions = { ...DEFAULT_OPTIONS, id, name: id, overlay: DEFAULT_OVERLAY_OPTIONS }
   for (const [key, value] of Object.entries(opts)) {
     if (value !== undefined) Object.assign(resolved, { [key]: value })
   }
+  resolved.overlay = resolveOverlayOptions(opts.overlay)
   if (opts.name === undefined || opts.name === '') resolved.name = id
 
   for (const [key, min] of Object.entries(INTEGER_MINIMUMS)) {
@@ -235,9 +348,32 @@ export function resolveOptions (opts: MeshNodeOptions = {}): ResolvedOptions {
     }
     if (resolved.secure === 'off') throw expected('secure', '\'preferred\' or \'required\' when `allow` is set (only Noise proves a key)', resolved.secure)
   }
+  if (resolved.topology !== 'full-mesh' && resolved.topology !== 'overlay') throw expected('topology', "'full-mesh' or 'overlay'", resolved.topology)
+  if (resolved.topology === 'overlay' && resolved.overlay.activeViewSize >= resolved.maxPeers) {
+    // Joins and neighbour requests briefly need connections beyond the active view.
+    throw expected('overlay.activeViewSize', `below maxPeers (${resolved.maxPeers})`, resolved.overlay.activeViewSize)
+  }
   for (const key of ['inbound', 'outbound'] as const) {
     const list = resolved[key]
     if (!Array.isArray(list) || !list.every(t => typeof t === 'function')) throw expected(key, 'an array of transforms', typeof list)
   }
+  return resolved
+}
+
+function resolveOverlayOptions (opts: OverlayOptions = {}): ResolvedOverlayOptions {
+  if (typeof opts !== 'object' || opts === null) throw expected('overlay', 'an object', opts)
+  const resolved: ResolvedOverlayOptions = { ...DEFAULT_OVERLAY_OPTIONS }
+  for (const [key, value] of Object.entries(opts)) {
+    if (value !== undefined) Object.assign(resolved, { [key]: value })
+  }
+  for (const [key, min] of Object.entries(OVERLAY_INTEGER_MINIMUMS)) {
+    const value = resolved[key as keyof typeof OVERLAY_INTEGER_MINIMUMS]
+    if (!Number.isSafeInteger(value) || value < min) throw expected(`overlay.${key}`, `an integer >= ${min}`, value)
+  }
+  // Hop counts travel as fields of at most 255.
+  if (resolved.maxHops > 255) throw expected('overlay.maxHops', 'an integer from 1 to 255', resolved.maxHops)
+  // A payload still cached after its id is forgotten could be announced and delivered again.
+  if (resolved.seenTtl < resolved.cacheTtl) throw expected('overlay.seenTtl', `at least overlay.cacheTtl (${resolved.cacheTtl})`, resolved.seenTtl)
+  if (typeof resolved.random !== 'function') throw expected('overlay.random', 'a function returning a number in [0, 1)', typeof resolved.random)
   return resolved
 }

@@ -105,6 +105,13 @@ export class Membership {
     return requested ? this.repair(now) : []
   }
 
+  /** A neighbour request could not be sent (the dial failed): that node is taken for gone, and another asked. */
+  requestFailed (peer: string, now: number): MembershipAction[] {
+    if (!this.requests.delete(peer)) return []
+    this.passive.delete(peer)
+    return this.repair(now)
+  }
+
   /**
    * Gives up requests unanswered for `requestTimeout`, then asks random
    * passive nodes (but `exclude`) to fill the free active slots.

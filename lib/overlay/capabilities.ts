@@ -1,0 +1,109 @@
+/**
+ * Capability negotiation: which connected peers speak the overlay. Right
+ * after the handshake an overlay node sends every peer a `CAPS` probe inside
+ * a `BYTES` frame; every meshline node answers it with its topology, and an
+ * overlay node also sends its own probe. A peer that answers nothing within
+ * `capabilityTimeout` speaks only the line protocol: it is *plain*, and gets
+ * broadcasts as plain chat lines and `BYTES` frames, never overlay frames.
+ *
+ * While a peer is undecided, the plain copies of broadcasts meant for it are
+ * held (at most `maxHeldMessages`; one more decides it is plain). They are
+ * sent if it turns out plain, and dropped if it speaks the overlay, which
+ * then reaches it through its own links.
+ */
+import type { Topology } from '../options.js'
+import type { BytesHandler } from '../node.js'
+import { decodeFrame, encodeFrame, type CapsFrame } from './wire.js'
+import type { Message } from '../../transforms/wire.js'
+
+/** `pending`: not known yet; `overlay`: an overlay node; `plain`: gets plain messages (line-protocol peers, full-mesh meshline nodes). */
+export type PeerKind = 'pending' | 'overlay' | 'plain'
+
+export interface CapabilitiesOptions {
+  capabilityTimeout: number
+  maxHeldMessages: number
+  /** Told once when a pending peer is decided, with the messages held for it (to send if it is plain). */
+  onDecided: (peer: string, kind: Exclude<PeerKind, 'pending'>, held: Message[]) => void
+}
+
+interface PeerState {
+  kind: PeerKind
+  held: Message[]
+  timer: NodeJS.Timeout | undefined
+}
+
+/** The `CAPS` probe an overlay node sends to every new peer (never changed once encoded, so shared). */
+export const CAPS_PROBE: Message = { type: 'bytes', data: encodeFrame({ type: 'caps', topology: 'overlay', reply: false }) }
+
+/** The answer to a `CAPS` probe. */
+export function capsReply (topology: Topology): CapsFrame {
+  return { type: 'caps', topology, reply: true }
+}
+
+export class Capabilities {
+  private readonly peers = new Map<string, PeerState>()
+
+  constructor (private readonly opts: CapabilitiesOptions) {}
+
+  kind (peer: string): PeerKind | undefined {
+    return this.peers.get(peer)?.kind
+  }
+
+  /** A new peer: undecided until it answers or `capabilityTimeout` passes. */
+  added (peer: string): void {
+    const timer = setTimeout(() => { this.decide(peer, 'plain') }, this.opts.capabilityTimeout)
+    this.peers.set(peer, { kind: 'pending', held: [], timer })
+  }
+
+  removed (peer: string): void {
+    clearTimeout(this.peers.get(peer)?.timer)
+    this.peers.delete(peer)
+  }
+
+  /**
+   * Settles what a peer is. A pending peer is decided once; a peer taken for
+   * plain after its timeout that then shows it speaks the overlay is moved to
+   * `overlay` too, so that it stops getting plain copies.
+   */
+  decide (peer: string, kind: Exclude<PeerKind, 'pending'>): void {
+    const state = this.peers.get(peer)
+    if (state === undefined || state.kind === kind || state.kind === 'overlay') return
+    clearTimeout(state.timer)
+    state.timer = undefined
+    state.kind = kind
+    const held = state.held
+    state.held = []
+    this.opts.onDecided(peer, kind, held)
+  }
+
+  /** Holds a plain copy for a pending peer. @returns false when the peer is not pending (send it now, or not at all). */
+  hold (peer: string, msg: Message): boolean {
+    const state = this.peers.get(peer)
+    if (state?.kind !== 'pending') return false
+    state.held.push(msg)
+    if (state.held.length > this.opts.maxHeldMessages) this.decide(peer, 'plain')
+    return true
+  }
+
+  /** Peers of one kind. */
+  * ofKind (kind: PeerKind): Generator<string> {
+    for (const [peer, state] of this.peers) if (state.kind === kind) yield peer
+  }
+
+  stop (): void {
+    for (const state of this.peers.values()) clearTimeout(state.timer)
+    this.peers.clear()
+  }
+}
+
+/**
+ * What a node that does not run the overlay does with overlay frames: it
+ * answers a `CAPS` probe with its topology, so that an overlay peer knows at
+ * once to send it plain messages, and ignores anything else.
+ */
+export function answerCapabilityProbes (topology: Topology, reply: (peerId: string, msg: Message) => Promise<void>): BytesHandler {
+  return async (data, peer) => {
+    const frame = decodeFrame(data)
+    if (frame.type === 'caps' && !frame.reply) await reply(peer.id, { type: 'bytes', data: encodeFrame(capsReply(topology)) })
+  }
+}

@@ -1,0 +1,577 @@
+/**
+ * The overlay driver: connects the pure cores (HyParView membership,
+ * Plumtree broadcast, reverse-path routing, the message cache) to a mesh
+ * node. It turns received overlay frames into core events, carries out the
+ * actions the cores return (send, dial, close, deliver), and owns every timer
+ * of the overlay, all cleared by `stop()`.
+ *
+ * The node calls it on peer connect and disconnect, hands it every `BYTES`
+ * payload that starts with `OVERLAY_PREFIX`, and delegates broadcasts and
+ * direct messages to peers it has no connection to.
+ */
+import { randomBytes } from 'node:crypto'
+import { performance } from 'node:perf_hooks'
+import { Uint8ArrayList } from 'uint8arraylist'
+import { Plumtree, type BroadcastAction } from './broadcast.js'
+import { Capabilities, CAPS_PROBE, capsReply, type PeerKind } from './capabilities.js'
+import type { CachedMessage } from './message-cache.js'
+import { Membership, type MembershipAction } from './membership.js'
+import { RoutingTable } from './routing.js'
+import {
+  decodeFrame, encodeFrame, type GossipFrame, type OverlayFrame, type PayloadKind, type PeerRef,
+  type RouteFrame, type RouteReplyFrame, type ShuffleReplyFrame
+} from './wire.js'
+import { ConnectionClosedError, NoRouteError, NotRunningError, OverlayFrameError } from '../errors.js'
+import type { BroadcastResult, IncomingMessage, PeerInfo } from '../node.js'
+import type { ResolvedOverlayOptions } from '../options.js'
+import { assertChatText, type Message } from '../../transforms/wire.js'
+
+/** What the overlay needs from its node. */
+export interface OverlayHost {
+  readonly id: string
+  readonly name: string
+  /** The node's advertised listen address (once started). */
+  address: () => string
+  /** A connected peer. */
+  peer: (id: string) => PeerInfo | undefined
+  /**
+   * Queues a message for a connected peer: `undefined` when it was queued at
+   * once, else a promise that resolves once queued. Throws or rejects when the
+   * peer is gone or its connection is closing.
+   */
+  send: (peerId: string, msg: Message) => Promise<void> | undefined
+  /** One dial attempt, no retries; resolves once the handshake is done (at once if connected). */
+  dial: (address: string) => Promise<PeerInfo>
+  /** Closes the connection to a peer. */
+  disconnect: (peerId: string, reason: Error) => void
+  /** Hands a message to the application; a promise means the application needs time (backpressure). */
+  deliver: (msg: IncomingMessage) => Promise<void> | undefined
+}
+
+export type OverlayFrameType = OverlayFrame['type']
+
+/** Counters of one overlay node, since it started. */
+export interface OverlayStats {
+  /** Overlay frames sent, by type, one per recipient: `gossip` counts broadcast payloads, the rest is control traffic. */
+  sent: Record<OverlayFrameType, number>
+  /** Broadcasts copied to plain peers as chat lines or `BYTES` frames. */
+  plainSent: number
+  /** Broadcast payloads received again after their first delivery. */
+  duplicates: number
+  /** Broadcasts and routed messages handed to the application. */
+  delivered: number
+  /** Routed frames dropped: no route, or hop limit reached. */
+  routeDrops: number
+}
+
+/** A snapshot of the overlay state of a node. */
+export interface OverlayStatus {
+  /** Neighbour ids (HyParView active view). */
+  active: string[]
+  /** Known node ids to repair from (HyParView passive view). */
+  passive: string[]
+  /** Neighbours that get broadcast payloads pushed (the spanning tree's links here). */
+  eager: string[]
+  /** Neighbours that get only broadcast ids. */
+  lazy: string[]
+  /** Connected peers that do not speak the overlay and get plain messages. */
+  plain: string[]
+  stats: OverlayStats
+}
+
+export interface OverlayOptions extends ResolvedOverlayOptions {
+  /** How long a neighbour request and an idle overlay connection may wait, in ms (the node's `connectionTimeout`). */
+  connectionTimeout: number
+}
+
+interface Discovery {
+  promise: Promise<string>
+  resolve: (via: string) => void
+  reject: (err: Error) => void
+  timer: NodeJS.Timeout
+}
+
+const FRAME_TYPES: OverlayFrameType[] = [
+  'caps', 'join', 'forward-join', 'neighbor', 'neighbor-reply', 'disconnect', 'shuffle', 'shuffle-reply',
+  'gossip', 'ihave', 'graft', 'prune', 'route', 'route-reply'
+]
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+/** Collects the promises of sends that had to wait, so a handler can hold back its peer until they are queued. */
+class Waits {
+  private list: Array<Promise<unknown>> | undefined
+  add (wait: Promise<unknown> | undefined): void {
+    if (wait !== undefined) (this.list ??= []).push(wait)
+  }
+
+  get done (): Promise<void> | undefined {
+    return this.list === undefined ? undefined : Promise.all(this.list).then(() => {})
+  }
+}
+
+export class Overlay {
+  readonly stats: OverlayStats
+  private readonly plumtree: Plumtree
+  private readonly routes: RoutingTable
+  private readonly capabilities: Capabilities
+  private membership: Membership | undefined
+  private readonly graftTimers = new Map<string, NodeJS.Timeout>()
+  private readonly idleTimers = new Map<string, NodeJS.Timeout>()
+  /** Peers `connect()` asked to join through, until they show they speak the overlay (or go). */
+  private readonly joinIntents = new Set<string>()
+  /** `connect()` calls waiting for the first decision on their peer. */
+  private readonly joinWaiters = new Map<string, Array<() => void>>()
+  private readonly discoveries = new Map<string, Discovery>()
+  private intervals: NodeJS.Timeout[] = []
+
+  constructor (private readonly host: OverlayHost, private readonly opts: OverlayOptions) {
+    this.stats = {
+      sent: Object.fromEntries(FRAME_TYPES.map(type => [type, 0])) as Record<OverlayFrameType, number>,
+      plainSent: 0,
+      duplicates: 0,
+      delivered: 0,
+      routeDrops: 0
+    }
+    this.plumtree = new Plumtree(opts)
+    this.routes = new RoutingTable(opts)
+    this.capabilities = new Capabilities({
+      capabilityTimeout: opts.capabilityTimeout,
+      maxHeldMessages: opts.maxHeldMessages,
+      onDecided: (peer, kind, held) => { this.decided(peer, kind, held) }
+    })
+  }
+
+  /** Starts the shuffle and repair timers; the node is listening now. */
+  start (): void {
+    this.membership = new Membership({ id: this.host.id, address: this.host.address() }, { ...this.opts, requestTimeout: this.opts.connectionTimeout })
+    this.intervals = [
+      setInterval(() => { void this.run(this.views.shuffle()) }, this.opts.shuffleInterval),
+      setInterval(() => { this.repair() }, this.opts.repairInterval)
+    ]
+  }
+
+  /** Clears every timer and fails what waits on the overlay. */
+  stop (): void {
+    for (const timer of this.intervals) clearInterval(timer)
+    this.intervals = []
+    for (const timer of [...this.graftTimers.values(), ...this.idleTimers.values()]) clearTimeout(timer)
+    this.graftTimers.clear()
+    this.idleTimers.clear()
+    this.capabilities.stop()
+    for (const waiters of this.joinWaiters.values()) for (const wake of waiters) wake()
+    this.joinWaiters.clear()
+    this.joinIntents.clear()
+    for (const discovery of this.discoveries.values()) {
+      clearTimeout(discovery.timer)
+      discovery.reject(new NotRunningError())
+    }
+    this.discoveries.clear()
+    this.membership = undefined
+  }
+
+  status (): OverlayStatus {
+    return {
+      active: [...(this.membership?.active.keys() ?? [])],
+      passive: [...(this.membership?.passive.keys() ?? [])],
+      eager: [...this.plumtree.eager],
+      lazy: [...this.plumtree.lazy],
+      plain: [...this.capabilities.ofKind('plain')],
+      stats: { ...this.stats, sent: { ...this.stats.sent } }
+    }
+  }
+
+  /** A new peer completed its handshake, whose own lines are queued already: the probe follows them. */
+  peerUp (peer: PeerInfo): void {
+    this.capabilities.added(peer.id)
+    this.stats.sent.caps++
+    void this.sendMessage(peer.id, CAPS_PROBE)
+  }
+
+  /** A peer's connection closed. */
+  peerDown (peer: PeerInfo): void {
+    this.capabilities.removed(peer.id)
+    clearTimeout(this.idleTimers.get(peer.id))
+    this.idleTimers.delete(peer.id)
+    this.routes.forget(peer.id)
+    this.plumtree.neighborDown(peer.id)
+    this.joinIntents.delete(peer.id)
+    this.wakeJoinWaiters(peer.id)
+    if (this.membership !== undefined) void this.run(this.membership.disconnected(peer.id, performance.now()))
+  }
+
+  /**
+   * Joins the overlay through a peer that `connect()` reached: resolves once
+   * the JOIN is queued, or once the peer is taken for plain. A peer taken for
+   * plain only because its answer was late is joined through when it comes.
+   */
+  async join (peer: PeerInfo): Promise<void> {
+    this.joinIntents.add(peer.id)
+    if (this.capabilities.kind(peer.id) === 'pending') {
+      await new Promise<void>(resolve => { this.joinWaiters.set(peer.id, [...(this.joinWaiters.get(peer.id) ?? []), resolve]) })
+    }
+    await this.joinIfOverlay(peer.id)
+  }
+
+  /** The handler for every `BYTES` payload that starts with `OVERLAY_PREFIX`. */
+  readonly receive = (data: Uint8ArrayList, peer: PeerInfo): Promise<void> | undefined => {
+    let frame: OverlayFrame
+    try {
+      frame = decodeFrame(data)
+    } catch (err) {
+      this.host.disconnect(peer.id, err as Error)
+      return undefined
+    }
+    if (frame.type === 'caps') {
+      const wait = frame.reply ? undefined : this.sendFrame(peer.id, capsReply('overlay'))
+      this.capabilities.decide(peer.id, frame.topology === 'overlay' ? 'overlay' : 'plain')
+      return wait
+    }
+    // Only an overlay node sends these; they may overtake its probe.
+    this.capabilities.decide(peer.id, 'overlay')
+    const membership = this.membership
+    const ref = this.refOf(peer.id)
+    if (membership === undefined || ref === undefined) return undefined
+    const now = performance.now()
+    switch (frame.type) {
+      case 'join': case 'forward-join': case 'neighbor': case 'neighbor-reply': case 'disconnect': case 'shuffle':
+        if (frame.type === 'shuffle') this.routes.learn(frame.origin, peer.id, frame.hops, now)
+        return this.run(membership.receive(ref, frame, now))
+      case 'gossip': return this.onGossip(peer, frame, now)
+      case 'ihave': return this.run(this.plumtree.onIHave(peer.id, frame.ids, now))
+      case 'graft': return this.run(this.plumtree.onGraft(peer.id, frame.id, now))
+      case 'prune':
+        this.plumtree.onPrune(peer.id)
+        return undefined
+      case 'route': case 'route-reply': case 'shuffle-reply':
+        return this.onRouted(peer, frame, now)
+    }
+  }
+
+  /** Broadcasts chat text or bytes to every node of the overlay and to this node's plain peers. */
+  async broadcast (msg: Extract<Message, { type: 'chat' | 'bytes' }>): Promise<BroadcastResult> {
+    const payload = msg.type === 'chat' ? Buffer.from(msg.text, 'utf8') : copyOf(msg.data)
+    const result: BroadcastResult = { queued: [], failed: [] }
+    const waits = new Waits()
+    const actions = this.originate(msg.type, payload)
+    for (const action of actions) {
+      if (action.type !== 'send') continue
+      const data = encodeFrame(action.frame)
+      for (const peer of action.to) waits.add(this.track(peer, { type: 'bytes', data }, action.frame.type, result))
+    }
+    for (const peer of this.capabilities.ofKind('plain')) waits.add(this.track(peer, msg, undefined, result))
+    for (const peer of this.capabilities.ofKind('pending')) this.capabilities.hold(peer, msg)
+    await waits.done
+    return result
+  }
+
+  /**
+   * Sends chat text or bytes to a node that is not connected, through the
+   * overlay. Resolves once queued for the first hop.
+   * @throws NoRouteError when no route is found within `routeTimeout`
+   */
+  async sendTo (target: string, msg: Extract<Message, { type: 'chat' | 'bytes' }>): Promise<void> {
+    const via = await this.route(target)
+    const payload = msg.type === 'chat' ? Buffer.from(msg.text, 'utf8') : copyOf(msg.data)
+    const frame: RouteFrame = { type: 'route', source: { id: this.host.id, name: this.host.name }, target, hops: 1, hopLimit: this.opts.maxHops, kind: msg.type, payload }
+    this.stats.sent.route++
+    await this.host.send(via, { type: 'bytes', data: encodeFrame(frame) })
+  }
+
+  private get views (): Membership {
+    if (this.membership === undefined) throw new NotRunningError()
+    return this.membership
+  }
+
+  private refOf (peerId: string): PeerRef | undefined {
+    const address = this.host.peer(peerId)?.address
+    return address === undefined ? undefined : { id: peerId, address }
+  }
+
+  private joinIfOverlay (peer: string): Promise<void> | undefined {
+    const ref = this.refOf(peer)
+    if (!this.joinIntents.has(peer) || this.capabilities.kind(peer) !== 'overlay' || ref === undefined || this.membership === undefined) return undefined
+    this.joinIntents.delete(peer)
+    return this.run(this.membership.join(ref, performance.now()))
+  }
+
+  /**
+   * Fills free active slots, and closes overlay connections that membership
+   * has no use for: one the other side still counts as a link (after a
+   * message lost with a connection) heals when it closes.
+   */
+  private repair (): void {
+    void this.run(this.views.repair(performance.now()))
+    for (const peer of this.capabilities.ofKind('overlay')) this.closeIfIdle(peer)
+  }
+
+  private decided (peer: string, kind: Exclude<PeerKind, 'pending'>, held: Message[]): void {
+    if (kind === 'plain') {
+      for (const msg of held) this.sendPlain(peer, msg)
+    } else if (this.joinIntents.has(peer)) {
+      // With `connect()` waiting, it joins; else the answer came after the timeout.
+      if (!this.joinWaiters.has(peer)) void this.joinIfOverlay(peer)
+    } else {
+      this.closeIfIdle(peer)
+    }
+    this.wakeJoinWaiters(peer)
+  }
+
+  /** An overlay connection that no neighbour link or request claims within `connectionTimeout` is closed. */
+  private closeIfIdle (peer: string): void {
+    if (this.membership?.wants(peer) !== false || this.idleTimers.has(peer) || this.joinIntents.has(peer)) return
+    this.idleTimers.set(peer, setTimeout(() => {
+      this.idleTimers.delete(peer)
+      if (this.membership?.wants(peer) === false) this.host.disconnect(peer, new ConnectionClosedError('not an overlay neighbour'))
+    }, this.opts.connectionTimeout))
+  }
+
+  private wakeJoinWaiters (peer: string): void {
+    for (const wake of this.joinWaiters.get(peer) ?? []) wake()
+    this.joinWaiters.delete(peer)
+  }
+
+  /** Starts a broadcast from this node. */
+  private originate (kind: PayloadKind, payload: Uint8Array): BroadcastAction[] {
+    const message: CachedMessage = {
+      type: 'gossip',
+      id: randomBytes(12).toString('hex'),
+      kind,
+      hops: 0,
+      hopLimit: this.opts.maxHops,
+      origin: { id: this.host.id, name: this.host.name },
+      payload
+    }
+    return this.plumtree.broadcast(message, performance.now())
+  }
+
+  private onGossip (peer: PeerInfo, frame: GossipFrame, now: number): Promise<void> | undefined {
+    // Copied once, so the cache does not pin the whole chunk it arrived in.
+    const message: CachedMessage = { ...frame, payload: copyOf(frame.payload) }
+    const { fresh, actions } = this.plumtree.onGossip(peer.id, message, now)
+    if (!fresh) {
+      this.stats.duplicates++
+      return this.run(actions)
+    }
+    const waits = new Waits()
+    // A broadcast that cannot be delivered (its peer is closed for it) is not forwarded either.
+    if (this.deliverBroadcast(message, peer, waits)) waits.add(this.run(actions))
+    return waits.done
+  }
+
+  /** A broadcast's first arrival: to the application, to plain peers, or answered if it asks for a route to us. */
+  private deliverBroadcast (message: CachedMessage, peer: PeerInfo, waits: Waits): boolean {
+    this.routes.learn(message.origin.id, peer.id, message.hops, performance.now())
+    if (message.kind === 'route-request') {
+      if (utf8.decode(message.payload) === this.host.id) {
+        const reply: RouteReplyFrame = { type: 'route-reply', requester: message.origin.id, target: this.host.id, hops: 1, hopLimit: this.opts.maxHops }
+        waits.add(this.forward(reply, message.origin.id, undefined))
+      }
+      return true
+    }
+    let msg: IncomingMessage
+    let plain: Message
+    if (message.kind === 'chat') {
+      const text = this.chatText(message.payload, peer)
+      if (text === undefined) return false
+      msg = { type: 'chat', peer, text, origin: message.origin, hops: message.hops }
+      plain = { type: 'chat', text }
+    } else {
+      msg = { type: 'bytes', peer, data: new Uint8ArrayList(message.payload), origin: message.origin, hops: message.hops }
+      plain = { type: 'bytes', data: message.payload }
+    }
+    this.stats.delivered++
+    waits.add(this.host.deliver(msg))
+    for (const target of this.capabilities.ofKind('plain')) waits.add(this.sendPlain(target, plain))
+    for (const target of this.capabilities.ofKind('pending')) this.capabilities.hold(target, plain)
+    return true
+  }
+
+  /** Decodes and checks relayed chat text; a peer that relays something no chat line can be is closed. */
+  private chatText (payload: Uint8Array, peer: PeerInfo): string | undefined {
+    try {
+      const text = utf8.decode(payload)
+      assertChatText(text)
+      return text
+    } catch (err) {
+      this.host.disconnect(peer.id, new OverlayFrameError(`invalid chat text: ${(err as Error).message}`))
+      return undefined
+    }
+  }
+
+  private onRouted (peer: PeerInfo, frame: RouteFrame | RouteReplyFrame | ShuffleReplyFrame, now: number): Promise<void> | undefined {
+    const from = peer.id
+    switch (frame.type) {
+      case 'route': {
+        this.routes.learn(frame.source.id, peer.id, frame.hops, now)
+        if (frame.target !== this.host.id) return this.forward(frame, frame.target, peer.id)
+        let msg: IncomingMessage
+        if (frame.kind === 'chat') {
+          const text = this.chatText(copyOf(frame.payload), peer)
+          if (text === undefined) return undefined
+          msg = { type: 'chat', peer, text, origin: frame.source, hops: frame.hops }
+        } else {
+          msg = { type: 'bytes', peer, data: new Uint8ArrayList(copyOf(frame.payload)), origin: frame.source, hops: frame.hops }
+        }
+        this.stats.delivered++
+        return this.host.deliver(msg)
+      }
+      case 'route-reply':
+        this.routes.learn(frame.target, from, frame.hops, now)
+        if (frame.requester !== this.host.id) return this.forward(frame, frame.requester, from)
+        this.discoveries.get(frame.target)?.resolve(from)
+        return undefined
+      case 'shuffle-reply':
+        if (frame.target !== this.host.id) return this.forward(frame, frame.target, from)
+        this.views.shuffleReply(frame.entries)
+        return undefined
+    }
+  }
+
+  /**
+   * Sends a routed frame one hop closer to `target`. `from` is the neighbour
+   * it came from, or `undefined` when it starts here (then its `hops` is 1 already).
+   */
+  private forward (frame: RouteFrame | RouteReplyFrame | ShuffleReplyFrame, target: string, from: string | undefined): Promise<void> | undefined {
+    const limit = Math.min(frame.type === 'shuffle-reply' ? this.opts.maxHops : frame.hopLimit, this.opts.maxHops)
+    const next = this.nextHop(target)
+    if ((from !== undefined && frame.hops >= limit) || next === undefined || next === from) {
+      this.stats.routeDrops++
+      return undefined
+    }
+    return this.sendFrame(next, from === undefined ? frame : { ...frame, hops: frame.hops + 1 })
+  }
+
+  private nextHop (target: string): string | undefined {
+    if (this.capabilities.kind(target) === 'overlay') return target
+    return this.routes.nextHop(target, performance.now())
+  }
+
+  /** Resolves with the neighbour to send to for `target`, asking the overlay for a route if none is known. */
+  private async route (target: string): Promise<string> {
+    const known = this.nextHop(target)
+    if (known !== undefined) return known
+    let discovery = this.discoveries.get(target)
+    if (discovery === undefined) {
+      let settle: Pick<Discovery, 'resolve' | 'reject'> = { resolve: () => {}, reject: () => {} }
+      const promise = new Promise<string>((resolve, reject) => { settle = { resolve, reject } })
+      const timer = setTimeout(() => { settle.reject(new NoRouteError(target, this.opts.routeTimeout)) }, this.opts.routeTimeout)
+      const done = (): void => {
+        clearTimeout(timer)
+        this.discoveries.delete(target)
+      }
+      promise.then(done, done)
+      discovery = { promise, timer, ...settle }
+      this.discoveries.set(target, discovery)
+      void this.run(this.originate('route-request', Buffer.from(target, 'utf8')))
+    }
+    return await discovery.promise
+  }
+
+  /** Carries out what the cores decided. */
+  private run (actions: ReadonlyArray<MembershipAction | BroadcastAction>): Promise<void> | undefined {
+    const waits = new Waits()
+    for (const action of actions) {
+      switch (action.type) {
+        case 'send':
+          if (Array.isArray(action.to)) {
+            const data = encodeFrame(action.frame)
+            for (const peer of action.to) {
+              this.stats.sent[action.frame.type]++
+              waits.add(this.sendMessage(peer, { type: 'bytes', data }))
+            }
+          } else {
+            waits.add(this.sendFrame(action.to as string, action.frame))
+          }
+          break
+        case 'route': waits.add(this.forward(action.frame, action.to, undefined)); break
+        case 'dial': this.dial(action.peer, action.request); break
+        case 'disconnect':
+          waits.add(this.sendFrame(action.peer, { type: 'disconnect' }))
+          this.host.disconnect(action.peer, new ConnectionClosedError('dropped from the active view'))
+          break
+        case 'close':
+          if (this.host.peer(action.peer) !== undefined) this.host.disconnect(action.peer, new ConnectionClosedError('not an overlay neighbour'))
+          break
+        case 'up':
+          clearTimeout(this.idleTimers.get(action.peer))
+          this.idleTimers.delete(action.peer)
+          waits.add(this.run(this.plumtree.neighborUp(action.peer, performance.now())))
+          break
+        case 'down': this.plumtree.neighborDown(action.peer); break
+        case 'schedule': this.schedule(action.id, action.delay); break
+        case 'cancel':
+          clearTimeout(this.graftTimers.get(action.id))
+          this.graftTimers.delete(action.id)
+          break
+      }
+    }
+    return waits.done
+  }
+
+  private schedule (id: string, delay: number): void {
+    clearTimeout(this.graftTimers.get(id))
+    this.graftTimers.set(id, setTimeout(() => {
+      this.graftTimers.delete(id)
+      void this.run(this.plumtree.timeout(id, performance.now()))
+    }, delay))
+  }
+
+  /** Connects to a passive-view node (unless connected) and sends it a neighbour request. */
+  private dial (peer: PeerRef, request: OverlayFrame): void {
+    if (this.host.peer(peer.id) !== undefined) {
+      void this.sendFrame(peer.id, request)
+      return
+    }
+    this.host.dial(peer.address).then(info => {
+      // Another node listens there now: the request for the one we meant has failed.
+      if (info.id !== peer.id) throw new ConnectionClosedError(`${peer.address} is now ${info.id}`)
+      void this.sendFrame(info.id, request)
+    }).catch(() => {
+      // A dial that lost a crossing-dial tie-break fails, but the peer's own connection is up: use it.
+      if (this.host.peer(peer.id) !== undefined) void this.sendFrame(peer.id, request)
+      else if (this.membership !== undefined) void this.run(this.membership.requestFailed(peer.id, performance.now()))
+    })
+  }
+
+  private sendFrame (peer: string, frame: OverlayFrame): Promise<void> | undefined {
+    this.stats.sent[frame.type]++
+    return this.sendMessage(peer, { type: 'bytes', data: encodeFrame(frame) })
+  }
+
+  private sendPlain (peer: string, msg: Message): Promise<void> | undefined {
+    this.stats.plainSent++
+    return this.sendMessage(peer, msg)
+  }
+
+  /** Queues a message; a failure needs no handling here, as the peer's disconnect follows. */
+  private sendMessage (peer: string, msg: Message): Promise<void> | undefined {
+    try {
+      return this.host.send(peer, msg)?.catch(() => {})
+    } catch {
+      return undefined
+    }
+  }
+
+  /** Queues a message of a broadcast and records the outcome in `result`. */
+  private track (peer: string, msg: Message, frameType: OverlayFrameType | undefined, result: BroadcastResult): Promise<void> | undefined {
+    if (frameType === undefined) this.stats.plainSent++
+    else this.stats.sent[frameType]++
+    const failed = (error: unknown): void => { result.failed.push({ peerId: peer, error: error as Error }) }
+    try {
+      const wait = this.host.send(peer, msg)
+      if (wait === undefined) {
+        result.queued.push(peer)
+        return undefined
+      }
+      return wait.then(() => { result.queued.push(peer) }, failed)
+    } catch (error) {
+      failed(error)
+      return undefined
+    }
+  }
+}
+
+/** A payload as one contiguous copy of its own. */
+function copyOf (data: Uint8Array | Uint8ArrayList): Uint8Array {
+  return data.slice()
+}

@@ -1,0 +1,402 @@
+import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import net from 'node:net'
+import { after, describe, it } from 'node:test'
+import {
+  DEFAULT_OVERLAY_OPTIONS, MeshNode, memoryNetwork, type IncomingMessage, type MeshNodeOptions, type OverlayOptions,
+  type PeerInfo, type Transport, type TransportFactory
+} from '../lib/index.js'
+import { Overlay, type OverlayHost } from '../lib/overlay/overlay.js'
+import { OVERLAY_PREFIX, decodeFrame, encodeFrame, type OverlayFrame } from '../lib/overlay/wire.js'
+import type { Message } from '../transforms/wire.js'
+import { Uint8ArrayList } from 'uint8arraylist'
+
+/** Seeded PRNG (mulberry32): the overlay's choices are the same on every run. */
+function seeded (seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+const FAST_OVERLAY: OverlayOptions = {
+  shuffleInterval: 300,
+  repairInterval: 50,
+  graftTimeout: 100,
+  graftRetryTimeout: 50,
+  capabilityTimeout: 1000,
+  routeTimeout: 1000
+}
+
+const running = new Set<MeshNode>()
+after(async () => { await Promise.all([...running].map(async node => { await node.stop() })) })
+
+/** Generous: these only bound a hang; on an idle machine each wait takes well under a second. */
+async function until (condition: () => boolean, timeout = 15_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeout
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise(resolve => setTimeout(resolve, 10))
+  }
+}
+
+/** A node's transports, so that a test can cut them all at once as a crash would (then stop the node, or it dials again). */
+function crashable (inner: TransportFactory): { transport: TransportFactory, crash: () => void } {
+  const open = new Set<Transport>()
+  const track = (t: Transport): Transport => {
+    open.add(t)
+    void t.closed.then(() => open.delete(t))
+    return t
+  }
+  return {
+    transport: {
+      dial: async (host, port, opts) => track(await inner.dial(host, port, opts)),
+      listen: async (host, port, onConnection) => await inner.listen(host, port, t => { onConnection(track(t)) })
+    },
+    crash: () => { for (const t of open) t.close() }
+  }
+}
+
+interface SimNode { node: MeshNode, crash: () => void, alive: boolean }
+
+/** Starts `n` overlay nodes in memory, each joining through a random earlier one. */
+async function overlayOf (n: number, seed: number, opts: MeshNodeOptions = {}): Promise<SimNode[]> {
+  const network = memoryNetwork()
+  const random = seeded(seed)
+  // Every node gets the same seeded generator: their choices interleave, but the same way on every run.
+  const nodes: SimNode[] = []
+  for (let i = 0; i < n; i++) {
+    const { transport, crash } = crashable(opts.transport ?? network)
+    const node = new MeshNode({ host: 'sim', topology: 'overlay', connectionTimeout: 1000, ...opts, transport, overlay: { ...FAST_OVERLAY, random, ...opts.overlay } })
+    running.add(node)
+    await node.start()
+    if (i > 0) await node.connect((nodes[Math.floor(random() * i)] as SimNode).node.address)
+    nodes.push({ node, crash, alive: true })
+  }
+  return nodes
+}
+
+async function stopAll (nodes: SimNode[]): Promise<void> {
+  await Promise.all(nodes.map(async ({ node }) => {
+    await node.stop()
+    running.delete(node)
+  }))
+}
+
+/** Records which node delivered which chat text, and at how many hops. */
+function recordChat (nodes: SimNode[]): Map<string, Map<string, number>> {
+  const seen = new Map<string, Map<string, number>>()
+  for (const { node } of nodes) {
+    node.on('chat', ({ text, hops }) => {
+      const byNode = seen.get(text) ?? new Map<string, number>()
+      assert.equal(byNode.has(node.id), false, `${text} delivered twice to one node`)
+      seen.set(text, byNode.set(node.id, hops))
+    })
+  }
+  return seen
+}
+
+/** Whether the active views are symmetric and connect all these nodes. */
+function overlayConnected (nodes: SimNode[]): boolean {
+  const byId = new Map(nodes.map(({ node }) => [node.id, node]))
+  const active = (node: MeshNode): string[] => node.overlayStatus()?.active ?? []
+  for (const node of byId.values()) {
+    if (!active(node).every(peer => byId.get(peer) !== undefined && active(byId.get(peer) as MeshNode).includes(node.id))) return false
+  }
+  const [first] = byId.keys()
+  const reached = new Set([first as string])
+  const stack = [first as string]
+  while (stack.length > 0) {
+    for (const peer of active(byId.get(stack.pop() as string) as MeshNode)) {
+      if (reached.has(peer)) continue
+      reached.add(peer)
+      stack.push(peer)
+    }
+  }
+  return reached.size === byId.size
+}
+
+function payloadsSent (nodes: SimNode[]): number {
+  return nodes.reduce((sum, { node }) => sum + (node.overlayStatus()?.stats.sent.gossip ?? 0), 0)
+}
+
+describe('overlay topology', () => {
+  it('delivers every broadcast once to every node, with bounded degree and about N-1 payloads per broadcast', async () => {
+    const n = 60
+    // No failures here: a long graftTimeout keeps a slow machine from pulling payloads that are on their way.
+    const nodes = await overlayOf(n, 1, { overlay: { graftTimeout: 2000 } })
+    const { activeViewSize } = nodes[0]?.node.options.overlay as { activeViewSize: number }
+    await until(() => overlayConnected(nodes), undefined, 'a connected overlay')
+    for (const { node } of nodes) {
+      assert.ok(node.peers().length < node.options.maxPeers)
+      assert.ok((node.overlayStatus()?.active.length ?? 0) <= activeViewSize)
+    }
+    const seen = recordChat(nodes)
+    const random = seeded(2)
+    const sendOne = async (text: string): Promise<void> => {
+      const origin = nodes[Math.floor(random() * n)] as SimNode
+      await origin.node.broadcast(text)
+      await until(() => seen.get(text)?.size === n - 1, undefined, `delivery of ${text}`)
+      assert.equal(seen.get(text)?.has(origin.node.id), false, 'the origin does not deliver its own broadcast')
+    }
+    // The first broadcasts prune the links that carried duplicates; the tree then carries each payload once.
+    for (let b = 0; b < 3; b++) await sendOne(`warm-up ${b}`)
+    await new Promise(resolve => setTimeout(resolve, 50))
+    const before = payloadsSent(nodes)
+    for (let b = 0; b < 10; b++) await sendOne(`broadcast ${b}`)
+    await new Promise(resolve => setTimeout(resolve, 50))
+    const perBroadcast = (payloadsSent(nodes) - before) / 10
+    assert.ok(perBroadcast >= n - 1 && perBroadcast <= (n - 1) * 1.1, `${perBroadcast} payloads per broadcast for ${n} nodes`)
+    const hops = [...(seen.get('broadcast 0')?.values() ?? [])]
+    assert.ok(Math.max(...hops) > 1, 'relayed over several hops')
+    await stopAll(nodes)
+  })
+
+  it('delivers to every survivor when 20% of the nodes crash during the broadcasts, and repairs the views', async () => {
+    const n = 60
+    const nodes = await overlayOf(n, 3)
+    await until(() => overlayConnected(nodes), undefined, 'a connected overlay')
+    const seen = recordChat(nodes)
+    const random = seeded(4)
+    const origins = new Map<string, string>()
+    for (let b = 0; b < 20; b++) {
+      if (b === 5) {
+        const victims = nodes.filter(({ alive }, i) => i > 0 && alive && random() < 0.2)
+        for (const victim of victims) {
+          victim.alive = false
+          victim.crash()
+          void victim.node.stop()
+        }
+        assert.ok(victims.length >= 6)
+      }
+      const live = nodes.filter(({ alive }) => alive)
+      const origin = live[Math.floor(random() * live.length)] as SimNode
+      origins.set(`m${b}`, origin.node.id)
+      await origin.node.broadcast(`m${b}`)
+      await new Promise(resolve => setTimeout(resolve, 10))
+    }
+    const survivors = nodes.filter(({ alive }) => alive)
+    const missing = (): string[] => [...origins].flatMap(([text, origin]) =>
+      survivors.filter(({ node }) => node.id !== origin && seen.get(text)?.has(node.id) !== true).map(({ node }) => `${text}@${node.id}`))
+    await until(() => missing().length === 0, undefined, 'delivery to every survivor')
+    await until(() => overlayConnected(survivors), undefined, 'repaired views')
+    await stopAll(nodes)
+  })
+
+  it('routes a direct message to a node that is not a neighbour, and fails with ERR_NO_ROUTE for an unknown id', async () => {
+    const nodes = await overlayOf(30, 5)
+    await until(() => overlayConnected(nodes), undefined, 'a connected overlay')
+    const first = (nodes[0] as SimNode).node
+    const far = nodes.find(({ node }) => node !== first && first.peers().every(peer => peer.id !== node.id))?.node as MeshNode
+    const got = once(far, 'chat')
+    await first.send(far.id, 'just for you')
+    const [{ text, origin, hops, peer }] = await got
+    assert.equal(text, 'just for you')
+    assert.equal(origin.id, first.id)
+    assert.notEqual(peer.id, first.id)
+    assert.ok(hops >= 2)
+    const bytes = once(first, 'bytes')
+    await far.sendBytes(first.id, new Uint8Array([1, 2, 3]))
+    assert.deepEqual((await bytes)[0].data.subarray(), new Uint8Array([1, 2, 3]))
+    await assert.rejects(first.send('no-such-node', 'hello?'), { code: 'ERR_NO_ROUTE' })
+    await stopAll(nodes)
+  })
+
+  it('sends broadcasts to a full-mesh meshline peer as plain messages, and never an overlay frame it would see', async () => {
+    const network = memoryNetwork()
+    const nodes = await overlayOf(10, 6, { transport: network })
+    const far = (nodes[0] as SimNode).node
+    const gateway = (nodes[9] as SimNode).node
+    // Full mesh, the default; it stays with the one peer it dials, so each broadcast reaches it once.
+    const plain = new MeshNode({ host: 'sim', transport: network, connectionTimeout: 1000, autoDial: false })
+    running.add(plain)
+    await plain.start()
+    await plain.connect(gateway.address)
+    await until(() => gateway.overlayStatus()?.plain.includes(plain.id) === true, undefined, 'the full-mesh peer known as plain')
+    const chats: string[] = []
+    const bytes: string[] = []
+    plain.on('chat', ({ text, origin, peer }) => { chats.push(`${origin.id === gateway.id && peer.id === gateway.id ? 'gateway' : '?'}:${text}`) })
+    plain.on('bytes', ({ data }) => { bytes.push(data.subarray().join(',')) })
+    await far.broadcast('to all')
+    await far.broadcastBytes(new Uint8Array([7]))
+    await until(() => chats.length === 1 && bytes.length === 1, undefined, 'plain delivery')
+    await new Promise(resolve => setTimeout(resolve, 50))
+    assert.deepEqual(chats, ['gateway:to all'], 'as chat from the gateway, once')
+    assert.deepEqual(bytes, ['7'], 'no overlay frame surfaces as bytes')
+    const got = once(gateway, 'chat')
+    await plain.broadcast('from the full mesh')
+    assert.equal((await got)[0].origin.id, plain.id)
+    await plain.stop()
+    running.delete(plain)
+    await stopAll(nodes)
+  })
+
+  it('sends a raw line-protocol peer over TCP only line-protocol messages: broadcasts as chat, the one probe as BYTES', async () => {
+    const overlay = { ...FAST_OVERLAY, capabilityTimeout: 200 }
+    const a = new MeshNode({ host: '127.0.0.1', topology: 'overlay', connectionTimeout: 1000, overlay })
+    const b = new MeshNode({ host: '127.0.0.1', topology: 'overlay', connectionTimeout: 1000, overlay })
+    for (const node of [a, b]) {
+      running.add(node)
+      await node.start()
+    }
+    await b.connect(a.address)
+    await until(() => a.overlayStatus()?.active.includes(b.id) === true, undefined, 'a and b neighbours')
+    const [host, port] = [a.address.split(':')[0] as string, Number(a.address.split(':')[1])]
+    const raw = net.connect(port, host)
+    await once(raw, 'connect')
+    raw.write('rawpeer:Raw Peer\nLISTEN:127.0.0.1:1\n')
+    let buffer = Buffer.alloc(0)
+    raw.on('data', (chunk: Buffer) => { buffer = Buffer.concat([buffer, chunk]) })
+    // Lines and BYTES frames the raw peer received, as the line protocol frames them.
+    const frames = (): Array<{ line?: string, bytes?: string }> => {
+      const out: Array<{ line?: string, bytes?: string }> = []
+      let pos = 0
+      for (;;) {
+        const newline = buffer.indexOf(0x0a, pos)
+        if (newline < 0) return out
+        const line = buffer.subarray(pos, newline).toString('utf8').trim()
+        pos = newline + 1
+        if (line.startsWith('BYTES:')) {
+          const length = Number(line.slice(6))
+          if (buffer.length < pos + length) return out
+          out.push({ bytes: buffer.subarray(pos, pos + length).toString('latin1') })
+          pos += length
+        } else {
+          out.push({ line })
+        }
+      }
+    }
+    await until(() => a.overlayStatus()?.plain.includes('rawpeer') === true, undefined, 'the raw peer known as plain')
+    await b.broadcast('hello raw')
+    await until(() => frames().some(f => f.line === 'hello raw'), undefined, 'the broadcast as a chat line')
+    raw.destroy()
+    const received = frames()
+    assert.equal(received[0]?.line, `${a.id}:${a.name}`)
+    const controls = /^(PING|PONG|REQUEST_PEERS|PEERS:.*)$/
+    const chat = received.slice(1).filter(f => f.line !== undefined && !controls.test(f.line)).map(f => f.line)
+    assert.deepEqual(chat, ['hello raw'], 'nothing else reads as chat')
+    const binary = received.filter(f => f.bytes !== undefined).map(f => f.bytes)
+    assert.deepEqual(binary, [`${OVERLAY_PREFIX}CAPS overlay probe`], 'one capability probe, nothing of the overlay after it')
+    await Promise.all([a.stop(), b.stop()])
+    running.delete(a)
+    running.delete(b)
+  })
+
+  it('validates its options with ERR_INVALID_OPTION', () => {
+    assert.throws(() => new MeshNode({ topology: 'ring' as 'overlay' }), { code: 'ERR_INVALID_OPTION' })
+    assert.throws(() => new MeshNode({ topology: 'overlay', maxPeers: 5, overlay: { activeViewSize: 5 } }), { code: 'ERR_INVALID_OPTION' })
+    assert.throws(() => new MeshNode({ topology: 'overlay', overlay: { graftTimeout: 0 } }), { code: 'ERR_INVALID_OPTION' })
+    assert.throws(() => new MeshNode({ topology: 'overlay', overlay: { seenTtl: 10, cacheTtl: 20 } }), { code: 'ERR_INVALID_OPTION' })
+    assert.throws(() => new MeshNode({ topology: 'overlay', overlay: { maxHops: 256 } }), { code: 'ERR_INVALID_OPTION' })
+    assert.equal(new MeshNode().overlayStatus(), undefined, 'full mesh by default')
+  })
+})
+
+/** The driver alone, with a host whose peers and clock the test controls. */
+describe('overlay driver', () => {
+  function peerInfo (id: string): PeerInfo {
+    return { id, name: id, address: `sim:${id.length}`, remoteAddress: 'sim:9', direction: 'inbound', connectedAt: 0, lastSeen: 0, security: 'plaintext', publicKey: undefined, fingerprint: undefined }
+  }
+
+  function fakeHost (): OverlayHost & { peers: Map<string, PeerInfo>, sent: Array<[string, Message]>, closed: Array<[string, string]>, delivered: IncomingMessage[] } {
+    const peers = new Map<string, PeerInfo>()
+    const sent: Array<[string, Message]> = []
+    const closed: Array<[string, string]> = []
+    const delivered: IncomingMessage[] = []
+    return {
+      id: 'self',
+      name: 'Self',
+      address: () => 'sim:1',
+      peer: id => peers.get(id),
+      send: (peerId, msg) => { sent.push([peerId, msg]); return undefined },
+      dial: async () => { throw new Error('no dialling here') },
+      disconnect: (peerId, reason) => { closed.push([peerId, (reason as { code?: string }).code ?? '']); peers.delete(peerId) },
+      deliver: msg => { delivered.push(msg); return undefined },
+      peers,
+      sent,
+      closed,
+      delivered
+    }
+  }
+
+  const frame = (f: OverlayFrame): Uint8ArrayList => encodeFrame(f)
+  const overlayFrames = (sent: Array<[string, Message]>, to: string): string[] => sent
+    .filter(([peer, msg]) => peer === to && msg.type === 'bytes')
+    .map(([, msg]) => decodeFrame(new Uint8ArrayList((msg as { data: Uint8ArrayList }).data)).type)
+  const wait = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
+
+  function started (host: OverlayHost, overlay: Partial<OverlayOptions> = {}): Overlay {
+    const driver = new Overlay(host, { ...DEFAULT_OVERLAY_OPTIONS, ...FAST_OVERLAY, capabilityTimeout: 20, ...overlay, connectionTimeout: 1000 })
+    driver.start()
+    return driver
+  }
+
+  it('joins through a contact whose capability answer comes only after capabilityTimeout', async () => {
+    const host = fakeHost()
+    const driver = started(host)
+    const contact = peerInfo('contact')
+    host.peers.set(contact.id, contact)
+    driver.peerUp(contact)
+    await driver.join(contact)
+    assert.deepEqual(driver.status().plain, ['contact'], 'taken for plain at the timeout')
+    assert.deepEqual(overlayFrames(host.sent, 'contact'), ['caps'])
+    await driver.receive(frame({ type: 'caps', topology: 'overlay', reply: true }), contact)
+    assert.deepEqual(overlayFrames(host.sent, 'contact'), ['caps', 'join'])
+    assert.deepEqual(driver.status().active, ['contact'])
+    driver.stop()
+  })
+
+  it('holds broadcasts for an undecided peer: sent plain if it is plain, dropped if it speaks the overlay', async () => {
+    const host = fakeHost()
+    const driver = started(host)
+    const [plain, meshline] = [peerInfo('plain'), peerInfo('meshline')]
+    for (const peer of [plain, meshline]) {
+      host.peers.set(peer.id, peer)
+      driver.peerUp(peer)
+    }
+    await driver.broadcast({ type: 'chat', text: 'early' })
+    await driver.receive(frame({ type: 'caps', topology: 'overlay', reply: false }), meshline)
+    await wait(40)
+    const plainSent = host.sent.filter(([peer, msg]) => peer === 'plain' && msg.type === 'chat')
+    assert.deepEqual(plainSent.map(([, msg]) => msg), [{ type: 'chat', text: 'early' }])
+    assert.equal(host.sent.some(([peer, msg]) => peer === 'meshline' && msg.type === 'chat'), false)
+    assert.deepEqual(overlayFrames(host.sent, 'meshline'), ['caps', 'caps'], 'its probe, and our answer to its probe')
+    driver.stop()
+  })
+
+  it('closes a peer that sends a malformed overlay frame, or relays chat text no chat line can be', async () => {
+    const host = fakeHost()
+    const driver = started(host)
+    const [bad, worse] = [peerInfo('bad'), peerInfo('worse')]
+    for (const peer of [bad, worse]) {
+      host.peers.set(peer.id, peer)
+      driver.peerUp(peer)
+    }
+    await driver.receive(new Uint8ArrayList(new TextEncoder().encode(`${OVERLAY_PREFIX}NONSENSE`)), bad)
+    const gossip: OverlayFrame = { type: 'gossip', id: 'm1', kind: 'chat', hops: 1, hopLimit: 8, origin: { id: 'o', name: '' }, payload: new TextEncoder().encode('BYTES:99') }
+    await driver.receive(frame(gossip), worse)
+    assert.deepEqual(host.closed, [['bad', 'ERR_OVERLAY_FRAME'], ['worse', 'ERR_OVERLAY_FRAME']])
+    assert.deepEqual(host.delivered, [])
+    driver.stop()
+  })
+
+  it('delivers a broadcast from a neighbour with its origin and hop count, and relays it to plain peers', async () => {
+    const host = fakeHost()
+    const driver = started(host)
+    const [neighbour, plain] = [peerInfo('neighbour'), peerInfo('plain')]
+    for (const peer of [neighbour, plain]) {
+      host.peers.set(peer.id, peer)
+      driver.peerUp(peer)
+    }
+    await driver.receive(frame({ type: 'caps', topology: 'full-mesh', reply: true }), plain)
+    const gossip: OverlayFrame = { type: 'gossip', id: 'm1', kind: 'chat', hops: 3, hopLimit: 8, origin: { id: 'far', name: 'Far Away' }, payload: new TextEncoder().encode('hi all') }
+    await driver.receive(frame(gossip), neighbour)
+    await driver.receive(frame(gossip), neighbour)
+    assert.deepEqual(host.delivered.map(m => m.type === 'chat' && [m.text, m.origin, m.hops, m.peer.id]), [['hi all', { id: 'far', name: 'Far Away' }, 3, 'neighbour']])
+    assert.deepEqual(host.sent.filter(([peer, msg]) => peer === 'plain' && msg.type === 'chat').map(([, msg]) => msg), [{ type: 'chat', text: 'hi all' }])
+    assert.equal(driver.status().stats.duplicates, 1)
+    driver.stop()
+  })
+})

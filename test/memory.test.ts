@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { duplexPair, type Transport } from '../lib/index.js'
+import { seeded } from './support/random.js'
 
 async function collect (transport: Transport, count: number): Promise<number[]> {
   const out: number[] = []
@@ -13,16 +14,6 @@ async function collect (transport: Transport, count: number): Promise<number[]> 
 
 async function * bytes (values: number[]): AsyncGenerator<Uint8Array> {
   for (const value of values) yield new Uint8Array([value])
-}
-
-/** Seeded PRNG (mulberry32). */
-function seeded (seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 describe('memory transport', () => {

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test'
 import { Plumtree, type BroadcastAction } from '../lib/overlay/broadcast.js'
 import type { CachedMessage } from '../lib/overlay/message-cache.js'
 import type { BroadcastFrame } from '../lib/overlay/wire.js'
+import { seeded } from './support/random.js'
 
 const OPTS = { maxSeenMessages: 1000, seenTtl: 10_000, maxCachedBytes: 1 << 20, cacheTtl: 10_000, graftTimeout: 50, graftRetryTimeout: 20, maxHops: 64 }
 
@@ -12,16 +13,6 @@ function message (id: string, hops = 0): CachedMessage {
 
 function sends (actions: BroadcastAction[]): Array<[string[], string]> {
   return actions.flatMap(a => a.type === 'send' ? [[a.to, a.frame.type] as [string[], string]] : [])
-}
-
-/** Seeded PRNG (mulberry32), so the simulated runs are the same every time. */
-function seeded (seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 /**

@@ -2,16 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { Membership, type MembershipAction, type MembershipOptions } from '../lib/overlay/membership.js'
 import type { MembershipFrame, PeerRef } from '../lib/overlay/wire.js'
-
-/** Seeded PRNG (mulberry32), so every run makes the same choices. */
-function seeded (seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { seeded } from './support/random.js'
 
 const ref = (i: number | string): PeerRef => ({ id: `n${i}`, address: `sim:${String(i).replace(/\D/g, '') || 1}` })
 

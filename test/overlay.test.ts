@@ -10,16 +10,8 @@ import { Overlay, type OverlayHost } from '../lib/overlay/overlay.js'
 import { OVERLAY_PREFIX, decodeFrame, encodeFrame, type OverlayFrame } from '../lib/overlay/wire.js'
 import type { Message } from '../transforms/wire.js'
 import { Uint8ArrayList } from 'uint8arraylist'
-
-/** Seeded PRNG (mulberry32): the overlay's choices are the same on every run. */
-function seeded (seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { activeTimers, sleep, waitFor } from './support/async.js'
+import { seeded } from './support/random.js'
 
 const FAST_OVERLAY: OverlayOptions = {
   shuffleInterval: 300,
@@ -33,14 +25,8 @@ const FAST_OVERLAY: OverlayOptions = {
 const running = new Set<MeshNode>()
 after(async () => { await Promise.all([...running].map(async node => { await node.stop() })) })
 
-/** Generous: these only bound a hang; on an idle machine each wait takes well under a second. */
-async function until (condition: () => boolean, timeout = 15_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeout
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 10))
-  }
-}
+/** Generous: it only bounds a hang; on an idle machine each wait takes well under a second. */
+const PATIENCE = 15_000
 
 /** A node's transports, so that a test can cut them all at once as a crash would (then stop the node, or it dials again). */
 function crashable (inner: TransportFactory): { transport: TransportFactory, crash: () => void } {
@@ -128,7 +114,7 @@ describe('overlay topology', () => {
     // No failures here: a long graftTimeout keeps a slow machine from pulling payloads that are on their way.
     const nodes = await overlayOf(n, 1, { overlay: { graftTimeout: 2000 } })
     const { activeViewSize } = nodes[0]?.node.options.overlay as { activeViewSize: number }
-    await until(() => overlayConnected(nodes), undefined, 'a connected overlay')
+    await waitFor(() => overlayConnected(nodes), 'a connected overlay', PATIENCE)
     for (const { node } of nodes) {
       assert.ok(node.peers().length < node.options.maxPeers)
       assert.ok((node.overlayStatus()?.active.length ?? 0) <= activeViewSize)
@@ -138,15 +124,15 @@ describe('overlay topology', () => {
     const sendOne = async (text: string): Promise<void> => {
       const origin = nodes[Math.floor(random() * n)] as SimNode
       await origin.node.broadcast(text)
-      await until(() => seen.get(text)?.size === n - 1, undefined, `delivery of ${text}`)
+      await waitFor(() => seen.get(text)?.size === n - 1, `delivery of ${text}`, PATIENCE)
       assert.equal(seen.get(text)?.has(origin.node.id), false, 'the origin does not deliver its own broadcast')
     }
     // The first broadcasts prune the links that carried duplicates; the tree then carries each payload once.
     for (let b = 0; b < 3; b++) await sendOne(`warm-up ${b}`)
-    await new Promise(resolve => setTimeout(resolve, 50))
+    await sleep(50)
     const before = payloadsSent(nodes)
     for (let b = 0; b < 10; b++) await sendOne(`broadcast ${b}`)
-    await new Promise(resolve => setTimeout(resolve, 50))
+    await sleep(50)
     const perBroadcast = (payloadsSent(nodes) - before) / 10
     assert.ok(perBroadcast >= n - 1 && perBroadcast <= (n - 1) * 1.1, `${perBroadcast} payloads per broadcast for ${n} nodes`)
     const hops = [...(seen.get('broadcast 0')?.values() ?? [])]
@@ -157,7 +143,7 @@ describe('overlay topology', () => {
   it('delivers to every survivor when 20% of the nodes crash during the broadcasts, and repairs the views', async () => {
     const n = 60
     const nodes = await overlayOf(n, 3)
-    await until(() => overlayConnected(nodes), undefined, 'a connected overlay')
+    await waitFor(() => overlayConnected(nodes), 'a connected overlay', PATIENCE)
     const seen = recordChat(nodes)
     const random = seeded(4)
     const origins = new Map<string, string>()
@@ -175,19 +161,19 @@ describe('overlay topology', () => {
       const origin = live[Math.floor(random() * live.length)] as SimNode
       origins.set(`m${b}`, origin.node.id)
       await origin.node.broadcast(`m${b}`)
-      await new Promise(resolve => setTimeout(resolve, 10))
+      await sleep(10)
     }
     const survivors = nodes.filter(({ alive }) => alive)
     const missing = (): string[] => [...origins].flatMap(([text, origin]) =>
       survivors.filter(({ node }) => node.id !== origin && seen.get(text)?.has(node.id) !== true).map(({ node }) => `${text}@${node.id}`))
-    await until(() => missing().length === 0, undefined, 'delivery to every survivor')
-    await until(() => overlayConnected(survivors), undefined, 'repaired views')
+    await waitFor(() => missing().length === 0, 'delivery to every survivor', PATIENCE)
+    await waitFor(() => overlayConnected(survivors), 'repaired views', PATIENCE)
     await stopAll(nodes)
   })
 
   it('routes a direct message to a node that is not a neighbour, and fails with ERR_NO_ROUTE for an unknown id', async () => {
     const nodes = await overlayOf(30, 5)
-    await until(() => overlayConnected(nodes), undefined, 'a connected overlay')
+    await waitFor(() => overlayConnected(nodes), 'a connected overlay', PATIENCE)
     const first = (nodes[0] as SimNode).node
     const far = nodes.find(({ node }) => node !== first && first.peers().every(peer => peer.id !== node.id))?.node as MeshNode
     const got = once(far, 'chat')
@@ -214,15 +200,15 @@ describe('overlay topology', () => {
     running.add(plain)
     await plain.start()
     await plain.connect(gateway.address)
-    await until(() => gateway.overlayStatus()?.plain.includes(plain.id) === true, undefined, 'the full-mesh peer known as plain')
+    await waitFor(() => gateway.overlayStatus()?.plain.includes(plain.id) === true, 'the full-mesh peer known as plain', PATIENCE)
     const chats: string[] = []
     const bytes: string[] = []
     plain.on('chat', ({ text, origin, peer }) => { chats.push(`${origin.id === gateway.id && peer.id === gateway.id ? 'gateway' : '?'}:${text}`) })
     plain.on('bytes', ({ data }) => { bytes.push(data.subarray().join(',')) })
     await far.broadcast('to all')
     await far.broadcastBytes(new Uint8Array([7]))
-    await until(() => chats.length === 1 && bytes.length === 1, undefined, 'plain delivery')
-    await new Promise(resolve => setTimeout(resolve, 50))
+    await waitFor(() => chats.length === 1 && bytes.length === 1, 'plain delivery', PATIENCE)
+    await sleep(50)
     assert.deepEqual(chats, ['gateway:to all'], 'as chat from the gateway, once')
     assert.deepEqual(bytes, ['7'], 'no overlay frame surfaces as bytes')
     const got = once(gateway, 'chat')
@@ -242,7 +228,7 @@ describe('overlay topology', () => {
       await node.start()
     }
     await b.connect(a.address)
-    await until(() => a.overlayStatus()?.active.includes(b.id) === true, undefined, 'a and b neighbours')
+    await waitFor(() => a.overlayStatus()?.active.includes(b.id) === true, 'a and b neighbours', PATIENCE)
     const [host, port] = [a.address.split(':')[0] as string, Number(a.address.split(':')[1])]
     const raw = net.connect(port, host)
     await once(raw, 'connect')
@@ -268,9 +254,9 @@ describe('overlay topology', () => {
         }
       }
     }
-    await until(() => a.overlayStatus()?.plain.includes('rawpeer') === true, undefined, 'the raw peer known as plain')
+    await waitFor(() => a.overlayStatus()?.plain.includes('rawpeer') === true, 'the raw peer known as plain', PATIENCE)
     await b.broadcast('hello raw')
-    await until(() => frames().some(f => f.line === 'hello raw'), undefined, 'the broadcast as a chat line')
+    await waitFor(() => frames().some(f => f.line === 'hello raw'), 'the broadcast as a chat line', PATIENCE)
     raw.destroy()
     const received = frames()
     assert.equal(received[0]?.line, `${a.id}:${a.name}`)
@@ -282,6 +268,18 @@ describe('overlay topology', () => {
     await Promise.all([a.stop(), b.stop()])
     running.delete(a)
     running.delete(b)
+  })
+
+  it('leaves no timer behind once its nodes are stopped, and fails a pending route with ERR_NOT_RUNNING', async () => {
+    const before = activeTimers()
+    const nodes = await overlayOf(10, 7, { overlay: { routeTimeout: 60_000 } })
+    await waitFor(() => overlayConnected(nodes), 'a connected overlay', PATIENCE)
+    await (nodes[3] as SimNode).node.broadcast('one')
+    const pending = (nodes[0] as SimNode).node.send('nobody', 'hello?')
+    assert.ok(activeTimers() > before)
+    await stopAll(nodes)
+    await assert.rejects(pending, { code: 'ERR_NOT_RUNNING' })
+    assert.equal(activeTimers(), before)
   })
 
   it('validates its options with ERR_INVALID_OPTION', () => {
@@ -325,8 +323,7 @@ describe('overlay driver', () => {
   const overlayFrames = (sent: Array<[string, Message]>, to: string): string[] => sent
     .filter(([peer, msg]) => peer === to && msg.type === 'bytes')
     .map(([, msg]) => decodeFrame(new Uint8ArrayList((msg as { data: Uint8ArrayList }).data)).type)
-  const wait = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
-
+  
   function started (host: OverlayHost, overlay: Partial<OverlayOptions> = {}): Overlay {
     const driver = new Overlay(host, { ...DEFAULT_OVERLAY_OPTIONS, ...FAST_OVERLAY, capabilityTimeout: 20, ...overlay, connectionTimeout: 1000 })
     driver.start()
@@ -358,7 +355,7 @@ describe('overlay driver', () => {
     }
     await driver.broadcast({ type: 'chat', text: 'early' })
     await driver.receive(frame({ type: 'caps', topology: 'overlay', reply: false }), meshline)
-    await wait(40)
+    await sleep(40)
     const plainSent = host.sent.filter(([peer, msg]) => peer === 'plain' && msg.type === 'chat')
     assert.deepEqual(plainSent.map(([, msg]) => msg), [{ type: 'chat', text: 'early' }])
     assert.equal(host.sent.some(([peer, msg]) => peer === 'meshline' && msg.type === 'chat'), false)

@@ -1,0 +1,14 @@
+/**
+ * Seeded randomness, so that a test's choices (and its failures) are the
+ * same on every run.
+ */
+
+/** A deterministic generator of numbers in [0, 1) (mulberry32). */
+export function seeded (seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}

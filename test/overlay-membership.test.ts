@@ -108,6 +108,17 @@ describe('overlay membership (HyParView core)', () => {
     assert.ok(types(node.repair(1000)).includes('close:n6'), 'unanswered for requestTimeout')
   })
 
+  it('takes a node whose dial failed for gone, without touching the neighbours, and asks another', () => {
+    const node = withNeighbours(1, options({ activeViewSize: 3 }))
+    node.shuffleReply([ref(5), ref(6)])
+    assert.deepEqual(types(node.repair(0)).sort(), ['dial:n5', 'dial:n6'])
+    assert.deepEqual(node.requestFailed('n1', 0), [], 'a neighbour is not a request')
+    assert.ok(node.active.has('n1'))
+    node.shuffleReply([ref(7)])
+    assert.deepEqual(types(node.requestFailed('n5', 0)), ['dial:n7'])
+    assert.equal(node.passive.has('n5'), false)
+  })
+
   it('moves a neighbour that sends DISCONNECT to the passive view, closes, and refills the slot from another passive node', () => {
     const node = withNeighbours(2)
     node.shuffleReply([ref(7)])

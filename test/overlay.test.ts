@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import net from 'node:net'
-import { after, describe, it } from 'node:test'
+import { after, afterEach, describe, it } from 'node:test'
 import {
   DEFAULT_OVERLAY_OPTIONS, MeshNode, memoryNetwork, type IncomingMessage, type MeshNodeOptions, type OverlayOptions,
   type PeerInfo, type Transport, type TransportFactory
@@ -324,8 +324,16 @@ describe('overlay driver', () => {
     .filter(([peer, msg]) => peer === to && msg.type === 'bytes')
     .map(([, msg]) => decodeFrame(new Uint8ArrayList((msg as { data: Uint8ArrayList }).data)).type)
   
-  function started (host: OverlayHost, overlay: Partial<OverlayOptions> = {}): Overlay {
-    const driver = new Overlay(host, { ...DEFAULT_OVERLAY_OPTIONS, ...FAST_OVERLAY, capabilityTimeout: 20, ...overlay, connectionTimeout: 1000 })
+  // Stopped even when a test fails, so that their timers never keep the process alive.
+  const drivers = new Set<Overlay>()
+  afterEach(() => {
+    for (const driver of drivers) driver.stop()
+    drivers.clear()
+  })
+
+  function started (host: OverlayHost, overlay: Partial<OverlayOptions> = {}, connectionTimeout = 1000): Overlay {
+    const driver = new Overlay(host, { ...DEFAULT_OVERLAY_OPTIONS, ...FAST_OVERLAY, capabilityTimeout: 20, ...overlay, connectionTimeout })
+    drivers.add(driver)
     driver.start()
     return driver
   }
@@ -342,7 +350,6 @@ describe('overlay driver', () => {
     await driver.receive(frame({ type: 'caps', topology: 'overlay', reply: true }), contact)
     assert.deepEqual(overlayFrames(host.sent, 'contact'), ['caps', 'join'])
     assert.deepEqual(driver.status().active, ['contact'])
-    driver.stop()
   })
 
   it('holds broadcasts for an undecided peer: sent plain if it is plain, dropped if it speaks the overlay', async () => {
@@ -360,7 +367,6 @@ describe('overlay driver', () => {
     assert.deepEqual(plainSent.map(([, msg]) => msg), [{ type: 'chat', text: 'early' }])
     assert.equal(host.sent.some(([peer, msg]) => peer === 'meshline' && msg.type === 'chat'), false)
     assert.deepEqual(overlayFrames(host.sent, 'meshline'), ['caps', 'caps'], 'its probe, and our answer to its probe')
-    driver.stop()
   })
 
   it('closes a peer that sends a malformed overlay frame, or relays chat text no chat line can be', async () => {
@@ -376,7 +382,6 @@ describe('overlay driver', () => {
     await driver.receive(frame(gossip), worse)
     assert.deepEqual(host.closed, [['bad', 'ERR_OVERLAY_FRAME'], ['worse', 'ERR_OVERLAY_FRAME']])
     assert.deepEqual(host.delivered, [])
-    driver.stop()
   })
 
   it('delivers a broadcast from a neighbour with its origin and hop count, and relays it to plain peers', async () => {
@@ -394,6 +399,38 @@ describe('overlay driver', () => {
     assert.deepEqual(host.delivered.map(m => m.type === 'chat' && [m.text, m.origin, m.hops, m.peer.id]), [['hi all', { id: 'far', name: 'Far Away' }, 3, 'neighbour']])
     assert.deepEqual(host.sent.filter(([peer, msg]) => peer === 'plain' && msg.type === 'chat').map(([, msg]) => msg), [{ type: 'chat', text: 'hi all' }])
     assert.equal(driver.status().stats.duplicates, 1)
-    driver.stop()
+  })
+
+  it('sends a neighbour request over the peer\'s own connection when its dial lost a crossing-dial tie-break', async () => {
+    const host = fakeHost()
+    const crossing = peerInfo('crossing')
+    host.dial = async () => {
+      // The peer dialled us at the same time, and its connection is the one kept.
+      host.peers.set(crossing.id, crossing)
+      throw new Error('duplicate')
+    }
+    const driver = started(host, { repairInterval: 10 })
+    const contact = peerInfo('contact')
+    host.peers.set(contact.id, contact)
+    driver.peerUp(contact)
+    await driver.receive(frame({ type: 'caps', topology: 'overlay', reply: true }), contact)
+    await driver.join(contact)
+    await driver.receive(frame({ type: 'shuffle-reply', target: 'self', hops: 1, entries: [{ id: 'crossing', address: 'sim:8' }] }), contact)
+    await waitFor(() => overlayFrames(host.sent, 'crossing').includes('neighbor'), 'the request on the kept connection')
+    await driver.receive(frame({ type: 'neighbor-reply', accepted: true }), crossing)
+    assert.deepEqual(driver.status().active.sort(), ['contact', 'crossing'])
+  })
+
+  it('closes, after connectionTimeout, an overlay connection that is neither a neighbour nor asked to be one', async () => {
+    const host = fakeHost()
+    const driver = started(host, { repairInterval: 10 }, 50)
+    const stranger = peerInfo('stranger')
+    host.peers.set(stranger.id, stranger)
+    driver.peerUp(stranger)
+    await driver.receive(frame({ type: 'caps', topology: 'overlay', reply: false }), stranger)
+    await sleep(20)
+    assert.deepEqual(host.closed, [], 'not before connectionTimeout')
+    await waitFor(() => host.closed.length > 0, 'the idle connection closed')
+    assert.deepEqual(host.closed, [['stranger', 'ERR_CONNECTION_CLOSED']])
   })
 })

@@ -88,16 +88,6 @@ const PEER_ID = /^[\x21-\x39\x3b-\x7e]+$/
 const CONTROL_CHARACTER = /[\x00-\x1f\x7f]/
 const KINDS: readonly PayloadKind[] = ['chat', 'bytes', 'route-request']
 
-/** Whether a `BYTES` payload is an overlay frame. */
-export function isOverlayFrame (data: Uint8Array | Uint8ArrayList): boolean {
-  if (data.byteLength < PREFIX_BYTES.length) return false
-  for (let i = 0; i < PREFIX_BYTES.length; i++) {
-    const byte = data instanceof Uint8Array ? data[i] : data.get(i)
-    if (byte !== PREFIX_BYTES[i]) return false
-  }
-  return true
-}
-
 function peerRef (ref: PeerRef): string {
   return `${ref.id}:${ref.address}`
 }

@@ -13,7 +13,7 @@ export type Topology = 'full-mesh' | 'overlay'
 
 /** Limits and timers of the overlay topology. Every field is optional. */
 export interface OverlayOptions {
-  /** Neighbours kept connected (HyParView active view); must be below `maxPeers`. @default 5 */
+  /** Neighbours kept connected (HyParView active view); at least 2, and below `maxPeers`. @default 5 */
   activeViewSize?: number
   /** Addresses kept to replace failed neighbours from (HyParView passive view). @default 30 */
   passiveViewSize?: number
@@ -281,7 +281,7 @@ const INTEGER_MINIMUMS = {
 
 /** Overlay options that must be whole numbers of at least the given minimum. */
 const OVERLAY_INTEGER_MINIMUMS = {
-  activeViewSize: 1,
+  activeViewSize: 2,
   passiveViewSize: 0,
   activeWalkLength: 0,
   passiveWalkLength: 0,

@@ -16,6 +16,7 @@ function options (overrides: Partial<MembershipOptions> = {}): MembershipOptions
     shufflePassive: 2,
     shuffleWalkLength: 3,
     requestTimeout: 1000,
+    refusalMemory: 500,
     random: seeded(1),
     ...overrides
   }
@@ -33,9 +34,9 @@ function withNeighbours (count: number, opts = options()): Membership {
 }
 
 describe('overlay membership (HyParView core)', () => {
-  it('joins through a contact: the contact is a neighbour at once', () => {
+  it('joins through a contact: the contact is a neighbour at once, and is sent a shuffle right after the JOIN', () => {
     const node = new Membership(ref(0), options())
-    assert.deepEqual(types(node.join(ref(1), 0)), ['send:join>n1', 'up:n1'])
+    assert.deepEqual(types(node.join(ref(1), 0)), ['send:join>n1', 'up:n1', 'send:shuffle>n1'])
     assert.deepEqual([...node.active.keys()], ['n1'])
     assert.deepEqual(node.join(ref(1), 0), [], 'joining twice through the same contact does nothing')
     assert.deepEqual(types(node.join(ref(2), 0)), ['dial:n2'], 'a node with neighbours asks the next contact to be one')
@@ -87,7 +88,7 @@ describe('overlay membership (HyParView core)', () => {
     assert.deepEqual(types(roomy.receive(ref(5), { type: 'neighbor', priority: 'low' }, 0)), ['send:neighbor-reply>n5', 'up:n5'])
   })
 
-  it('replaces a failed neighbour from the passive view, insisting (high) only when it has none left', () => {
+  it('replaces a failed neighbour from the passive view, insisting (high) when it has none left', () => {
     const node = withNeighbours(1, options({ activeViewSize: 2 }))
     node.shuffleReply([ref(6)])
     const actions = node.disconnected('n1', 0)
@@ -98,6 +99,15 @@ describe('overlay membership (HyParView core)', () => {
     assert.equal(node.passive.has('n6'), false)
   })
 
+  it('insists (high) while two or more slots are free, even with nodes that refused it, and asks low for the last one', () => {
+    const node = withNeighbours(1, options({ activeViewSize: 5 }))
+    node.shuffleReply([ref(5), ref(6), ref(7), ref(8)])
+    node.receive(ref(9), { type: 'neighbor-reply', accepted: false }, 0)
+    const actions = node.repair(0)
+    const priorities = actions.flatMap(a => a.type === 'dial' ? [a.request.priority] : [])
+    assert.deepEqual(priorities, ['high', 'high', 'high', 'low'], '1 neighbour + 3 insisting = 4 of 5')
+  })
+
   it('closes the connection after a refusal, keeps the node in the passive view, and gives up unanswered requests', () => {
     const node = withNeighbours(1, options({ activeViewSize: 3 }))
     node.shuffleReply([ref(5), ref(6)])
@@ -105,6 +115,8 @@ describe('overlay membership (HyParView core)', () => {
     assert.deepEqual(node.repair(10), [], 'requests in flight fill the free slots')
     assert.deepEqual(types(node.receive(ref(5), { type: 'neighbor-reply', accepted: false }, 10)), ['close:n5'])
     assert.ok(node.passive.has('n5'))
+    assert.deepEqual(node.repair(20), [], 'a node that refused is not asked again at once')
+    assert.deepEqual(types(node.repair(510)), ['dial:n5'], 'but once refusalMemory has passed')
     assert.ok(types(node.repair(1000)).includes('close:n6'), 'unanswered for requestTimeout')
   })
 
@@ -120,7 +132,7 @@ describe('overlay membership (HyParView core)', () => {
   })
 
   it('moves a neighbour that sends DISCONNECT to the passive view, closes, and refills the slot from another passive node', () => {
-    const node = withNeighbours(2)
+    const node = withNeighbours(3)
     node.shuffleReply([ref(7)])
     const actions = node.receive(ref(2), { type: 'disconnect' }, 0)
     assert.deepEqual(types(actions), ['down:n2', 'close:n2', 'dial:n7'])

@@ -348,7 +348,7 @@ describe('overlay driver', () => {
     assert.deepEqual(driver.status().plain, ['contact'], 'taken for plain at the timeout')
     assert.deepEqual(overlayFrames(host.sent, 'contact'), ['caps'])
     await driver.receive(frame({ type: 'caps', topology: 'overlay', reply: true }), contact)
-    assert.deepEqual(overlayFrames(host.sent, 'contact'), ['caps', 'join'])
+    assert.deepEqual(overlayFrames(host.sent, 'contact'), ['caps', 'join', 'shuffle'])
     assert.deepEqual(driver.status().active, ['contact'])
   })
 

@@ -13,8 +13,16 @@
  *   random walks (FORWARD_JOIN); the last node of each walk takes it as a
  *   neighbour, and nodes part-way remember it in their passive view.
  * - A failed neighbour is replaced from the passive view with NEIGHBOR
- *   requests: `high` priority (must be accepted) when the active view is
- *   empty, `low` (accepted only with room) otherwise.
+ *   requests: `high` priority (must be accepted) while two or more active
+ *   slots are free, `low` (accepted only with room) for the last one. The
+ *   paper insists only with an empty view; in the scale bench, drops during
+ *   fast joins and crashes then left small groups (pairs, fours) holding only
+ *   each other, refused by every full node for ever. A full node that accepts
+ *   drops one neighbour, which is left with one free slot and so does not
+ *   insist in turn: it never cascades.
+ * - A newcomer shuffles through its contact right after joining: joins can
+ *   come much faster than the shuffle interval, and a node that knows no one
+ *   beyond its neighbours cannot repair.
  */
 import type { MembershipFrame, NeighborFrame, PeerRef, ShuffleFrame, ShuffleReplyFrame } from './wire.js'
 
@@ -28,6 +36,8 @@ export interface MembershipOptions {
   shuffleWalkLength: number
   /** How long a neighbour request may wait for its answer, in ms. */
   requestTimeout: number
+  /** How long a node that refused a low-priority request is not asked again, in ms. */
+  refusalMemory: number
   random: () => number
 }
 
@@ -51,6 +61,8 @@ interface Request {
   address: string
   /** When the request was made (driver clock, ms). */
   since: number
+  /** Whether it was sent with `high` priority. */
+  insists: boolean
 }
 
 export class Membership {
@@ -62,6 +74,11 @@ export class Membership {
   private readonly requests = new Map<string, Request>()
   /** Ids we sent in our last shuffle: the first to make room for what comes back. */
   private lastShuffle = new Set<string>()
+  /**
+   * When passive nodes refused us (their views are full). Asking them again
+   * at every repair would cost a connection each time for nothing.
+   */
+  private readonly refusedAt = new Map<string, number>()
 
   constructor (readonly self: PeerRef, private readonly opts: MembershipOptions) {}
 
@@ -77,7 +94,7 @@ export class Membership {
   join (contact: PeerRef, now: number): MembershipAction[] {
     if (contact.id === this.self.id || this.wants(contact.id)) return []
     if (this.active.size > 0) return this.request(contact, 'low', now)
-    return [{ type: 'send', to: contact.id, frame: { type: 'join' } }, ...this.addActive(contact)]
+    return [{ type: 'send', to: contact.id, frame: { type: 'join' } }, ...this.addActive(contact), ...this.shuffle()]
   }
 
   /** A membership frame from a connected peer. */
@@ -86,7 +103,7 @@ export class Membership {
       case 'join': return this.onJoin(from)
       case 'forward-join': return this.onForwardJoin(from, frame.ttl, frame.peer, now)
       case 'neighbor': return this.onNeighbor(from, frame.priority)
-      case 'neighbor-reply': return this.onNeighborReply(from, frame.accepted)
+      case 'neighbor-reply': return this.onNeighborReply(from, frame.accepted, now)
       case 'disconnect': return this.onDisconnect(from, now)
       case 'shuffle': return this.onShuffle(from, frame)
     }
@@ -123,13 +140,22 @@ export class Membership {
       this.requests.delete(peer)
       if (!this.active.has(peer)) actions.push({ type: 'close', peer })
     }
-    const room = this.opts.activeViewSize - this.active.size - this.requests.size
+    for (const [peer, at] of this.refusedAt) {
+      if (now - at >= this.opts.refusalMemory || !this.passive.has(peer)) this.refusedAt.delete(peer)
+    }
+    let room = this.opts.activeViewSize - this.active.size - this.requests.size
     if (room <= 0) return actions
-    const candidates = this.sample([...this.passive.keys()].filter(id => id !== exclude && !this.requests.has(id)), room)
-    for (const id of candidates) {
-      // Only a node that has no neighbour at all may insist.
-      const priority = this.active.size === 0 && this.requests.size === 0 ? 'high' : 'low'
-      actions.push(...this.request({ id, address: this.passive.get(id) as string }, priority, now))
+    const minimum = this.opts.activeViewSize - 1
+    let insisting = [...this.requests.values()].filter(request => request.insists).length
+    const free = [...this.passive.keys()].filter(id => id !== exclude && !this.requests.has(id))
+    for (const id of this.sample(free, free.length)) {
+      if (room === 0) break
+      const insist = this.active.size + insisting < minimum
+      // A node that refused a low-priority request must take a high one.
+      if (!insist && this.refusedAt.has(id)) continue
+      if (insist) insisting++
+      room--
+      actions.push(...this.request({ id, address: this.passive.get(id) as string }, insist ? 'high' : 'low', now))
     }
     return actions
   }
@@ -179,11 +205,12 @@ export class Membership {
     return [reply, ...this.addActive(from)]
   }
 
-  private onNeighborReply (from: PeerRef, accepted: boolean): MembershipAction[] {
+  private onNeighborReply (from: PeerRef, accepted: boolean, now: number): MembershipAction[] {
     if (!this.requests.delete(from.id)) return []
     if (accepted) return this.addActive(from)
     // Still a good node to know; the next repair asks another one.
     this.addPassive(from)
+    this.refusedAt.set(from.id, now)
     return this.active.has(from.id) ? [] : [{ type: 'close', peer: from.id }]
   }
 
@@ -211,7 +238,7 @@ export class Membership {
   }
 
   private request (peer: PeerRef, priority: 'high' | 'low', now: number): MembershipAction[] {
-    this.requests.set(peer.id, { address: peer.address, since: now })
+    this.requests.set(peer.id, { address: peer.address, since: now, insists: priority === 'high' })
     return [{ type: 'dial', peer, request: { type: 'neighbor', priority } }]
   }
 

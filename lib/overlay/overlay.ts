@@ -79,7 +79,7 @@ export interface OverlayStatus {
   stats: OverlayStats
 }
 
-export interface OverlayOptions extends ResolvedOverlayOptions {
+export interface OverlayDriverOptions extends ResolvedOverlayOptions {
   /** How long a neighbour request and an idle overlay connection may wait, in ms (the node's `connectionTimeout`). */
   connectionTimeout: number
 }
@@ -124,7 +124,7 @@ export class Overlay {
   private readonly discoveries = new Map<string, Discovery>()
   private intervals: NodeJS.Timeout[] = []
 
-  constructor (private readonly host: OverlayHost, private readonly opts: OverlayOptions) {
+  constructor (private readonly host: OverlayHost, private readonly opts: OverlayDriverOptions) {
     this.stats = {
       sent: Object.fromEntries(FRAME_TYPES.map(type => [type, 0])) as Record<OverlayFrameType, number>,
       plainSent: 0,
@@ -143,7 +143,12 @@ export class Overlay {
 
   /** Starts the shuffle and repair timers; the node is listening now. */
   start (): void {
-    this.membership = new Membership({ id: this.host.id, address: this.host.address() }, { ...this.opts, requestTimeout: this.opts.connectionTimeout })
+    this.membership = new Membership({ id: this.host.id, address: this.host.address() }, {
+      ...this.opts,
+      requestTimeout: this.opts.connectionTimeout,
+      // A node that refused is asked again once views had time to change.
+      refusalMemory: this.opts.shuffleInterval
+    })
     this.intervals = [
       setInterval(() => { void this.run(this.views.shuffle()) }, this.opts.shuffleInterval),
       setInterval(() => { this.repair() }, this.opts.repairInterval)

@@ -147,6 +147,9 @@ export const DEFAULT_GRAFT_TIMEOUT = 500
 /** Wait after a GRAFT before asking the next announcer, in ms (Plumtree timer 2). */
 export const DEFAULT_GRAFT_RETRY_TIMEOUT = 250
 
+/** How long a link made eager by a GRAFT is not pruned, in ms. */
+export const DEFAULT_GRAFT_HOLD_TIME = 2_000
+
 /** Wait for a new peer's capability announcement before treating it as a plain line-protocol peer, in ms. */
 export const DEFAULT_CAPABILITY_TIMEOUT = 2_000
 

@@ -35,6 +35,8 @@ export interface OverlayOptions {
   graftTimeout?: number
   /** Wait after a GRAFT before asking the next announcer, in ms. @default 250 */
   graftRetryTimeout?: number
+  /** How long a link made eager by a GRAFT is not pruned, so that a tree repaired while broadcasts keep coming stays whole, in ms. @default 2000 */
+  graftHoldTime?: number
   /** Wait for a new peer's capability announcement before treating it as a plain line-protocol peer, in ms. @default 2000 */
   capabilityTimeout?: number
   /** Broadcasts held for a peer while its capabilities are unknown; one more decides it is a plain peer. @default 256 */
@@ -73,6 +75,7 @@ export const DEFAULT_OVERLAY_OPTIONS: ResolvedOverlayOptions = {
   repairInterval: C.DEFAULT_REPAIR_INTERVAL,
   graftTimeout: C.DEFAULT_GRAFT_TIMEOUT,
   graftRetryTimeout: C.DEFAULT_GRAFT_RETRY_TIMEOUT,
+  graftHoldTime: C.DEFAULT_GRAFT_HOLD_TIME,
   capabilityTimeout: C.DEFAULT_CAPABILITY_TIMEOUT,
   maxHeldMessages: C.DEFAULT_MAX_HELD_MESSAGES,
   maxHops: C.DEFAULT_MAX_HOPS,
@@ -292,6 +295,7 @@ const OVERLAY_INTEGER_MINIMUMS = {
   repairInterval: 1,
   graftTimeout: 1,
   graftRetryTimeout: 1,
+  graftHoldTime: 0,
   capabilityTimeout: 1,
   maxHeldMessages: 0,
   maxHops: 1,

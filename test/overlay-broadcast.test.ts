@@ -5,7 +5,7 @@ import type { CachedMessage } from '../lib/overlay/message-cache.js'
 import type { BroadcastFrame } from '../lib/overlay/wire.js'
 import { seeded } from './support/random.js'
 
-const OPTS = { maxSeenMessages: 1000, seenTtl: 10_000, maxCachedBytes: 1 << 20, cacheTtl: 10_000, graftTimeout: 50, graftRetryTimeout: 20, maxHops: 64 }
+const OPTS = { maxSeenMessages: 1000, seenTtl: 10_000, maxCachedBytes: 1 << 20, cacheTtl: 10_000, graftTimeout: 50, graftRetryTimeout: 20, maxHops: 64, graftHoldTime: 30 }
 
 function message (id: string, hops = 0): CachedMessage {
   return { type: 'gossip', id, kind: 'chat', hops, hopLimit: 64, origin: { id: 'o', name: '' }, payload: new TextEncoder().encode(id) }
@@ -170,6 +170,34 @@ describe('overlay broadcast (Plumtree core)', () => {
     assert.ok(actions.some(a => a.type === 'cancel' && a.id === 'm'))
     assert.deepEqual(core.timeout('m', 90), [])
     assert.deepEqual(core.onIHave('a', [{ id: 'm' }], 100), [], 'a delivered id is not missing')
+  })
+
+  it('keeps a link made eager by a GRAFT for graftHoldTime, whatever duplicates it carries', () => {
+    const core = new Plumtree(OPTS)
+    for (const peer of ['a', 'b']) core.neighborUp(peer, 0)
+    core.onPrune('a')
+    core.onIHave('a', [{ id: 'm' }], 0)
+    core.timeout('m', 50)
+    core.onGossip('b', message('m', 2), 55)
+    assert.deepEqual(sends(core.onGossip('a', message('m', 2), 60).actions), [], 'held: no PRUNE')
+    assert.ok(core.eager.has('a'))
+    core.onGossip('b', message('n', 2), 90)
+    assert.deepEqual(sends(core.onGossip('a', message('n', 2), 90).actions), [[['a'], 'prune']], 'after graftHoldTime')
+    core.onGraft('b', undefined, 100)
+    core.onGossip('a', message('o', 2), 101)
+    assert.deepEqual(sends(core.onGossip('b', message('o', 2), 110).actions), [], 'a GRAFT received holds the link too')
+  })
+
+  it('sends a GRAFT without id when a first copy comes over a link it pruned, so that the other side keeps pushing', () => {
+    const core = new Plumtree(OPTS)
+    for (const peer of ['a', 'b']) core.neighborUp(peer, 0)
+    core.onGossip('a', message('m1', 1), 0)
+    core.onGossip('b', message('m1', 1), 0)
+    assert.ok(core.lazy.has('b'))
+    const { actions } = core.onGossip('b', message('m2', 1), 1)
+    assert.deepEqual(sends(actions).find(([, type]) => type === 'graft'), [['b'], 'graft'])
+    assert.ok(actions.some(a => a.type === 'send' && a.frame.type === 'graft' && a.frame.id === undefined))
+    assert.ok(core.eager.has('b'))
   })
 
   it('answers GRAFT with the cached payload and makes the link eager', () => {

@@ -36,6 +36,7 @@ const FRAMES: OverlayFrame[] = [
   { type: 'gossip', id: 'abc125', kind: 'route-request', hops: 1, hopLimit: 64, origin: { id: 'o', name: 'o' }, payload: text('target') },
   { type: 'ihave', ids: [{ id: 'm1', hops: 2 }, { id: 'm2', hops: 5 }] },
   { type: 'graft', id: 'm1' },
+  { type: 'graft' },
   { type: 'prune' },
   { type: 'route', source: { id: 's', name: 'S name' }, target: 't', hops: 1, hopLimit: 64, kind: 'bytes', payload: new Uint8Array(0) },
   { type: 'route-reply', requester: 's', target: 't', hops: 4, hopLimit: 64 }
@@ -67,7 +68,7 @@ describe('overlay wire', () => {
     ['extra field', 'JOIN now'],
     ['non-numeric ttl', 'FORWARD_JOIN six n1:h:1'],
     ['negative ttl', 'FORWARD_JOIN -1 n1:h:1'],
-    ['graft without id', 'GRAFT'],
+    ['graft with two ids', 'GRAFT m1 m2'],
     ['peer without address', 'FORWARD_JOIN 6 n1'],
     ['bad address', 'FORWARD_JOIN 6 n1:h:99999'],
     ['bad message id', 'GRAFT a/b'],

@@ -11,6 +11,20 @@
  * a node that hears of an id but not its payload within `graftTimeout`
  * pulls it (GRAFT), which also turns that link eager again and so repairs
  * the tree around failed nodes.
+ *
+ * One race the paper leaves open: a node that prunes a link and then gets a
+ * first copy over it (sent before our PRUNE arrived) makes the link eager on
+ * its side, but the other side then reads the PRUNE and stops pushing. With
+ * broadcasts in flight from several origins this cut nodes off the tree for
+ * good, each payload then pulled by GRAFT. Such a node also sends a GRAFT
+ * without an id, which the other side reads after the PRUNE.
+ *
+ * And one the paper does not cover: after many nodes fail, the tree falls
+ * into fragments that GRAFTs join at several points at once. The duplicates
+ * that follow prune those links again, and with broadcasts from several
+ * origins in flight two prunes can cut the same cycle twice: in the scale
+ * bench the tree never re-formed while broadcasts kept coming. A link made
+ * eager by a GRAFT (either end) is therefore not pruned for `graftHoldTime`.
  */
 import { MessageCache, type CachedMessage, type MessageCacheOptions } from './message-cache.js'
 import type { BroadcastFrame, GossipFrame } from './wire.js'
@@ -23,6 +37,8 @@ export interface PlumtreeOptions extends MessageCacheOptions {
   graftRetryTimeout: number
   /** Highest hop limit honoured; a frame asking for more is cut to this. */
   maxHops: number
+  /** How long a link made eager by a GRAFT is not pruned, in ms. */
+  graftHoldTime: number
 }
 
 export type BroadcastAction =
@@ -41,6 +57,8 @@ export class Plumtree {
   readonly cache: MessageCache
   /** Ids announced but not received, with the neighbours that announced them, first come first asked. */
   private readonly missing = new Map<string, string[]>()
+  /** Links made eager by a GRAFT, and until when they are kept so. */
+  private readonly held = new Map<string, number>()
 
   constructor (private readonly opts: PlumtreeOptions) {
     this.cache = new MessageCache(opts)
@@ -58,6 +76,7 @@ export class Plumtree {
   neighborDown (peer: string): void {
     this.eager.delete(peer)
     this.lazy.delete(peer)
+    this.held.delete(peer)
     for (const announcers of this.missing.values()) {
       const index = announcers.indexOf(peer)
       if (index >= 0) announcers.splice(index, 1)
@@ -76,12 +95,15 @@ export class Plumtree {
    */
   onGossip (from: string, message: CachedMessage, now: number): { fresh: boolean, actions: BroadcastAction[] } {
     if (!this.cache.add(message, now)) {
+      if ((this.held.get(from) ?? 0) > now) return { fresh: false, actions: [] }
+      this.held.delete(from)
       // A second copy: the link it came on is not needed in the tree.
       this.makeLazy(from)
       return { fresh: false, actions: [{ type: 'send', to: [from], frame: { type: 'prune' } }] }
     }
     const actions: BroadcastAction[] = []
     if (this.missing.delete(message.id)) actions.push({ type: 'cancel', id: message.id })
+    if (this.lazy.has(from)) actions.push({ type: 'send', to: [from], frame: { type: 'graft' } })
     actions.push(...this.push(message, from))
     if (this.isNeighbor(from)) {
       this.lazy.delete(from)
@@ -122,18 +144,21 @@ export class Plumtree {
     }
     this.lazy.delete(peer)
     this.eager.add(peer)
+    this.held.set(peer, now + this.opts.graftHoldTime)
     return [
       { type: 'send', to: [peer], frame: { type: 'graft', id } },
       { type: 'schedule', id, delay: this.opts.graftRetryTimeout }
     ]
   }
 
-  onGraft (from: string, id: string, now: number): BroadcastAction[] {
+  /** A GRAFT: push eagerly to its sender, and send it the payload it names, if cached. */
+  onGraft (from: string, id: string | undefined, now: number): BroadcastAction[] {
     if (this.isNeighbor(from)) {
       this.lazy.delete(from)
       this.eager.add(from)
+      this.held.set(from, now + this.opts.graftHoldTime)
     }
-    const message = this.cache.get(id, now)
+    const message = id === undefined ? undefined : this.cache.get(id, now)
     if (message === undefined) return []
     return [{ type: 'send', to: [from], frame: { ...message, hops: message.hops + 1 } }]
   }

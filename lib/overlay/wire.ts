@@ -41,7 +41,7 @@ export const SHUFFLE_REPLY = 'SHUFFLE_REPLY'
 export const GOSSIP = 'GOSSIP'
 /** `IHAVE <msgId> <hops> [<msgId> <hops>]...`: broadcast ids the sender can serve (Plumtree lazy push). */
 export const IHAVE = 'IHAVE'
-/** `GRAFT <msgId>`: send me that payload, and push eagerly to me from now on. */
+/** `GRAFT [<msgId>]`: push eagerly to me from now on, and send me that payload if one is named. */
 export const GRAFT = 'GRAFT'
 /** `PRUNE`: push only ids to me from now on (the payload came twice). */
 export const PRUNE = 'PRUNE'
@@ -69,7 +69,7 @@ export interface ShuffleReplyFrame { type: 'shuffle-reply', target: string, hops
 /** `hops` counts the links the payload has crossed once received: the origin sends 1. */
 export interface GossipFrame { type: 'gossip', id: string, kind: PayloadKind, hops: number, hopLimit: number, origin: Origin, payload: Uint8Array | Uint8ArrayList }
 export interface IHaveFrame { type: 'ihave', ids: Array<{ id: string, hops: number }> }
-export interface GraftFrame { type: 'graft', id: string }
+export interface GraftFrame { type: 'graft', id?: string }
 export interface PruneFrame { type: 'prune' }
 export interface RouteFrame { type: 'route', source: Origin, target: string, hops: number, hopLimit: number, kind: 'chat' | 'bytes', payload: Uint8Array | Uint8ArrayList }
 export interface RouteReplyFrame { type: 'route-reply', requester: string, target: string, hops: number, hopLimit: number }
@@ -105,7 +105,7 @@ function header (frame: OverlayFrame): string {
     case 'shuffle-reply': return [SHUFFLE_REPLY, frame.target, frame.hops, ...frame.entries.map(peerRef)].join(SPACE)
     case 'gossip': return `${GOSSIP} ${frame.id} ${frame.kind} ${frame.hops} ${frame.hopLimit} ${frame.origin.id} ${frame.origin.name}`
     case 'ihave': return [IHAVE, ...frame.ids.flatMap(({ id, hops }) => [id, hops])].join(SPACE)
-    case 'graft': return `${GRAFT} ${frame.id}`
+    case 'graft': return frame.id === undefined ? GRAFT : `${GRAFT} ${frame.id}`
     case 'prune': return PRUNE
     case 'route': return `${ROUTE} ${frame.source.id} ${frame.target} ${frame.hops} ${frame.hopLimit} ${frame.kind} ${frame.source.name}`
     case 'route-reply': return `${ROUTE_REPLY} ${frame.requester} ${frame.target} ${frame.hops} ${frame.hopLimit}`
@@ -286,7 +286,7 @@ export function decodeFrame (data: Uint8ArrayList): OverlayFrame {
       frame = { type: 'ihave', ids }
       break
     }
-    case GRAFT: frame = { type: 'graft', id: f.messageId() }; break
+    case GRAFT: frame = f.done ? { type: 'graft' } : { type: 'graft', id: f.messageId() }; break
     case PRUNE: frame = { type: 'prune' }; break
     case ROUTE: {
       const sourceId = f.peerId('source')

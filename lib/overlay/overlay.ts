@@ -96,6 +96,8 @@ const FRAME_TYPES: OverlayFrameType[] = [
   'gossip', 'ihave', 'graft', 'prune', 'route', 'route-reply'
 ]
 const utf8 = new TextDecoder('utf-8', { fatal: true })
+/** For a route request's target id: bytes that are not UTF-8 simply match no id. */
+const lenientUtf8 = new TextDecoder('utf-8')
 
 /** Collects the promises of sends that had to wait, so a handler can hold back its peer until they are queued. */
 class Waits {
@@ -367,7 +369,7 @@ export class Overlay {
   private deliverBroadcast (message: CachedMessage, peer: PeerInfo, waits: Waits): boolean {
     this.routes.learn(message.origin.id, peer.id, message.hops, performance.now())
     if (message.kind === 'route-request') {
-      if (utf8.decode(message.payload) === this.host.id) {
+      if (lenientUtf8.decode(message.payload) === this.host.id) {
         const reply: RouteReplyFrame = { type: 'route-reply', requester: message.origin.id, target: this.host.id, hops: 1, hopLimit: this.opts.maxHops }
         waits.add(this.forward(reply, message.origin.id, undefined))
       }

@@ -14,7 +14,7 @@
  * 2. steady: 100 broadcasts from random nodes, one after the other, each
  *    waited for until every other node delivered it.
  * 3. failures: 100 broadcasts from random live nodes, one every 50 ms; at
- *    the 20th, 20% of the nodes crash (their connections are cut at once,
+ *    the 20th, 20% of the nodes (chosen at random) crash (their connections are cut at once,
  *    then they stop). Every survivor must deliver every broadcast; repair
  *    time runs from the crash until the survivors' membership is whole again.
  *
@@ -104,6 +104,16 @@ function seeded (seed: number): () => number {
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
+}
+
+/** `count` distinct items of `items`, chosen at random (a partial Fisher-Yates shuffle). */
+function pick<T> (items: T[], count: number, random: () => number): T[] {
+  const pool = [...items]
+  for (let i = 0; i < count; i++) {
+    const j = i + Math.floor(random() * (pool.length - i))
+    ;[pool[i], pool[j]] = [pool[j] as T, pool[i] as T]
+  }
+  return pool.slice(0, count)
 }
 
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => { setTimeout(resolve, ms) }) }
@@ -374,8 +384,7 @@ async function runScenario (scenario: Scenario): Promise<ScenarioResult> {
     for (let b = 0; b < scenario.broadcasts; b++) {
       if (b === KILL_AT) {
         crashedAt = performance.now()
-        for (const victim of live()) {
-          if (random() >= KILL_FRACTION) continue
+        for (const victim of pick(live(), Math.round(KILL_FRACTION * live().length), random)) {
           victim.alive = false
           victim.crash()
           void victim.node.stop()

@@ -7,6 +7,7 @@
  */
 import type { EventEmitter } from 'node:events'
 import type { Uint8ArrayList } from 'uint8arraylist'
+import { startsWithBytes } from './bytes.js'
 import { Inbox } from './inbox.js'
 import type { MeshEvents, PeerInfo } from './node.js'
 import type { Origin } from './overlay/wire.js'
@@ -22,20 +23,29 @@ export type IncomingMessage =
   | { type: 'chat', peer: PeerInfo, text: string, origin: Origin, hops: number }
   | { type: 'bytes', peer: PeerInfo, data: Uint8ArrayList, origin: Origin, hops: number }
 
-/** Handles `BYTES` payloads that start with a registered prefix. Returning a promise holds back the peer's next messages until it settles. */
-export type BytesHandler = (data: Uint8ArrayList, peer: PeerInfo) => void | Promise<void>
+/** Where a message came from beyond the connected peer: its author and the links it crossed (`peer` and 1 when sent directly). */
+export interface MessageSource {
+  origin: Origin
+  hops: number
+}
+
+/**
+ * Handles `BYTES` payloads that start with a registered prefix, whether
+ * they came straight from `peer` or were relayed through it (`source`).
+ * Returning a promise holds back the peer's next messages until it settles.
+ */
+export type BytesHandler = (data: Uint8ArrayList, peer: PeerInfo, source: MessageSource) => void | Promise<void>
+
+export interface HandlerOptions {
+  /** Whether relayed payloads reach the handler too; a link-level protocol (the overlay's own) must see only its neighbours' frames. @default true */
+  relayed?: boolean
+}
 
 interface Handler {
   prefix: string
   bytes: Uint8Array
   handle: BytesHandler
-}
-
-function startsWith (data: Uint8ArrayList, prefix: Uint8Array): boolean {
-  if (data.byteLength < prefix.length) return false
-  const head = data.subarray(0, prefix.length)
-  for (let i = 0; i < prefix.length; i++) if (head[i] !== prefix[i]) return false
-  return true
+  relayed: boolean
 }
 
 export class Delivery {
@@ -49,8 +59,8 @@ export class Delivery {
   constructor (private readonly events: EventEmitter<MeshEvents>, private readonly inboxSize: number) {}
 
   /** Claims payloads starting with `prefix`; returns a function that removes the handler. */
-  handle (prefix: string, handler: BytesHandler): () => void {
-    const entry: Handler = { prefix, bytes: new TextEncoder().encode(prefix), handle: handler }
+  handle (prefix: string, handler: BytesHandler, { relayed = true }: HandlerOptions = {}): () => void {
+    const entry: Handler = { prefix, bytes: new TextEncoder().encode(prefix), handle: handler, relayed }
     this.handlers.push(entry)
     return () => {
       const index = this.handlers.indexOf(entry)
@@ -81,7 +91,7 @@ export class Delivery {
           this.events.emit('chat', { peer, text: msg.text, origin: peer, hops: 1 })
           wait = this.toInboxes({ type: 'chat', peer, text: msg.text, origin: peer, hops: 1 })
         } else if (msg.type === 'bytes') {
-          wait = this.deliverBytes(msg.data as Uint8ArrayList, peer)
+          wait = this.deliverBytes({ type: 'bytes', peer, data: msg.data as Uint8ArrayList, origin: peer, hops: 1 }, false)
         } else {
           this.events.emit('debug', { peer, message: msg })
         }
@@ -92,23 +102,25 @@ export class Delivery {
 
   /**
    * Delivers a message that reached this node through others (an overlay
-   * broadcast or routed message) as a direct one is: an event, then every reader.
+   * broadcast or routed message) as a direct one is: a payload to its
+   * handler, else an event, then every reader.
    */
   relayed (msg: IncomingMessage): Promise<void> | undefined {
-    if (msg.type === 'chat') this.events.emit('chat', { peer: msg.peer, text: msg.text, origin: msg.origin, hops: msg.hops })
-    else this.events.emit('bytes', { peer: msg.peer, data: msg.data, origin: msg.origin, hops: msg.hops })
+    if (msg.type === 'bytes') return this.deliverBytes(msg, true)
+    this.events.emit('chat', { peer: msg.peer, text: msg.text, origin: msg.origin, hops: msg.hops })
     return this.toInboxes(msg)
   }
 
-  private deliverBytes (data: Uint8ArrayList, peer: PeerInfo): Promise<void> | undefined {
-    const handler = this.handlers.find(candidate => startsWith(data, candidate.bytes))
+  private deliverBytes (msg: Extract<IncomingMessage, { type: 'bytes' }>, relayed: boolean): Promise<void> | undefined {
+    const { peer, data, origin, hops } = msg
+    const handler = this.handlers.find(candidate => (candidate.relayed || !relayed) && startsWithBytes(data, candidate.bytes))
     if (handler === undefined) {
-      this.events.emit('bytes', { peer, data, origin: peer, hops: 1 })
-      return this.toInboxes({ type: 'bytes', peer, data, origin: peer, hops: 1 })
+      this.events.emit('bytes', { peer, data, origin, hops })
+      return this.toInboxes(msg)
     }
     const failed = (error: unknown): void => { this.events.emit('handler:error', { error: error as Error, peer, prefix: handler.prefix }) }
     try {
-      return handler.handle(data, peer)?.catch(failed)
+      return handler.handle(data, peer, { origin, hops })?.catch(failed)
     } catch (error) {
       failed(error)
       return undefined

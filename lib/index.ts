@@ -17,6 +17,7 @@
  */
 export { MeshNode } from './node.js'
 export type { BroadcastResult, BytesHandler, Direction, IncomingMessage, MeshEvents, MeshStats, PeerInfo } from './node.js'
+export type { HandlerOptions, MessageSource } from './delivery.js'
 export type { KnownPeer } from './address-book.js'
 export { DEFAULT_OPTIONS, DEFAULT_OVERLAY_OPTIONS, resolveOptions } from './options.js'
 export type { MeshNodeOptions, OverlayOptions, SecureMode, Topology } from './options.js'

@@ -26,7 +26,7 @@ import { Reconnector, reconnectDelay } from './reconnect.js'
 import { classifyInbound, secureTransport, type LinkSecurity } from './secure.js'
 import { answerCapabilityProbes } from './overlay/capabilities.js'
 import { Overlay, type OverlayHost, type OverlayStatus } from './overlay/overlay.js'
-import { OVERLAY_PREFIX, type Origin } from './overlay/wire.js'
+import { OVERLAY_PREFIX, isOverlayPayload, type Origin } from './overlay/wire.js'
 import { tcpTransport } from './tcp.js'
 import type { Transport, TransportFactory, TransportListener } from './transport.js'
 import { discovery } from '../transforms/discovery.js'
@@ -229,9 +229,9 @@ export class MeshNode extends EventEmitter<MeshEvents> {
       })
     if (this.options.topology === 'overlay') {
       this.overlay = new Overlay(this.overlayHost(), { ...this.options.overlay, connectionTimeout: this.options.connectionTimeout })
-      this.handle(OVERLAY_PREFIX, this.overlay.receive)
+      this.delivery.handle(OVERLAY_PREFIX, this.overlay.receive, { relayed: false })
     } else {
-      this.handle(OVERLAY_PREFIX, answerCapabilityProbes(this.options.topology, async (peerId, msg) => { await this.peerEntry(peerId).conn.send(msg) }))
+      this.delivery.handle(OVERLAY_PREFIX, answerCapabilityProbes(this.options.topology, async (peerId, msg) => { await this.peerEntry(peerId).conn.send(msg) }), { relayed: false })
     }
   }
 
@@ -394,7 +394,9 @@ export class MeshNode extends EventEmitter<MeshEvents> {
 
   /**
    * Claims `BYTES` payloads that start with `prefix` (a sub-protocol): they
-   * go to `handler` instead of the `bytes` event and `messages()`.
+   * go to `handler` instead of the `bytes` event and `messages()`, whether
+   * a peer sent them or, in the overlay topology, relayed them (the
+   * handler's third argument names their origin).
    * @returns a function that removes the handler
    */
   handle (prefix: string, handler: BytesHandler): () => void {
@@ -414,6 +416,8 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     if (data.byteLength > this.options.maxBytesPerMessage) {
       throw new InvalidMessageError(`payload of ${data.byteLength} bytes exceeds maxBytesPerMessage (${this.options.maxBytesPerMessage})`)
     }
+    // A meshline peer would read it as a frame of its own overlay link.
+    if (isOverlayPayload(data)) throw new InvalidMessageError(`payloads starting with ${JSON.stringify(OVERLAY_PREFIX)} are reserved for the overlay sub-protocol`)
   }
 
   private peerAt (address: string): PeerInfo | undefined {

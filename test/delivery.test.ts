@@ -56,6 +56,29 @@ describe('Delivery', () => {
     assert.deepEqual(chats, ['after'])
   })
 
+  it('gives relayed payloads to handlers with their origin and hops, except to link-only handlers', async () => {
+    const { events, delivery, source, done } = setup()
+    const handled: string[] = []
+    delivery.handle('LINK:', (data, from, { origin, hops }) => { handled.push(`link ${text(data)} from ${from.id} by ${origin.id} at ${hops}`) }, { relayed: false })
+    delivery.handle('APP:', (data, from, { origin, hops }) => { handled.push(`app ${text(data)} from ${from.id} by ${origin.id} at ${hops}`) })
+    const unclaimed: string[] = []
+    events.on('bytes', ({ data, origin, hops }) => { unclaimed.push(`${text(data)} by ${origin.id} at ${hops}`) })
+    const author = { id: 'author-id', name: 'author' }
+    const relayed = (payload: string): Promise<void> | undefined =>
+      delivery.relayed({ type: 'bytes', peer, data: new Uint8ArrayList(new TextEncoder().encode(payload)), origin: author, hops: 3 })
+    await relayed('APP:far')
+    await relayed('LINK:far')
+    source.push([bytes('LINK:near'), bytes('APP:near')])
+    source.end()
+    await done
+    assert.deepEqual(handled, [
+      'app APP:far from peer-id by author-id at 3',
+      'link LINK:near from peer-id by peer-id at 1',
+      'app APP:near from peer-id by peer-id at 1'
+    ])
+    assert.deepEqual(unclaimed, ['LINK:far by author-id at 3'], 'a link-only prefix relayed from afar is an ordinary payload')
+  })
+
   it('reports a failing handler and goes on', async () => {
     const { events, delivery, source, done } = setup()
     delivery.handle('BAD:', () => { throw new Error('boom') })

@@ -3,8 +3,9 @@ import { describe, it } from 'node:test'
 import { Uint8ArrayList } from 'uint8arraylist'
 import {
   FILE_CHUNK_SIZE, MAX_FILE_HEADER_LENGTH, encodeFileChunk, encodeFileEnd, encodeFileStart, fileChunkHeader,
-  parseFileChunkName, parseFileEnd, parseFileStart, startsWithBytes
+  parseFileChunkName, parseFileEnd, parseFileStart
 } from '../lib/file-transfer/wire.js'
+import { startsWithBytes } from '../lib/bytes.js'
 
 const HASH = 'ab'.repeat(32)
 const text = (bytes: Uint8Array | Uint8ArrayList): string => Buffer.from(bytes.subarray()).toString('utf8')

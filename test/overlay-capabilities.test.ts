@@ -66,10 +66,11 @@ describe('overlay capabilities', () => {
   it('answers a probe with its own topology, and nothing else, on a node without the overlay', async () => {
     const replies: Array<[string, Message]> = []
     const handler = answerCapabilityProbes('full-mesh', async (peerId, msg) => { replies.push([peerId, msg]) })
-    const peer = { id: 'o' } as PeerInfo
-    await handler(encodeFrame({ type: 'caps', topology: 'overlay', reply: false }), peer)
-    await handler(encodeFrame({ type: 'caps', topology: 'overlay', reply: true }), peer)
-    await handler(encodeFrame({ type: 'prune' }), peer)
+    const peer = { id: 'o', name: 'o' } as PeerInfo
+    const direct = { origin: peer, hops: 1 }
+    await handler(encodeFrame({ type: 'caps', topology: 'overlay', reply: false }), peer, direct)
+    await handler(encodeFrame({ type: 'caps', topology: 'overlay', reply: true }), peer, direct)
+    await handler(encodeFrame({ type: 'prune' }), peer, direct)
     assert.equal(replies.length, 1)
     const [to, msg] = replies[0] as [string, Message]
     assert.equal(to, 'o')

@@ -190,6 +190,25 @@ describe('overlay topology', () => {
     await stopAll(nodes)
   })
 
+  it('hands relayed BYTES payloads to the handler of their prefix, with their origin, and keeps the overlay prefix to itself', async () => {
+    const nodes = await overlayOf(20, 8)
+    await waitFor(() => overlayConnected(nodes), 'a connected overlay', PATIENCE)
+    const author = (nodes[0] as SimNode).node
+    const handled = new Map<string, { origin: string, hops: number }>()
+    for (const { node } of nodes) {
+      node.handle('APP:', (data, peer, { origin, hops }) => { handled.set(node.id, { origin: origin.id, hops }) })
+      node.on('bytes', () => { assert.fail('a claimed payload reached the bytes event') })
+    }
+    await author.broadcastBytes(new TextEncoder().encode('APP:to all'))
+    await waitFor(() => handled.size === nodes.length - 1, 'the handler on every other node', PATIENCE)
+    assert.ok([...handled.values()].every(({ origin }) => origin === author.id))
+    assert.ok(Math.max(...[...handled.values()].map(({ hops }) => hops)) > 1, 'relayed over several hops')
+    const reserved = new TextEncoder().encode(`${OVERLAY_PREFIX}PRUNE`)
+    await assert.rejects(author.broadcastBytes(reserved), { code: 'ERR_INVALID_MESSAGE' })
+    await assert.rejects(author.sendBytes((nodes[1] as SimNode).node.id, reserved), { code: 'ERR_INVALID_MESSAGE' })
+    await stopAll(nodes)
+  })
+
   it('sends broadcasts to a full-mesh meshline peer as plain messages, and never an overlay frame it would see', async () => {
     const network = memoryNetwork()
     const nodes = await overlayOf(10, 6, { transport: network })

@@ -59,14 +59,6 @@ export function encodeFileChunk (header: Uint8Array, chunk: Uint8Array): Uint8Ar
   return new Uint8ArrayList(header, chunk)
 }
 
-/** Whether `data` starts with `prefix`. */
-export function startsWithBytes (data: Uint8ArrayList, prefix: Uint8Array): boolean {
-  if (data.byteLength < prefix.length) return false
-  const head = data.subarray(0, prefix.length)
-  for (let i = 0; i < prefix.length; i++) if (head[i] !== prefix[i]) return false
-  return true
-}
-
 /**
  * Parses a `FILESTART` payload.
  * @throws InvalidFileFrameError

@@ -12,6 +12,7 @@
  * header with `\n`; the payload's raw bytes follow to the end of the frame.
  */
 import { Uint8ArrayList } from 'uint8arraylist'
+import { startsWithBytes } from '../bytes.js'
 import { MAX_OVERLAY_LIST_ENTRIES } from '../constants.js'
 import { OverlayFrameError } from '../errors.js'
 import type { Topology } from '../options.js'
@@ -79,6 +80,11 @@ export type BroadcastFrame = GossipFrame | IHaveFrame | GraftFrame | PruneFrame
 export type OverlayFrame = CapsFrame | MembershipFrame | BroadcastFrame | RouteFrame | RouteReplyFrame
 
 const PREFIX_BYTES = new TextEncoder().encode(OVERLAY_PREFIX)
+
+/** Whether a `BYTES` payload is an overlay frame (by its prefix alone). */
+export function isOverlayPayload (data: Uint8Array | Uint8ArrayList): boolean {
+  return startsWithBytes(data, PREFIX_BYTES)
+}
 const NEWLINE = 0x0a
 const SPACE = ' '
 const utf8 = new TextDecoder('utf-8', { fatal: true })

@@ -8,7 +8,10 @@ import { createInterface } from 'node:readline'
 import { after, before, describe, it } from 'node:test'
 import { DEFAULT_HOST, DEFAULT_DOWNLOADS, parseArgs } from '../lib/cli/args.js'
 import { DEFAULT_MAX_FILE_SIZE } from '../lib/file-transfer/receiver.js'
-import { MeshNode } from '../lib/index.js'
+import { MeshNode, type PeerInfo } from '../lib/index.js'
+import { Output } from '../lib/cli/output.js'
+import { reportNode } from '../lib/cli/report.js'
+import { Uint8ArrayList } from 'uint8arraylist'
 import { sha256 } from './support/bytes.js'
 import { ROOT, tsx } from './support/processes.js'
 
@@ -221,13 +224,48 @@ describe('meshline: --peers-file', () => {
   })
 })
 
+describe('meshline: --topology overlay', () => {
+  it('joins an overlay node and exchanges chat with it as [time] [author] text', async () => {
+    const alice = new Cli(['--name', 'alice', '--host', '127.0.0.1', '--topology', 'overlay', '0'])
+    const [, address] = await alice.waitFor(/listening on (127\.0\.0\.1:\d+)$/) as [string, string]
+    const bob = new Cli(['--name', 'bob', '--host', '127.0.0.1', '--topology', 'overlay', '0', address])
+    try {
+      await bob.waitFor(/\[BOOTSTRAP\] Joined through alice at /)
+      // Waits for the link, so that the test is about the output alone.
+      await alice.waitFor(/\[NETWORK\] Connected to bob at /)
+      bob.send('hello through the overlay')
+      await alice.waitFor(new RegExp(`^${TIME} \\[bob\\] hello through the overlay$`))
+    } finally {
+      for (const cli of [alice, bob]) cli.child.kill('SIGINT')
+      assert.deepEqual(await Promise.all([alice.exitCode(), bob.exitCode()]), [0, 0])
+    }
+  })
+})
+
+describe('meshline: report', () => {
+  it('names a relayed message by its author, and a payload by the neighbour it came through too', () => {
+    const chunks: string[] = []
+    const node = new MeshNode()
+    reportNode(node, new Output({ stream: { write: (text: string) => chunks.push(text) }, terminal: false, color: false }), false)
+    const via = { id: 'v', name: 'victor' } as PeerInfo
+    const origin = { id: 'o', name: 'olga' }
+    node.emit('chat', { peer: via, text: 'hi', origin, hops: 3 })
+    node.emit('bytes', { peer: via, data: new Uint8ArrayList(new Uint8Array(5)), origin, hops: 3 })
+    node.emit('bytes', { peer: via, data: new Uint8ArrayList(new Uint8Array(5)), origin: via, hops: 1 })
+    const lines = chunks.join('').trimEnd().split('\n')
+    assert.match(lines[0] as string, new RegExp(`^${TIME} \\[olga\\] hi$`))
+    assert.match(lines[1] as string, /\[NETWORK\] Received 5 B of binary data from olga \(3 hops, via victor\)$/)
+    assert.match(lines[2] as string, /\[NETWORK\] Received 5 B of binary data from victor$/)
+  })
+})
+
 describe('meshline: arguments', () => {
   it('reads the existing CLI\'s arguments, in any order, with --flag=value too', () => {
     assert.deepEqual(parseArgs(['--name', 'n', '--debug', '--host=127.0.0.1', '--downloads', 'd', '9000', 'h:9001']), {
-      command: 'node', port: 9000, bootstrap: 'h:9001', name: 'n', host: '127.0.0.1', downloads: 'd', debug: true, maxFileSize: DEFAULT_MAX_FILE_SIZE, peersFile: undefined, tuning: {}, security: { secure: 'preferred' }
+      command: 'node', port: 9000, bootstrap: 'h:9001', name: 'n', host: '127.0.0.1', downloads: 'd', debug: true, maxFileSize: DEFAULT_MAX_FILE_SIZE, peersFile: undefined, tuning: {}, security: { secure: 'preferred' }, topology: 'full-mesh'
     })
     assert.deepEqual(parseArgs(['9000']), {
-      command: 'node', port: 9000, bootstrap: undefined, name: undefined, host: DEFAULT_HOST, downloads: DEFAULT_DOWNLOADS, debug: false, maxFileSize: DEFAULT_MAX_FILE_SIZE, peersFile: undefined, tuning: {}, security: { secure: 'preferred' }
+      command: 'node', port: 9000, bootstrap: undefined, name: undefined, host: DEFAULT_HOST, downloads: DEFAULT_DOWNLOADS, debug: false, maxFileSize: DEFAULT_MAX_FILE_SIZE, peersFile: undefined, tuning: {}, security: { secure: 'preferred' }, topology: 'full-mesh'
     })
   })
 
@@ -246,6 +284,12 @@ describe('meshline: arguments', () => {
     assert.deepEqual(args.security, { secure: 'required', identity: 'me.key', allow: 'allowed.txt' })
     const off = parseArgs(['--secure', 'off', '0'])
     assert.deepEqual(off.command === 'node' && off.security, { secure: 'off' })
+  })
+
+  it('reads --topology', () => {
+    const args = parseArgs(['--topology', 'overlay', '9000'])
+    assert.equal(args.command === 'node' && args.topology, 'overlay')
+    assert.throws(() => parseArgs(['--topology', 'star', '9000']), { code: 'ERR_INVALID_OPTION', message: /--topology.*full-mesh, overlay.*"star"/ })
   })
 
   it('reads --peers-file', () => {
@@ -283,7 +327,7 @@ describe('meshline: arguments', () => {
   it('prints help and the package version, and exits 0', async () => {
     const help = await runToEnd(['--help'])
     assert.equal(help.code, 0)
-    for (const word of ['--name', '--host', '--downloads', '--debug', '--peer-timeout', '--secure', '--identity', '--allow', '--peers-file', '/peers', '/connect', '/discover', '/send', '/quit', 'demo']) {
+    for (const word of ['--name', '--host', '--downloads', '--debug', '--peer-timeout', '--secure', '--identity', '--allow', '--peers-file', '--topology', '/peers', '/connect', '/discover', '/send', '/quit', 'demo']) {
       assert.ok(help.stdout.includes(word), word)
     }
     const { version } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string }

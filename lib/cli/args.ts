@@ -9,7 +9,7 @@ import { parseArgs as parseArgv } from 'node:util'
 import * as C from '../constants.js'
 import { InvalidAddressError, InvalidOptionError } from '../errors.js'
 import { DEFAULT_MAX_FILE_SIZE } from '../file-transfer/receiver.js'
-import type { MeshNodeOptions, SecureMode } from '../options.js'
+import type { MeshNodeOptions, SecureMode, Topology } from '../options.js'
 import { normalizeAddress } from '../../transforms/wire.js'
 
 /** Node options the command line can set beyond the existing CLI's. */
@@ -36,6 +36,7 @@ export interface NodeArgs {
   peersFile: string | undefined
   tuning: Tuning
   security: Security
+  topology: Topology
 }
 
 export type CliArgs = { command: 'help' } | { command: 'version' } | { command: 'demo' } | NodeArgs
@@ -45,6 +46,9 @@ export const DEFAULT_DOWNLOADS = 'downloads'
 /** People meet meshline here: Noise wherever the peer speaks it, plaintext with peers that do not. */
 export const DEFAULT_SECURE: SecureMode = 'preferred'
 const SECURE_MODES: readonly SecureMode[] = ['off', 'preferred', 'required']
+/** The line protocol's own topology, so that a node joins existing meshes as an equal. */
+export const DEFAULT_TOPOLOGY: Topology = 'full-mesh'
+const TOPOLOGIES: readonly Topology[] = ['full-mesh', 'overlay']
 
 /** Numeric flags: the option each sets and the least value it takes. */
 const NUMERIC_FLAGS = {
@@ -57,6 +61,7 @@ const NUMERIC_FLAGS = {
 
 export const USAGE = `Usage: meshline [--name NAME] [--debug] [--host HOST] [--downloads DIR] <port> [bootstrap-host:port]
        meshline [--secure off|preferred|required] [--identity FILE] [--allow FILE] ... <port> [bootstrap-host:port]
+       meshline --topology overlay ... <port> [bootstrap-host:port]
        meshline demo
        meshline --help | --version`
 
@@ -78,6 +83,9 @@ Options:
                              through them on the next start, even without a bootstrap
   --max-file-size BYTES      largest file a peer may send (default: ${DEFAULT_MAX_FILE_SIZE})
   --max-peers N              connected peers at most (default: ${C.DEFAULT_MAX_PEERS})
+  --topology T               full-mesh (every node connects to every node, as the line protocol
+                             does) or overlay (a few neighbours each, broadcasts relayed; for
+                             large meshes of meshline nodes) (default: ${DEFAULT_TOPOLOGY})
   -h, --help                 show this help
   --version                  show the version
 
@@ -139,7 +147,8 @@ export function parseArgs (argv: string[]): CliArgs {
         'dial-jitter': { type: 'string' },
         secure: { type: 'string' },
         identity: { type: 'string' },
-        allow: { type: 'string' }
+        allow: { type: 'string' },
+        topology: { type: 'string' }
       }
     })
   } catch (error) {
@@ -177,8 +186,15 @@ export function parseArgs (argv: string[]): CliArgs {
     maxFileSize: typeof values['max-file-size'] === 'string' ? integer('--max-file-size', values['max-file-size'], 0) : DEFAULT_MAX_FILE_SIZE,
     peersFile: nonEmpty('--peers-file', values['peers-file']),
     tuning,
-    security
+    security,
+    topology: topology(values.topology)
   }
+}
+
+function topology (text: string | undefined): Topology {
+  const value = (text ?? DEFAULT_TOPOLOGY) as Topology
+  if (!TOPOLOGIES.includes(value)) throw new InvalidOptionError(`Expected \`--topology\` to be one of ${TOPOLOGIES.join(', ')}, got ${JSON.stringify(text)}`)
+  return value
 }
 
 function securityArgs (mode: string | undefined, identity: string | undefined, allow: string | undefined): Security {

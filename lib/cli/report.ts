@@ -28,9 +28,10 @@ export function reportNode (node: MeshNode, out: Output, debug: boolean): void {
   node.on('peers:discovered', ({ from, addresses }) => {
     out.line('DISCOVERY', `Learnt ${addresses.length} new address(es) from ${from?.name ?? 'a peer'}: ${addresses.join(', ')}`)
   })
-  node.on('chat', ({ peer, text }) => { out.chat(peer.name, text) })
-  node.on('bytes', ({ peer, data }) => {
-    out.line('NETWORK', `Received ${formatBytes(data.byteLength)} of binary data from ${peer.name}`)
+  // In the overlay, the author of a relayed message is its origin, not the neighbour that passed it on.
+  node.on('chat', ({ origin, text }) => { out.chat(origin.name, text) })
+  node.on('bytes', ({ peer, origin, hops, data }) => {
+    out.line('NETWORK', `Received ${formatBytes(data.byteLength)} of binary data from ${origin.name}${hops > 1 ? ` (${hops} hops, via ${peer.name})` : ''}`)
   })
   node.on('dial:failed', ({ address, error }) => { out.line('ERROR', `Could not connect to ${address}: ${explain(error)}`) })
   node.on('connection:error', ({ error, remoteAddress, peer, closed }) => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { duplexPair, type Transport } from '../lib/index.js'
+import { crashable, duplexPair, memoryNetwork, type Transport } from '../lib/index.js'
 import { seeded } from './support/random.js'
 
 async function collect (transport: Transport, count: number): Promise<number[]> {
@@ -73,5 +73,29 @@ describe('memory transport', () => {
     a.close()
     assert.deepEqual(await reading, [])
     await a.closed
+  })
+})
+
+describe('crashable transport', () => {
+  it('cuts every open connection it dialled or accepted at once, and leaves the others', async () => {
+    const network = memoryNetwork()
+    const node = crashable(network)
+    const dialOpts = { timeout: 1000 }
+    const accepted: Transport[] = []
+    const listener = await node.transport.listen('sim', 0, t => { accepted.push(t) })
+    const inbound = await network.dial('sim', listener.port, dialOpts)
+    const unrelated: Transport[] = []
+    const other = await network.listen('sim', 0, t => { unrelated.push(t) })
+    const outbound = await node.transport.dial('sim', other.port, dialOpts)
+    const bystander = await network.dial('sim', other.port, dialOpts)
+    node.crash()
+    await Promise.all([inbound.closed, outbound.closed, ...accepted.map(async t => { await t.closed })])
+    assert.equal(accepted.length, 1)
+    let bystanderClosed = false
+    void bystander.closed.then(() => { bystanderClosed = true })
+    await new Promise(resolve => setImmediate(resolve))
+    assert.equal(bystanderClosed, false, 'a connection of another node stays open')
+    bystander.close()
+    await Promise.all([listener.close(), other.close()])
   })
 })

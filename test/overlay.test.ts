@@ -3,7 +3,7 @@ import { once } from 'node:events'
 import net from 'node:net'
 import { after, afterEach, describe, it } from 'node:test'
 import {
-  DEFAULT_OVERLAY_OPTIONS, MeshNode, memoryNetwork, type IncomingMessage, type MeshNodeOptions, type OverlayOptions,
+  DEFAULT_OVERLAY_OPTIONS, MeshNode, crashable, memoryNetwork, type IncomingMessage, type MeshNodeOptions, type OverlayOptions,
   type PeerInfo, type Transport, type TransportFactory
 } from '../lib/index.js'
 import { Overlay, type OverlayHost } from '../lib/overlay/overlay.js'
@@ -27,23 +27,6 @@ after(async () => { await Promise.all([...running].map(async node => { await nod
 
 /** Generous: it only bounds a hang; on an idle machine each wait takes well under a second. */
 const PATIENCE = 15_000
-
-/** A node's transports, so that a test can cut them all at once as a crash would (then stop the node, or it dials again). */
-function crashable (inner: TransportFactory): { transport: TransportFactory, crash: () => void } {
-  const open = new Set<Transport>()
-  const track = (t: Transport): Transport => {
-    open.add(t)
-    void t.closed.then(() => open.delete(t))
-    return t
-  }
-  return {
-    transport: {
-      dial: async (host, port, opts) => track(await inner.dial(host, port, opts)),
-      listen: async (host, port, onConnection) => await inner.listen(host, port, t => { onConnection(track(t)) })
-    },
-    crash: () => { for (const t of open) t.close() }
-  }
-}
 
 interface SimNode { node: MeshNode, crash: () => void, alive: boolean }
 

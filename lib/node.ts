@@ -5,7 +5,6 @@
  * sub-protocol handlers and `messages()` readers.
  */
 import { EventEmitter, setMaxListeners } from 'node:events'
-import { networkInterfaces } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import PQueue from 'p-queue'
 import type { Uint8ArrayList } from 'uint8arraylist'
@@ -24,6 +23,7 @@ import { resolveOptions, type MeshNodeOptions, type ResolvedOptions } from './op
 import { PeersFile } from './peers-file.js'
 import { Reconnector, reconnectDelay } from './reconnect.js'
 import { classifyInbound, secureTransport, type LinkSecurity } from './secure.js'
+import { SelfAddresses, plainHost } from './self-addresses.js'
 import { answerCapabilityProbes } from './overlay/capabilities.js'
 import { Overlay, type OverlayHost, type OverlayStatus } from './overlay/overlay.js'
 import { OVERLAY_PREFIX, isOverlayPayload, type Origin } from './overlay/wire.js'
@@ -32,7 +32,7 @@ import type { Transport, TransportFactory, TransportListener } from './transport
 import { discovery } from '../transforms/discovery.js'
 import { handshake, type Admission, type RemoteHello } from '../transforms/handshake.js'
 import { heartbeat } from '../transforms/heartbeat.js'
-import { REQUEST_PEERS_MESSAGE, assertChatText, formatAddress, normalizeAddress, parseAddress, type Message, type PeersMessage } from '../transforms/wire.js'
+import { REQUEST_PEERS_MESSAGE, assertChatText, normalizeAddress, parseAddress, type Message, type PeersMessage } from '../transforms/wire.js'
 
 export type Direction = 'inbound' | 'outbound'
 export type { BytesHandler, IncomingMessage }
@@ -128,14 +128,6 @@ interface PeerEntry {
   conn: Connection
 }
 
-const WILDCARD_HOSTS = new Set(['0.0.0.0', '::'])
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1)$/
-const IPV4_MAPPED = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i
-
-function plainHost (host: string): string {
-  return IPV4_MAPPED.exec(host)?.[1] ?? host
-}
-
 function securityInfo (link: SecuredLink): Pick<PeerInfo, 'security' | 'publicKey' | 'fingerprint'> {
   const key = link.publicKey
   return {
@@ -174,7 +166,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
   private readonly book: AddressBook
   private readonly connections = new Set<Connection>()
   /** Addresses this node can be reached at, so it never dials itself. */
-  private readonly selfAddresses = new Set<string>()
+  private readonly self: SelfAddresses
   private readonly dialing = new Map<string, Promise<PeerInfo>>()
   private readonly dialQueue: PQueue
   private readonly delivery: Delivery
@@ -207,6 +199,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     this.publicKey = this.identity === undefined ? undefined : publicKeyHex(this.identity.publicKey)
     this.fingerprint = this.identity === undefined ? undefined : fingerprint(this.identity.publicKey)
     this.transport = opts.transport ?? tcpTransport()
+    this.self = new SelfAddresses(this.options.host, this.options.advertiseHost, this.options.maxKnownPeers)
     const { reconnectBackoff, reconnectMaxDelay } = this.options
     this.book = new AddressBook(this.options.maxKnownPeers, failures => reconnectDelay(failures, reconnectBackoff, reconnectMaxDelay))
     this.dialQueue = new PQueue({ concurrency: this.options.dialConcurrency })
@@ -243,7 +236,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
   /** The advertised listen address, `host:port`. */
   get address (): string {
     if (this.listener === undefined) throw new NotRunningError()
-    return formatAddress(this.advertisedHost(), this.listener.port)
+    return this.self.advertised(this.listener.port)
   }
 
   /** Starts listening. Resolves with the advertised address. */
@@ -255,7 +248,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     // Node's default warning at 10 listeners would be a false alarm.
     setMaxListeners(0, this.lifetime.signal)
     this.listener = await this.transport.listen(this.options.host, this.options.port, transport => { this.accept(transport) })
-    this.rememberSelf()
+    this.self.listening(this.listener.port)
     // Before a rejoin: connecting to remembered peers then joins the overlay through them.
     this.overlay?.start()
     if (this.peersFile !== undefined) await this.rejoin(this.peersFile)
@@ -479,30 +472,6 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     return result
   }
 
-  private advertisedHost (localHost?: string): string {
-    const { advertiseHost, host } = this.options
-    if (advertiseHost !== undefined) return advertiseHost
-    if (!WILDCARD_HOSTS.has(host)) return host
-    return localHost !== undefined ? plainHost(localHost) : '127.0.0.1'
-  }
-
-  private rememberSelf (): void {
-    const port = this.listener?.port as number
-    this.selfAddresses.add(formatAddress(this.advertisedHost(), port))
-    if (WILDCARD_HOSTS.has(this.options.host) || LOOPBACK.test(this.options.host)) this.selfAddresses.add(formatAddress('localhost', port))
-    if (WILDCARD_HOSTS.has(this.options.host)) {
-      for (const addresses of Object.values(networkInterfaces())) {
-        for (const { address } of addresses ?? []) this.selfAddresses.add(formatAddress(address.toLowerCase(), port))
-      }
-    } else {
-      this.selfAddresses.add(formatAddress(this.options.host.toLowerCase(), port))
-    }
-  }
-
-  private isSelf (address: string): boolean {
-    return this.selfAddresses.has(address)
-  }
-
   private accept (transport: Transport): void {
     if (!this.running) {
       transport.close()
@@ -627,7 +596,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
   /** A single dial attempt, shared by everyone who asks for the same address meanwhile. */
   private dial (address: string): Promise<PeerInfo> {
     if (!this.running) return Promise.reject(new NotRunningError())
-    if (this.isSelf(address)) return Promise.reject(new SelfConnectionError())
+    if (this.self.has(address)) return Promise.reject(new SelfConnectionError())
     const connected = this.peerAt(address)
     if (connected !== undefined) return Promise.resolve(connected)
     const inFlight = this.dialing.get(address)
@@ -648,9 +617,8 @@ export class MeshNode extends EventEmitter<MeshEvents> {
         if (this.book.recordFailure(address) >= Math.max(1, this.options.reconnectAttempts)) this.book.remove(address)
         return
       }
-      // Another name for this node: never dial or share it again. Only reachable
-      // names get here, but a relay can make many; the handshake's id check covers the rest.
-      if (this.selfAddresses.size < this.options.maxKnownPeers) this.selfAddresses.add(address)
+      // Another name for this node: never dial or share it again.
+      this.self.learn(address)
       this.book.remove(address)
     })
     this.dialing.set(address, attempt)
@@ -665,8 +633,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     let announce = false
     let settle: { resolve: (peer: PeerInfo) => void, reject: (err: Error) => void } | undefined
     const established = new Promise<PeerInfo>((resolve, reject) => { settle = { resolve, reject } })
-    const listenAddress = formatAddress(this.advertisedHost(transport.localHost), (this.listener as TransportListener).port)
-    this.selfAddresses.add(listenAddress)
+    const listenAddress = this.self.announced((this.listener as TransportListener).port, transport.localHost)
     const peersToShare = (): string[] => this.peersToShare(peer?.address)
 
     const conn: Connection = new Connection({
@@ -864,7 +831,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
 
   /** Rejoins through the addresses remembered by an earlier run, most recently dialled first. */
   private async rejoin (peersFile: PeersFile): Promise<void> {
-    const remembered = (await peersFile.load()).filter(address => !this.isSelf(address))
+    const remembered = (await peersFile.load()).filter(address => !this.self.has(address))
     for (const address of remembered) {
       this.book.add(address)
       this.book.markDialed(address, 0)
@@ -895,7 +862,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     const wasFull = this.book.size >= maxKnownPeers
     const discovered: string[] = []
     for (const address of msg.addresses.slice(0, maxPeersPerList)) {
-      if (this.isSelf(address) || address.startsWith('[::1]')) continue
+      if (this.self.has(address) || address.startsWith('[::1]')) continue
       if (this.book.add(address)) discovered.push(address)
     }
     if (discovered.length > 0) this.emit('peers:discovered', { from, addresses: discovered })
@@ -914,7 +881,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     const room = this.options.maxPeers - this.table.size - this.dialing.size - this.scheduledDials.size
     if (room <= 0 || !this.running) return
     const idle = (address: string): boolean => !this.dialing.has(address) && !this.scheduledDials.has(address) &&
-      !this.reconnector.has(address) && !this.isSelf(address)
+      !this.reconnector.has(address) && !this.self.has(address)
     const candidates = shuffled(this.book.dialable().filter(known => idle(known.address)))
       .slice(0, Math.min(room, this.options.dialsPerDiscovery))
     for (const { address } of candidates) {

@@ -11,18 +11,17 @@ import type { Uint8ArrayList } from 'uint8arraylist'
 import { AddressBook, type KnownPeer } from './address-book.js'
 import { Connection } from './connection.js'
 import {
-  AccessDeniedError, ConnectionClosedError, DialError, DuplicatePeerError, IdentityMismatchError, InvalidMessageError, InvalidOptionError,
-  LimitExceededError, MalformedPeersListError, MaxPeersError, NoiseRefusedError, NotRunningError, PeerNotFoundError, PeerTimeoutError,
-  PlaintextPeerError, PlaintextRefusedError, ProtocolError, SelfConnectionError, SlowPeerError, type PeersFileError
+  AccessDeniedError, ConnectionClosedError, DialError, DuplicatePeerError, InvalidMessageError, InvalidOptionError, LimitExceededError,
+  MalformedPeersListError, MaxPeersError, NotRunningError, PeerNotFoundError, PeerTimeoutError, ProtocolError, SelfConnectionError,
+  SlowPeerError, type PeersFileError
 } from './errors.js'
-import {
-  fingerprint, generateIdentity, identityFromKeyObject, loadIdentity, nodeIdFromPublicKey, publicKeyHex, resolveAllowlist, type Identity
-} from './identity.js'
+import { fingerprint, generateIdentity, identityFromKeyObject, loadIdentity, nodeIdFromPublicKey, publicKeyHex, resolveAllowlist } from './identity.js'
 import { Delivery, type BytesHandler, type IncomingMessage } from './delivery.js'
 import { resolveOptions, type MeshNodeOptions, type ResolvedOptions } from './options.js'
 import { PeersFile } from './peers-file.js'
 import { Reconnector, reconnectDelay } from './reconnect.js'
-import { classifyInbound, secureTransport, type LinkSecurity } from './secure.js'
+import type { LinkSecurity } from './secure.js'
+import { SecureLinks, securityInfo, type SecuredLink } from './secure-links.js'
 import { SelfAddresses, plainHost } from './self-addresses.js'
 import { answerCapabilityProbes } from './overlay/capabilities.js'
 import { Overlay, type OverlayHost, type OverlayStatus } from './overlay/overlay.js'
@@ -115,26 +114,9 @@ export interface MeshStats {
   reconnecting: number
 }
 
-/** A connection before its line handshake: the transport to run it over, and how it is secured. */
-interface SecuredLink {
-  transport: Transport
-  security: LinkSecurity
-  /** The peer's static key, when `security` is `noise`. */
-  publicKey: Uint8Array | undefined
-}
-
 interface PeerEntry {
   info: PeerInfo
   conn: Connection
-}
-
-function securityInfo (link: SecuredLink): Pick<PeerInfo, 'security' | 'publicKey' | 'fingerprint'> {
-  const key = link.publicKey
-  return {
-    security: link.security,
-    publicKey: key === undefined ? undefined : publicKeyHex(key),
-    fingerprint: key === undefined ? undefined : fingerprint(key)
-  }
 }
 
 function shuffled<T> (items: T[]): T[] {
@@ -155,12 +137,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
   readonly publicKey: string | undefined
   /** `SHA256:...` of `publicKey`, as peers see it. */
   readonly fingerprint: string | undefined
-  private readonly identity: Identity | undefined
-  private readonly allowlist: ReadonlySet<string> | undefined
-  /** Ids proven over Noise, oldest first: a plaintext peer may not claim one. Bounded by `maxKnownPeers`. */
-  private readonly keyBoundIds = new Set<string>()
-  /** Transports still in their first byte or Noise handshake, so that `stop()` can close them. */
-  private readonly securing = new Set<Transport>()
+  private readonly links: SecureLinks
   private readonly transport: TransportFactory
   private readonly table = new Map<string, PeerEntry>()
   private readonly book: AddressBook
@@ -183,12 +160,12 @@ export class MeshNode extends EventEmitter<MeshEvents> {
   constructor (opts: MeshNodeOptions = {}) {
     super()
     const resolved = resolveOptions(opts)
-    this.identity = resolved.identity === undefined
+    const identity = resolved.identity === undefined
       ? (resolved.secure === 'off' ? undefined : generateIdentity())
       : typeof resolved.identity === 'string' ? loadIdentity(resolved.identity) : identityFromKeyObject(resolved.identity)
-    this.allowlist = resolved.allow === undefined ? undefined : resolveAllowlist(resolved.allow)
+    const allowlist = resolved.allow === undefined ? undefined : resolveAllowlist(resolved.allow)
     // With a key, the id is the key's: one anybody can check, and nobody else can prove.
-    const id = this.identity === undefined ? resolved.id : nodeIdFromPublicKey(this.identity.publicKey)
+    const id = identity === undefined ? resolved.id : nodeIdFromPublicKey(identity.publicKey)
     if (opts.id !== undefined && opts.id !== id) {
       throw new InvalidOptionError(`Expected \`id\` to be unset or ${id} (derived from the identity key), got ${JSON.stringify(opts.id)}`)
     }
@@ -196,8 +173,15 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     this.delivery = new Delivery(this, this.options.inboxSize)
     this.id = id
     this.name = this.options.name
-    this.publicKey = this.identity === undefined ? undefined : publicKeyHex(this.identity.publicKey)
-    this.fingerprint = this.identity === undefined ? undefined : fingerprint(this.identity.publicKey)
+    this.publicKey = identity === undefined ? undefined : publicKeyHex(identity.publicKey)
+    this.fingerprint = identity === undefined ? undefined : fingerprint(identity.publicKey)
+    this.links = new SecureLinks({
+      ...this.options,
+      identity,
+      allowlist,
+      running: () => this.running,
+      onDenied: denial => { this.emit('peer:denied', denial) }
+    })
     this.transport = opts.transport ?? tcpTransport()
     this.self = new SelfAddresses(this.options.host, this.options.advertiseHost, this.options.maxKnownPeers)
     const { reconnectBackoff, reconnectMaxDelay } = this.options
@@ -266,7 +250,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     this.overlay?.stop()
     const listenerClosed = listener.close()
     const stopping = new ConnectionClosedError('node stopping')
-    for (const transport of this.securing) transport.close()
+    this.links.closePending()
     for (const conn of this.connections) conn.close(stopping)
     await Promise.all([...this.connections].map(async conn => { await conn.done }))
     await listenerClosed
@@ -491,7 +475,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
   private async acceptLink (transport: Transport): Promise<void> {
     let link: SecuredLink
     try {
-      link = await this.tracked(transport, this.secureInbound(transport))
+      link = await this.links.inbound(transport)
     } catch (error) {
       transport.close()
       // A refusal by the allowlist has its own event; a close before a single byte is no error.
@@ -507,20 +491,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     await this.openConnection(link, 'listener').established.catch(() => {})
   }
 
-  /** Tells Noise from plaintext by the first byte, and runs the Noise handshake as the responder. */
-  private async secureInbound (transport: Transport): Promise<SecuredLink> {
-    const { kind, transport: classified } = await classifyInbound(transport, this.options.connectionTimeout)
-    if (kind === 'plaintext') return this.plaintextLink(classified, 'inbound')
-    if (this.options.secure === 'off') throw new NoiseRefusedError()
-    return await this.noiseLink(classified, 'inbound')
-  }
-
-  /**
-   * A dial attempt up to a secured link. `preferred` tries Noise first and
-   * falls back to plaintext only for a peer that answered as a plaintext
-   * peer, on a new connection (message 1 garbled the first one for it). An
-   * address whose last link was plaintext is dialled in plaintext at once.
-   */
+  /** A dial attempt up to a secured link, the way the address answered last time first. */
   private async dialLink (address: string): Promise<SecuredLink> {
     const { host, port } = parseAddress(address)
     const open = async (): Promise<Transport> => {
@@ -531,66 +502,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
       }
       return transport
     }
-    const { secure } = this.options
-    const plaintextPeer = secure === 'preferred' && this.allowlist === undefined && this.book.get(address)?.security === 'plaintext'
-    if (secure === 'off' || plaintextPeer) return this.plaintextLink(await open(), 'outbound')
-    const transport = await open()
-    try {
-      return await this.tracked(transport, this.noiseLink(transport, 'outbound'))
-    } catch (err) {
-      if (!(err instanceof PlaintextPeerError) || !this.running) throw err
-      if (secure === 'required') throw new PlaintextRefusedError({ cause: err })
-      // No second connection for a peer the allowlist would refuse anyway.
-      if (this.allowlist !== undefined) throw this.deny(address, 'outbound', undefined)
-      return this.plaintextLink(await open(), 'outbound')
-    }
-  }
-
-  /** A plaintext link, if this node's mode and allowlist permit one. */
-  private plaintextLink (transport: Transport, direction: Direction): SecuredLink {
-    if (this.options.secure === 'required') {
-      transport.close()
-      throw new PlaintextRefusedError()
-    }
-    if (this.allowlist !== undefined) {
-      transport.close()
-      throw this.deny(transport.remoteAddress, direction, undefined)
-    }
-    return { transport, security: 'plaintext', publicKey: undefined }
-  }
-
-  /** Runs the Noise handshake (as initiator when dialling), checking the proven key against the allowlist. */
-  private async noiseLink (transport: Transport, direction: Direction): Promise<SecuredLink> {
-    const { connectionTimeout, secure, secureProbeTimeout, maxNoiseMessages } = this.options
-    const secured = await secureTransport(transport, {
-      role: direction === 'outbound' ? 'initiator' : 'responder',
-      identity: this.identity as Identity,
-      timeout: connectionTimeout,
-      // Only `preferred` has a plaintext fallback to decide on quickly.
-      probeTimeout: direction === 'outbound' && secure === 'preferred' ? secureProbeTimeout : undefined,
-      maxMessages: maxNoiseMessages,
-      verifyRemoteKey: key => {
-        if (this.allowlist !== undefined && !this.allowlist.has(publicKeyHex(key))) throw this.deny(transport.remoteAddress, direction, key)
-      }
-    })
-    return { transport: secured, security: 'noise', publicKey: secured.remotePublicKey }
-  }
-
-  private deny (remoteAddress: string, direction: Direction, key: Uint8Array | undefined): AccessDeniedError {
-    const publicKey = key === undefined ? undefined : publicKeyHex(key)
-    const error = new AccessDeniedError(publicKey)
-    this.emit('peer:denied', { remoteAddress, direction, publicKey, fingerprint: key === undefined ? undefined : fingerprint(key), error })
-    return error
-  }
-
-  /** Runs `work` on a transport that `stop()` must be able to close meanwhile. */
-  private async tracked<T> (transport: Transport, work: Promise<T>): Promise<T> {
-    this.securing.add(transport)
-    try {
-      return await work
-    } finally {
-      this.securing.delete(transport)
-    }
+    return await this.links.outbound(address, open, this.book.get(address)?.security)
   }
 
   /** A single dial attempt, shared by everyone who asks for the same address meanwhile. */
@@ -656,7 +568,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
           timeout: opts.connectionTimeout,
           peersToShare,
           admit: remote => {
-            this.checkClaimedId(remote.id, secured)
+            this.links.checkClaimedId(remote.id, secured)
             const { admission, isNew } = this.admit(conn, remote, secured)
             if (admission !== 'accept' && admission !== 'redundant') return admission
             conn.established()
@@ -766,31 +678,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
   /** What an admitted link teaches: how its address answers (for the next dial), and that its id is proven. */
   private rememberLink (info: PeerInfo, link: SecuredLink): void {
     if (info.direction === 'outbound' && info.address !== undefined) this.book.setSecurity(info.address, link.security)
-    if (link.publicKey !== undefined) this.bindId(info.id)
-  }
-
-  /**
-   * The id in a hello must be the one its link proves: over Noise, the id
-   * of the proven key; over plaintext, none that a key has proven to this
-   * node (its own included), or anyone could take over a known peer's id.
-   * @throws IdentityMismatchError
-   */
-  private checkClaimedId (claimed: string, link: SecuredLink): void {
-    if (link.publicKey !== undefined) {
-      const proven = nodeIdFromPublicKey(link.publicKey)
-      if (claimed !== proven) throw new IdentityMismatchError(claimed, `the key proven over Noise gives id ${proven}`)
-      return
-    }
-    if (this.options.secure !== 'off' && (claimed === this.id || this.keyBoundIds.has(claimed))) {
-      throw new IdentityMismatchError(claimed, 'that id belongs to a key proven over Noise, which a plaintext link cannot prove')
-    }
-  }
-
-  /** Remembers that `id` was proven over Noise, forgetting the oldest such id beyond `maxKnownPeers`. */
-  private bindId (id: string): void {
-    this.keyBoundIds.delete(id)
-    this.keyBoundIds.add(id)
-    if (this.keyBoundIds.size > this.options.maxKnownPeers) this.keyBoundIds.delete(this.keyBoundIds.values().next().value as string)
+    this.links.bindId(info.id, link)
   }
 
   private onClose (conn: Connection, peer: PeerInfo | undefined, reason: Error, remoteAddress: string): void {

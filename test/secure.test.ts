@@ -1,21 +1,10 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
-import { duplexPair, type Transport } from '../lib/index.js'
+import { duplexPair } from '../lib/index.js'
 import { generateKeyPair } from '../lib/noise/index.js'
 import { classifyInbound, secureTransport, type SecureTransport } from '../lib/secure.js'
-import { collect, pushable } from './support/streams.js'
-
-/** A raw end of a connection driven by hand: what it writes, and everything it reads. */
-function rawEnd (transport: Transport): { write: (bytes: Uint8Array | string) => void, end: () => void, received: Promise<Buffer> } {
-  const out = pushable<Uint8Array>()
-  void transport.sink(out).catch(() => {})
-  return {
-    write: bytes => { out.push(typeof bytes === 'string' ? Buffer.from(bytes) : bytes) },
-    end: () => { out.end() },
-    received: collect(transport.source).catch(() => Buffer.alloc(0))
-  }
-}
+import { collect, rawEnd, type RawEnd } from './support/streams.js'
 
 async function securePair (opts: { maxMessages?: number } = {}): Promise<[SecureTransport, SecureTransport]> {
   const [a, b] = duplexPair()
@@ -50,8 +39,8 @@ describe('secureTransport', () => {
 
   it('tells a plaintext peer apart by its answer: a line, a close, or silence', async () => {
     const cases = [
-      { answer: 'line', act: (end: ReturnType<typeof rawEnd>) => { end.write('DUPLICATE\n') } },
-      { answer: 'closed', act: (end: ReturnType<typeof rawEnd>) => { end.end() } },
+      { answer: 'line', act: (end: RawEnd) => { end.write('DUPLICATE\n') } },
+      { answer: 'closed', act: (end: RawEnd) => { end.end() } },
       { answer: 'silent', act: () => {} }
     ]
     for (const { answer, act } of cases) {

@@ -1,5 +1,5 @@
-/** Small stream helpers for tests: a pushable source and a collecting reader. */
-import type { ByteChunk } from '../../lib/index.js'
+/** Small stream helpers for tests: a pushable source, a collecting reader, and a raw connection end. */
+import type { ByteChunk, Transport } from '../../lib/index.js'
 
 export interface Pushable<T> extends AsyncIterable<T> {
   push: (item: T) => void
@@ -30,6 +30,23 @@ export async function collect (source: AsyncIterable<ByteChunk>): Promise<Buffer
   const parts: Buffer[] = []
   for await (const chunk of source) parts.push(Buffer.from(chunk instanceof Uint8Array ? chunk : chunk.subarray()))
   return Buffer.concat(parts)
+}
+
+/** A raw end of a connection driven by hand: what it writes, and everything it reads. */
+export interface RawEnd {
+  write: (bytes: Uint8Array | string) => void
+  end: () => void
+  received: Promise<Buffer>
+}
+
+export function rawEnd (transport: Transport): RawEnd {
+  const out = pushable<Uint8Array>()
+  void transport.sink(out).catch(() => {})
+  return {
+    write: bytes => { out.push(typeof bytes === 'string' ? Buffer.from(bytes) : bytes) },
+    end: () => { out.end() },
+    received: collect(transport.source).catch(() => Buffer.alloc(0))
+  }
 }
 
 /** Splits bytes into chunks of random sizes from 1 to `max`. */

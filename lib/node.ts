@@ -1,8 +1,10 @@
 /**
- * The mesh supervisor. It owns the listener, the peer table (one connection
- * per peer id), the bounded address book and the dial queue, builds every
- * connection's pipeline, and delivers what the pipelines yield to events,
- * sub-protocol handlers and `messages()` readers.
+ * The mesh supervisor: lifecycle, the public API, dialling, and the wiring
+ * between the parts. It owns the listener, the bounded address book and the
+ * dial queue; it secures every connection through `SecureLinks`, admits
+ * peers into the `PeerTable`, builds each connection's pipeline, and hands
+ * what the pipelines yield to `Delivery` (events, sub-protocol handlers and
+ * `messages()` readers).
  */
 import { EventEmitter, setMaxListeners } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -21,7 +23,8 @@ import { resolveOptions, type MeshNodeOptions, type ResolvedOptions } from './op
 import { PeersFile } from './peers-file.js'
 import { Reconnector, reconnectDelay } from './reconnect.js'
 import type { LinkSecurity } from './secure.js'
-import { SecureLinks, securityInfo, type SecuredLink } from './secure-links.js'
+import { PeerTable, type Admitted } from './peer-table.js'
+import { SecureLinks, type SecuredLink } from './secure-links.js'
 import { SelfAddresses, plainHost } from './self-addresses.js'
 import { answerCapabilityProbes } from './overlay/capabilities.js'
 import { Overlay, type OverlayHost, type OverlayStatus } from './overlay/overlay.js'
@@ -29,7 +32,7 @@ import { OVERLAY_PREFIX, isOverlayPayload, type Origin } from './overlay/wire.js
 import { tcpTransport } from './tcp.js'
 import type { Transport, TransportFactory, TransportListener } from './transport.js'
 import { discovery } from '../transforms/discovery.js'
-import { handshake, type Admission, type RemoteHello } from '../transforms/handshake.js'
+import { handshake, type RemoteHello } from '../transforms/handshake.js'
 import { heartbeat } from '../transforms/heartbeat.js'
 import { REQUEST_PEERS_MESSAGE, assertChatText, normalizeAddress, parseAddress, type Message, type PeersMessage } from '../transforms/wire.js'
 
@@ -114,11 +117,6 @@ export interface MeshStats {
   reconnecting: number
 }
 
-interface PeerEntry {
-  info: PeerInfo
-  conn: Connection
-}
-
 function shuffled<T> (items: T[]): T[] {
   for (let i = items.length - 1; i > 0; i--) {
     const j = Math.floor(Math.random() * (i + 1))
@@ -137,9 +135,11 @@ export class MeshNode extends EventEmitter<MeshEvents> {
   readonly publicKey: string | undefined
   /** `SHA256:...` of `publicKey`, as peers see it. */
   readonly fingerprint: string | undefined
+  /** Turns raw transports into secured links: the secure mode, the allowlist, ids bound to keys. */
   private readonly links: SecureLinks
   private readonly transport: TransportFactory
-  private readonly table = new Map<string, PeerEntry>()
+  /** Connected peers, one connection each. */
+  private readonly table: PeerTable
   private readonly book: AddressBook
   private readonly connections = new Set<Connection>()
   /** Addresses this node can be reached at, so it never dials itself. */
@@ -183,6 +183,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
       onDenied: denial => { this.emit('peer:denied', denial) }
     })
     this.transport = opts.transport ?? tcpTransport()
+    this.table = new PeerTable(id, this.options.maxPeers, address => this.dialing.has(address))
     this.self = new SelfAddresses(this.options.host, this.options.advertiseHost, this.options.maxKnownPeers)
     const { reconnectBackoff, reconnectMaxDelay } = this.options
     this.book = new AddressBook(this.options.maxKnownPeers, failures => reconnectDelay(failures, reconnectBackoff, reconnectMaxDelay))
@@ -208,7 +209,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
       this.overlay = new Overlay(this.overlayHost(), { ...this.options.overlay, connectionTimeout: this.options.connectionTimeout })
       this.delivery.handle(OVERLAY_PREFIX, this.overlay.receive, { relayed: false })
     } else {
-      this.delivery.handle(OVERLAY_PREFIX, answerCapabilityProbes(this.options.topology, async (peerId, msg) => { await this.peerEntry(peerId).conn.send(msg) }), { relayed: false })
+      this.delivery.handle(OVERLAY_PREFIX, answerCapabilityProbes(this.options.topology, async (peerId, msg) => { await this.table.entry(peerId).conn.send(msg) }), { relayed: false })
     }
   }
 
@@ -397,14 +398,9 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     if (isOverlayPayload(data)) throw new InvalidMessageError(`payloads starting with ${JSON.stringify(OVERLAY_PREFIX)} are reserved for the overlay sub-protocol`)
   }
 
-  private peerAt (address: string): PeerInfo | undefined {
-    for (const { info } of this.table.values()) if (info.address === address) return { ...info }
-    return undefined
-  }
-
   /** The peer listening at `address`, as soon as it is connected, within `ms`. */
   private async peerSoonAt (address: string, ms: number): Promise<PeerInfo | undefined> {
-    const connected = this.peerAt(address)
+    const connected = this.table.at(address)
     if (connected !== undefined || !this.running) return connected
     return await new Promise(resolve => {
       const onConnect = ({ peer }: { peer: PeerInfo }): void => { if (peer.address === address) done(peer) }
@@ -421,12 +417,6 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     })
   }
 
-  private peerEntry (peerId: string): PeerEntry {
-    const entry = this.table.get(peerId)
-    if (entry === undefined) throw new PeerNotFoundError(peerId)
-    return entry
-  }
-
   private async sendMessage (peerId: string, msg: Extract<Message, { type: 'chat' | 'bytes' }>): Promise<void> {
     const entry = this.table.get(peerId)
     if (entry !== undefined) return await entry.conn.send(msg)
@@ -438,7 +428,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     if (this.overlay !== undefined) return await this.overlay.broadcast(msg)
     const result: BroadcastResult = { queued: [], failed: [] }
     const waiting: Array<Promise<void>> = []
-    for (const [peerId, { conn }] of this.table) {
+    for (const { info: { id: peerId }, conn } of this.table.values()) {
       try {
         if (conn.offer(msg)) {
           result.queued.push(peerId)
@@ -509,7 +499,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
   private dial (address: string): Promise<PeerInfo> {
     if (!this.running) return Promise.reject(new NotRunningError())
     if (this.self.has(address)) return Promise.reject(new SelfConnectionError())
-    const connected = this.peerAt(address)
+    const connected = this.table.at(address)
     if (connected !== undefined) return Promise.resolve(connected)
     const inFlight = this.dialing.get(address)
     if (inFlight !== undefined) return inFlight
@@ -569,18 +559,18 @@ export class MeshNode extends EventEmitter<MeshEvents> {
           peersToShare,
           admit: remote => {
             this.links.checkClaimedId(remote.id, secured)
-            const { admission, isNew } = this.admit(conn, remote, secured)
-            if (admission !== 'accept' && admission !== 'redundant') return admission
+            const admitted = this.admit(conn, remote, secured)
+            if (admitted.admission !== 'accept' && admitted.admission !== 'redundant') return admitted.admission
             conn.established()
-            const info = (this.table.get(remote.id) as PeerEntry).info
+            const info = admitted.peer
             peer = info
-            announce = isNew
-            if (admission === 'redundant') {
+            announce = admitted.admission === 'accept' && admitted.isNew
+            if (admitted.admission === 'redundant') {
               // The peer stays on its other connection; this one is read to its end, and our side of it ends now.
               settle?.resolve({ ...info })
               conn.close(new DuplicatePeerError('the peer\'s other connection is kept'))
             }
-            return admission
+            return admitted.admission
           },
           onEstablished: () => {
             if (peer === undefined) return
@@ -617,79 +607,33 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     return { established }
   }
 
-  /**
-   * Decides on a remote whose hello arrived. Two connections to one peer
-   * happen when two nodes dial each other at once: both sides keep the one
-   * dialled by the lower id. A listener that is itself dialling the remote's
-   * announced address decides before accepting, so the losing connection is
-   * refused on both sides before anything is sent on it.
-   */
-  private admit (conn: Connection, remote: RemoteHello, link: SecuredLink): { admission: Admission, isNew: boolean } {
-    const refuse = (admission: Admission): { admission: Admission, isNew: boolean } => ({ admission, isNew: false })
-    if (remote.id === this.id) return refuse('self')
-    const { remoteAddress } = link.transport
-    const ourDirection: Direction = conn.role === 'dialer' ? 'outbound' : 'inbound'
-    const crossingDial = conn.role === 'listener' && remote.listenAddress !== undefined && this.dialing.has(remote.listenAddress)
-    if (crossingDial && this.id < remote.id) return refuse('duplicate')
-    const existing = this.table.get(remote.id)
-    if (existing !== undefined) {
-      const dialerOf = (direction: Direction): string => direction === 'outbound' ? this.id : remote.id
-      const newDialer = dialerOf(ourDirection)
-      if (newDialer === dialerOf(existing.info.direction) || newDialer > dialerOf(existing.info.direction)) {
-        // A listener refuses before its dialer sends anything; a dialer learns too late, the listener has accepted.
-        return refuse(conn.role === 'dialer' ? 'redundant' : 'duplicate')
-      }
-      // The new connection wins: move the peer onto it without a disconnect.
-      const superseded = existing.conn
-      existing.conn = conn
-      existing.info.direction = ourDirection
-      existing.info.remoteAddress = remoteAddress
-      Object.assign(existing.info, securityInfo(link))
-      superseded.close(new DuplicatePeerError('superseded by a simultaneous connection'))
-      this.rememberLink(existing.info, link)
-      return { admission: 'accept', isNew: false }
-    }
-    if (this.table.size >= this.options.maxPeers) return refuse('max-peers')
-    const now = Date.now()
-    const info: PeerInfo = {
-      id: remote.id,
-      name: remote.name,
-      address: remote.listenAddress,
-      remoteAddress,
-      direction: ourDirection,
-      connectedAt: now,
-      lastSeen: now,
-      ...securityInfo(link)
-    }
-    this.table.set(remote.id, { info, conn })
-    if (info.address !== undefined) {
-      this.book.add(info.address)
-      this.book.setConnected(info.address, true)
-      this.reconnector.cancel(info.address)
-      if (ourDirection === 'outbound') {
-        this.book.markDialed(info.address)
+  /** Admits a remote whose hello arrived; what an admitted peer teaches goes to the address book and the link's keys. */
+  private admit (conn: Connection, remote: RemoteHello, link: SecuredLink): Admitted {
+    const admitted = this.table.admit(conn, remote, link)
+    if (admitted.admission !== 'accept') return admitted
+    const { peer, isNew } = admitted
+    if (isNew && peer.address !== undefined) {
+      this.book.add(peer.address)
+      this.book.setConnected(peer.address, true)
+      this.reconnector.cancel(peer.address)
+      if (peer.direction === 'outbound') {
+        this.book.markDialed(peer.address)
         this.peersFile?.changed()
       }
     }
-    this.rememberLink(info, link)
-    return { admission: 'accept', isNew: true }
-  }
-
-  /** What an admitted link teaches: how its address answers (for the next dial), and that its id is proven. */
-  private rememberLink (info: PeerInfo, link: SecuredLink): void {
-    if (info.direction === 'outbound' && info.address !== undefined) this.book.setSecurity(info.address, link.security)
-    this.links.bindId(info.id, link)
+    // How its address answers, for the next dial, and that its id is proven.
+    if (peer.direction === 'outbound' && peer.address !== undefined) this.book.setSecurity(peer.address, link.security)
+    this.links.bindId(peer.id, link)
+    return admitted
   }
 
   private onClose (conn: Connection, peer: PeerInfo | undefined, reason: Error, remoteAddress: string): void {
-    const entry = peer === undefined ? undefined : this.table.get(peer.id)
-    if (peer === undefined || entry?.conn !== conn) {
+    if (peer === undefined || !this.table.release(peer.id, conn)) {
       // Never became (or is no longer) the peer's connection: only failures are worth reporting.
       const quiet = reason instanceof DuplicatePeerError || reason instanceof ConnectionClosedError || reason instanceof NotRunningError
       if (conn.role === 'listener' && !quiet) this.emit('connection:error', { error: reason, remoteAddress, peer: undefined, closed: true })
       return
     }
-    this.table.delete(peer.id)
     if (peer.address !== undefined) this.book.setConnected(peer.address, false)
     const info = { ...peer }
     if (reason instanceof PeerTimeoutError) this.emit('peer:timeout', { peer: info })
@@ -706,13 +650,13 @@ export class MeshNode extends EventEmitter<MeshEvents> {
 
   /** One redial attempt; resolves when there is nothing more to do, rejects to be tried again. */
   private async redial (address: string): Promise<void> {
-    if (this.peerAt(address) !== undefined || !this.running) return
+    if (this.table.at(address) !== undefined || !this.running) return
     if (this.table.size >= this.options.maxPeers) throw new MaxPeersError('this node is at maxPeers')
     try {
       await this.dial(address)
     } catch (err) {
       if (err instanceof SelfConnectionError || err instanceof NotRunningError) return
-      if (err instanceof DuplicatePeerError && this.peerAt(address) !== undefined) return
+      if (err instanceof DuplicatePeerError && this.table.at(address) !== undefined) return
       throw err
     }
   }
@@ -793,7 +737,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
       address: () => this.address,
       peer: id => this.table.get(id)?.info,
       send: (peerId, msg) => {
-        const { conn } = this.peerEntry(peerId)
+        const { conn } = this.table.entry(peerId)
         return conn.offer(msg) ? undefined : conn.send(msg)
       },
       dial: async address => await this.dial(address),

@@ -28,7 +28,7 @@ import { setMaxListeners } from 'node:events'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
-import { MeshNode, memoryNetwork, tcpTransport, type MeshNodeOptions, type Transport, type TransportFactory } from '../lib/index.js'
+import { MeshNode, crashable, memoryNetwork, tcpTransport, type MeshNodeOptions } from '../lib/index.js'
 
 type TopologyName = 'overlay' | 'full-mesh'
 type TransportName = 'memory' | 'tcp'
@@ -122,23 +122,6 @@ function percentile (values: number[], p: number): number {
   if (values.length === 0) return NaN
   const sorted = [...values].sort((a, b) => a - b)
   return sorted[Math.min(sorted.length - 1, Math.ceil(p / 100 * sorted.length) - 1)] as number
-}
-
-/** A node's transports, so that a crash can cut them all at once. */
-function crashable (inner: TransportFactory): { transport: TransportFactory, crash: () => void } {
-  const open = new Set<Transport>()
-  const track = (t: Transport): Transport => {
-    open.add(t)
-    void t.closed.then(() => open.delete(t))
-    return t
-  }
-  return {
-    transport: {
-      dial: async (host, port, opts) => track(await inner.dial(host, port, opts)),
-      listen: async (host, port, onConnection) => await inner.listen(host, port, t => { onConnection(track(t)) })
-    },
-    crash: () => { for (const t of open) t.close() }
-  }
 }
 
 interface SimNode {
@@ -548,7 +531,7 @@ function chart (results: ScenarioResult[]): string {
   const [minN, maxN] = [Math.min(...ns, 10), Math.max(...ns, 100)]
   const W = 380
   const H = 260
-  const M = { left: 56, right: 12, top: 34, bottom: 40 }
+  const M = { left: 56, right: 28, top: 34, bottom: 40 }
   const log = (v: number): number => Math.log10(Math.max(v, 1e-9))
   const x = (n: number): number => M.left + (log(n) - log(minN)) / (log(maxN) - log(minN) || 1) * (W - M.left - M.right)
   const parts: string[] = []

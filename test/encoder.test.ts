@@ -91,6 +91,18 @@ describe('FrameEncoder: coalescing', () => {
     assert.deepEqual(first.slice(), snapshot)
   })
 
+  it('shares its pool with other encoders without touching what they handed out, refused batches included', () => {
+    const [a, b] = [new FrameEncoder(), new FrameEncoder()]
+    const handedOut: Array<[Uint8ArrayList, string]> = []
+    for (let i = 0; i < 300; i++) {
+      const text = `${i % 2 === 0 ? 'a' : 'b'}${i} ${'y'.repeat(i * 7 % 900)}`
+      const core = i % 2 === 0 ? a : b
+      handedOut.push([core.encode([{ type: 'chat', text }, { type: 'bytes', data: new Uint8Array(i % 50).fill(i) }]), `${text}\nBYTES:${i % 50}\n${String.fromCharCode(i % 256).repeat(i % 50)}`])
+      if (i % 10 === 0) assert.throws(() => (i % 20 === 0 ? b : a).encode([PING_MESSAGE, { type: 'chat', text: 'bad\n' }]), { code: 'ERR_INVALID_MESSAGE' })
+    }
+    for (const [out, expected] of handedOut) assert.equal(latin1(out), expected)
+  })
+
   it('writes a line larger than its pool', () => {
     const text = 'é'.repeat(100_000)
     assert.equal(Buffer.from(new FrameEncoder().encode([{ type: 'chat', text }, PING_MESSAGE]).subarray()).toString(), `${text}\nPING\n`)

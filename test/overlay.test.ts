@@ -4,7 +4,7 @@ import net from 'node:net'
 import { after, afterEach, describe, it } from 'node:test'
 import {
   DEFAULT_OVERLAY_OPTIONS, MeshNode, crashable, memoryNetwork, type IncomingMessage, type MeshNodeOptions, type OverlayOptions,
-  type PeerInfo, type Transport, type TransportFactory
+  type PeerInfo
 } from '../lib/index.js'
 import { Overlay, type OverlayHost } from '../lib/overlay/overlay.js'
 import { OVERLAY_PREFIX, decodeFrame, encodeFrame, type OverlayFrame } from '../lib/overlay/wire.js'
@@ -179,7 +179,7 @@ describe('overlay topology', () => {
     const author = (nodes[0] as SimNode).node
     const handled = new Map<string, { origin: string, hops: number }>()
     for (const { node } of nodes) {
-      node.handle('APP:', (data, peer, { origin, hops }) => { handled.set(node.id, { origin: origin.id, hops }) })
+      node.handle('APP:', (_data, _peer, { origin, hops }) => { handled.set(node.id, { origin: origin.id, hops }) })
       node.on('bytes', () => { assert.fail('a claimed payload reached the bytes event') })
     }
     await author.broadcastBytes(new TextEncoder().encode('APP:to all'))

@@ -18,7 +18,7 @@ import {
   SlowPeerError, type PeersFileError
 } from './errors.js'
 import { fingerprint, generateIdentity, identityFromKeyObject, loadIdentity, nodeIdFromPublicKey, publicKeyHex, resolveAllowlist } from './identity.js'
-import { Delivery, type BytesHandler, type IncomingMessage } from './delivery.js'
+import { Delivery, type BytesHandler, type HandlerOptions, type IncomingMessage } from './delivery.js'
 import { resolveOptions, type MeshNodeOptions, type ResolvedOptions } from './options.js'
 import { PeersFile } from './peers-file.js'
 import { Reconnector, reconnectDelay } from './reconnect.js'
@@ -374,11 +374,13 @@ export class MeshNode extends EventEmitter<MeshEvents> {
    * Claims `BYTES` payloads that start with `prefix` (a sub-protocol): they
    * go to `handler` instead of the `bytes` event and `messages()`, whether
    * a peer sent them or, in the overlay topology, relayed them (the
-   * handler's third argument names their origin).
+   * handler's third argument names their origin). With `{ relayed: false }`
+   * it sees only payloads sent over a link itself, none that came through
+   * the overlay (broadcasts and routed messages, a neighbour's own too).
    * @returns a function that removes the handler
    */
-  handle (prefix: string, handler: BytesHandler): () => void {
-    return this.delivery.handle(prefix, handler)
+  handle (prefix: string, handler: BytesHandler, options?: HandlerOptions): () => void {
+    return this.delivery.handle(prefix, handler, options)
   }
 
   /**

@@ -173,7 +173,7 @@ describe('overlay topology', () => {
     await stopAll(nodes)
   })
 
-  it('hands relayed BYTES payloads to the handler of their prefix, with their origin, and keeps the overlay prefix to itself', async () => {
+  it('hands relayed BYTES payloads to the handler of their prefix, with their origin, unless it is link-only, and keeps the overlay prefix to itself', async () => {
     const nodes = await overlayOf(20, 8)
     await waitFor(() => overlayConnected(nodes), 'a connected overlay', PATIENCE)
     const author = (nodes[0] as SimNode).node
@@ -186,6 +186,19 @@ describe('overlay topology', () => {
     await waitFor(() => handled.size === nodes.length - 1, 'the handler on every other node', PATIENCE)
     assert.ok([...handled.values()].every(({ origin }) => origin === author.id))
     assert.ok(Math.max(...[...handled.values()].map(({ hops }) => hops)) > 1, 'relayed over several hops')
+    // A link-only handler: what a neighbour sends over the link, not what reaches a node through the overlay.
+    const neighbour = author.peers()[0] as PeerInfo
+    const linkOnly: string[] = []
+    const asData = new Set<string>()
+    for (const { node } of nodes) {
+      node.handle('LINK:', (data, peer) => { linkOnly.push(`${node.id} ${new TextDecoder().decode(data.subarray())} from ${peer.id}`) }, { relayed: false })
+      node.removeAllListeners('bytes')
+      node.on('bytes', ({ data }) => { if (new TextDecoder().decode(data.subarray()) === 'LINK:broadcast') asData.add(node.id) })
+    }
+    await author.sendBytes(neighbour.id, new TextEncoder().encode('LINK:direct'))
+    await author.broadcastBytes(new TextEncoder().encode('LINK:broadcast'))
+    await waitFor(() => linkOnly.length === 1 && asData.size === nodes.length - 1, 'the direct payload handled, the broadcast delivered as data', PATIENCE)
+    assert.deepEqual(linkOnly, [`${neighbour.id} LINK:direct from ${author.id}`])
     const reserved = new TextEncoder().encode(`${OVERLAY_PREFIX}PRUNE`)
     await assert.rejects(author.broadcastBytes(reserved), { code: 'ERR_INVALID_MESSAGE' })
     await assert.rejects(author.sendBytes((nodes[1] as SimNode).node.id, reserved), { code: 'ERR_INVALID_MESSAGE' })

@@ -105,11 +105,6 @@ export class AddressBook {
     return known.failures
   }
 
-  /** Unconnected addresses, least recently heard first. */
-  unconnected (): KnownPeer[] {
-    return [...this.entries.values()].filter(known => !known.connected)
-  }
-
   /** Unconnected addresses that may be dialled now: none failed, or its retry delay has passed. */
   dialable (now = Date.now()): KnownPeer[] {
     return [...this.entries.values()].filter(known => !known.connected && (known.retryAt === undefined || known.retryAt <= now))

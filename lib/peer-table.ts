@@ -75,8 +75,8 @@ export class PeerTable {
     const existing = this.entries.get(remote.id)
     if (existing !== undefined) {
       const dialerOf = (direction: Direction): string => direction === 'outbound' ? this.id : remote.id
-      const newDialer = dialerOf(ourDirection)
-      if (newDialer === dialerOf(existing.info.direction) || newDialer > dialerOf(existing.info.direction)) {
+      // Kept: the connection dialled by the lower id; of two dialled by the same node, the earlier.
+      if (dialerOf(ourDirection) >= dialerOf(existing.info.direction)) {
         // A listener refuses before its dialer sends anything; a dialer learns too late, the listener has accepted.
         return conn.role === 'dialer' ? { admission: 'redundant', peer: existing.info } : { admission: 'duplicate' }
       }

@@ -286,8 +286,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
         if (kept !== undefined) return kept
         if (err instanceof SelfConnectionError || err instanceof NotRunningError || err instanceof MaxPeersError || err instanceof DuplicatePeerError) break
         if (attempt < bootstrapAttempts) {
-          const backoff = bootstrapBackoff * 2 ** (attempt - 1) * (0.5 + Math.random())
-          await sleep(backoff, undefined, { signal: this.lifetime.signal }).catch(() => {})
+          await sleep(reconnectDelay(attempt, bootstrapBackoff, Infinity), undefined, { signal: this.lifetime.signal }).catch(() => {})
           if (!this.running) break
         }
       }

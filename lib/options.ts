@@ -209,7 +209,9 @@ export interface MeshNodeOptions {
 /** See `MeshNodeOptions.secure`. */
 export type SecureMode = 'off' | 'preferred' | 'required'
 
-const SECURE_MODES: readonly SecureMode[] = ['off', 'preferred', 'required']
+/** Every `secure` mode, and every `topology`, for the checks here and the command line's. */
+export const SECURE_MODES: readonly SecureMode[] = ['off', 'preferred', 'required']
+export const TOPOLOGIES: readonly Topology[] = ['full-mesh', 'overlay']
 
 export type ResolvedOptions = Required<Omit<MeshNodeOptions, 'advertiseHost' | 'transport' | 'identity' | 'allow' | 'peersFile' | 'overlay'>> &
 Pick<MeshNodeOptions, 'advertiseHost' | 'transport' | 'identity' | 'allow' | 'peersFile'> & { overlay: ResolvedOverlayOptions }
@@ -314,20 +316,31 @@ function expected (name: string, what: string, value: unknown): InvalidOptionErr
   return new InvalidOptionError(`Expected \`${name}\` to be ${what}, got ${JSON.stringify(value) ?? String(value)}`)
 }
 
-/** Fills in defaults and checks every option. @throws InvalidOptionError */
-export function resolveOptions (opts: MeshNodeOptions = {}): ResolvedOptions {
-  const id = opts.id ?? randomBytes(16).toString('hex')
-  const resolved: ResolvedOptions = { ...DEFAULT_OPTIONS, id, name: id, overlay: DEFAULT_OVERLAY_OPTIONS }
+/** `defaults`, with every option of `opts` that is not `undefined` in place of its default. */
+function withDefaults<T extends object> (defaults: T, opts: object): T {
+  const resolved = { ...defaults }
   for (const [key, value] of Object.entries(opts)) {
     if (value !== undefined) Object.assign(resolved, { [key]: value })
   }
+  return resolved
+}
+
+/** @throws InvalidOptionError unless each option named in `minimums` is a whole number of at least its minimum */
+function checkIntegers (resolved: object, minimums: Record<string, number>, prefix = ''): void {
+  for (const [key, min] of Object.entries(minimums)) {
+    const value: unknown = resolved[key as keyof typeof resolved]
+    if (!Number.isSafeInteger(value) || (value as number) < min) throw expected(`${prefix}${key}`, `an integer >= ${min}`, value)
+  }
+}
+
+/** Fills in defaults and checks every option. @throws InvalidOptionError */
+export function resolveOptions (opts: MeshNodeOptions = {}): ResolvedOptions {
+  const id = opts.id ?? randomBytes(16).toString('hex')
+  const resolved = withDefaults<ResolvedOptions>({ ...DEFAULT_OPTIONS, id, name: id, overlay: DEFAULT_OVERLAY_OPTIONS }, opts)
   resolved.overlay = resolveOverlayOptions(opts.overlay)
   if (opts.name === undefined || opts.name === '') resolved.name = id
 
-  for (const [key, min] of Object.entries(INTEGER_MINIMUMS)) {
-    const value = resolved[key as keyof typeof INTEGER_MINIMUMS]
-    if (!Number.isSafeInteger(value) || value < min) throw expected(key, `an integer >= ${min}`, value)
-  }
+  checkIntegers(resolved, INTEGER_MINIMUMS)
   if (resolved.port > 65535) throw expected('port', 'an integer from 0 to 65535', resolved.port)
   if (typeof resolved.id !== 'string' || !ID_PATTERN.test(resolved.id)) {
     throw expected('id', '1-128 printable ASCII characters without spaces or `:`', resolved.id)
@@ -352,7 +365,7 @@ export function resolveOptions (opts: MeshNodeOptions = {}): ResolvedOptions {
     }
     if (resolved.secure === 'off') throw expected('secure', '\'preferred\' or \'required\' when `allow` is set (only Noise proves a key)', resolved.secure)
   }
-  if (resolved.topology !== 'full-mesh' && resolved.topology !== 'overlay') throw expected('topology', "'full-mesh' or 'overlay'", resolved.topology)
+  if (!TOPOLOGIES.includes(resolved.topology)) throw expected('topology', "'full-mesh' or 'overlay'", resolved.topology)
   if (resolved.topology === 'overlay' && resolved.overlay.activeViewSize >= resolved.maxPeers) {
     // Joins and neighbour requests briefly need connections beyond the active view.
     throw expected('overlay.activeViewSize', `below maxPeers (${resolved.maxPeers})`, resolved.overlay.activeViewSize)
@@ -366,14 +379,8 @@ export function resolveOptions (opts: MeshNodeOptions = {}): ResolvedOptions {
 
 function resolveOverlayOptions (opts: OverlayOptions = {}): ResolvedOverlayOptions {
   if (typeof opts !== 'object' || opts === null) throw expected('overlay', 'an object', opts)
-  const resolved: ResolvedOverlayOptions = { ...DEFAULT_OVERLAY_OPTIONS }
-  for (const [key, value] of Object.entries(opts)) {
-    if (value !== undefined) Object.assign(resolved, { [key]: value })
-  }
-  for (const [key, min] of Object.entries(OVERLAY_INTEGER_MINIMUMS)) {
-    const value = resolved[key as keyof typeof OVERLAY_INTEGER_MINIMUMS]
-    if (!Number.isSafeInteger(value) || value < min) throw expected(`overlay.${key}`, `an integer >= ${min}`, value)
-  }
+  const resolved = withDefaults(DEFAULT_OVERLAY_OPTIONS, opts)
+  checkIntegers(resolved, OVERLAY_INTEGER_MINIMUMS, 'overlay.')
   // Hop counts travel as fields of at most 255.
   if (resolved.maxHops > 255) throw expected('overlay.maxHops', 'an integer from 1 to 255', resolved.maxHops)
   // A payload still cached after its id is forgotten could be announced and delivered again.

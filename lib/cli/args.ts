@@ -9,7 +9,7 @@ import { parseArgs as parseArgv } from 'node:util'
 import * as C from '../constants.js'
 import { InvalidAddressError, InvalidOptionError } from '../errors.js'
 import { DEFAULT_MAX_FILE_SIZE } from '../file-transfer/receiver.js'
-import type { MeshNodeOptions, SecureMode, Topology } from '../options.js'
+import { SECURE_MODES, TOPOLOGIES, type MeshNodeOptions, type SecureMode, type Topology } from '../options.js'
 import { normalizeAddress } from '../../transforms/wire.js'
 
 /** Node options the command line can set beyond the existing CLI's. */
@@ -45,10 +45,8 @@ export const DEFAULT_HOST = '0.0.0.0'
 export const DEFAULT_DOWNLOADS = 'downloads'
 /** People meet meshline here: Noise wherever the peer speaks it, plaintext with peers that do not. */
 export const DEFAULT_SECURE: SecureMode = 'preferred'
-const SECURE_MODES: readonly SecureMode[] = ['off', 'preferred', 'required']
 /** The line protocol's own topology, so that a node joins existing meshes as an equal. */
 export const DEFAULT_TOPOLOGY: Topology = 'full-mesh'
-const TOPOLOGIES: readonly Topology[] = ['full-mesh', 'overlay']
 
 /** Numeric flags: the option each sets and the least value it takes. */
 const NUMERIC_FLAGS = {

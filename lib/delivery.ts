@@ -88,8 +88,7 @@ export class Delivery {
       for (const msg of batch) {
         let wait: Promise<void> | undefined
         if (msg.type === 'chat') {
-          this.events.emit('chat', { peer, text: msg.text, origin: peer, hops: 1 })
-          wait = this.toInboxes({ type: 'chat', peer, text: msg.text, origin: peer, hops: 1 })
+          wait = this.deliverChat({ type: 'chat', peer, text: msg.text, origin: peer, hops: 1 })
         } else if (msg.type === 'bytes') {
           wait = this.deliverBytes({ type: 'bytes', peer, data: msg.data as Uint8ArrayList, origin: peer, hops: 1 }, false)
         } else {
@@ -106,8 +105,12 @@ export class Delivery {
    * handler, else an event, then every reader.
    */
   relayed (msg: IncomingMessage): Promise<void> | undefined {
-    if (msg.type === 'bytes') return this.deliverBytes(msg, true)
-    this.events.emit('chat', { peer: msg.peer, text: msg.text, origin: msg.origin, hops: msg.hops })
+    return msg.type === 'bytes' ? this.deliverBytes(msg, true) : this.deliverChat(msg)
+  }
+
+  private deliverChat (msg: Extract<IncomingMessage, { type: 'chat' }>): Promise<void> | undefined {
+    const { peer, text, origin, hops } = msg
+    this.events.emit('chat', { peer, text, origin, hops })
     return this.toInboxes(msg)
   }
 

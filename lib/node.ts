@@ -117,6 +117,11 @@ export interface MeshStats {
   reconnecting: number
 }
 
+/** An IPv6 loopback address: reachable only from the host it names, so never learnt from a peer nor passed on. */
+function isIpv6Loopback (address: string): boolean {
+  return address.startsWith('[::1]')
+}
+
 function shuffled<T> (items: T[]): T[] {
   for (let i = items.length - 1; i > 0; i--) {
     const j = Math.floor(Math.random() * (i + 1))
@@ -679,7 +684,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
    */
   private peersToShare (receiver: string | undefined): string[] {
     const shareable = (address: string | undefined): address is string =>
-      address !== undefined && address !== receiver && !address.startsWith('[::1]')
+      address !== undefined && address !== receiver && !isIpv6Loopback(address)
     const connected = [...this.table.values()].map(entry => entry.info.address).filter(shareable)
     const extra = shuffled(this.book.provenUnconnected().map(known => known.address).filter(shareable))
       .slice(0, this.options.extraPeersShared)
@@ -695,7 +700,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     const wasFull = this.book.size >= maxKnownPeers
     const discovered: string[] = []
     for (const address of msg.addresses.slice(0, maxPeersPerList)) {
-      if (this.self.has(address) || address.startsWith('[::1]')) continue
+      if (this.self.has(address) || isIpv6Loopback(address)) continue
       if (this.book.add(address)) discovered.push(address)
     }
     if (discovered.length > 0) this.emit('peers:discovered', { from, addresses: discovered })

@@ -70,20 +70,12 @@ export class XXHandshake {
     this.checkTurn(true)
     const parts: Uint8Array[] = []
     const sym = this.symmetric
-    switch (this.position) {
-      case 0: // -> e
-        parts.push(this.writeEphemeral())
-        break
-      case 1: // <- e, ee, s, es
-        parts.push(this.writeEphemeral())
-        sym.mixKey(dh(this.e as KeyPair, this.re as Uint8Array))
-        parts.push(sym.encryptAndHash(this.s.publicKey))
-        sym.mixKey(dh(this.s, this.re as Uint8Array))
-        break
-      case 2: // -> s, se
-        parts.push(sym.encryptAndHash(this.s.publicKey))
-        sym.mixKey(dh(this.s, this.re as Uint8Array))
-        break
+    // Message 1 is `e`; 2 is `e, ee, s, es`; 3 is `s, se`. After `s` comes DH(our s, their e) either way.
+    if (this.position < 2) parts.push(this.writeEphemeral()) // e
+    if (this.position === 1) sym.mixKey(dh(this.e as KeyPair, this.re as Uint8Array)) // ee
+    if (this.position > 0) { // s, then es (responder) or se (initiator)
+      parts.push(sym.encryptAndHash(this.s.publicKey))
+      sym.mixKey(dh(this.s, this.re as Uint8Array))
     }
     parts.push(sym.encryptAndHash(payload))
     this.position++
@@ -101,19 +93,16 @@ export class XXHandshake {
       if (message.length < minimum) throw new NoiseHandshakeError(`handshake message ${this.position + 1} is ${message.length} bytes, expected at least ${minimum}`)
       const sym = this.symmetric
       let offset = 0
+      // The tokens of `writeMessage`, read: after `s` comes DH(our e, their s).
       if (this.position < 2) { // e
         this.re = Buffer.from(message.subarray(0, DHLEN))
         sym.mixHash(this.re)
         offset = DHLEN
       }
-      if (this.position === 1) { // ee, s, es (as the initiator)
-        sym.mixKey(dh(this.e as KeyPair, this.re as Uint8Array))
+      if (this.position === 1) sym.mixKey(dh(this.e as KeyPair, this.re as Uint8Array)) // ee
+      if (this.position > 0) { // s, then es (initiator) or se (responder)
         this.remoteStaticKey = sym.decryptAndHash(message.subarray(offset, offset + DHLEN + TAGLEN))
         offset += DHLEN + TAGLEN
-        sym.mixKey(dh(this.e as KeyPair, this.remoteStaticKey))
-      } else if (this.position === 2) { // s, se (as the responder)
-        this.remoteStaticKey = sym.decryptAndHash(message.subarray(0, DHLEN + TAGLEN))
-        offset = DHLEN + TAGLEN
         sym.mixKey(dh(this.e as KeyPair, this.remoteStaticKey))
       }
       const payload = sym.decryptAndHash(message.subarray(offset))

@@ -17,6 +17,7 @@ export const TAGLEN = 16
 export const KEYLEN = 32
 
 const ALGORITHM = 'chacha20-poly1305'
+const CIPHER_OPTIONS = { authTagLength: TAGLEN }
 const NO_AD = new Uint8Array(0)
 const TWO_POW_32 = 2 ** 32
 
@@ -57,7 +58,7 @@ export class CipherState {
   encryptWithAd (ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
     if (this.key === undefined) return plaintext
     const out = new Uint8ArrayList()
-    this.encrypt(this.key, ad, plaintext, plaintext.length, out)
+    this.encrypt(ad, plaintext, plaintext.length, out)
     return out.subarray()
   }
 
@@ -68,7 +69,7 @@ export class CipherState {
   decryptWithAd (ad: Uint8Array, ciphertext: Uint8Array): Uint8Array {
     if (this.key === undefined) return ciphertext
     const out = new Uint8ArrayList()
-    this.decrypt(this.key, ad, ciphertext, ciphertext.length, out)
+    this.decrypt(ad, ciphertext, out)
     return out.subarray()
   }
 
@@ -78,7 +79,7 @@ export class CipherState {
    * @throws NonceExhaustedError once `limit` messages have been sealed
    */
   seal (plaintext: Pieces, out: Uint8ArrayList): void {
-    this.encrypt(this.requireKey(), NO_AD, plaintext, 0, out)
+    this.encrypt(NO_AD, plaintext, 0, out)
   }
 
   /**
@@ -88,7 +89,7 @@ export class CipherState {
    * @throws IntegrityError, NonceExhaustedError
    */
   open (ciphertext: Uint8Array | Uint8ArrayList, out: Uint8ArrayList = new Uint8ArrayList()): Uint8ArrayList {
-    this.decrypt(this.requireKey(), NO_AD, ciphertext, ciphertext.byteLength, out)
+    this.decrypt(NO_AD, ciphertext, out)
     return out
   }
 
@@ -105,8 +106,8 @@ export class CipherState {
   }
 
   /** `plaintextLength` only matters with associated data (`setAAD`), which only the handshake has. */
-  private encrypt (key: Buffer, ad: Uint8Array, plaintext: Pieces, plaintextLength: number, out: Uint8ArrayList): void {
-    const cipher = createCipheriv(ALGORITHM, key, this.nextNonce(), { authTagLength: TAGLEN })
+  private encrypt (ad: Uint8Array, plaintext: Pieces, plaintextLength: number, out: Uint8ArrayList): void {
+    const cipher = createCipheriv(ALGORITHM, this.requireKey(), this.nextNonce(), CIPHER_OPTIONS)
     // Transport messages have no associated data: one native call less per message.
     if (ad.length > 0) cipher.setAAD(ad, { plaintextLength })
     for (const piece of piecesOf(plaintext)) {
@@ -122,11 +123,12 @@ export class CipherState {
    * it lies, the last `TAGLEN` bytes are the tag (a view of one piece, or
    * put together in `tagBytes` when split across two).
    */
-  private decrypt (key: Buffer, ad: Uint8Array, ciphertext: Pieces, length: number, out: Uint8ArrayList): void {
+  private decrypt (ad: Uint8Array, ciphertext: Uint8Array | Uint8ArrayList, out: Uint8ArrayList): void {
+    const key = this.requireKey()
     const nonce = this.nextNonce()
-    const bodyLength = length - TAGLEN
+    const bodyLength = ciphertext.byteLength - TAGLEN
     if (bodyLength < 0) throw new IntegrityError()
-    const decipher = createDecipheriv(ALGORITHM, key, nonce, { authTagLength: TAGLEN })
+    const decipher = createDecipheriv(ALGORITHM, key, nonce, CIPHER_OPTIONS)
     if (ad.length > 0) decipher.setAAD(ad, { plaintextLength: bodyLength })
     const plaintext: Buffer[] = []
     let body = bodyLength

@@ -48,7 +48,8 @@ export const noiseLengthEncoder: LengthEncoderFunction = Object.assign((length: 
 /** Reads a 2-byte big-endian length; a RangeError tells `it-length-prefixed` to wait for more bytes. */
 export const noiseLengthDecoder: LengthDecoderFunction = Object.assign((data: Uint8ArrayList) => {
   if (data.byteLength < NOISE_LENGTH_BYTES) throw new RangeError('length prefix incomplete')
-  return data.getUint16(0)
+  // Byte by byte: `getUint16` would make a subarray and a DataView for every message.
+  return (data.get(0) << 8) | data.get(1)
 }, { bytes: NOISE_LENGTH_BYTES })
 
 const FRAMING = { lengthEncoder: noiseLengthEncoder, lengthDecoder: noiseLengthDecoder, maxDataLength: NOISE_MAX_MESSAGE }

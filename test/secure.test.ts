@@ -71,6 +71,16 @@ describe('secureTransport', () => {
     await a.closed
   })
 
+  it('times out on a handshake message that never completes, and closes the transport', async () => {
+    const [a, b] = duplexPair()
+    const peer = rawEnd(b)
+    const accepting = secureTransport(a, { role: 'responder', identity: generateKeyPair(), timeout: 80 })
+    // Message 1 announces the largest length a message can have, then only part of it arrives.
+    peer.write(Uint8Array.of(0xff, 0xff, ...randomBytes(1000)))
+    await assert.rejects(accepting, { code: 'ERR_HANDSHAKE_TIMEOUT' })
+    await a.closed
+  })
+
   it('lets verifyRemoteKey refuse the peer on either side, before any application byte', async () => {
     for (const refusing of ['initiator', 'responder'] as const) {
       const [a, b] = duplexPair()

@@ -29,6 +29,8 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { MeshNode, crashable, memoryNetwork, tcpTransport, type MeshNodeOptions } from '../lib/index.js'
+import { sleep } from '../test/support/async.js'
+import { seeded } from '../test/support/random.js'
 
 type TopologyName = 'overlay' | 'full-mesh'
 type TransportName = 'memory' | 'tcp'
@@ -96,16 +98,6 @@ const SETTLE_WAIT_MS = 60_000
 /** Resident memory a scenario may use; buffers live outside the JS heap, so this, not the heap limit, protects the machine. */
 const MEMORY_CAP_GIB = 6
 
-/** A deterministic generator of numbers in [0, 1) (mulberry32): the same choices on every run. */
-function seeded (seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 /** `count` distinct items of `items`, chosen at random (a partial Fisher-Yates shuffle). */
 function pick<T> (items: T[], count: number, random: () => number): T[] {
   const pool = [...items]
@@ -115,8 +107,6 @@ function pick<T> (items: T[], count: number, random: () => number): T[] {
   }
   return pool.slice(0, count)
 }
-
-const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => { setTimeout(resolve, ms) }) }
 
 function percentile (values: number[], p: number): number {
   if (values.length === 0) return NaN

@@ -262,8 +262,8 @@ export class Overlay {
     const actions = this.originate(msg.type, payload)
     for (const action of actions) {
       if (action.type !== 'send') continue
-      const data = encodeFrame(action.frame)
-      for (const peer of action.to) waits.add(this.track(peer, { type: 'bytes', data }, action.frame.type, result))
+      const frame: Message = { type: 'bytes', data: encodeFrame(action.frame) }
+      for (const peer of action.to) waits.add(this.track(peer, frame, action.frame.type, result))
     }
     for (const peer of this.capabilities.ofKind('plain')) waits.add(this.track(peer, msg, undefined, result))
     for (const peer of this.capabilities.ofKind('pending')) this.capabilities.hold(peer, msg)
@@ -479,17 +479,15 @@ export class Overlay {
     const waits = new Waits()
     for (const action of actions) {
       switch (action.type) {
-        case 'send':
-          if (Array.isArray(action.to)) {
-            const data = encodeFrame(action.frame)
-            for (const peer of action.to) {
-              this.stats.sent[action.frame.type]++
-              waits.add(this.sendMessage(peer, { type: 'bytes', data }))
-            }
-          } else {
-            waits.add(this.sendFrame(action.to as string, action.frame))
+        case 'send': {
+          // Membership sends to one peer, broadcast to several: either way the frame is encoded once.
+          const msg: Message = { type: 'bytes', data: encodeFrame(action.frame) }
+          for (const peer of typeof action.to === 'string' ? [action.to] : action.to) {
+            this.stats.sent[action.frame.type]++
+            waits.add(this.sendMessage(peer, msg))
           }
           break
+        }
         case 'route': waits.add(this.forward(action.frame, action.to, undefined)); break
         case 'dial': this.dial(action.peer, action.request); break
         case 'disconnect':

@@ -18,7 +18,7 @@ import type { CachedMessage } from './message-cache.js'
 import { Membership, type MembershipAction } from './membership.js'
 import { RoutingTable } from './routing.js'
 import {
-  decodeFrame, encodeFrame, type GossipFrame, type OverlayFrame, type PayloadKind, type PeerRef,
+  decodeFrame, encodeFrame, type GossipFrame, type Origin, type OverlayFrame, type PayloadKind, type PeerRef,
   type RouteFrame, type RouteReplyFrame, type ShuffleReplyFrame
 } from './wire.js'
 import { ConnectionClosedError, NoRouteError, NotRunningError, OverlayFrameError } from '../errors.js'
@@ -256,10 +256,9 @@ export class Overlay {
 
   /** Broadcasts chat text or bytes to every node of the overlay and to this node's plain peers. */
   async broadcast (msg: Extract<Message, { type: 'chat' | 'bytes' }>): Promise<BroadcastResult> {
-    const payload = msg.type === 'chat' ? Buffer.from(msg.text, 'utf8') : copyOf(msg.data)
     const result: BroadcastResult = { queued: [], failed: [] }
     const waits = new Waits()
-    const actions = this.originate(msg.type, payload)
+    const actions = this.originate(msg.type, payloadOf(msg))
     for (const action of actions) {
       if (action.type !== 'send') continue
       const frame: Message = { type: 'bytes', data: encodeFrame(action.frame) }
@@ -278,8 +277,7 @@ export class Overlay {
    */
   async sendTo (target: string, msg: Extract<Message, { type: 'chat' | 'bytes' }>): Promise<void> {
     const via = await this.route(target)
-    const payload = msg.type === 'chat' ? Buffer.from(msg.text, 'utf8') : copyOf(msg.data)
-    const frame: RouteFrame = { type: 'route', source: { id: this.host.id, name: this.host.name }, target, hops: 1, hopLimit: this.opts.maxHops, kind: msg.type, payload }
+    const frame: RouteFrame = { type: 'route', source: { id: this.host.id, name: this.host.name }, target, hops: 1, hopLimit: this.opts.maxHops, kind: msg.type, payload: payloadOf(msg) }
     this.stats.sent.route++
     await this.host.send(via, { type: 'bytes', data: encodeFrame(frame) })
   }
@@ -375,22 +373,21 @@ export class Overlay {
       }
       return true
     }
-    let msg: IncomingMessage
-    let plain: Message
-    if (message.kind === 'chat') {
-      const text = this.chatText(message.payload, peer)
-      if (text === undefined) return false
-      msg = { type: 'chat', peer, text, origin: message.origin, hops: message.hops }
-      plain = { type: 'chat', text }
-    } else {
-      msg = { type: 'bytes', peer, data: new Uint8ArrayList(message.payload), origin: message.origin, hops: message.hops }
-      plain = { type: 'bytes', data: message.payload }
-    }
+    const msg = this.incoming(message.kind, message.payload, peer, message.origin, message.hops)
+    if (msg === undefined) return false
+    const plain: Message = msg.type === 'chat' ? { type: 'chat', text: msg.text } : { type: 'bytes', data: message.payload }
     this.stats.delivered++
     waits.add(this.host.deliver(msg))
     for (const target of this.capabilities.ofKind('plain')) waits.add(this.sendPlain(target, plain))
     for (const target of this.capabilities.ofKind('pending')) this.capabilities.hold(target, plain)
     return true
+  }
+
+  /** A broadcast or routed payload as the application gets it; `undefined` when it is invalid chat text (its peer is closed then). */
+  private incoming (kind: 'chat' | 'bytes', payload: Uint8Array, peer: PeerInfo, origin: Origin, hops: number): IncomingMessage | undefined {
+    if (kind === 'bytes') return { type: 'bytes', peer, data: new Uint8ArrayList(payload), origin, hops }
+    const text = this.chatText(payload, peer)
+    return text === undefined ? undefined : { type: 'chat', peer, text, origin, hops }
   }
 
   /** Decodes and checks relayed chat text; a peer that relays something no chat line can be is closed. */
@@ -411,14 +408,8 @@ export class Overlay {
       case 'route': {
         this.routes.learn(frame.source.id, peer.id, frame.hops, now)
         if (frame.target !== this.host.id) return this.forward(frame, frame.target, peer.id)
-        let msg: IncomingMessage
-        if (frame.kind === 'chat') {
-          const text = this.chatText(copyOf(frame.payload), peer)
-          if (text === undefined) return undefined
-          msg = { type: 'chat', peer, text, origin: frame.source, hops: frame.hops }
-        } else {
-          msg = { type: 'bytes', peer, data: new Uint8ArrayList(copyOf(frame.payload)), origin: frame.source, hops: frame.hops }
-        }
+        const msg = this.incoming(frame.kind, copyOf(frame.payload), peer, frame.source, frame.hops)
+        if (msg === undefined) return undefined
         this.stats.delivered++
         return this.host.deliver(msg)
       }
@@ -574,6 +565,11 @@ export class Overlay {
       return undefined
     }
   }
+}
+
+/** The payload of chat text or bytes the application sends, as a copy of its own. */
+function payloadOf (msg: Extract<Message, { type: 'chat' | 'bytes' }>): Uint8Array {
+  return msg.type === 'chat' ? Buffer.from(msg.text, 'utf8') : copyOf(msg.data)
 }
 
 /** A payload as one contiguous copy of its own. */

@@ -58,7 +58,6 @@ export type MembershipAction =
   | { type: 'down', peer: string }
 
 interface Request {
-  address: string
   /** When the request was made (driver clock, ms). */
   since: number
   /** Whether it was sent with `high` priority. */
@@ -238,7 +237,7 @@ export class Membership {
   }
 
   private request (peer: PeerRef, priority: 'high' | 'low', now: number): MembershipAction[] {
-    this.requests.set(peer.id, { address: peer.address, since: now, insists: priority === 'high' })
+    this.requests.set(peer.id, { since: now, insists: priority === 'high' })
     return [{ type: 'dial', peer, request: { type: 'neighbor', priority } }]
   }
 

@@ -54,7 +54,7 @@ export class Plumtree {
   readonly eager = new Set<string>()
   /** Neighbours that get only ids. */
   readonly lazy = new Set<string>()
-  readonly cache: MessageCache
+  private readonly cache: MessageCache
   /** Ids announced but not received, with the neighbours that announced them, first come first asked. */
   private readonly missing = new Map<string, string[]>()
   /** Links made eager by a GRAFT, and until when they are kept so. */

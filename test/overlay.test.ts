@@ -313,7 +313,9 @@ describe('overlay driver', () => {
     return { id, name: id, address: `sim:${id.length}`, remoteAddress: 'sim:9', direction: 'inbound', connectedAt: 0, lastSeen: 0, security: 'plaintext', publicKey: undefined, fingerprint: undefined }
   }
 
-  function fakeHost (): OverlayHost & { peers: Map<string, PeerInfo>, sent: Array<[string, Message]>, closed: Array<[string, string]>, delivered: IncomingMessage[] } {
+  type FakeHost = OverlayHost & { peers: Map<string, PeerInfo>, sent: Array<[string, Message]>, closed: Array<[string, string]>, delivered: IncomingMessage[] }
+
+  function fakeHost (): FakeHost {
     const peers = new Map<string, PeerInfo>()
     const sent: Array<[string, Message]> = []
     const closed: Array<[string, string]> = []
@@ -334,11 +336,21 @@ describe('overlay driver', () => {
     }
   }
 
+  /** Peers connected to the host and handed to the driver, as the node does once their handshake is done. */
+  function connected<T extends string[]> (host: FakeHost, driver: Overlay, ...ids: T): { [K in keyof T]: PeerInfo } {
+    return ids.map(id => {
+      const peer = peerInfo(id)
+      host.peers.set(id, peer)
+      driver.peerUp(peer)
+      return peer
+    }) as { [K in keyof T]: PeerInfo }
+  }
+
   const frame = (f: OverlayFrame): Uint8ArrayList => encodeFrame(f)
   const overlayFrames = (sent: Array<[string, Message]>, to: string): string[] => sent
     .filter(([peer, msg]) => peer === to && msg.type === 'bytes')
     .map(([, msg]) => decodeFrame(new Uint8ArrayList((msg as { data: Uint8ArrayList }).data)).type)
-  
+
   // Stopped even when a test fails, so that their timers never keep the process alive.
   const drivers = new Set<Overlay>()
   afterEach(() => {
@@ -356,9 +368,7 @@ describe('overlay driver', () => {
   it('joins through a contact whose capability answer comes only after capabilityTimeout', async () => {
     const host = fakeHost()
     const driver = started(host)
-    const contact = peerInfo('contact')
-    host.peers.set(contact.id, contact)
-    driver.peerUp(contact)
+    const [contact] = connected(host, driver, 'contact')
     await driver.join(contact)
     assert.deepEqual(driver.status().plain, ['contact'], 'taken for plain at the timeout')
     assert.deepEqual(overlayFrames(host.sent, 'contact'), ['caps'])
@@ -370,11 +380,7 @@ describe('overlay driver', () => {
   it('holds broadcasts for an undecided peer: sent plain if it is plain, dropped if it speaks the overlay', async () => {
     const host = fakeHost()
     const driver = started(host)
-    const [plain, meshline] = [peerInfo('plain'), peerInfo('meshline')]
-    for (const peer of [plain, meshline]) {
-      host.peers.set(peer.id, peer)
-      driver.peerUp(peer)
-    }
+    const [, meshline] = connected(host, driver, 'plain', 'meshline')
     await driver.broadcast({ type: 'chat', text: 'early' })
     await driver.receive(frame({ type: 'caps', topology: 'overlay', reply: false }), meshline)
     await sleep(40)
@@ -387,11 +393,7 @@ describe('overlay driver', () => {
   it('closes a peer that sends a malformed overlay frame, or relays chat text no chat line can be', async () => {
     const host = fakeHost()
     const driver = started(host)
-    const [bad, worse] = [peerInfo('bad'), peerInfo('worse')]
-    for (const peer of [bad, worse]) {
-      host.peers.set(peer.id, peer)
-      driver.peerUp(peer)
-    }
+    const [bad, worse] = connected(host, driver, 'bad', 'worse')
     await driver.receive(new Uint8ArrayList(new TextEncoder().encode(`${OVERLAY_PREFIX}NONSENSE`)), bad)
     const gossip: OverlayFrame = { type: 'gossip', id: 'm1', kind: 'chat', hops: 1, hopLimit: 8, origin: { id: 'o', name: '' }, payload: new TextEncoder().encode('BYTES:99') }
     await driver.receive(frame(gossip), worse)
@@ -402,11 +404,7 @@ describe('overlay driver', () => {
   it('delivers a broadcast from a neighbour with its origin and hop count, and relays it to plain peers', async () => {
     const host = fakeHost()
     const driver = started(host)
-    const [neighbour, plain] = [peerInfo('neighbour'), peerInfo('plain')]
-    for (const peer of [neighbour, plain]) {
-      host.peers.set(peer.id, peer)
-      driver.peerUp(peer)
-    }
+    const [neighbour, plain] = connected(host, driver, 'neighbour', 'plain')
     await driver.receive(frame({ type: 'caps', topology: 'full-mesh', reply: true }), plain)
     const gossip: OverlayFrame = { type: 'gossip', id: 'm1', kind: 'chat', hops: 3, hopLimit: 8, origin: { id: 'far', name: 'Far Away' }, payload: new TextEncoder().encode('hi all') }
     await driver.receive(frame(gossip), neighbour)
@@ -425,9 +423,7 @@ describe('overlay driver', () => {
       throw new Error('duplicate')
     }
     const driver = started(host, { repairInterval: 10 })
-    const contact = peerInfo('contact')
-    host.peers.set(contact.id, contact)
-    driver.peerUp(contact)
+    const [contact] = connected(host, driver, 'contact')
     await driver.receive(frame({ type: 'caps', topology: 'overlay', reply: true }), contact)
     await driver.join(contact)
     await driver.receive(frame({ type: 'shuffle-reply', target: 'self', hops: 1, entries: [{ id: 'crossing', address: 'sim:8' }] }), contact)
@@ -439,9 +435,7 @@ describe('overlay driver', () => {
   it('closes, after connectionTimeout, an overlay connection that is neither a neighbour nor asked to be one', async () => {
     const host = fakeHost()
     const driver = started(host, { repairInterval: 10 }, 50)
-    const stranger = peerInfo('stranger')
-    host.peers.set(stranger.id, stranger)
-    driver.peerUp(stranger)
+    const [stranger] = connected(host, driver, 'stranger')
     await driver.receive(frame({ type: 'caps', topology: 'overlay', reply: false }), stranger)
     await sleep(20)
     assert.deepEqual(host.closed, [], 'not before connectionTimeout')

@@ -10,7 +10,7 @@ import { Overlay, type OverlayHost } from '../lib/overlay/overlay.js'
 import { OVERLAY_PREFIX, decodeFrame, encodeFrame, type OverlayFrame } from '../lib/overlay/wire.js'
 import type { Message } from '../transforms/wire.js'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { activeTimers, sleep, waitFor } from './support/async.js'
+import { PENDING, activeTimers, settled, sleep, waitFor, within } from './support/async.js'
 import { seeded } from './support/random.js'
 
 const FAST_OVERLAY: OverlayOptions = {
@@ -441,5 +441,53 @@ describe('overlay driver', () => {
     assert.deepEqual(host.closed, [], 'not before connectionTimeout')
     await waitFor(() => host.closed.length > 0, 'the idle connection closed')
     assert.deepEqual(host.closed, [['stranger', 'ERR_CONNECTION_CLOSED']])
+  })
+
+  it('keeps one route discovery per target, bounded by routeTimeout, and forgets it once settled', async () => {
+    const host = fakeHost()
+    const driver = started(host, { routeTimeout: 50 })
+    const [neighbour] = connected(host, driver, 'neighbour')
+    await driver.receive(frame({ type: 'caps', topology: 'overlay', reply: true }), neighbour)
+    await driver.join(neighbour)
+    const requests = (): number => overlayFrames(host.sent, 'neighbour').filter(type => type === 'gossip').length
+    const before = activeTimers()
+    const first = driver.sendTo('far', { type: 'chat', text: 'one' })
+    const second = driver.sendTo('far', { type: 'chat', text: 'two' })
+    assert.equal(requests(), 1, 'one route request for both sends')
+    assert.equal(activeTimers(), before + 1, 'one timer for both sends')
+    await assert.rejects(first, { code: 'ERR_NO_ROUTE' })
+    await assert.rejects(second, { code: 'ERR_NO_ROUTE' })
+    assert.equal(activeTimers(), before)
+    const third = driver.sendTo('far', { type: 'chat', text: 'three' })
+    assert.equal(requests(), 2, 'a failed discovery is forgotten: the next send asks again')
+    await driver.receive(frame({ type: 'route-reply', requester: 'self', target: 'far', hops: 2, hopLimit: 8 }), neighbour)
+    await within(third, 'the send once the route is known')
+    assert.deepEqual(overlayFrames(host.sent, 'neighbour').slice(-1), ['route'])
+    assert.equal(activeTimers(), before)
+  })
+
+  it('keeps at most maxSeenMessages GRAFT timers, cancelling the oldest wait for a new one', async () => {
+    const host = fakeHost()
+    const driver = started(host, { maxSeenMessages: 2, graftTimeout: 60_000 })
+    const [neighbour] = connected(host, driver, 'neighbour')
+    await driver.receive(frame({ type: 'caps', topology: 'overlay', reply: true }), neighbour)
+    const before = activeTimers()
+    await driver.receive(frame({ type: 'ihave', ids: [{ id: 'x', hops: 1 }, { id: 'y', hops: 1 }] }), neighbour)
+    assert.equal(activeTimers(), before + 2)
+    await driver.receive(frame({ type: 'ihave', ids: [{ id: 'z', hops: 1 }] }), neighbour)
+    assert.equal(activeTimers(), before + 2, 'the wait for x gave way to z')
+  })
+
+  it('lets a join that waits for an undecided peer go when the peer does, without joining', async () => {
+    const host = fakeHost()
+    const driver = started(host, { capabilityTimeout: 60_000 })
+    const [contact] = connected(host, driver, 'contact')
+    const joining = driver.join(contact)
+    assert.equal(await settled(joining), PENDING)
+    host.peers.delete(contact.id)
+    driver.peerDown(contact)
+    await within(joining, 'the join to give up')
+    assert.deepEqual(overlayFrames(host.sent, 'contact'), ['caps'])
+    assert.deepEqual(driver.status().active, [])
   })
 })

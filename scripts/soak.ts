@@ -24,7 +24,8 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { MeshNode, type MeshNodeOptions } from '../lib/index.js'
 import { KillableTcp } from '../test/support/killable.js'
-import { MiB, liveBytes, seededRandom } from '../test/support/memory.js'
+import { MiB, liveBytes } from '../test/support/memory.js'
+import { seeded } from '../test/support/random.js'
 
 const { values } = parseArgs({
   options: {
@@ -39,7 +40,7 @@ if (!Number.isSafeInteger(SECONDS) || SECONDS < 30 || !Number.isSafeInteger(SIZE
   console.error('Usage: npm run soak -- --seconds N (at least 30) [--nodes N (at least 3)] [--seed N]')
   process.exit(2)
 }
-const random = seededRandom(Number(values.seed))
+const random = seeded(Number(values.seed))
 const HOST = '127.0.0.1'
 
 /**

@@ -15,8 +15,8 @@ import { MeshNode, type MeshNodeOptions } from '../../lib/index.js'
 import { sleep, waitFor } from '../support/async.js'
 import { KillableTcp } from '../support/killable.js'
 import { FAST } from '../support/live.js'
-import { seededRandom } from '../support/memory.js'
 import { portOf } from '../support/mesh.js'
+import { seeded } from '../support/random.js'
 
 const SIZE = 30
 const VICTIMS = 10
@@ -88,7 +88,7 @@ export async function churnScenario (): Promise<ChurnReport> {
     return { node, transport, port: portOf(node.address), peersFile }
   }
   try {
-    const random = seededRandom(30)
+    const random = seeded(30)
     const members = await Promise.all(Array.from({ length: SIZE }, async (_, i) => await start(0, join(dir, `peers-${i}`))))
     const [hub] = members as [Member]
     await Promise.all(members.slice(1).map(async m => await m.node.connect(hub.node.address)))

@@ -7,7 +7,7 @@
  */
 import net from 'node:net'
 import { HOST } from './mesh.js'
-import { seededRandom } from './memory.js'
+import { seeded } from './random.js'
 
 export interface ProxyOptions {
   /** Where to forward to. */
@@ -75,7 +75,7 @@ function relay (from: net.Socket, to: net.Socket, opts: Required<Omit<ProxyOptio
 
 export async function throttlingProxy (opts: ProxyOptions): Promise<ThrottlingProxy> {
   const settings = { maxDelay: opts.maxDelay ?? 2, maxPiece: opts.maxPiece ?? 4096, maxBuffered: opts.maxBuffered ?? 256 * 1024 }
-  const random = seededRandom(opts.seed ?? 1)
+  const random = seeded(opts.seed ?? 1)
   const sockets = new Set<net.Socket>()
   let pieces = 0
   const count = (): void => { pieces++ }

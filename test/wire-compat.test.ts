@@ -1,8 +1,8 @@
 /**
  * Wire compatibility over real TCP: a test peer that speaks the line protocol
- * by hand (literal strings and bytes on a node:net socket, lines split here,
- * nothing from meshline's codec) checks the exact bytes a MeshNode sends, as
- * listener, as dialer, and for the heartbeat.
+ * by hand (literal strings and bytes on a node:net socket, lines split by
+ * support/raw-socket.ts, nothing from meshline's codec) checks the exact
+ * bytes a MeshNode sends, as listener, as dialer, and for the heartbeat.
  */
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
@@ -11,109 +11,14 @@ import { describe, it } from 'node:test'
 import type { MeshNode } from '../lib/index.js'
 import { within } from './support/async.js'
 import { causeCodes, Harness, HOST, newId, nextEvent, portOf, withHarness } from './support/mesh.js'
+import { RawSocket } from './support/raw-socket.js'
 
 /** Upper bound of any single wait in this file, in ms: generous, never slept. */
 const DEADLINE = 3000
 
-/**
- * One end of a TCP connection driven by hand: writes literal strings or
- * bytes, and reads back exact lines (with their `\n`) and byte counts.
- */
-class RawPeer {
-  /** Everything received and not yet read. Concatenation is fine in a test helper. */
-  private unread = Buffer.alloc(0)
-  private ended = false
-  private wake: (() => void) | undefined
-  readonly closed: Promise<void>
-
-  constructor (readonly socket: net.Socket) {
-    socket.on('data', (chunk: Buffer) => {
-      this.unread = Buffer.concat([this.unread, chunk])
-      this.wake?.()
-    })
-    const finish = (): void => { this.ended = true; this.wake?.() }
-    socket.on('end', finish)
-    socket.on('close', finish)
-    // A reset from the other side shows up as `closed`; nothing to report here.
-    socket.on('error', () => {})
-    this.closed = new Promise(resolve => { socket.once('close', () => { resolve() }) })
-  }
-
-  static async connect (port: number): Promise<RawPeer> {
-    const socket = net.connect({ host: HOST, port })
-    await within(new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve)
-      socket.once('error', reject)
-    }), 'TCP connect', DEADLINE)
-    return new RawPeer(socket)
-  }
-
-  write (data: string | Uint8Array): void {
-    this.socket.write(data)
-  }
-
-  /** The next line, exactly as received, `\n` included. */
-  async readLine (ms = DEADLINE): Promise<string> {
-    return await this.take('a line', () => {
-      const end = this.unread.indexOf(0x0a)
-      return end < 0 ? undefined : this.consume(end + 1).toString('utf8')
-    }, ms)
-  }
-
-  /** Exactly `n` raw bytes. */
-  async readBytes (n: number, ms = DEADLINE): Promise<Buffer> {
-    return await this.take(`${n} bytes`, () => this.unread.length >= n ? this.consume(n) : undefined, ms)
-  }
-
-  /** Reads lines until one passes `match`, and returns it. */
-  async readLineMatching (match: (line: string) => boolean, ms = DEADLINE): Promise<string> {
-    const deadline = Date.now() + ms
-    for (;;) {
-      const line = await this.readLine(Math.max(1, deadline - Date.now()))
-      if (match(line)) return line
-    }
-  }
-
-  /** Waits for the other side to close the connection; fails after `ms`. */
-  async waitClosed (ms = DEADLINE): Promise<void> {
-    await within(this.closed, 'the connection to close', ms)
-  }
-
-  /** Unread bytes, for failure messages. */
-  get pending (): string {
-    return JSON.stringify(this.unread.toString('latin1'))
-  }
-
-  destroy (): void {
-    this.socket.destroy()
-  }
-
-  private consume (n: number): Buffer {
-    const head = this.unread.subarray(0, n)
-    this.unread = this.unread.subarray(n)
-    return head
-  }
-
-  private async take<T> (what: string, attempt: () => T | undefined, ms: number): Promise<T> {
-    const deadline = Date.now() + ms
-    for (;;) {
-      const got = attempt()
-      if (got !== undefined) return got
-      if (this.ended) assert.fail(`connection ended while waiting for ${what}; unread: ${this.pending}`)
-      const left = deadline - Date.now()
-      if (left <= 0) assert.fail(`timed out after ${ms} ms waiting for ${what}; unread: ${this.pending}`)
-      await new Promise<void>(resolve => {
-        const timer = setTimeout(resolve, left)
-        this.wake = () => { clearTimeout(timer); resolve() }
-      })
-      this.wake = undefined
-    }
-  }
-}
-
 /** A raw TCP server whose accepted connections are handed out in order. */
 class RawServer {
-  private readonly accepted: RawPeer[] = []
+  private readonly accepted: RawSocket[] = []
   private wake: (() => void) | undefined
   private closing = false
   readonly server: net.Server
@@ -121,7 +26,7 @@ class RawServer {
 
   constructor () {
     this.server = net.createServer(socket => {
-      this.accepted.push(new RawPeer(socket))
+      this.accepted.push(new RawSocket(socket))
       this.wake?.()
     })
   }
@@ -136,9 +41,9 @@ class RawServer {
   }
 
   /** Every connection accepted so far, including ones already handed out. */
-  connections: RawPeer[] = []
+  connections: RawSocket[] = []
 
-  async nextConnection (ms = DEADLINE): Promise<RawPeer> {
+  async nextConnection (ms = DEADLINE): Promise<RawSocket> {
     const deadline = Date.now() + ms
     while (this.accepted.length === 0) {
       if (this.closing) assert.fail('server closed')
@@ -150,7 +55,7 @@ class RawServer {
       })
       this.wake = undefined
     }
-    const peer = this.accepted.shift() as RawPeer
+    const peer = this.accepted.shift() as RawSocket
     this.connections.push(peer)
     return peer
   }
@@ -165,8 +70,8 @@ class RawServer {
 
 /** The harness, also opening raw peers and raw servers, and closing them. */
 class RawHarness extends Harness {
-  async raw (port: number): Promise<RawPeer> {
-    const peer = await RawPeer.connect(port)
+  async raw (port: number): Promise<RawSocket> {
+    const peer = await RawSocket.connect(port, DEADLINE)
     this.onClose(() => { peer.destroy() })
     return peer
   }
@@ -181,10 +86,10 @@ class RawHarness extends Harness {
    * Connects a raw peer to `node` and completes the dialer's half of the
    * handshake by hand, checking the listener's answer byte for byte.
    */
-  async handshake (node: MeshNode, id = newId(), name = 'raw', listenPort = 1): Promise<RawPeer> {
+  async handshake (node: MeshNode, id = newId(), name = 'raw', listenPort = 1): Promise<RawSocket> {
     const peer = await this.raw(portOf(node.address))
     const connected = nextEvent(node, 'peer:connect', ({ peer }) => peer.id === id)
-    peer.write(`${id}:${name}\nLISTEN:${HOST}:${listenPort}\n`)
+    await peer.write(`${id}:${name}\nLISTEN:${HOST}:${listenPort}\n`)
     assert.equal(await peer.readLine(), `${node.id}:${node.name}\n`)
     await connected
     return peer
@@ -198,8 +103,8 @@ describe('wire compatibility: meshline as listener', () => {
       const raw = await h.raw(portOf(node.address))
       const id = newId()
       const connected = nextEvent(node, 'peer:connect')
-      raw.write(`${id}:Raw Client\n`)
-      raw.write(`LISTEN:${HOST}:4321\n`)
+      await raw.write(`${id}:Raw Client\n`)
+      await raw.write(`LISTEN:${HOST}:4321\n`)
       assert.equal(await raw.readLine(), `${node.id}:Listener Node\n`)
       const [{ peer }] = await connected
       assert.equal(peer.id, id)
@@ -207,10 +112,10 @@ describe('wire compatibility: meshline as listener', () => {
       assert.equal(peer.address, `${HOST}:4321`)
       assert.equal(peer.direction, 'inbound')
 
-      raw.write('PING\n')
+      await raw.write('PING\n')
       // The node knows no other peer, so it must not have sent a PEERS line: PONG comes next.
       assert.equal(await raw.readLine(), 'PONG\n')
-      raw.write('PING\r\n')
+      await raw.write('PING\r\n')
       assert.equal(await raw.readLine(), 'PONG\n')
     })
   })
@@ -220,7 +125,7 @@ describe('wire compatibility: meshline as listener', () => {
       const node = await h.node()
       await h.handshake(node, newId(), 'first', 1111)
       const second = await h.raw(portOf(node.address))
-      second.write(`${newId()}:second\nLISTEN:${HOST}:2222\n`)
+      await second.write(`${newId()}:second\nLISTEN:${HOST}:2222\n`)
       assert.equal(await second.readLine(), `${node.id}:${node.name}\n`)
       assert.equal(await second.readLine(), `PEERS:${HOST}:1111\n`)
     })
@@ -232,7 +137,7 @@ describe('wire compatibility: meshline as listener', () => {
       const raw = await h.raw(portOf(node.address))
       const id = newId()
       const connected = nextEvent(node, 'peer:connect')
-      raw.write(`${id}:crlf peer\r\nLISTEN:0.0.0.0:4321\r\nPING\r\n`)
+      await raw.write(`${id}:crlf peer\r\nLISTEN:0.0.0.0:4321\r\nPING\r\n`)
       assert.equal(await raw.readLine(), `${node.id}:${node.name}\n`)
       assert.equal(await raw.readLine(), 'PONG\n')
       const [{ peer }] = await connected
@@ -256,7 +161,7 @@ describe('wire compatibility: meshline as listener', () => {
       const node = await h.node()
       const raw = await h.handshake(node, newId(), 'asker', 1111)
       await h.handshake(node, newId(), 'other', 2222)
-      raw.write('REQUEST_PEERS\n')
+      await raw.write('REQUEST_PEERS\n')
       // The asker's own address is left out.
       assert.equal(await raw.readLine(), `PEERS:${HOST}:2222\n`)
     })
@@ -268,13 +173,13 @@ describe('wire compatibility: meshline as listener', () => {
       const id = newId()
       const raw = await h.handshake(node, id)
       let chat = nextEvent(node, 'chat')
-      raw.write('  hello mesh\t\r\n')
+      await raw.write('  hello mesh\t\r\n')
       let [{ peer, text }] = await chat
       assert.equal(peer.id, id)
       assert.equal(text, 'hello mesh')
 
       chat = nextEvent(node, 'chat')
-      raw.write(Buffer.from('héllo ✓ 🌍\n', 'utf8'))
+      await raw.write(Buffer.from('héllo ✓ 🌍\n', 'utf8'))
       ;[{ text }] = await chat
       assert.equal(text, 'héllo ✓ 🌍')
     })
@@ -286,7 +191,7 @@ describe('wire compatibility: meshline as listener', () => {
       const id = newId()
       const raw = await h.handshake(node, id)
       let received = nextEvent(node, 'bytes')
-      raw.write('BYTES:5\nab\ncd')
+      await raw.write('BYTES:5\nab\ncd')
       let [{ peer, data }] = await received
       assert.equal(peer.id, id)
       assert.deepEqual(Buffer.from(data.subarray()), Buffer.from('ab\ncd', 'latin1'))
@@ -294,16 +199,16 @@ describe('wire compatibility: meshline as listener', () => {
       // Header and payload cut at awkward places, then line framing resumes.
       received = nextEvent(node, 'bytes')
       const chat = nextEvent(node, 'chat')
-      raw.write('BYT')
-      raw.write('ES:3\n\x00')
-      raw.write(Buffer.from([0xff, 0x0a]))
-      raw.write('after\n')
+      await raw.write('BYT')
+      await raw.write('ES:3\n\x00')
+      await raw.write(Buffer.from([0xff, 0x0a]))
+      await raw.write('after\n')
       ;[{ data }] = await received
       assert.deepEqual(Buffer.from(data.subarray()), Buffer.from([0x00, 0xff, 0x0a]))
       assert.equal((await chat)[0].text, 'after')
 
       received = nextEvent(node, 'bytes')
-      raw.write('BYTES:0\n')
+      await raw.write('BYTES:0\n')
       ;[{ data }] = await received
       assert.equal(data.byteLength, 0)
     })
@@ -342,12 +247,12 @@ describe('wire compatibility: meshline as listener', () => {
       const id = newId()
       const first = await h.handshake(node, id)
       const second = await h.raw(portOf(node.address))
-      second.write(`${id}:again\nLISTEN:${HOST}:1\n`)
+      await second.write(`${id}:again\nLISTEN:${HOST}:1\n`)
       assert.equal(await second.readLine(), 'DUPLICATE\n')
       await second.waitClosed()
       // The first connection is untouched.
       assert.deepEqual(node.peers().map(peer => peer.id), [id])
-      first.write('PING\n')
+      await first.write('PING\n')
       assert.equal(await first.readLine(), 'PONG\n')
     })
   })
@@ -358,7 +263,7 @@ describe('wire compatibility: meshline as listener', () => {
       const id = newId()
       await h.handshake(node, id)
       const extra = await h.raw(portOf(node.address))
-      extra.write(`${newId()}:extra\nLISTEN:${HOST}:2\n`)
+      await extra.write(`${newId()}:extra\nLISTEN:${HOST}:2\n`)
       assert.equal(await extra.readLine(), 'MAX_PEERS\n')
       await extra.waitClosed()
       assert.deepEqual(node.peers().map(peer => peer.id), [id])
@@ -394,7 +299,7 @@ describe('wire compatibility: meshline as dialer', () => {
       assert.equal(await raw.readLine(), `LISTEN:${HOST}:${portOf(node.address)}\n`)
 
       const id = newId()
-      raw.write(`${id}:Raw Server\n`)
+      await raw.write(`${id}:Raw Server\n`)
       const peer = await within(connecting, 'connect()', DEADLINE)
       assert.equal(peer.id, id)
       assert.equal(peer.name, 'Raw Server')
@@ -403,7 +308,7 @@ describe('wire compatibility: meshline as dialer', () => {
       // It knows no other peer: no PEERS line first.
       assert.equal(await raw.readLine(), 'REQUEST_PEERS\n')
 
-      raw.write('PING\n')
+      await raw.write('PING\n')
       assert.equal(await raw.readLine(), 'PONG\n')
     })
   })
@@ -417,7 +322,7 @@ describe('wire compatibility: meshline as dialer', () => {
       const raw = await server.nextConnection()
       assert.equal(await raw.readLine(), `${node.id}:${node.name}\n`)
       assert.equal(await raw.readLine(), `LISTEN:${HOST}:${portOf(node.address)}\n`)
-      raw.write(`${newId()}:server\n`)
+      await raw.write(`${newId()}:server\n`)
       await within(connecting, 'connect()', DEADLINE)
       assert.equal(await raw.readLine(), `PEERS:${HOST}:1111\n`)
       assert.equal(await raw.readLine(), 'REQUEST_PEERS\n')
@@ -433,12 +338,12 @@ describe('wire compatibility: meshline as dialer', () => {
       await raw.readLine()
       await raw.readLine()
       const id = newId()
-      raw.write(`${id}:server\n`)
+      await raw.write(`${id}:server\n`)
       await within(connecting, 'connect()', DEADLINE)
       assert.equal(await raw.readLine(), 'REQUEST_PEERS\n')
 
       const discovered = nextEvent(node, 'peers:discovered')
-      raw.write(`PEERS:${HOST}:1,${HOST}:2, ${HOST}:3 \r\n`)
+      await raw.write(`PEERS:${HOST}:1,${HOST}:2, ${HOST}:3 \r\n`)
       const [{ from, addresses }] = await discovered
       assert.equal(from?.id, id)
       assert.deepEqual(addresses.sort(), [`${HOST}:1`, `${HOST}:2`, `${HOST}:3`])
@@ -457,7 +362,7 @@ describe('wire compatibility: meshline as dialer', () => {
       await raw.readLine()
       await raw.readLine()
       const discovered = nextEvent(node, 'peers:discovered')
-      raw.write(`${newId()}:server\nPEERS:${HOST}:7\nPING\n`)
+      await raw.write(`${newId()}:server\nPEERS:${HOST}:7\nPING\n`)
       await within(connecting, 'connect()', DEADLINE)
       assert.deepEqual((await discovered)[0].addresses, [`${HOST}:7`])
       // Its own REQUEST_PEERS and the answer to PING, in either order.
@@ -479,7 +384,7 @@ describe('wire compatibility: meshline as dialer', () => {
             if (raw === undefined) return
             assert.equal(await raw.readLine(), `${node.id}:${node.name}\n`)
             assert.equal(await raw.readLine(), `LISTEN:${HOST}:${portOf(node.address)}\n`)
-            raw.write(`${answer}\n`)
+            await raw.write(`${answer}\n`)
             raw.socket.end()
             refusals++
           }
@@ -524,7 +429,7 @@ describe('wire compatibility: heartbeat', () => {
       const answering = (async () => {
         while (Date.now() - liveSince < 3 * peerTimeout) {
           assert.equal(await live.readLine(), 'PING\n')
-          live.write('PONG\n')
+          await live.write('PONG\n')
           pings++
         }
       })()
@@ -567,7 +472,7 @@ describe('wire compatibility: heartbeat', () => {
       let lines = 0
       while (Date.now() - since < 600) {
         await raw.readLineMatching(line => line === 'PING\n')
-        raw.write(`still here ${lines++}\n`)
+        await raw.write(`still here ${lines++}\n`)
       }
       assert.deepEqual(node.peers().map(p => p.id), [id])
     })

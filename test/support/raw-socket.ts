@@ -1,6 +1,8 @@
 /**
- * A hand-driven TCP client for hostile-input tests: writes whatever it is
- * told, reads back exact lines, and reports when the other side closes.
+ * One end of a TCP connection driven by hand, for hostile-input and
+ * wire-compatibility tests: writes whatever it is told, reads back exact
+ * lines (with their `\n`) and byte counts, and reports when the other side
+ * closes.
  */
 import assert from 'node:assert/strict'
 import net from 'node:net'
@@ -17,7 +19,7 @@ export class RawSocket {
 
   constructor (readonly socket: net.Socket) {
     socket.on('data', (chunk: Buffer) => {
-      // Concatenation is fine in a test helper; only the start of a reply is ever read.
+      // Concatenation is fine in a test helper; beyond 1 MiB unread (a hostile peer's flood answered at length), the rest is dropped.
       if (this.unread.length < 1 << 20) this.unread = Buffer.concat([this.unread, chunk])
       this.wake?.()
     })
@@ -58,32 +60,61 @@ export class RawSocket {
     await new Promise<void>(resolve => { this.socket.write(data, () => { resolve() }) })
   }
 
-  /** The next line, `\n` included. */
+  /** The next line, exactly as received, `\n` included. */
   async readLine (ms = 5000): Promise<string> {
+    return await this.take('a line', () => {
+      const end = this.unread.indexOf(0x0a)
+      return end < 0 ? undefined : this.consume(end + 1).toString('utf8')
+    }, ms)
+  }
+
+  /** Exactly `n` raw bytes. */
+  async readBytes (n: number, ms = 5000): Promise<Buffer> {
+    return await this.take(`${n} bytes`, () => this.unread.length >= n ? this.consume(n) : undefined, ms)
+  }
+
+  /** Reads lines until one passes `match`, and returns it. */
+  async readLineMatching (match: (line: string) => boolean, ms = 5000): Promise<string> {
     const deadline = Date.now() + ms
     for (;;) {
-      const end = this.unread.indexOf(0x0a)
-      if (end >= 0) {
-        const line = this.unread.subarray(0, end + 1).toString('utf8')
-        this.unread = this.unread.subarray(end + 1)
-        return line
-      }
-      if (this.ended) assert.fail(`connection ended while waiting for a line; unread: ${JSON.stringify(this.unread.toString('latin1').slice(0, 200))}`)
+      const line = await this.readLine(Math.max(1, deadline - Date.now()))
+      if (match(line)) return line
+    }
+  }
+
+  async waitClosed (ms = 5000): Promise<void> {
+    await within(this.closed, 'the other side to close the connection', ms)
+  }
+
+  destroy (): void {
+    this.socket.destroy()
+  }
+
+  /** Unread bytes, for failure messages. */
+  private get pending (): string {
+    return JSON.stringify(this.unread.toString('latin1').slice(0, 200))
+  }
+
+  private consume (n: number): Buffer {
+    const head = this.unread.subarray(0, n)
+    this.unread = this.unread.subarray(n)
+    return head
+  }
+
+  /** Retries `attempt` as data arrives until it yields something; fails if the connection ends or `ms` pass first. */
+  private async take<T> (what: string, attempt: () => T | undefined, ms: number): Promise<T> {
+    const deadline = Date.now() + ms
+    for (;;) {
+      const got = attempt()
+      if (got !== undefined) return got
+      if (this.ended) assert.fail(`connection ended while waiting for ${what}; unread: ${this.pending}`)
       const left = deadline - Date.now()
-      if (left <= 0) assert.fail(`no line within ${ms} ms`)
+      if (left <= 0) assert.fail(`timed out after ${ms} ms waiting for ${what}; unread: ${this.pending}`)
       await new Promise<void>(resolve => {
         const timer = setTimeout(resolve, left)
         this.wake = () => { clearTimeout(timer); resolve() }
       })
       this.wake = undefined
     }
-  }
-
-  async waitClosed (ms = 5000): Promise<void> {
-    await within(this.closed, 'the node to close the connection', ms)
-  }
-
-  destroy (): void {
-    this.socket.destroy()
   }
 }

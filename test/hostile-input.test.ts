@@ -8,7 +8,6 @@
  */
 import assert from 'node:assert/strict'
 import { fork, type ChildProcess } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { after, before, describe, it } from 'node:test'
@@ -19,7 +18,7 @@ import { sleep, waitFor, within } from './support/async.js'
 import type { FloodOpened, FloodReport } from './support/flood-client.js'
 import { LiveHarness } from './support/live.js'
 import { MiB, formatMiB, liveBytes, seededBytes } from './support/memory.js'
-import { HOST, causeCodes, nextEvent, portOf } from './support/mesh.js'
+import { HOST, causeCodes, newId, nextEvent, portOf } from './support/mesh.js'
 import { RawSocket } from './support/raw-socket.js'
 
 /** The target's limits: a line big enough to carry a 100,000-entry `PEERS:` list, a small BYTES limit. */
@@ -28,8 +27,6 @@ const MAX_BYTES_PER_MESSAGE = 1 * MiB
 const CONNECTION_TIMEOUT = 800
 /** Growth of live memory allowed across an offence; the largest offence sends 10 MiB. */
 const MEMORY_SLACK = 24 * MiB
-
-const newId = (): string => randomBytes(16).toString('hex')
 
 interface Offence {
   name: string
@@ -43,6 +40,9 @@ interface Offence {
   /** Extra checks once the error is reported. */
   check?: (target: MeshNode, error: Error) => void
 }
+
+/** An offence that is one write of `data`. */
+const writes = (data: string | Uint8Array) => async (raw: RawSocket): Promise<void> => { await raw.write(data) }
 
 /** Writes `line` one byte every `interval` ms until the socket closes. */
 async function trickle (raw: RawSocket, line: string, interval: number): Promise<void> {
@@ -74,16 +74,16 @@ function loopbackAddresses (count: number): string[] {
 }
 
 const OFFENCES: Offence[] = [
-  { name: 'BYTES:-1', handshake: true, code: 'ERR_INVALID_LENGTH', send: async raw => { await raw.write('BYTES:-1\n') } },
-  { name: 'BYTES:abc', handshake: true, code: 'ERR_INVALID_LENGTH', send: async raw => { await raw.write('BYTES:abc\n') } },
-  { name: 'BYTES:1e9', handshake: true, code: 'ERR_INVALID_LENGTH', send: async raw => { await raw.write('BYTES:1e9\n') } },
-  { name: 'BYTES:99999999999999999999', handshake: true, code: 'ERR_INVALID_LENGTH', send: async raw => { await raw.write('BYTES:99999999999999999999\n') } },
-  { name: 'BYTES: 12 (space before the length)', handshake: true, code: 'ERR_INVALID_LENGTH', send: async raw => { await raw.write('BYTES: 12\nabcdefghijkl') } },
+  { name: 'BYTES:-1', handshake: true, code: 'ERR_INVALID_LENGTH', send: writes('BYTES:-1\n') },
+  { name: 'BYTES:abc', handshake: true, code: 'ERR_INVALID_LENGTH', send: writes('BYTES:abc\n') },
+  { name: 'BYTES:1e9', handshake: true, code: 'ERR_INVALID_LENGTH', send: writes('BYTES:1e9\n') },
+  { name: 'BYTES:99999999999999999999', handshake: true, code: 'ERR_INVALID_LENGTH', send: writes('BYTES:99999999999999999999\n') },
+  { name: 'BYTES: 12 (space before the length)', handshake: true, code: 'ERR_INVALID_LENGTH', send: writes('BYTES: 12\nabcdefghijkl') },
   {
     name: 'BYTES: one more than maxBytesPerMessage',
     handshake: true,
     code: 'ERR_MESSAGE_TOO_LARGE',
-    send: async raw => { await raw.write(`BYTES:${MAX_BYTES_PER_MESSAGE + 1}\n`) }
+    send: writes(`BYTES:${MAX_BYTES_PER_MESSAGE + 1}\n`)
   },
   {
     name: 'a BYTES header followed by fewer bytes, then a close',
@@ -109,16 +109,16 @@ const OFFENCES: Offence[] = [
     code: RANDOM_VERDICT,
     send: async raw => { void raw.write(RANDOM_10_MB) }
   },
-  { name: 'invalid UTF-8', handshake: true, code: 'ERR_INVALID_UTF8', send: async raw => { await raw.write(Buffer.from([0x68, 0x69, 0xc3, 0x28, 0xff, 0x0a])) } },
-  { name: 'NUL bytes', handshake: true, code: 'ERR_NUL_BYTE', send: async raw => { await raw.write('hi\u0000there\n') } },
-  { name: 'handshake: an empty line', handshake: false, code: 'ERR_INVALID_HANDSHAKE', send: async raw => { await raw.write('\n') } },
-  { name: 'handshake: ":"', handshake: false, code: 'ERR_INVALID_HANDSHAKE', send: async raw => { await raw.write(':\n') } },
-  { name: 'handshake: an id with spaces', handshake: false, code: 'ERR_INVALID_HANDSHAKE', send: async raw => { await raw.write('bad id:name\nLISTEN:127.0.0.1:1\n') } },
+  { name: 'invalid UTF-8', handshake: true, code: 'ERR_INVALID_UTF8', send: writes(Buffer.from([0x68, 0x69, 0xc3, 0x28, 0xff, 0x0a])) },
+  { name: 'NUL bytes', handshake: true, code: 'ERR_NUL_BYTE', send: writes('hi\u0000there\n') },
+  { name: 'handshake: an empty line', handshake: false, code: 'ERR_INVALID_HANDSHAKE', send: writes('\n') },
+  { name: 'handshake: ":"', handshake: false, code: 'ERR_INVALID_HANDSHAKE', send: writes(':\n') },
+  { name: 'handshake: an id with spaces', handshake: false, code: 'ERR_INVALID_HANDSHAKE', send: writes('bad id:name\nLISTEN:127.0.0.1:1\n') },
   {
     name: 'handshake: an id with control characters',
     handshake: false,
     code: 'ERR_INVALID_HANDSHAKE',
-    send: async raw => { await raw.write('bad\u0001id\u001b[2J:name\nLISTEN:127.0.0.1:1\n') }
+    send: writes('bad\u0001id\u001b[2J:name\nLISTEN:127.0.0.1:1\n')
   },
   {
     // Within maxLineLength, so it is the handshake budget that stops it, long before the line ends.
@@ -144,6 +144,7 @@ const OFFENCES: Offence[] = [
     handshake: true,
     code: 'ERR_LIMIT_EXCEEDED',
     closes: false,
+    // Built when sent, not held for the whole file.
     send: async raw => { await raw.write(`PEERS:${loopbackAddresses(100_000).join(',')}\n`) },
     check: (target, error) => {
       assert.equal((error as Error & { limit?: string }).limit, 'maxPeersPerList')
@@ -157,7 +158,7 @@ const OFFENCES: Offence[] = [
     handshake: true,
     code: 'ERR_MALFORMED_PEERS',
     closes: false,
-    send: async raw => { await raw.write('PEERS:a,:,host:99999,host:-1\n') },
+    send: writes('PEERS:a,:,host:99999,host:-1\n'),
     check: (target, error) => {
       assert.deepEqual((error as Error & { entries?: string[] }).entries, ['a', ':', 'host:99999', 'host:-1'])
       for (const bad of ['a', ':', 'host:99999', 'host:-1']) assert.equal(target.knownPeers().some(k => k.address === bad), false)

@@ -20,9 +20,8 @@
  */
 import { once } from 'node:events'
 import net from 'node:net'
-import v8 from 'node:v8'
-import vm from 'node:vm'
 import { MeshNode, type MeshNodeOptions } from '../lib/index.js'
+import { liveMemory } from '../test/support/memory.js'
 
 const HOST = '127.0.0.1'
 
@@ -120,18 +119,6 @@ class Counters {
   }
 }
 
-v8.setFlagsFromString('--expose-gc')
-const gc = vm.runInNewContext('gc') as () => void
-
-/** Heap and Buffer memory still reachable, in bytes. */
-function liveMemory (): { heap: number, buffers: number } {
-  // The second pass frees the backing stores of Buffers the first one found dead.
-  gc()
-  gc()
-  const usage = process.memoryUsage()
-  return { heap: usage.heapUsed, buffers: usage.arrayBuffers }
-}
-
 /** How often RSS is sampled while sending, in ms. */
 const RSS_SAMPLE_INTERVAL = 5
 /** How often live memory is sampled, in ms: each sample is two full collections (several ms), so seldom. */
@@ -141,12 +128,12 @@ const LIVE_SAMPLE_INTERVAL = 250
 function watchMemory (): () => MemoryPeaks {
   const live = liveMemory()
   const rss = process.memoryUsage.rss()
-  const peaks: MemoryPeaks = { rss: { before: rss, peak: rss }, buffers: { before: live.buffers, peak: live.buffers }, heap: { before: live.heap, peak: live.heap } }
+  const peaks: MemoryPeaks = { rss: { before: rss, peak: rss }, buffers: { before: live.arrayBuffers, peak: live.arrayBuffers }, heap: { before: live.heap, peak: live.heap } }
   const sampleRss = (): void => { peaks.rss.peak = Math.max(peaks.rss.peak, process.memoryUsage.rss()) }
   const sampleLive = (): void => {
-    const { heap, buffers } = liveMemory()
+    const { heap, arrayBuffers } = liveMemory()
     peaks.heap.peak = Math.max(peaks.heap.peak, heap)
-    peaks.buffers.peak = Math.max(peaks.buffers.peak, buffers)
+    peaks.buffers.peak = Math.max(peaks.buffers.peak, arrayBuffers)
   }
   const timers = [setInterval(sampleRss, RSS_SAMPLE_INTERVAL), setInterval(sampleLive, LIVE_SAMPLE_INTERVAL)]
   return () => {

@@ -7,27 +7,18 @@
 import assert from 'node:assert/strict'
 import net from 'node:net'
 import { describe, it } from 'node:test'
-import v8 from 'node:v8'
-import vm from 'node:vm'
 import type { BroadcastResult, IncomingMessage, MeshNode } from '../lib/index.js'
 import { waitFor, within } from './support/async.js'
 import { Harness, HOST, newId, nextEvent, portOf, withHarness } from './support/mesh.js'
+import { liveMemory } from './support/memory.js'
 
 const KiB = 1024
 const MiB = 1024 * KiB
 /** Upper bound of any single wait in this file, in ms: generous, never slept. */
 const DEADLINE = 5000
 
-// A full collection before each memory sample, so that garbage is not counted as retained.
-v8.setFlagsFromString('--expose-gc')
-const gc = vm.runInNewContext('gc') as () => void
-/** External memory held by ArrayBuffers (Buffers) still reachable, in bytes. */
-function liveArrayBuffers (): number {
-  // The second pass finishes freeing the backing stores the first one released.
-  gc()
-  gc()
-  return process.memoryUsage().arrayBuffers
-}
+/** External memory held by ArrayBuffers (Buffers) still reachable, in bytes: garbage is not counted as retained. */
+const liveArrayBuffers = (): number => liveMemory().arrayBuffers
 
 const codeOf = (err: unknown): string | undefined => (err as { code?: string } | undefined)?.code
 

@@ -1,5 +1,5 @@
 /**
- * Memory measurements for tests and the soak: a real collection first, so
+ * Memory measurements for tests, benchmarks and the soak: a real collection first, so
  * that what is measured is what is still referenced.
  */
 import { setFlagsFromString } from 'node:v8'
@@ -12,11 +12,19 @@ const collect = runInNewContext('gc') as () => void
 
 export const MiB = 1024 * 1024
 
-/** Bytes still referenced after a full collection: JS heap plus the memory behind Buffers. */
-export function liveBytes (): number {
+/** Memory still referenced after a full collection, in bytes: the V8 heap, and the memory behind Buffers (ArrayBuffers). */
+export function liveMemory (): { heap: number, arrayBuffers: number } {
+  // The second pass frees the backing stores of Buffers the first one found dead.
+  collect()
   collect()
   const { heapUsed, arrayBuffers } = process.memoryUsage()
-  return heapUsed + arrayBuffers
+  return { heap: heapUsed, arrayBuffers }
+}
+
+/** Bytes still referenced after a full collection: JS heap plus the memory behind Buffers. */
+export function liveBytes (): number {
+  const { heap, arrayBuffers } = liveMemory()
+  return heap + arrayBuffers
 }
 
 export function formatMiB (bytes: number): string {

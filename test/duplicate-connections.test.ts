@@ -55,14 +55,16 @@ describe('simultaneous connections', () => {
     await withHarness(LiveHarness, async nodes => {
       const tcp = tcpTransport()
       // The lower id dials slowly, so its dial is in flight when the higher id's hello arrives.
+      let dialStarted: () => void = () => {}
+      const dialing = new Promise<void>(resolve => { dialStarted = resolve })
       const slow: TransportFactory = {
-        dial: async (host, port, opts) => { await sleep(300); return await tcp.dial(host, port, opts) },
+        dial: async (host, port, opts) => { dialStarted(); await sleep(300); return await tcp.dial(host, port, opts) },
         listen: async (host, port, onConnection) => await tcp.listen(host, port, onConnection)
       }
       const low = await nodes.node({ id: '0'.repeat(32), autoDial: false, transport: slow })
       const high = await nodes.node({ id: 'f'.repeat(32), autoDial: false })
       const lowDials = low.connect(high.address)
-      await sleep(50)
+      await within(dialing, 'the lower id to start dialling', 3000)
       const errors: Error[] = []
       low.on('connection:error', ({ error }) => { errors.push(error) })
       const [fromHigh, fromLow] = await within(Promise.all([high.connect(low.address), lowDials]), 'both connect() calls', 3000)

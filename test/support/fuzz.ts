@@ -10,8 +10,9 @@
  */
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { MeshNode, MeshlineError, memoryNetwork, tcpTransport, type MeshNodeOptions, type SecureMode, type Transport, type TransportFactory } from '../../lib/index.js'
+import { MeshNode, MeshlineError, memoryNetwork, tcpTransport, type MeshNodeOptions, type SecureMode, type TransportFactory } from '../../lib/index.js'
 import { waitFor, within } from './async.js'
+import { collect } from './streams.js'
 
 const encoder = new TextEncoder()
 const line = (text: string): Uint8Array => encoder.encode(`${text}\n`)
@@ -85,7 +86,7 @@ const noiseLike = fc.tuple(fc.integer({ min: 0, max: 200 }), fc.uint8Array({ max
   .map(([length, body]) => concat([new Uint8Array([0, length]), body]))
 
 /** A whole stream, already cut into the chunks it is written in. */
-export const protocolStream: fc.Arbitrary<Uint8Array[]> = fc.oneof(
+const protocolStream: fc.Arbitrary<Uint8Array[]> = fc.oneof(
   { weight: 8, arbitrary: fc.tuple(fc.option(handshake, { nil: undefined }), fc.array(frame, { maxLength: 40 }), fc.array(mutation, { maxLength: 4 })) },
   { weight: 2, arbitrary: fc.tuple(fc.constant(undefined), fc.array(fc.uint8Array({ maxLength: 2000 }), { maxLength: 4 }), fc.constant([])) },
   { weight: 1, arbitrary: fc.tuple(noiseLike, fc.array(frame, { maxLength: 4 }), fc.array(mutation, { maxLength: 2 })) }
@@ -107,12 +108,6 @@ export const protocolStream: fc.Arbitrary<Uint8Array[]> = fc.oneof(
 
 async function * from (chunks: Uint8Array[]): AsyncGenerator<Uint8Array> {
   yield * chunks
-}
-
-async function drain (transport: Transport): Promise<Uint8Array[]> {
-  const received: Uint8Array[] = []
-  for await (const chunk of transport.source) received.push(chunk instanceof Uint8Array ? chunk : chunk.subarray())
-  return received
 }
 
 export interface FuzzReport {
@@ -162,7 +157,8 @@ export async function fuzzNode (opts: FuzzOptions): Promise<FuzzReport> {
   let untyped: unknown
   node.on('connection:error', ({ error }) => {
     if (!(error instanceof MeshlineError)) untyped ??= error
-    codes[error instanceof MeshlineError ? error.code : error.name] = (codes[error instanceof MeshlineError ? error.code : error.name] ?? 0) + 1
+    const code = error instanceof MeshlineError ? error.code : error.name
+    codes[code] = (codes[code] ?? 0) + 1
   })
   let admitted = 0
   node.on('peer:connect', () => { admitted++ })
@@ -172,7 +168,7 @@ export async function fuzzNode (opts: FuzzOptions): Promise<FuzzReport> {
     const port = Number(node.address.slice(node.address.lastIndexOf(':') + 1))
     await fc.assert(fc.asyncProperty(protocolStream, async chunks => {
       const transport = await network.dial(host, port, { timeout: 1000 })
-      const reading = drain(transport)
+      const reading = collect(transport.source)
       await transport.sink(from(chunks)).catch(() => {})
       await within(reading, 'the node to close the connection', 3000)
       await within(transport.closed, 'the connection to close', 3000)
@@ -184,7 +180,10 @@ export async function fuzzNode (opts: FuzzOptions): Promise<FuzzReport> {
 
     // Still serving: a new connection gets through the handshake and is answered.
     const transport = await network.dial(host, port, { timeout: 1000 })
-    const reading = drain(transport)
+    let answer = ''
+    const reading = (async () => {
+      for await (const chunk of transport.source) answer += Buffer.from(chunk instanceof Uint8Array ? chunk : chunk.subarray()).toString('latin1')
+    })()
     let finish: () => void = () => {}
     const open = new Promise<void>(resolve => { finish = resolve })
     async function * ping (): AsyncGenerator<Uint8Array> {
@@ -193,10 +192,11 @@ export async function fuzzNode (opts: FuzzOptions): Promise<FuzzReport> {
     }
     const writing = transport.sink(ping())
     await waitFor(() => node.peers().length === 1, 'the handshake after fuzzing', 2000)
-    await new Promise(resolve => { setTimeout(resolve, 100) })
+    // The connection stays open until the answer is in: ending it first could close it before PONG is written.
+    await waitFor(() => answer.includes('PONG\n'), 'the answer to PING', 3000)
     finish()
     await writing
-    const answer = new TextDecoder().decode(concat(await within(reading, 'the answer to PING', 3000)))
+    await within(reading, 'the node to close the connection', 3000)
     assert.match(answer, /^[^\n]+\n(PEERS:[^\n]*\n)?PONG\n/, `unexpected answer ${JSON.stringify(answer)}`)
     assert.equal(crashes.length, 0, `the node crashed: ${String(crashes[0])}`)
     return { runs: opts.runs, codes, admitted, ms: Date.now() - started }

@@ -107,10 +107,12 @@ describe('across network namespaces', () => {
     try {
       const shaping = setUp()
       for (let i = 0; i < NODES; i++) {
-        processes.push(new NsNode(i))
+        const p = new NsNode(i)
+        processes.push(p)
         // The bootstrap node must listen before the others dial it.
-        if (i === 0) await new Promise(resolve => { setTimeout(resolve, 1500) })
+        if (i === 0) assert.deepEqual(await p.next('listening', 10_000), { listening: true })
       }
+      for (const p of processes.slice(1)) assert.deepEqual(await p.next('listening', 10_000), { listening: true })
       for (const p of processes) assert.deepEqual(await p.next('full mesh', 20_000), { ready: true })
       for (const p of processes) p.child.stdin.write('go\n')
       for (const [i, p] of processes.entries()) {

@@ -3,8 +3,9 @@
  *
  *   node --import tsx test/support/netns-node.ts <host> <port> <peers> <messages> [bootstrap host:port]
  *
- * Listens on host:port, joins through the bootstrap address if given, and
- * prints `{"ready":true}` once it has `peers` peers. On a `go` line on
+ * Listens on host:port (and prints `{"listening":true}`), joins through the
+ * bootstrap address if given, and prints `{"ready":true}` once it has
+ * `peers` peers. On a `go` line on
  * standard input it sends `messages` numbered chat lines to every peer
  * (broadcasts, awaited), and once it has every peer's messages it prints
  * `{"done":...}` with, per peer, how many arrived and whether in order. It
@@ -46,6 +47,7 @@ function report (): void {
 }
 
 await node.start()
+process.stdout.write(`${JSON.stringify({ listening: true })}\n`)
 if (bootstrap !== undefined) await node.connect(bootstrap)
 const ready = setInterval(() => {
   if (node.peers().length < peers) return

@@ -5,6 +5,7 @@
  */
 import type { Link } from '../../transforms/link.js'
 import { messageLine, type Message } from '../../transforms/wire.js'
+import { pushable } from './streams.js'
 
 /** A source that yields `items`, then, if given `holdOpen`, ends only once it settles. */
 export async function * from<T> (items: T[], holdOpen?: Promise<void>): AsyncGenerator<T> {
@@ -21,27 +22,18 @@ export async function collect<T> (source: AsyncIterable<T>): Promise<T[]> {
 
 /** A source of batches the test pushes into, as the classifier would yield them. */
 export class Batches implements AsyncIterable<Message[]> {
-  private readonly queue: Message[][] = []
-  private ended = false
-  private wake: (() => void) | undefined
+  private readonly batches = pushable<Message[]>()
 
   push (batch: Message[]): void {
-    this.queue.push(batch)
-    this.wake?.()
+    this.batches.push(batch)
   }
 
   end (): void {
-    this.ended = true
-    this.wake?.()
+    this.batches.end()
   }
 
-  async * [Symbol.asyncIterator] (): AsyncGenerator<Message[]> {
-    for (;;) {
-      const batch = this.queue.shift()
-      if (batch !== undefined) yield batch
-      else if (this.ended) return
-      else await new Promise<void>(resolve => { this.wake = resolve })
-    }
+  [Symbol.asyncIterator] (): AsyncIterator<Message[]> {
+    return this.batches[Symbol.asyncIterator]()
   }
 }
 

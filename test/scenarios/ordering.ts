@@ -1,7 +1,7 @@
 /**
  * Ordering and loss over a throttled link: node A sends `messages` messages
  * to node B through a proxy that cuts the byte stream at random boundaries
- * and delays every piece (test/helpers/proxy.ts). Every 100th message is a
+ * and delays every piece (support/throttling-proxy.ts). Every 100th message is a
  * `BYTES` frame whose payload (0 to 2 KiB, newlines included) is derived from
  * its sequence number; the rest are chat lines. B checks that each one
  * arrives exactly once, complete, and in order. A sends in windows of

@@ -19,10 +19,7 @@ import { Uint8ArrayList } from 'uint8arraylist'
 import { FrameEncoder, encoder } from '../transforms/encoder.js'
 import { frameDecoder } from '../transforms/frame-decoder.js'
 import type { Message } from '../transforms/wire.js'
-import type { NetRow } from './measure.js'
-
-/** A codec row: the baseline is it-length-prefixed on the same payloads. */
-export type CodecRow = NetRow
+import { MB, type NetRow } from './measure.js'
 
 export interface CodecBenchOptions {
   /** Shorter runs, for a smoke test; numbers are noisier. */
@@ -151,8 +148,9 @@ async function compare ([meshline, baseline]: [Pass, Pass], quick: boolean): Pro
   return best
 }
 
-export async function runCodecBench (opts: CodecBenchOptions): Promise<CodecRow[]> {
-  const rows: CodecRow[] = []
+/** Rows whose baseline is it-length-prefixed on the same payloads. */
+export async function runCodecBench (opts: CodecBenchOptions): Promise<NetRow[]> {
+  const rows: NetRow[] = []
   for (const c of makeCases()) {
     for (const [operation, passes] of [['decode', decodePasses(c)], ['encode', encodePasses(c)]] as const) {
       const [messagesPerSec, baselineMessagesPerSec] = await compare(passes, opts.quick)
@@ -160,9 +158,9 @@ export async function runCodecBench (opts: CodecBenchOptions): Promise<CodecRow[
         name: `${operation} ${c.name}`,
         payloadBytes: c.payloadBytes,
         messagesPerSec,
-        mbPerSec: messagesPerSec * c.payloadBytes / 1e6,
+        mbPerSec: messagesPerSec * c.payloadBytes / MB,
         baselineMessagesPerSec,
-        baselineMbPerSec: baselineMessagesPerSec * c.payloadBytes / 1e6,
+        baselineMbPerSec: baselineMessagesPerSec * c.payloadBytes / MB,
         ratio: messagesPerSec / baselineMessagesPerSec
       })
     }

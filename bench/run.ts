@@ -33,7 +33,7 @@ const FAN_OUT = 'broadcast fan-out over TCP (meshline vs a raw net.Socket fan-ou
 const SECURE = 'secure links (meshline over Noise vs plaintext meshline, point to point over TCP)'
 
 const suites: Array<{ name: string, run: (opts: BenchOptions) => Promise<Row[]> }> = [
-  { name: 'codec (meshline vs it-length-prefixed, in memory)', run: async opts => await runCodecBench(opts) as unknown as Row[] },
+  { name: 'codec (meshline vs it-length-prefixed, in memory)', run: runCodecBench },
   { name: POINT_TO_POINT, run: runPointToPoint },
   { name: FAN_OUT, run: runFanOut },
   { name: 'slow consumer (fast peers beside the same broadcast without the slow peer)', run: runSlowConsumer },

@@ -23,8 +23,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { MeshNode, type MeshNodeOptions } from '../lib/index.js'
+import { sleep } from '../test/support/async.js'
 import { KillableTcp } from '../test/support/killable.js'
 import { MiB, liveBytes } from '../test/support/memory.js'
+import { HOST, portOf } from '../test/support/mesh.js'
 import { seeded } from '../test/support/random.js'
 
 const { values } = parseArgs({
@@ -41,7 +43,6 @@ if (!Number.isSafeInteger(SECONDS) || SECONDS < 30 || !Number.isSafeInteger(SIZE
   process.exit(2)
 }
 const random = seeded(Number(values.seed))
-const HOST = '127.0.0.1'
 
 /**
  * Warm-up excluded from the memory trend: a quarter of the run, at least
@@ -164,7 +165,7 @@ async function talk (m: Member, until: () => boolean): Promise<void> {
       // The node was killed or stopped meanwhile.
       return
     }
-    await new Promise(resolve => { setTimeout(resolve, 10 + random() * 20) })
+    await sleep(10 + random() * 20)
   }
 }
 
@@ -197,7 +198,7 @@ async function hostile (members: Member[], until: () => boolean): Promise<void> 
       if (burst > 1) counts.flooded += burst
       else counts.hostile++
     }
-    await new Promise(resolve => { setTimeout(resolve, 250) })
+    await sleep(250)
   }
 }
 
@@ -237,7 +238,7 @@ async function main (): Promise<number> {
     const m: Member = { node, transport, port, peersFile, alive: true, seq: 0 }
     watch(m)
     await node.start()
-    m.port = Number(node.address.split(':')[1])
+    m.port = portOf(node.address)
     if (bootstrap !== undefined) await node.connect(bootstrap).catch(() => {})
     return m
   }
@@ -255,7 +256,7 @@ async function main (): Promise<number> {
   const churn = (async () => {
     let kills = 0
     while (!sending()) {
-      await new Promise(resolve => { setTimeout(resolve, 3000) })
+      await sleep(3000)
       if (sending()) break
       const index = 1 + Math.floor(random() * (members.length - 1))
       const victim = members[index] as Member
@@ -265,7 +266,7 @@ async function main (): Promise<number> {
       else victim.transport.freeze()
       counts.killed++
       // Long enough for a frozen node to be noticed by the heartbeat (peerTimeout), not by a reset.
-      await new Promise(resolve => { setTimeout(resolve, 2500) })
+      await sleep(2500)
       victim.transport.release()
       retired.push(victim.node.stop())
       const successor = await start(victim.port, victim.peersFile, kills % 3 === 0 ? (members[0] as Member).node.address : undefined)
@@ -303,7 +304,7 @@ async function main (): Promise<number> {
     return n
   }
   const drainDeadline = Date.now() + 10_000
-  while (outstanding() > 0 && Date.now() < drainDeadline) await new Promise(resolve => { setTimeout(resolve, 100) })
+  while (outstanding() > 0 && Date.now() < drainDeadline) await sleep(100)
   for (const [flow, waiting] of expected) {
     const [from, to] = flow.split('>') as [string, string]
     for (const [seq, epoch] of waiting) {

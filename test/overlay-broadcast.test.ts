@@ -172,6 +172,16 @@ describe('overlay broadcast (Plumtree core)', () => {
     assert.deepEqual(core.onIHave('a', [{ id: 'm' }], 100), [], 'a delivered id is not missing')
   })
 
+  it('pulls a payload from an announcer that is not a neighbour without pushing to it from then on', () => {
+    const core = new Plumtree(OPTS)
+    core.neighborUp('a', 0)
+    core.onIHave('stranger', [{ id: 'm' }], 0)
+    assert.deepEqual(sends(core.timeout('m', 50)), [[['stranger'], 'graft']])
+    assert.equal(core.eager.has('stranger'), false)
+    assert.equal(core.lazy.has('stranger'), false)
+    assert.deepEqual(sends(core.broadcast(message('n'), 60)), [[['a'], 'gossip']])
+  })
+
   it('keeps a link made eager by a GRAFT for graftHoldTime, whatever duplicates it carries', () => {
     const core = new Plumtree(OPTS)
     for (const peer of ['a', 'b']) core.neighborUp(peer, 0)

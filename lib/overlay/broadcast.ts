@@ -142,9 +142,12 @@ export class Plumtree {
       this.missing.delete(id)
       return []
     }
-    this.lazy.delete(peer)
-    this.eager.add(peer)
-    this.held.set(peer, now + this.opts.graftHoldTime)
+    // An announcer that is not a neighbour (any connected overlay peer may send IHAVE) still serves the payload, but joins no tree.
+    if (this.isNeighbor(peer)) {
+      this.lazy.delete(peer)
+      this.eager.add(peer)
+      this.held.set(peer, now + this.opts.graftHoldTime)
+    }
     return [
       { type: 'send', to: [peer], frame: { type: 'graft', id } },
       { type: 'schedule', id, delay: this.opts.graftRetryTimeout }

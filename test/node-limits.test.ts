@@ -4,9 +4,10 @@
  */
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { after, describe, it } from 'node:test'
-import { MeshNode, memoryNetwork, type MeshNodeOptions, type TransportFactory } from '../lib/index.js'
+import { describe, it } from 'node:test'
+import { memoryNetwork, type MeshNodeOptions, type TransportFactory } from '../lib/index.js'
 import { waitFor } from './support/async.js'
+import { fileNodes } from './support/mesh.js'
 import { RawSocket } from './support/raw-socket.js'
 
 const FAST: MeshNodeOptions = {
@@ -19,22 +20,7 @@ const FAST: MeshNodeOptions = {
   bootstrapBackoff: 20
 }
 
-const running = new Set<MeshNode>()
-after(async () => { await Promise.all([...running].map(async node => { await node.stop() })) })
-
-async function startNode (opts: MeshNodeOptions = {}): Promise<MeshNode> {
-  const node = new MeshNode({ ...FAST, ...opts })
-  running.add(node)
-  await node.start()
-  return node
-}
-
-async function stopNodes (...nodes: MeshNode[]): Promise<void> {
-  await Promise.all(nodes.map(async node => {
-    await node.stop()
-    running.delete(node)
-  }))
-}
+const { startNode, stopNodes } = fileNodes(FAST)
 
 describe('MeshNode limits', () => {
   it('has at most dialConcurrency dials in flight; the others wait their turn', async () => {

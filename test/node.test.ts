@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import net from 'node:net'
-import { after, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import { MeshNode, mapMessages, memoryNetwork, type MeshNodeOptions } from '../lib/index.js'
 import { waitFor } from './support/async.js'
-import { causeCodes } from './support/mesh.js'
+import { causeCodes, fileNodes } from './support/mesh.js'
 
 const FAST: MeshNodeOptions = {
   host: '127.0.0.1',
@@ -16,22 +16,7 @@ const FAST: MeshNodeOptions = {
   bootstrapBackoff: 20
 }
 
-const running = new Set<MeshNode>()
-after(async () => { await Promise.all([...running].map(async node => { await node.stop() })) })
-
-async function startNode (opts: MeshNodeOptions = {}): Promise<MeshNode> {
-  const node = new MeshNode({ ...FAST, ...opts })
-  running.add(node)
-  await node.start()
-  return node
-}
-
-async function stopNodes (...nodes: MeshNode[]): Promise<void> {
-  await Promise.all(nodes.map(async node => {
-    await node.stop()
-    running.delete(node)
-  }))
-}
+const { startNode, stopNodes } = fileNodes(FAST)
 
 describe('MeshNode', () => {
   it('exchanges chat and BYTES both ways', async () => {

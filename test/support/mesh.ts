@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
+import { after } from 'node:test'
 import { MeshNode, type MeshEvents, type MeshNodeOptions } from '../../lib/index.js'
 
 export const HOST = '127.0.0.1'
@@ -57,6 +58,32 @@ export function causeCodes (err: unknown): string[] {
     else if (typeof name === 'string') codes.push(name)
   }
   return codes
+}
+
+/**
+ * Starts nodes with `defaults` for one test file; whatever a test leaves
+ * running is stopped once the file's tests end.
+ */
+export function fileNodes (defaults: MeshNodeOptions): {
+  startNode: (opts?: MeshNodeOptions) => Promise<MeshNode>
+  stopNodes: (...nodes: MeshNode[]) => Promise<void>
+} {
+  const running = new Set<MeshNode>()
+  after(async () => { await Promise.all([...running].map(async node => { await node.stop() })) })
+  return {
+    startNode: async (opts = {}) => {
+      const node = new MeshNode({ ...defaults, ...opts })
+      running.add(node)
+      await node.start()
+      return node
+    },
+    stopNodes: async (...nodes) => {
+      await Promise.all(nodes.map(async node => {
+        await node.stop()
+        running.delete(node)
+      }))
+    }
+  }
 }
 
 /**

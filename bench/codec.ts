@@ -18,7 +18,7 @@ import * as lp from 'it-length-prefixed'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { FrameEncoder, encoder } from '../transforms/encoder.js'
 import { frameDecoder } from '../transforms/frame-decoder.js'
-import type { Message } from '../transforms/wire.js'
+import type { Message } from '../transforms/core/line-protocol.js'
 import { MB, type NetRow } from './measure.js'
 
 export interface CodecBenchOptions {

@@ -21,7 +21,7 @@
 import { once } from 'node:events'
 import net from 'node:net'
 import { MeshNode, type MeshNodeOptions } from '../lib/index.js'
-import { liveMemory } from '../test/support/memory.js'
+import { liveMemory } from '../harness/memory.js'
 
 const HOST = '127.0.0.1'
 

@@ -23,12 +23,12 @@ import { performance } from 'node:perf_hooks'
 import { withPeers } from './fork.js'
 import type { NetRow } from './measure.js'
 import { CASES, compareStreams } from './point-to-point.js'
-import { generateIdentity } from '../lib/identity.js'
-import { MeshNode } from '../lib/node.js'
-import type { MeshNodeOptions, SecureMode } from '../lib/options.js'
-import { secureTransport } from '../lib/secure.js'
-import { tcpTransport } from '../lib/tcp.js'
-import type { Transport } from '../lib/transport.js'
+import { generateIdentity } from '../lib/secure/identity.js'
+import { MeshNode } from '../lib/mesh/node.js'
+import type { MeshNodeOptions, SecureMode } from '../lib/options/options.js'
+import { secureTransport } from '../lib/secure/secure-transport.js'
+import { tcpTransport } from '../lib/transport/tcp.js'
+import type { Transport } from '../lib/transport/transport.js'
 
 export interface SecureBenchOptions {
   /** Shorter runs, for a smoke test; numbers are noisier. */

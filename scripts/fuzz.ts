@@ -1,6 +1,6 @@
 /**
  * A long fuzzing run against a live node (the property of test/fuzz.test.ts,
- * test/support/fuzz.ts), with a random seed unless one is given:
+ * harness/fuzz.ts), with a random seed unless one is given:
  *
  *   npm run fuzz -- --runs 100000 [--seed N] [--tcp] [--secure off|preferred|required]
  *
@@ -8,7 +8,7 @@
  * fast-check's shrunk counterexample on failure. Exits 0 when every run passed.
  */
 import { parseArgs } from 'node:util'
-import { fuzzNode } from '../test/support/fuzz.js'
+import { fuzzNode } from '../harness/fuzz.js'
 
 const { values } = parseArgs({
   options: {

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url'
 import ts from 'typescript'
 import { DEFAULT_LISTEN_BACKLOG, DEFAULT_READ_HIGH_WATER_MARK } from '../lib/constants.js'
 import { DEFAULT_MAX_FILE_SIZE, DEFAULT_MAX_TRANSFERS } from '../lib/file-transfer/receiver.js'
-import { DEFAULT_OPTIONS, DEFAULT_OVERLAY_OPTIONS } from '../lib/options.js'
+import { DEFAULT_OPTIONS, DEFAULT_OVERLAY_OPTIONS } from '../lib/options/options.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 export const README = `${ROOT}README.md`
@@ -28,16 +28,16 @@ interface Source {
 }
 
 export const SOURCES: Source[] = [
-  { title: '`new MeshNode(options)`', file: 'lib/options.ts', interface: 'MeshNodeOptions', defaults: DEFAULT_OPTIONS },
+  { title: '`new MeshNode(options)`', file: 'lib/options/options.ts', interface: 'MeshNodeOptions', defaults: DEFAULT_OPTIONS },
   {
     title: '`new MeshNode({ topology: \'overlay\', overlay })`',
-    file: 'lib/options.ts',
+    file: 'lib/options/options.ts',
     interface: 'OverlayOptions',
     // `random` is a function: its @default names it, there is no value to compare.
     defaults: Object.fromEntries(Object.entries(DEFAULT_OVERLAY_OPTIONS).filter(([name]) => name !== 'random'))
   },
-  { title: '`tcpTransport(options)`', file: 'lib/tcp.ts', interface: 'TcpOptions', defaults: { readHighWaterMark: DEFAULT_READ_HIGH_WATER_MARK, backlog: DEFAULT_LISTEN_BACKLOG } },
-  { title: '`memoryNetwork(options)`', file: 'lib/memory.ts', interface: 'MemoryTransportOptions', defaults: {} },
+  { title: '`tcpTransport(options)`', file: 'lib/transport/tcp.ts', interface: 'TcpOptions', defaults: { readHighWaterMark: DEFAULT_READ_HIGH_WATER_MARK, backlog: DEFAULT_LISTEN_BACKLOG } },
+  { title: '`memoryNetwork(options)`', file: 'lib/transport/memory.ts', interface: 'MemoryTransportOptions', defaults: {} },
   { title: '`receiveFiles(node, options)`', file: 'lib/file-transfer/receiver.ts', interface: 'FileReceiverOptions', defaults: { maxFileSize: DEFAULT_MAX_FILE_SIZE, maxTransfers: DEFAULT_MAX_TRANSFERS } }
 ]
 

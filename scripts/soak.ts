@@ -23,11 +23,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { MeshNode, type MeshNodeOptions } from '../lib/index.js'
-import { sleep } from '../test/support/async.js'
-import { KillableTcp } from '../test/support/killable.js'
-import { MiB, liveBytes } from '../test/support/memory.js'
-import { HOST, portOf } from '../test/support/mesh.js'
-import { seeded } from '../test/support/random.js'
+import { sleep } from '../harness/async.js'
+import { KillableTcp } from '../harness/killable.js'
+import { MiB, liveBytes } from '../harness/memory.js'
+import { HOST, portOf } from '../harness/loopback.js'
+import { seeded } from '../harness/random.js'
 
 const { values } = parseArgs({
   options: {

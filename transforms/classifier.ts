@@ -7,7 +7,7 @@ import {
   DUPLICATE, DUPLICATE_MESSAGE, ID_SEPARATOR, LISTEN_PREFIX, MAX_PEERS, MAX_PEERS_MESSAGE,
   PEERS_PREFIX, PEERS_SEPARATOR, PING, PING_MESSAGE, PONG, PONG_MESSAGE, REQUEST_PEERS, REQUEST_PEERS_MESSAGE,
   normalizeAddress, type Frame, type Message, type PeersMessage
-} from './wire.js'
+} from './core/line-protocol.js'
 
 /**
  * - `dialer`: we dialled; the first line is the listener's answer

@@ -4,8 +4,8 @@
  * every `discoveryInterval`. Messages pass through unchanged.
  */
 import { DEFAULT_DISCOVERY_INTERVAL } from '../lib/constants.js'
-import type { Link } from './link.js'
-import { REQUEST_PEERS_MESSAGE, type Message, type PeersMessage } from './wire.js'
+import type { Link } from './core/link.js'
+import { REQUEST_PEERS_MESSAGE, type Message, type PeersMessage } from './core/line-protocol.js'
 
 export interface DiscoveryOptions {
   link: Link

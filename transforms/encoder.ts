@@ -8,7 +8,7 @@
 import { Uint8ArrayList } from 'uint8arraylist'
 import { COALESCE_COPY_LIMIT } from '../lib/constants.js'
 import { forEachPiece } from './line-framer.js'
-import { BYTES_PREFIX, NEWLINE, assertChatText, messageLine, type Message } from './wire.js'
+import { BYTES_PREFIX, NEWLINE, assertChatText, messageLine, type Message } from './core/line-protocol.js'
 
 export interface EncoderOptions {
   /**

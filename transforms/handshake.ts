@@ -15,11 +15,11 @@ import { DEFAULT_CONNECTION_TIMEOUT } from '../lib/constants.js'
 import {
   DuplicatePeerError, HandshakeTimeoutError, InvalidHandshakeError, MaxPeersError, SelfConnectionError
 } from '../lib/errors.js'
-import type { Link } from './link.js'
+import type { Link } from './core/link.js'
 import {
   DUPLICATE_MESSAGE, MAX_PEERS_MESSAGE, REQUEST_PEERS_MESSAGE, normalizeAddress,
   type HelloMessage, type Message
-} from './wire.js'
+} from './core/line-protocol.js'
 
 /** Longest peer id accepted, in characters. */
 export const MAX_ID_LENGTH = 128

@@ -8,8 +8,8 @@
  */
 import { DEFAULT_MAINTENANCE_INTERVAL, DEFAULT_PEER_TIMEOUT } from '../lib/constants.js'
 import { PeerTimeoutError } from '../lib/errors.js'
-import type { Link } from './link.js'
-import { PING_MESSAGE, PONG_MESSAGE, type Message } from './wire.js'
+import type { Link } from './core/link.js'
+import { PING_MESSAGE, PONG_MESSAGE, type Message } from './core/line-protocol.js'
 
 export interface HeartbeatOptions {
   link: Link

@@ -11,13 +11,13 @@
  * }
  * ```
  */
-export * from './wire.js'
+export * from './core/line-protocol.js'
 export * from './line-framer.js'
 export * from './frame-decoder.js'
 export * from './classifier.js'
 export * from './encoder.js'
-export * from './link.js'
+export * from './core/link.js'
 export * from './handshake.js'
 export * from './heartbeat.js'
 export * from './discovery.js'
-export * from './noise.js'
+export * from '../lib/secure/noise-framing.js'

@@ -7,7 +7,7 @@
 import { Uint8ArrayList } from 'uint8arraylist'
 import { DEFAULT_MAX_LINE_LENGTH } from '../lib/constants.js'
 import { InvalidUtf8Error, LineTooLongError, NulByteError, TruncatedFrameError } from '../lib/errors.js'
-import { NEWLINE, isAsciiSpace } from './wire.js'
+import { NEWLINE, isAsciiSpace } from './core/line-protocol.js'
 
 export interface LineFramerOptions {
   /**

@@ -9,8 +9,8 @@ import { parseArgs as parseArgv } from 'node:util'
 import * as C from '../constants.js'
 import { InvalidAddressError, InvalidOptionError } from '../errors.js'
 import { DEFAULT_MAX_FILE_SIZE } from '../file-transfer/receiver.js'
-import { SECURE_MODES, TOPOLOGIES, type MeshNodeOptions, type SecureMode, type Topology } from '../options.js'
-import { normalizeAddress } from '../../transforms/wire.js'
+import { SECURE_MODES, TOPOLOGIES, type MeshNodeOptions, type SecureMode, type Topology } from '../options/options.js'
+import { normalizeAddress } from '../../transforms/core/line-protocol.js'
 
 /** Node options the command line can set beyond the existing CLI's. */
 export type Tuning = Pick<MeshNodeOptions, 'maxPeers' | 'maintenanceInterval' | 'discoveryInterval' | 'peerTimeout' | 'dialJitter'>

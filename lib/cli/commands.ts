@@ -7,7 +7,7 @@
  */
 import { DialError, InvalidMessageError } from '../errors.js'
 import { sendFile } from '../file-transfer/sender.js'
-import type { MeshNode } from '../node.js'
+import type { MeshNode } from '../mesh/node.js'
 import { formatDuration, type Output } from './output.js'
 import { explain, reportSend } from './report.js'
 

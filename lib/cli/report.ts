@@ -4,8 +4,8 @@
  */
 import type { FileReceiver } from '../file-transfer/receiver.js'
 import type { FileSend } from '../file-transfer/sender.js'
-import type { MeshNode } from '../node.js'
-import { describeMessage } from '../../transforms/wire.js'
+import type { MeshNode } from '../mesh/node.js'
+import { describeMessage } from '../../transforms/core/line-protocol.js'
 import { formatBytes, formatDuration, formatRate, type Output } from './output.js'
 
 /** An error's message, with its cause's when it has one (a dial failure says why). */

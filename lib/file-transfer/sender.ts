@@ -11,9 +11,9 @@ import { open, type FileHandle } from 'node:fs/promises'
 import { basename } from 'node:path'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { FileAccessError, FileChangedError, NoPeersError, PeerNotFoundError, TransferAbortedError } from '../errors.js'
-import type { MeshNode } from '../node.js'
+import type { MeshNode } from '../mesh/node.js'
 import { safeFileName } from './safe-name.js'
-import { FILE_CHUNK_SIZE, encodeFileChunk, encodeFileEnd, encodeFileStart, fileChunkHeader } from './wire.js'
+import { FILE_CHUNK_SIZE, encodeFileChunk, encodeFileEnd, encodeFileStart, fileChunkHeader } from './file-protocol.js'
 
 /** Bytes read at a time while hashing, in bytes. */
 const HASH_READ_SIZE = 1024 * 1024

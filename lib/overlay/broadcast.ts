@@ -27,7 +27,7 @@
  * eager by a GRAFT (either end) is therefore not pruned for `graftHoldTime`.
  */
 import { MessageCache, type CachedMessage, type MessageCacheOptions } from './message-cache.js'
-import type { BroadcastFrame, GossipFrame } from './wire.js'
+import type { BroadcastFrame, GossipFrame } from './overlay-protocol.js'
 import { MAX_OVERLAY_LIST_ENTRIES } from '../constants.js'
 
 export interface PlumtreeOptions extends MessageCacheOptions {

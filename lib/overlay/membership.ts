@@ -24,7 +24,7 @@
  *   come much faster than the shuffle interval, and a node that knows no one
  *   beyond its neighbours cannot repair.
  */
-import type { MembershipFrame, NeighborFrame, PeerRef, ShuffleFrame, ShuffleReplyFrame } from './wire.js'
+import type { MembershipFrame, NeighborFrame, PeerRef, ShuffleFrame, ShuffleReplyFrame } from './overlay-protocol.js'
 
 export interface MembershipOptions {
   activeViewSize: number

@@ -5,7 +5,7 @@
  * Both forget the oldest entries first, by age and by size. Time is passed
  * in, so the cache is pure and testable without timers.
  */
-import type { GossipFrame } from './wire.js'
+import type { GossipFrame } from './overlay-protocol.js'
 
 export interface MessageCacheOptions {
   /** Ids remembered at most. */

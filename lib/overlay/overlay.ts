@@ -20,11 +20,11 @@ import { RoutingTable } from './routing.js'
 import {
   decodeFrame, encodeFrame, type GossipFrame, type Origin, type OverlayFrame, type PayloadKind, type PeerRef,
   type RouteFrame, type RouteReplyFrame, type ShuffleReplyFrame
-} from './wire.js'
+} from './overlay-protocol.js'
 import { ConnectionClosedError, NoRouteError, NotRunningError, OverlayFrameError } from '../errors.js'
-import type { BroadcastResult, IncomingMessage, PeerInfo } from '../node.js'
-import type { ResolvedOverlayOptions } from '../options.js'
-import { assertChatText, type Message } from '../../transforms/wire.js'
+import type { BroadcastResult, IncomingMessage, PeerInfo } from '../mesh/node.js'
+import type { ResolvedOverlayOptions } from '../options/options.js'
+import { assertChatText, type Message } from '../../transforms/core/line-protocol.js'
 
 /** What the overlay needs from its node. */
 export interface OverlayHost {

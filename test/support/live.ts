@@ -4,7 +4,8 @@
  * harness that stops them all.
  */
 import type { MeshNode, MeshNodeOptions } from '../../lib/index.js'
-import { HOST, Harness } from './mesh.js'
+import { Harness } from './mesh.js'
+import { HOST } from '../../harness/loopback.js'
 
 /** Timers short enough for tests, long enough not to fire by accident on a busy machine. */
 export const FAST: MeshNodeOptions = {

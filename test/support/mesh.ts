@@ -6,8 +6,7 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after } from 'node:test'
 import { MeshNode, type MeshEvents, type MeshNodeOptions } from '../../lib/index.js'
-
-export const HOST = '127.0.0.1'
+import { HOST } from '../../harness/loopback.js'
 
 /** Timers long enough never to fire during a test, so every byte on the wire is one the test asked for. */
 export const QUIET: MeshNodeOptions = {
@@ -24,8 +23,6 @@ export const QUIET: MeshNodeOptions = {
 
 /** A fresh node id, as MeshNode makes them. */
 export const newId = (): string => randomBytes(16).toString('hex')
-/** The port of a `host:port` address. */
-export const portOf = (address: string): number => Number(address.slice(address.lastIndexOf(':') + 1))
 
 /** Resolves with the first `event` whose payload passes `match`; fails after `ms`. */
 export async function nextEvent<K extends keyof MeshEvents> (

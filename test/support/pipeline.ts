@@ -3,9 +3,9 @@
  * it out (collect, finish), and a fake link that records what it sends and
  * why it closes.
  */
-import type { Link } from '../../transforms/link.js'
-import { messageLine, type Message } from '../../transforms/wire.js'
-import { pushable } from './streams.js'
+import type { Link } from '../../transforms/core/link.js'
+import { messageLine, type Message } from '../../transforms/core/line-protocol.js'
+import { pushable } from '../../harness/streams.js'
 
 /** A source that yields `items`, then, if given `holdOpen`, ends only once it settles. */
 export async function * from<T> (items: T[], holdOpen?: Promise<void>): AsyncGenerator<T> {

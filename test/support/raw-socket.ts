@@ -6,8 +6,8 @@
  */
 import assert from 'node:assert/strict'
 import net from 'node:net'
-import { within } from './async.js'
-import { HOST } from './mesh.js'
+import { within } from '../../harness/async.js'
+import { HOST } from '../../harness/loopback.js'
 
 export class RawSocket {
   private unread = Buffer.alloc(0)

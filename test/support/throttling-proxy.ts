@@ -6,8 +6,8 @@
  * just as it would over a slow link.
  */
 import net from 'node:net'
-import { HOST } from './mesh.js'
-import { seeded } from './random.js'
+import { HOST } from '../../harness/loopback.js'
+import { seeded } from '../../harness/random.js'
 
 export interface ProxyOptions {
   /** Where to forward to. */

@@ -1,0 +1,166 @@
+/**
+ * One connection: a transport and two pipelines.
+ *
+ *   inbound:  transport.source -> frameDecoder -> classifier -> stages... -> deliver
+ *   outbound: queue -> outbound stages... -> encoder -> transport.sink
+ *
+ * Inbound stages answer the peer only through the connection's queue (the
+ * `Link`). Closing is explicit: with a reason, flushing what is queued for at
+ * most `lingerTimeout`, then the transport is closed and `done` resolves.
+ *
+ * Until `established()` is called, what the remote sends is counted against
+ * `maxHandshakeBytes`: the frame decoder would otherwise buffer a whole
+ * `BYTES` payload for a peer that has not even said who it is.
+ */
+import { pipe } from 'it-pipe'
+import { OutboundQueue } from './outbound-queue.js'
+import { ConnectionClosedError, HandshakeTooLargeError, SlowPeerError } from '../errors.js'
+import type { ByteChunk, Transport } from '../transport/transport.js'
+import { classifier, type HandshakeRole } from '../../transforms/classifier.js'
+import { encoder } from '../../transforms/encoder.js'
+import { frameDecoder, type FrameDecoderOptions } from '../../transforms/frame-decoder.js'
+import { composeTransforms, type Link, type MessageTransform } from '../../transforms/core/link.js'
+import type { Message } from '../../transforms/core/line-protocol.js'
+
+export interface ConnectionOptions extends FrameDecoderOptions {
+  transport: Transport
+  role: Exclude<HandshakeRole, 'none'>
+  /** Bytes the outbound queue holds before senders wait. */
+  maxQueuedBytes: number
+  /** Bytes the remote may send before `established()`; unlimited when not set. */
+  maxHandshakeBytes?: number
+  /** How long senders may make no progress before the peer is closed as slow, in ms. */
+  slowPeerTimeout: number
+  /** How long a graceful close may spend flushing the queue, in ms. */
+  lingerTimeout: number
+  /** Builds the inbound stages that follow the classifier, given this connection's link. */
+  inbound: (link: Link) => MessageTransform[]
+  /** Outbound stages, before the encoder. */
+  outbound: MessageTransform[]
+  /** The end of the inbound pipeline: consumes every batch. */
+  deliver: (source: AsyncIterable<Message[]>) => Promise<void>
+  /** Told once, synchronously, when the connection starts closing. */
+  onClose: (reason: Error) => void
+}
+
+export class Connection implements Link {
+  readonly transport: Transport
+  readonly role: Exclude<HandshakeRole, 'none'>
+  /** Why the connection closed (or is closing); `undefined` while open. */
+  closeReason: Error | undefined
+  /** Resolves when both pipelines have ended and the transport is closed. */
+  readonly done: Promise<void>
+  private readonly queue: OutboundQueue
+  private readonly lingerTimeout: number
+  private readonly onClose: (reason: Error) => void
+  private lingerTimer: NodeJS.Timeout | undefined
+  private handshaking = true
+
+  constructor (opts: ConnectionOptions) {
+    this.transport = opts.transport
+    this.role = opts.role
+    this.lingerTimeout = opts.lingerTimeout
+    this.onClose = opts.onClose
+    this.queue = new OutboundQueue({
+      maxQueuedBytes: opts.maxQueuedBytes,
+      slowPeerTimeout: opts.slowPeerTimeout,
+      onSlow: err => { this.close(err) }
+    })
+
+    const source = opts.maxHandshakeBytes === undefined ? this.transport.source : this.limitHandshake(this.transport.source, opts.maxHandshakeBytes)
+    const inbound = pipe(
+      source,
+      frameDecoder(opts),
+      classifier({ role: opts.role }),
+      composeTransforms(opts.inbound(this.stageLink())),
+      opts.deliver
+    ).then(
+      () => { this.close(new ConnectionClosedError('remote closed the connection')) },
+      (err: Error) => { this.close(err) }
+    )
+    const outbound = pipe(
+      this.queue,
+      composeTransforms(opts.outbound),
+      encoder(),
+      this.transport.sink
+    ).catch((err: Error) => { this.close(err) })
+
+    this.done = Promise.all([inbound, outbound]).then(async () => {
+      clearTimeout(this.lingerTimer)
+      this.transport.close()
+      await this.transport.closed
+    })
+  }
+
+  /** Marks the handshake complete: from now on the remote may send any amount. */
+  established (): void {
+    this.handshaking = false
+  }
+
+  /** Queues a message, waiting while the queue is full. Rejects once the connection is closing. */
+  send (msg: Message): Promise<void> {
+    return this.queue.push(msg)
+  }
+
+  /** Queues a message if there is room now; see `OutboundQueue.offer`. */
+  offer (msg: Message): boolean {
+    return this.queue.offer(msg)
+  }
+
+  /** Bytes queued and not yet written. */
+  get queuedBytes (): number {
+    return this.queue.queuedBytes
+  }
+
+  /**
+   * The link the inbound stages answer through. Once the connection is
+   * closing, an answer (`PONG`, `PEERS:`) can no longer go out; it is dropped
+   * instead of failing the stage, because a failed stage would end the
+   * inbound pipeline and lose what the peer still sends before it closes its
+   * side (a connection superseded by a simultaneous one is read to its end).
+   */
+  private stageLink (): Link {
+    return {
+      send: async msg => {
+        await this.send(msg).catch((err: unknown) => { if (this.closeReason === undefined) throw err })
+      },
+      close: reason => { this.close(reason) }
+    }
+  }
+
+  /**
+   * Counts the bytes received while handshaking. A chunk is refused only when
+   * the bytes before it already reach the limit, so the chunk that completes
+   * a handshake may carry the peer's first messages along.
+   */
+  private async * limitHandshake (source: AsyncIterable<ByteChunk>, limit: number): AsyncGenerator<ByteChunk> {
+    let received = 0
+    for await (const chunk of source) {
+      if (this.handshaking) {
+        if (received >= limit) throw new HandshakeTooLargeError(limit)
+        received += chunk.byteLength
+      }
+      yield chunk
+    }
+  }
+
+  /**
+   * Closes the connection with `reason`. What is queued is still flushed,
+   * for at most `lingerTimeout`, unless the peer is slow (then at once).
+   */
+  close (reason: Error): void {
+    if (this.closeReason !== undefined) return
+    this.closeReason = reason
+    this.onClose(reason)
+    if (reason instanceof SlowPeerError) {
+      this.queue.abort(reason)
+      this.transport.close()
+      return
+    }
+    this.queue.end(new ConnectionClosedError(reason.message))
+    this.lingerTimer = setTimeout(() => {
+      this.queue.abort(reason)
+      this.transport.close()
+    }, this.lingerTimeout)
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * A peer's outbound queue, bounded in bytes. Senders that find it full wait
+ * in FIFO order; if none of them can be let in for `slowPeerTimeout`, the
+ * queue reports the peer as slow so the connection can be closed on purpose
+ * instead of growing memory or dropping frames. The connection's outbound
+ * pipeline reads it as batches: everything queued at the moment of reading.
+ */
+import { ConnectionClosedError, SlowPeerError } from '../errors.js'
+import { messageLine, type Message } from '../../transforms/core/line-protocol.js'
+
+export interface OutboundQueueOptions {
+  /** Bytes the queue may hold before senders wait; one message larger than this still passes alone. */
+  maxQueuedBytes: number
+  /** How long senders may make no progress before the peer is reported slow, in ms. */
+  slowPeerTimeout: number
+  /** Told once when the peer is found slow. */
+  onSlow: (err: SlowPeerError) => void
+}
+
+/** Bytes a message counts for in a queue (lines by their length in UTF-16 units, plus `\n`). */
+export function queuedSize (msg: Message): number {
+  if (msg.type === 'bytes') return msg.data.byteLength + 16
+  return (messageLine(msg) as string).length + 1
+}
+
+interface Waiter {
+  msg: Message
+  size: number
+  resolve: () => void
+  reject: (err: Error) => void
+}
+
+const QUEUED = Promise.resolve()
+
+export class OutboundQueue implements AsyncIterable<Message[]> {
+  private items: Message[] = []
+  private bytes = 0
+  private readonly waiters: Waiter[] = []
+  private slowTimer: NodeJS.Timeout | undefined
+  /** Why the queue no longer accepts messages; set by end() or abort(). */
+  private closedBy: Error | undefined
+  private aborted = false
+  private wake: (() => void) | undefined
+
+  constructor (private readonly opts: OutboundQueueOptions) {}
+
+  /** Bytes queued and not yet taken by the pipeline. */
+  get queuedBytes (): number {
+    return this.bytes
+  }
+
+  /** Senders waiting for room. */
+  get waiting (): number {
+    return this.waiters.length
+  }
+
+  /**
+   * Queues `msg` if there is room now and nobody is waiting before it.
+   * @returns whether it was queued
+   * @throws ConnectionClosedError once the queue is ended or aborted
+   */
+  offer (msg: Message): boolean {
+    if (this.closedBy !== undefined) throw this.closedBy
+    const size = queuedSize(msg)
+    if (this.waiters.length > 0 || !this.fits(size)) return false
+    this.enqueue(msg, size)
+    return true
+  }
+
+  /** Queues `msg`, waiting in line while the queue is full. */
+  push (msg: Message): Promise<void> {
+    try {
+      if (this.offer(msg)) return QUEUED
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ msg, size: queuedSize(msg), resolve, reject })
+      this.slowTimer ??= setTimeout(() => { this.reportSlow() }, this.opts.slowPeerTimeout)
+    })
+  }
+
+  /** Accepts no more messages; the reader still gets everything queued or waiting. */
+  end (reason = new ConnectionClosedError()): void {
+    this.closedBy ??= reason
+    this.wake?.()
+  }
+
+  /** Drops everything: waiting senders are rejected with `reason` and the reader stops. */
+  abort (reason: Error): void {
+    this.closedBy ??= reason
+    this.aborted = true
+    clearTimeout(this.slowTimer)
+    this.items = []
+    this.bytes = 0
+    for (const waiter of this.waiters.splice(0)) waiter.reject(reason)
+    this.wake?.()
+  }
+
+  async * [Symbol.asyncIterator] (): AsyncGenerator<Message[]> {
+    while (!this.aborted) {
+      if (this.items.length > 0) {
+        // Senders awaiting already-resolved sends run as microtasks: let them
+        // all queue before taking the batch (a tick runs once microtasks are
+        // drained), or each write would carry only a message or two.
+        await new Promise(resolve => { process.nextTick(resolve) })
+        if (this.aborted) return
+        // No local for the batch: a suspended generator keeps its locals, and
+        // the last batch would stay reachable, payloads and all, until the
+        // next one is taken.
+        yield this.take()
+      } else if (this.closedBy !== undefined && this.waiters.length === 0) {
+        return
+      } else {
+        await new Promise<void>(resolve => { this.wake = resolve })
+        this.wake = undefined
+      }
+    }
+  }
+
+  /** Everything queued, as one batch; lets waiting senders in. */
+  private take (): Message[] {
+    const batch = this.items
+    this.items = []
+    this.bytes = 0
+    this.admitWaiters()
+    return batch
+  }
+
+  private fits (size: number): boolean {
+    return this.bytes === 0 || this.bytes + size <= this.opts.maxQueuedBytes
+  }
+
+  private enqueue (msg: Message, size: number): void {
+    this.items.push(msg)
+    this.bytes += size
+    this.wake?.()
+  }
+
+  private admitWaiters (): void {
+    let admitted = false
+    while (this.waiters.length > 0 && this.fits((this.waiters[0] as Waiter).size)) {
+      const waiter = this.waiters.shift() as Waiter
+      this.enqueue(waiter.msg, waiter.size)
+      waiter.resolve()
+      admitted = true
+    }
+    if (!admitted) return
+    // Progress was made: the slow-peer clock restarts for whoever still waits.
+    clearTimeout(this.slowTimer)
+    this.slowTimer = this.waiters.length > 0 ? setTimeout(() => { this.reportSlow() }, this.opts.slowPeerTimeout) : undefined
+  }
+
+  private reportSlow (): void {
+    // slowTimer stays set (fired) so later senders do not restart the clock: told once until progress is made.
+    if (this.waiters.length === 0 || this.aborted) return
+    this.opts.onSlow(new SlowPeerError(this.opts.slowPeerTimeout, this.bytes))
+  }
+}

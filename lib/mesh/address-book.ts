@@ -1,0 +1,143 @@
+/**
+ * The bounded table of known listen addresses. When it is full, an
+ * unconnected entry is forgotten to make room: first one this node never
+ * dialled, heard of longest ago, so that a flood of `PEERS:` lists cannot
+ * push out the addresses that are known to work. An address whose dial
+ * failed is not offered for dialling again until a delay that grows with
+ * its failures has passed, so that bogus addresses cost a few dials, not a
+ * stream of them.
+ */
+import type { LinkSecurity } from '../secure/secure-transport.js'
+
+/** What a node knows of one address. */
+export interface KnownPeer {
+  /** `host:port` where the peer listens. */
+  address: string
+  /** Whether a connected peer listens there. */
+  connected: boolean
+  /** Dials that failed since the last success. */
+  failures: number
+  /** After a failed dial: when it may be dialled again (ms since epoch). */
+  retryAt?: number
+  /** When it was last heard of (ms since epoch). */
+  lastHeard: number
+  /** How the last link this node dialled there was secured; `undefined` until one was established, and again after a failed dial. */
+  security: LinkSecurity | undefined
+  /**
+   * When this node last dialled it and completed a handshake (ms since
+   * epoch; 0 when remembered from the peers file of an earlier run).
+   */
+  lastDialed?: number
+}
+
+export class AddressBook {
+  private readonly entries = new Map<string, KnownPeer>()
+  /** The entries with a `lastDialed`, apart: few, and read for every `PEERS:` answer. */
+  private readonly proven = new Set<KnownPeer>()
+
+  /**
+   * @param capacity addresses kept at most
+   * @param retryDelay how long to wait before dialling an address again after its `failures`-th failure in a row, in ms
+   */
+  constructor (private readonly capacity: number, private readonly retryDelay: (failures: number) => number = () => 0) {}
+
+  get size (): number {
+    return this.entries.size
+  }
+
+  get (address: string): KnownPeer | undefined {
+    return this.entries.get(address)
+  }
+
+  /**
+   * Records an address as heard of now.
+   * @returns true when it was not known before
+   */
+  add (address: string): boolean {
+    const known = this.entries.get(address)
+    if (known !== undefined) {
+      known.lastHeard = Date.now()
+      // Re-inserting keeps the map ordered from least to most recently heard.
+      this.entries.delete(address)
+      this.entries.set(address, known)
+      return false
+    }
+    if (this.entries.size >= this.capacity && !this.evictOne()) return false
+    this.entries.set(address, { address, connected: false, failures: 0, lastHeard: Date.now(), security: undefined })
+    return true
+  }
+
+  /** Records a completed dial: the address is known to work. */
+  markDialed (address: string, at = Date.now()): void {
+    const known = this.entries.get(address)
+    if (known === undefined) return
+    known.lastDialed = at
+    this.proven.add(known)
+  }
+
+  setConnected (address: string, connected: boolean): void {
+    const known = this.entries.get(address)
+    if (known === undefined) return
+    known.connected = connected
+    if (!connected) return
+    known.failures = 0
+    delete known.retryAt
+  }
+
+  setSecurity (address: string, security: LinkSecurity | undefined): void {
+    const known = this.entries.get(address)
+    if (known !== undefined) known.security = security
+  }
+
+  remove (address: string): void {
+    const known = this.entries.get(address)
+    if (known === undefined) return
+    this.entries.delete(address)
+    this.proven.delete(known)
+  }
+
+  /** @returns the failures since the last success */
+  recordFailure (address: string, now = Date.now()): number {
+    const known = this.entries.get(address)
+    if (known === undefined) return 0
+    known.failures++
+    known.retryAt = now + this.retryDelay(known.failures)
+    return known.failures
+  }
+
+  /** Unconnected addresses that may be dialled now: none failed, or its retry delay has passed. */
+  dialable (now = Date.now()): KnownPeer[] {
+    return [...this.entries.values()].filter(known => !known.connected && (known.retryAt === undefined || known.retryAt <= now))
+  }
+
+  list (): KnownPeer[] {
+    return [...this.entries.values()].map(known => ({ ...known }))
+  }
+
+  /** Addresses this node has dialled successfully, most recently dialled first. */
+  dialed (): string[] {
+    return [...this.proven]
+      .sort((a, b) => (b.lastDialed as number) - (a.lastDialed as number))
+      .map(known => known.address)
+  }
+
+  /** Addresses this node has dialled successfully and is not connected to now. */
+  provenUnconnected (): KnownPeer[] {
+    return [...this.proven].filter(known => !known.connected)
+  }
+
+  private evictOne (): boolean {
+    let fallback: KnownPeer | undefined
+    for (const known of this.entries.values()) {
+      if (known.connected) continue
+      if (known.lastDialed === undefined) {
+        this.entries.delete(known.address)
+        return true
+      }
+      fallback ??= known
+    }
+    if (fallback === undefined) return false
+    this.remove(fallback.address)
+    return true
+  }
+}

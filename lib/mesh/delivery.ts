@@ -1,0 +1,142 @@
+/**
+ * Delivery: the end of every connection's inbound pipeline. Chat and `BYTES`
+ * become events; `BYTES` payloads claimed by a sub-protocol prefix go to its
+ * handler; chat and unclaimed payloads also go to every `messages()` reader.
+ * It awaits only when a handler or a reader needs time, and that wait is what
+ * slows the reading of the peer's socket.
+ */
+import type { EventEmitter } from 'node:events'
+import type { Uint8ArrayList } from 'uint8arraylist'
+import { startsWithBytes } from '../../transforms/core/bytes.js'
+import { Inbox } from './inbox.js'
+import type { MeshEvents, PeerInfo } from './node.js'
+import type { Origin } from '../overlay/overlay-protocol.js'
+import type { Message } from '../../transforms/core/line-protocol.js'
+
+/**
+ * A message, as `messages()` yields it. `peer` is the connected peer it
+ * came from; `origin` the node that wrote it, which in the overlay topology
+ * may be further away: `hops` is the number of links it crossed (1 when
+ * `origin` is `peer`).
+ */
+export type IncomingMessage =
+  | { type: 'chat', peer: PeerInfo, text: string, origin: Origin, hops: number }
+  | { type: 'bytes', peer: PeerInfo, data: Uint8ArrayList, origin: Origin, hops: number }
+
+/** Where a message came from beyond the connected peer: its author and the links it crossed (`peer` and 1 when sent directly). */
+export interface MessageSource {
+  origin: Origin
+  hops: number
+}
+
+/**
+ * Handles `BYTES` payloads that start with a registered prefix, whether
+ * they came straight from `peer` or were relayed through it (`source`).
+ * Returning a promise holds back the peer's next messages until it settles.
+ */
+export type BytesHandler = (data: Uint8ArrayList, peer: PeerInfo, source: MessageSource) => void | Promise<void>
+
+export interface HandlerOptions {
+  /** Whether relayed payloads reach the handler too; a link-level protocol (the overlay's own) must see only its neighbours' frames. @default true */
+  relayed?: boolean
+}
+
+interface Handler {
+  prefix: string
+  bytes: Uint8Array
+  handle: BytesHandler
+  relayed: boolean
+}
+
+export class Delivery {
+  private readonly handlers: Handler[] = []
+  private readonly inboxes = new Set<Inbox<IncomingMessage>>()
+
+  /**
+   * @param events where `chat`, `bytes`, `debug` and `handler:error` are emitted
+   * @param inboxSize messages buffered per `messages()` reader before delivery waits
+   */
+  constructor (private readonly events: EventEmitter<MeshEvents>, private readonly inboxSize: number) {}
+
+  /** Claims payloads starting with `prefix`; returns a function that removes the handler. */
+  handle (prefix: string, handler: BytesHandler, { relayed = true }: HandlerOptions = {}): () => void {
+    const entry: Handler = { prefix, bytes: new TextEncoder().encode(prefix), handle: handler, relayed }
+    this.handlers.push(entry)
+    return () => {
+      const index = this.handlers.indexOf(entry)
+      if (index >= 0) this.handlers.splice(index, 1)
+    }
+  }
+
+  /** A new reader of every chat and unclaimed payload from now on. */
+  messages (): AsyncIterableIterator<IncomingMessage> {
+    const inbox: Inbox<IncomingMessage> = new Inbox(this.inboxSize, () => { this.inboxes.delete(inbox) })
+    this.inboxes.add(inbox)
+    return inbox
+  }
+
+  /** Lets every reader finish what it has, then end. */
+  end (): void {
+    for (const inbox of this.inboxes) inbox.end()
+  }
+
+  /** Consumes one connection's inbound batches; `peerOf` is undefined until its handshake is done. */
+  async consume (source: AsyncIterable<Message[]>, peerOf: () => PeerInfo | undefined): Promise<void> {
+    for await (const batch of source) {
+      const peer = peerOf()
+      if (peer === undefined) continue
+      for (const msg of batch) {
+        let wait: Promise<void> | undefined
+        if (msg.type === 'chat') {
+          wait = this.deliverChat({ type: 'chat', peer, text: msg.text, origin: peer, hops: 1 })
+        } else if (msg.type === 'bytes') {
+          wait = this.deliverBytes({ type: 'bytes', peer, data: msg.data as Uint8ArrayList, origin: peer, hops: 1 }, false)
+        } else {
+          this.events.emit('debug', { peer, message: msg })
+        }
+        if (wait !== undefined) await wait
+      }
+    }
+  }
+
+  /**
+   * Delivers a message that reached this node through others (an overlay
+   * broadcast or routed message) as a direct one is: a payload to its
+   * handler, else an event, then every reader.
+   */
+  relayed (msg: IncomingMessage): Promise<void> | undefined {
+    return msg.type === 'bytes' ? this.deliverBytes(msg, true) : this.deliverChat(msg)
+  }
+
+  private deliverChat (msg: Extract<IncomingMessage, { type: 'chat' }>): Promise<void> | undefined {
+    const { peer, text, origin, hops } = msg
+    this.events.emit('chat', { peer, text, origin, hops })
+    return this.toInboxes(msg)
+  }
+
+  private deliverBytes (msg: Extract<IncomingMessage, { type: 'bytes' }>, relayed: boolean): Promise<void> | undefined {
+    const { peer, data, origin, hops } = msg
+    const handler = this.handlers.find(candidate => (candidate.relayed || !relayed) && startsWithBytes(data, candidate.bytes))
+    if (handler === undefined) {
+      this.events.emit('bytes', { peer, data, origin, hops })
+      return this.toInboxes(msg)
+    }
+    const failed = (error: unknown): void => { this.events.emit('handler:error', { error: error as Error, peer, prefix: handler.prefix }) }
+    try {
+      return handler.handle(data, peer, { origin, hops })?.catch(failed)
+    } catch (error) {
+      failed(error)
+      return undefined
+    }
+  }
+
+  private toInboxes (msg: IncomingMessage): Promise<void> | undefined {
+    if (this.inboxes.size === 0) return undefined
+    const waits: Array<Promise<void>> = []
+    for (const inbox of this.inboxes) {
+      const full = inbox.push(msg)
+      if (full !== undefined) waits.push(full)
+    }
+    return waits.length > 0 ? Promise.all(waits).then(() => {}) : undefined
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * Secure-link setup: what happens to a raw transport, accepted or dialled,
+ * before its line handshake. Per the `secure` mode it runs Noise (see
+ * `secure.ts`) or lets a plaintext link through; it refuses keys off the
+ * allowlist; and it remembers which ids keys have proven, so that a
+ * plaintext peer cannot take over a proven id.
+ */
+import { AccessDeniedError, IdentityMismatchError, NoiseRefusedError, PlaintextPeerError, PlaintextRefusedError } from '../errors.js'
+import { fingerprint, nodeIdFromPublicKey, publicKeyHex, type Identity } from './identity.js'
+import type { Direction, MeshEvents, PeerInfo } from '../mesh/node.js'
+import type { ResolvedOptions } from '../options/options.js'
+import { classifyInbound, secureTransport, type LinkSecurity } from './secure-transport.js'
+import type { Transport } from '../transport/transport.js'
+
+/** A connection before its line handshake: the transport to run it over, and how it is secured. */
+export interface SecuredLink {
+  transport: Transport
+  security: LinkSecurity
+  /** The peer's static key, when `security` is `noise`. */
+  publicKey: Uint8Array | undefined
+}
+
+export type SecureLinksOptions = Pick<ResolvedOptions, 'id' | 'secure' | 'connectionTimeout' | 'secureProbeTimeout' | 'maxNoiseMessages' | 'maxKnownPeers'> & {
+  /** This node's key pair; `undefined` only when `secure` is `off`. */
+  identity: Identity | undefined
+  /** Hex public keys of the only peers allowed; anyone when `undefined`. */
+  allowlist: ReadonlySet<string> | undefined
+  /** Whether the node still runs: a dial that fails once it has stopped is not tried again in plaintext. */
+  running: () => boolean
+  /** Told of every peer the allowlist refuses. */
+  onDenied: (denial: MeshEvents['peer:denied'][0]) => void
+}
+
+/** How a link is secured, as `PeerInfo` shows it. */
+export function securityInfo (link: SecuredLink): Pick<PeerInfo, 'security' | 'publicKey' | 'fingerprint'> {
+  const key = link.publicKey
+  return {
+    security: link.security,
+    publicKey: key === undefined ? undefined : publicKeyHex(key),
+    fingerprint: key === undefined ? undefined : fingerprint(key)
+  }
+}
+
+export class SecureLinks {
+  /** Ids proven over Noise, oldest first: a plaintext peer may not claim one. Bounded by `maxKnownPeers`. */
+  private readonly keyBoundIds = new Set<string>()
+  /** Transports still in their first byte or Noise handshake, so that `closePending()` can close them. */
+  private readonly securing = new Set<Transport>()
+
+  constructor (private readonly opts: SecureLinksOptions) {}
+
+  /** An accepted transport up to a secured link: Noise or plaintext told apart by the first byte, Noise run as the responder. */
+  async inbound (transport: Transport): Promise<SecuredLink> {
+    return await this.tracked(transport, this.secureInbound(transport))
+  }
+
+  /**
+   * A dial attempt up to a secured link, over transports from `open`.
+   * `preferred` tries Noise first and falls back to plaintext only for a
+   * peer that answered as a plaintext peer, on a new connection (message 1
+   * garbled the first one for it). An address whose last link was plaintext
+   * (`lastSecurity`) is dialled in plaintext at once.
+   */
+  async outbound (address: string, open: () => Promise<Transport>, lastSecurity: LinkSecurity | undefined): Promise<SecuredLink> {
+    const { secure } = this.opts
+    const plaintextPeer = secure === 'preferred' && this.opts.allowlist === undefined && lastSecurity === 'plaintext'
+    if (secure === 'off' || plaintextPeer) return this.plaintextLink(await open(), 'outbound')
+    const transport = await open()
+    try {
+      return await this.tracked(transport, this.noiseLink(transport, 'outbound'))
+    } catch (err) {
+      if (!(err instanceof PlaintextPeerError) || !this.opts.running()) throw err
+      if (secure === 'required') throw new PlaintextRefusedError({ cause: err })
+      // No second connection for a peer the allowlist would refuse anyway.
+      if (this.opts.allowlist !== undefined) throw this.deny(address, 'outbound', undefined)
+      return this.plaintextLink(await open(), 'outbound')
+    }
+  }
+
+  /**
+   * The id in a hello must be the one its link proves: over Noise, the id
+   * of the proven key; over plaintext, none that a key has proven to this
+   * node (its own included), or anyone could take over a known peer's id.
+   * @throws IdentityMismatchError
+   */
+  checkClaimedId (claimed: string, link: SecuredLink): void {
+    if (link.publicKey !== undefined) {
+      const proven = nodeIdFromPublicKey(link.publicKey)
+      if (claimed !== proven) throw new IdentityMismatchError(claimed, `the key proven over Noise gives id ${proven}`)
+      return
+    }
+    if (this.opts.secure !== 'off' && (claimed === this.opts.id || this.keyBoundIds.has(claimed))) {
+      throw new IdentityMismatchError(claimed, 'that id belongs to a key proven over Noise, which a plaintext link cannot prove')
+    }
+  }
+
+  /** Remembers `id`, admitted over `link`, as proven when a key proved it, forgetting the oldest such id beyond `maxKnownPeers`. */
+  bindId (id: string, link: SecuredLink): void {
+    if (link.publicKey === undefined) return
+    this.keyBoundIds.delete(id)
+    this.keyBoundIds.add(id)
+    if (this.keyBoundIds.size > this.opts.maxKnownPeers) this.keyBoundIds.delete(this.keyBoundIds.values().next().value as string)
+  }
+
+  /** Closes every transport still being secured: the node is stopping. */
+  closePending (): void {
+    for (const transport of this.securing) transport.close()
+  }
+
+  private async secureInbound (transport: Transport): Promise<SecuredLink> {
+    const { kind, transport: classified } = await classifyInbound(transport, this.opts.connectionTimeout)
+    if (kind === 'plaintext') return this.plaintextLink(classified, 'inbound')
+    if (this.opts.secure === 'off') throw new NoiseRefusedError()
+    return await this.noiseLink(classified, 'inbound')
+  }
+
+  /** A plaintext link, if this node's mode and allowlist permit one. */
+  private plaintextLink (transport: Transport, direction: Direction): SecuredLink {
+    if (this.opts.secure === 'required') {
+      transport.close()
+      throw new PlaintextRefusedError()
+    }
+    if (this.opts.allowlist !== undefined) {
+      transport.close()
+      throw this.deny(transport.remoteAddress, direction, undefined)
+    }
+    return { transport, security: 'plaintext', publicKey: undefined }
+  }
+
+  /** Runs the Noise handshake (as initiator when dialling), checking the proven key against the allowlist. */
+  private async noiseLink (transport: Transport, direction: Direction): Promise<SecuredLink> {
+    const { connectionTimeout, secure, secureProbeTimeout, maxNoiseMessages, allowlist } = this.opts
+    const secured = await secureTransport(transport, {
+      role: direction === 'outbound' ? 'initiator' : 'responder',
+      identity: this.opts.identity as Identity,
+      timeout: connectionTimeout,
+      // Only `preferred` has a plaintext fallback to decide on quickly.
+      probeTimeout: direction === 'outbound' && secure === 'preferred' ? secureProbeTimeout : undefined,
+      maxMessages: maxNoiseMessages,
+      verifyRemoteKey: key => {
+        if (allowlist !== undefined && !allowlist.has(publicKeyHex(key))) throw this.deny(transport.remoteAddress, direction, key)
+      }
+    })
+    return { transport: secured, security: 'noise', publicKey: secured.remotePublicKey }
+  }
+
+  private deny (remoteAddress: string, direction: Direction, key: Uint8Array | undefined): AccessDeniedError {
+    const publicKey = key === undefined ? undefined : publicKeyHex(key)
+    const error = new AccessDeniedError(publicKey)
+    this.opts.onDenied({ remoteAddress, direction, publicKey, fingerprint: key === undefined ? undefined : fingerprint(key), error })
+    return error
+  }
+
+  /** Runs `work` on a transport that `closePending()` must be able to close meanwhile. */
+  private async tracked<T> (transport: Transport, work: Promise<T>): Promise<T> {
+    this.securing.add(transport)
+    try {
+      return await work
+    } finally {
+      this.securing.delete(transport)
+    }
+  }
+}

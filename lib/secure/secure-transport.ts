@@ -1,0 +1,253 @@
+/**
+ * Secure links. `secureTransport` runs the Noise XX handshake over a
+ * transport and returns another transport whose source decrypts and whose
+ * sink encrypts, so a `Connection` and every stage above it run over it
+ * unchanged. `classifyInbound` tells an accepted connection's first byte
+ * apart: a Noise handshake or a plaintext protocol line.
+ *
+ * @example
+ * ```ts
+ * const link = await secureTransport(await tcpTransport().dial(host, port, { timeout }), { role: 'initiator', identity })
+ * console.log(fingerprint(link.remotePublicKey))
+ * ```
+ */
+import type { Uint8ArrayList } from 'uint8arraylist'
+import { DEFAULT_CONNECTION_TIMEOUT } from '../constants.js'
+import { ConnectionClosedError, HandshakeTimeoutError, NoiseHandshakeError, PlaintextPeerError } from '../errors.js'
+import { XXHandshake, type CipherState, type KeyPair } from './noise/index.js'
+import type { ByteChunk, Transport } from '../transport/transport.js'
+import { NOISE_FIRST_BYTE, NOISE_PROLOGUE, decryptStream, encryptStream, frameNoiseMessage, noiseFramer } from './noise-framing.js'
+
+/** How a link is carried: inside Noise, or as the plain line protocol. */
+export type LinkSecurity = 'noise' | 'plaintext'
+
+/** A transport inside an established Noise session. */
+export interface SecureTransport extends Transport {
+  /** The peer's static X25519 public key, proven in the handshake. */
+  readonly remotePublicKey: Uint8Array
+  /** The Noise handshake hash: the same on both ends, unique to this session. */
+  readonly handshakeHash: Uint8Array
+}
+
+export interface SecureTransportOptions {
+  role: 'initiator' | 'responder'
+  /** This node's static key pair. */
+  identity: KeyPair
+  /**
+   * Time the whole handshake may take, in ms.
+   * @default 10000
+   */
+  timeout?: number
+  /**
+   * Initiator only: how long to wait for the first byte of an answer before
+   * deciding the peer speaks plaintext, in ms. Without it, only a plaintext
+   * line or a close counts as a plaintext answer.
+   */
+  probeTimeout?: number
+  /** Transport messages per direction before the link refuses to go on (`NonceExhaustedError`). */
+  maxMessages?: number
+  /** Told the peer's static key as soon as it is proven; throw to refuse the peer before the handshake ends. */
+  verifyRemoteKey?: (publicKey: Uint8Array) => void
+}
+
+/** An accepted connection, told apart by its first byte. */
+export interface ClassifiedTransport {
+  kind: LinkSecurity
+  /** The same connection, its first bytes still unread. */
+  transport: Transport
+}
+
+type RawIterator = AsyncIterator<ByteChunk>
+
+function firstByte (chunk: ByteChunk): number | undefined {
+  return chunk instanceof Uint8Array ? chunk[0] : chunk.get(0)
+}
+
+/** The transport with another source (the same connection otherwise). */
+function withSource (transport: Transport, source: AsyncIterable<ByteChunk>): Transport {
+  return {
+    source,
+    sink: async chunks => { await transport.sink(chunks) },
+    remoteAddress: transport.remoteAddress,
+    remoteHost: transport.remoteHost,
+    localHost: transport.localHost,
+    close: () => { transport.close() },
+    closed: transport.closed
+  }
+}
+
+/** `first` and then the rest of `raw`: puts back a chunk that was read to look at it. */
+async function * prepend (first: ByteChunk, raw: RawIterator): AsyncGenerator<ByteChunk> {
+  yield first
+  for (let result = await raw.next(); result.done !== true; result = await raw.next()) yield result.value
+}
+
+/** The first non-empty chunk, or `undefined` when the stream ends first. */
+async function firstChunk (raw: RawIterator): Promise<ByteChunk | undefined> {
+  for (;;) {
+    const result = await raw.next()
+    if (result.done === true) return undefined
+    if (result.value.byteLength > 0) return result.value
+  }
+}
+
+/** `promise`, or what `onTimeout()` returns (or throws) after `ms`; the timer never outlives the race. */
+async function within<T> (promise: Promise<T>, ms: number, onTimeout: () => T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const expired = new Promise<T>((resolve, reject) => {
+    timer = setTimeout(() => {
+      try {
+        resolve(onTimeout())
+      } catch (err) {
+        reject(err)
+      }
+    }, ms)
+  })
+  try {
+    return await Promise.race([promise, expired])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/**
+ * Waits for an accepted connection's first byte: `noise` when it is the
+ * start of a Noise handshake, `plaintext` for anything else.
+ * @throws HandshakeTimeoutError after `timeout` ms of silence, ConnectionClosedError when it closes first
+ */
+export async function classifyInbound (transport: Transport, timeout: number = DEFAULT_CONNECTION_TIMEOUT): Promise<ClassifiedTransport> {
+  const raw = transport.source[Symbol.asyncIterator]()
+  const silent = new HandshakeTimeoutError(timeout)
+  const chunk = await within(firstChunk(raw), timeout, () => { throw silent })
+  if (chunk === undefined) throw new ConnectionClosedError('closed before sending anything')
+  return {
+    kind: firstByte(chunk) === NOISE_FIRST_BYTE ? 'noise' : 'plaintext',
+    transport: withSource(transport, prepend(chunk, raw))
+  }
+}
+
+/**
+ * The initiator's look at the answer to message 1: a Noise answer starts
+ * with a length byte of 0; a plaintext peer answers with a line, a close
+ * or nothing at all.
+ */
+async function probeAnswer (raw: RawIterator, probeTimeout: number | undefined): Promise<ByteChunk> {
+  const SILENT = Symbol('silent')
+  // A reset before any byte is a refusal like a close: plaintext peers may drop the garbled connection hard.
+  const answer = firstChunk(raw).catch(() => undefined)
+  const chunk = probeTimeout === undefined ? await answer : await within<ByteChunk | undefined | typeof SILENT>(answer, probeTimeout, () => SILENT)
+  if (chunk === SILENT) throw new PlaintextPeerError('silent')
+  if (chunk === undefined) throw new PlaintextPeerError('closed')
+  if (firstByte(chunk) !== NOISE_FIRST_BYTE) throw new PlaintextPeerError('line')
+  return chunk
+}
+
+/**
+ * The one write side of a secure transport: handshake messages first, then,
+ * once the handshake is done and the connection hands over its own source,
+ * that source encrypted. A transport's sink is called once, so both must
+ * go through the same call.
+ */
+class SecureWriter {
+  readonly done: Promise<void>
+  private readonly handshakeMessages: Uint8ArrayList[] = []
+  private cipher: CipherState | undefined
+  private plaintext: AsyncIterable<ByteChunk> | undefined
+  private failed = false
+  private wake: (() => void) | undefined
+
+  constructor (transport: Transport) {
+    this.done = transport.sink(this.outgoing())
+    // Surfaced to whoever calls `sink`; a failed handshake reports its own error.
+    this.done.catch(() => {})
+  }
+
+  writeHandshake (message: Uint8Array): void {
+    this.handshakeMessages.push(frameNoiseMessage(message))
+    this.wake?.()
+  }
+
+  /** The handshake is done: encrypt with `cipher` from now on. */
+  start (cipher: CipherState): void {
+    this.cipher = cipher
+    this.wake?.()
+  }
+
+  fail (): void {
+    this.failed = true
+    this.wake?.()
+  }
+
+  readonly sink = async (source: AsyncIterable<ByteChunk>): Promise<void> => {
+    this.plaintext = source
+    this.wake?.()
+    await this.done
+  }
+
+  private async * outgoing (): AsyncGenerator<ByteChunk> {
+    for (;;) {
+      const message = this.handshakeMessages.shift()
+      if (message !== undefined) {
+        yield message
+        continue
+      }
+      if (this.failed) return
+      if (this.cipher !== undefined && this.plaintext !== undefined) break
+      await new Promise<void>(resolve => { this.wake = resolve })
+      this.wake = undefined
+    }
+    yield * encryptStream(this.cipher)(this.plaintext)
+  }
+}
+
+/**
+ * Runs the Noise XX handshake over `transport` and returns the secure
+ * transport. On any failure the transport is closed and the error thrown.
+ * @throws PlaintextPeerError (initiator: the peer does not speak Noise), HandshakeTimeoutError,
+ *   NoiseHandshakeError, IntegrityError, or whatever `verifyRemoteKey` throws
+ */
+export async function secureTransport (transport: Transport, opts: SecureTransportOptions): Promise<SecureTransport> {
+  const timeout = opts.timeout ?? DEFAULT_CONNECTION_TIMEOUT
+  const initiator = opts.role === 'initiator'
+  const handshake = new XXHandshake({ initiator, staticKeyPair: opts.identity, prologue: NOISE_PROLOGUE, maxMessages: opts.maxMessages })
+  const writer = new SecureWriter(transport)
+  const raw = transport.source[Symbol.asyncIterator]()
+  const timedOut = new HandshakeTimeoutError(timeout)
+  const deadline = Date.now() + timeout
+  const withinHandshake = async <T>(promise: Promise<T>): Promise<T> => await within(promise, deadline - Date.now(), () => { throw timedOut })
+
+  try {
+    let source: AsyncIterable<ByteChunk> = { [Symbol.asyncIterator]: () => raw }
+    if (initiator) {
+      writer.writeHandshake(handshake.writeMessage())
+      source = prepend(await withinHandshake(probeAnswer(raw, opts.probeTimeout)), raw)
+    }
+    const frames = noiseFramer()(source)
+    const readMessage = async (): Promise<void> => {
+      const result = await withinHandshake(frames.next())
+      if (result.done === true) throw new NoiseHandshakeError('connection closed during the Noise handshake')
+      handshake.readMessage(result.value.subarray())
+    }
+    if (!initiator) {
+      await readMessage()
+      writer.writeHandshake(handshake.writeMessage())
+    }
+    await readMessage()
+    const remotePublicKey = handshake.remoteStaticKey as Uint8Array
+    opts.verifyRemoteKey?.(remotePublicKey)
+    if (initiator) writer.writeHandshake(handshake.writeMessage())
+
+    const { send, receive } = handshake.split()
+    writer.start(send)
+    return {
+      ...withSource(transport, decryptStream(receive)(frames)),
+      sink: writer.sink,
+      remotePublicKey,
+      handshakeHash: handshake.handshakeHash
+    }
+  } catch (err) {
+    writer.fail()
+    transport.close()
+    throw err
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * TCP transport: a `net.Socket` as a duplex async iterable. Reading pauses the
+ * socket once `readHighWaterMark` bytes wait unread, so TCP flow control
+ * slows a peer whose messages are not consumed; writing waits for `drain`.
+ */
+import { once } from 'node:events'
+import net from 'node:net'
+import { Uint8ArrayList } from 'uint8arraylist'
+import { DEFAULT_LISTEN_BACKLOG, DEFAULT_READ_HIGH_WATER_MARK } from '../constants.js'
+import { ConnectionClosedError, DialError } from '../errors.js'
+import type { ByteChunk, DialOptions, Transport, TransportFactory, TransportListener } from './transport.js'
+import { formatAddress } from '../../transforms/core/line-protocol.js'
+
+export interface TcpOptions {
+  /**
+   * Unread bytes buffered per socket before it is paused.
+   * @default 262144 (256 KiB)
+   */
+  readHighWaterMark?: number
+  /**
+   * Connections the operating system queues for the listener before the node
+   * accepts them (capped by the system, `net.core.somaxconn` on Linux). A
+   * burst beyond it is dropped by the kernel, unseen by the node.
+   * @default 511 (as Node.js)
+   */
+  backlog?: number
+}
+
+function waitForDrain (socket: net.Socket): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error): void => {
+      socket.off('drain', onDrain)
+      socket.off('close', onClose)
+      if (err === undefined) resolve()
+      else reject(err)
+    }
+    const onDrain = (): void => { done() }
+    const onClose = (): void => { done(new ConnectionClosedError('socket closed while writing')) }
+    socket.on('drain', onDrain)
+    socket.on('close', onClose)
+  })
+}
+
+/** Wraps a connected socket. */
+export function socketTransport (socket: net.Socket, opts: TcpOptions = {}): Transport {
+  const highWaterMark = opts.readHighWaterMark ?? DEFAULT_READ_HIGH_WATER_MARK
+  socket.setNoDelay(true)
+  let unread = new Uint8ArrayList()
+  let ended = false
+  let failure: Error | undefined
+  let wake: (() => void) | undefined
+
+  socket.on('data', (chunk: Buffer) => {
+    unread.append(chunk)
+    if (unread.byteLength >= highWaterMark) socket.pause()
+    wake?.()
+  })
+  const finish = (): void => { ended = true; wake?.() }
+  socket.on('end', finish)
+  socket.on('close', finish)
+  socket.on('error', (err) => { failure ??= err; wake?.() })
+  const closed = new Promise<void>(resolve => { socket.once('close', () => { resolve() }) })
+
+  async function * source (): AsyncGenerator<ByteChunk> {
+    for (;;) {
+      if (unread.byteLength > 0) {
+        // Everything read so far goes out as one list: one step per burst, not per packet.
+        const batch = unread
+        unread = new Uint8ArrayList()
+        if (socket.isPaused() && !socket.destroyed) socket.resume()
+        yield batch
+      } else if (failure !== undefined) {
+        throw failure
+      } else if (ended) {
+        return
+      } else {
+        await new Promise<void>(resolve => { wake = resolve })
+        wake = undefined
+      }
+    }
+  }
+
+  /** Writes one chunk; false when the socket asks the writer to wait for `drain`. */
+  function write (chunk: ByteChunk): boolean {
+    if (chunk instanceof Uint8Array) return socket.write(chunk)
+    // Corked writes of one batch leave as one writev.
+    socket.cork()
+    let ready = true
+    for (const piece of chunk) ready = socket.write(piece)
+    socket.uncork()
+    return ready
+  }
+
+  async function sink (chunks: AsyncIterable<ByteChunk>): Promise<void> {
+    // Not `for await`: a suspended async function keeps the values of its
+    // locals, so the loop variable would pin a written batch, payloads and
+    // all, until the next one arrives; the socket itself holds what it has
+    // not written yet.
+    const iterator = chunks[Symbol.asyncIterator]()
+    for (;;) {
+      let next: IteratorResult<ByteChunk> | undefined = await iterator.next()
+      if (next.done === true) break
+      try {
+        if (socket.destroyed || socket.writableEnded) throw new ConnectionClosedError('socket closed while writing')
+        const ready = write(next.value)
+        next = undefined
+        if (!ready) await waitForDrain(socket)
+      } catch (err) {
+        // Leaving early closes the pipeline above, as `for await` would.
+        await iterator.return?.().catch(() => {})
+        throw err
+      }
+    }
+    if (!socket.destroyed) socket.end()
+  }
+
+  const remoteHost = socket.remoteAddress ?? 'unknown'
+  return {
+    source: source(),
+    sink,
+    remoteHost,
+    remoteAddress: formatAddress(remoteHost, socket.remotePort ?? 0),
+    localHost: socket.localAddress ?? 'unknown',
+    close: () => { socket.destroy() },
+    closed
+  }
+}
+
+/**
+ * Dials and listens over TCP. Sockets are half-open: a peer ending its writes
+ * must not end ours before our queue is flushed.
+ */
+export function tcpTransport (opts: TcpOptions = {}): TransportFactory {
+  return {
+    async dial (host: string, port: number, dialOpts: DialOptions): Promise<Transport> {
+      const address = formatAddress(host, port)
+      const socket = net.connect({ host, port, allowHalfOpen: true })
+      const timeout = AbortSignal.timeout(dialOpts.timeout)
+      const signal = dialOpts.signal === undefined ? timeout : AbortSignal.any([dialOpts.signal, timeout])
+      try {
+        // Rejects on the socket's 'error' too, and removes its listeners either way.
+        await once(socket, 'connect', { signal })
+      } catch (err) {
+        socket.destroy()
+        throw new DialError(address, 1, { cause: err })
+      }
+      return socketTransport(socket, opts)
+    },
+
+    async listen (host: string, port: number, onConnection: (transport: Transport) => void): Promise<TransportListener> {
+      const server = net.createServer({ noDelay: true, allowHalfOpen: true }, socket => {
+        // Errors are reported through the transport; one must be listening before then.
+        socket.on('error', () => {})
+        onConnection(socketTransport(socket, opts))
+      })
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject)
+        server.listen({ host, port, backlog: opts.backlog ?? DEFAULT_LISTEN_BACKLOG }, () => {
+          server.off('error', reject)
+          resolve()
+        })
+      })
+      const bound = server.address() as net.AddressInfo
+      return {
+        host: bound.address,
+        port: bound.port,
+        close: () => new Promise<void>(resolve => { server.close(() => { resolve() }) })
+      }
+    }
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * The transport contract: how a node gets byte duplexes to and from other
+ * nodes. TCP is the default; the in-memory transport passes the same
+ * contract tests and lets one process simulate many nodes.
+ */
+import type { ByteChunk } from '../../transforms/line-framer.js'
+
+export type { ByteChunk }
+
+/** One connection's bytes, both directions, as async iterables. */
+export interface Transport {
+  /** Bytes from the peer. Reading slowly slows the peer down; it never buffers without bound. */
+  readonly source: AsyncIterable<ByteChunk>
+  /** Writes every chunk of `source` to the peer, waiting whenever the peer is not ready; then ends the write side. */
+  sink: (source: AsyncIterable<ByteChunk>) => Promise<void>
+  /** The other end's address as `host:port`. */
+  readonly remoteAddress: string
+  /** The other end's host. */
+  readonly remoteHost: string
+  /** This end's host, as the peer sees it. */
+  readonly localHost: string
+  /** Closes both directions at once; pending reads end and pending writes fail. */
+  close: () => void
+  /** Resolves once the connection is fully closed. */
+  readonly closed: Promise<void>
+}
+
+export interface DialOptions {
+  /** Give up after this long, in ms. */
+  timeout: number
+  signal?: AbortSignal
+}
+
+/** A listening endpoint. */
+export interface TransportListener {
+  /** The bound host and port (the port is real even when 0 was asked for). */
+  readonly host: string
+  readonly port: number
+  /** Stops accepting new connections; resolves once the ones it accepted have closed too. */
+  close: () => Promise<void>
+}
+
+/** Opens and accepts connections. */
+export interface TransportFactory {
+  dial: (host: string, port: number, opts: DialOptions) => Promise<Transport>
+  listen: (host: string, port: number, onConnection: (transport: Transport) => void) => Promise<TransportListener>
+}

@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict'
+import { generateKeyPairSync } from 'node:crypto'
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, describe, it } from 'node:test'
+import {
+  fingerprint, generateIdentity, identityFromKeyObject, loadIdentity, nodeIdFromPublicKey, parseAllowlist, publicKeyHex, resolveAllowlist
+} from '../../lib/secure/identity.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'meshline-identity-'))
+after(() => { rmSync(dir, { recursive: true, force: true }) })
+const posix = process.platform !== 'win32'
+
+describe('identity', () => {
+  it('creates the key file on first use with mode 0600 in a 0700 folder, and loads the same key after', () => {
+    const path = join(dir, 'new', 'node.key')
+    const first = loadIdentity(path)
+    if (posix) {
+      assert.equal(statSync(path).mode & 0o777, 0o600)
+      assert.equal(statSync(join(dir, 'new')).mode & 0o777, 0o700)
+    }
+    assert.match(readFileSync(path, 'utf8'), /^-----BEGIN PRIVATE KEY-----/)
+    const again = loadIdentity(path)
+    assert.deepEqual(again.publicKey, first.publicKey)
+    assert.equal(first.publicKey.length, 32)
+  })
+
+  it('refuses a key file that others may read, and one that is not an X25519 key', { skip: !posix && 'POSIX permissions' }, () => {
+    const open = join(dir, 'open.key')
+    loadIdentity(open)
+    chmodSync(open, 0o644)
+    assert.throws(() => loadIdentity(open), { code: 'ERR_IDENTITY' })
+    const garbage = join(dir, 'garbage.key')
+    writeFileSync(garbage, 'not a key', { mode: 0o600 })
+    assert.throws(() => loadIdentity(garbage), { code: 'ERR_IDENTITY' })
+    const ed25519 = join(dir, 'ed25519.key')
+    writeFileSync(ed25519, generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 })
+    assert.throws(() => loadIdentity(ed25519), { code: 'ERR_IDENTITY' })
+    assert.throws(() => identityFromKeyObject(generateKeyPairSync('ed25519').privateKey), { code: 'ERR_IDENTITY' })
+    // A key file that cannot be created: its folder would be inside a file.
+    assert.throws(() => loadIdentity(join(garbage, 'node.key')), { code: 'ERR_IDENTITY' })
+  })
+
+  it('derives a 32-hex-character id and a SHA256 fingerprint from the public key', () => {
+    const { publicKey } = generateIdentity()
+    const id = nodeIdFromPublicKey(publicKey)
+    assert.match(id, /^[0-9a-f]{32}$/)
+    assert.notEqual(id, nodeIdFromPublicKey(generateIdentity().publicKey))
+    assert.match(fingerprint(publicKey), /^SHA256:[A-Za-z0-9+/]{43}$/)
+    assert.match(publicKeyHex(publicKey), /^[0-9a-f]{64}$/)
+  })
+})
+
+describe('allowlist', () => {
+  const a = publicKeyHex(generateIdentity().publicKey)
+  const b = publicKeyHex(generateIdentity().publicKey)
+
+  it('reads one key per line, ignoring blank lines, comments and case', () => {
+    const keys = parseAllowlist(`# the mesh\n${a}  # alice\n\n  ${b.toUpperCase()}\n`)
+    assert.deepEqual([...keys], [a, b])
+  })
+
+  it('names the first bad line', () => {
+    assert.throws(() => parseAllowlist(`${a}\nnot-a-key\n`), (err: Error & { code?: string }) => err.code === 'ERR_INVALID_OPTION' && err.message.includes('line 2'))
+  })
+
+  it('takes a file path or the keys themselves', () => {
+    const path = join(dir, 'allow.txt')
+    writeFileSync(path, `${a}\n`)
+    assert.deepEqual([...resolveAllowlist(path)], [a])
+    assert.deepEqual([...resolveAllowlist([b])], [b])
+    assert.throws(() => resolveAllowlist(join(dir, 'missing.txt')), { code: 'ERR_INVALID_OPTION' })
+    assert.throws(() => resolveAllowlist(['abc']), { code: 'ERR_INVALID_OPTION' })
+  })
+})

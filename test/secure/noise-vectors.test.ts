@@ -1,0 +1,72 @@
+/**
+ * The Noise core against the published cacophony test vectors for
+ * Noise_XX_25519_ChaChaPoly_SHA256: every handshake message and every
+ * transport message must match byte for byte, in both directions.
+ */
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { describe, it } from 'node:test'
+import { Uint8ArrayList } from 'uint8arraylist'
+import { NOISE_PROTOCOL_NAME, XXHandshake, keyPairFromPrivateKey } from '../../lib/secure/noise/index.js'
+
+interface Vector {
+  name: string
+  init_prologue: string
+  init_static: string
+  init_ephemeral: string
+  resp_prologue: string
+  resp_static: string
+  resp_ephemeral: string
+  messages: Array<{ payload: string, ciphertext: string }>
+}
+
+const fixture = JSON.parse(readFileSync(new URL('../fixtures/noise-xx-25519-chachapoly-sha256.json', import.meta.url), 'utf8')) as { vectors: Vector[] }
+const hex = (text: string): Buffer => Buffer.from(text, 'hex')
+const HANDSHAKE_MESSAGES = 3
+
+describe('Noise_XX_25519_ChaChaPoly_SHA256 test vectors', () => {
+  it('has vectors for exactly this protocol', () => {
+    assert.ok(fixture.vectors.length > 0)
+    for (const vector of fixture.vectors) assert.equal(vector.name, NOISE_PROTOCOL_NAME)
+  })
+
+  for (const [index, vector] of fixture.vectors.entries()) {
+    it(`vector ${index + 1}: handshake and transport messages match byte for byte`, () => {
+      const initiator = new XXHandshake({
+        initiator: true,
+        prologue: hex(vector.init_prologue),
+        staticKeyPair: keyPairFromPrivateKey(hex(vector.init_static)),
+        ephemeralKeyPair: keyPairFromPrivateKey(hex(vector.init_ephemeral))
+      })
+      const responder = new XXHandshake({
+        initiator: false,
+        prologue: hex(vector.resp_prologue),
+        staticKeyPair: keyPairFromPrivateKey(hex(vector.resp_static)),
+        ephemeralKeyPair: keyPairFromPrivateKey(hex(vector.resp_ephemeral))
+      })
+      assert.ok(vector.messages.length > HANDSHAKE_MESSAGES, 'the vector has transport messages')
+
+      for (const [i, { payload, ciphertext }] of vector.messages.slice(0, HANDSHAKE_MESSAGES).entries()) {
+        const [sender, receiver] = i % 2 === 0 ? [initiator, responder] : [responder, initiator]
+        const written = sender.writeMessage(hex(payload))
+        assert.equal(Buffer.from(written).toString('hex'), ciphertext, `handshake message ${i + 1}`)
+        assert.equal(Buffer.from(receiver.readMessage(written)).toString('hex'), payload, `handshake payload ${i + 1}`)
+      }
+      assert.ok(initiator.complete && responder.complete)
+      assert.deepEqual(initiator.handshakeHash, responder.handshakeHash)
+      assert.deepEqual(initiator.remoteStaticKey, keyPairFromPrivateKey(hex(vector.resp_static)).publicKey)
+      assert.deepEqual(responder.remoteStaticKey, keyPairFromPrivateKey(hex(vector.init_static)).publicKey)
+
+      const fromInitiator = initiator.split()
+      const fromResponder = responder.split()
+      for (const [offset, { payload, ciphertext }] of vector.messages.slice(HANDSHAKE_MESSAGES).entries()) {
+        const i = HANDSHAKE_MESSAGES + offset
+        const [send, receive] = i % 2 === 0 ? [fromInitiator.send, fromResponder.receive] : [fromResponder.send, fromInitiator.receive]
+        const sealed = new Uint8ArrayList()
+        send.seal(hex(payload), sealed)
+        assert.equal(Buffer.from(sealed.subarray()).toString('hex'), ciphertext, `transport message ${i + 1}`)
+        assert.equal(Buffer.from(receive.open(sealed).subarray()).toString('hex'), payload, `transport payload ${i + 1}`)
+      }
+    })
+  }
+})

@@ -25,10 +25,11 @@ import type { NetRow } from './measure.js'
 import { CASES, compareStreams } from './point-to-point.js'
 import { generateIdentity } from '../lib/secure/identity.js'
 import { MeshNode } from '../lib/mesh/node.js'
-import type { MeshNodeOptions, SecureMode } from '../lib/options/options.js'
 import { secureTransport } from '../lib/secure/secure-transport.js'
 import { tcpTransport } from '../lib/transport/tcp.js'
 import type { Transport } from '../lib/transport/transport.js'
+import type { SecureMode } from '../lib/types.js'
+import type { MeshNodeOptions } from '../lib/options/node-options.js'
 
 export interface SecureBenchOptions {
   /** Shorter runs, for a smoke test; numbers are noisier. */

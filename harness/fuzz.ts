@@ -10,9 +10,11 @@
  */
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { MeshNode, MeshlineError, memoryNetwork, tcpTransport, type MeshNodeOptions, type SecureMode, type TransportFactory } from '../lib/index.js'
+import { MeshNode, MeshlineError, type MeshNodeOptions, type TransportFactory } from '../lib/index.js'
 import { waitFor, within } from './async.js'
 import { collect } from './streams.js'
+import type { SecureMode } from '../lib/types.js'
+import { memoryNetwork, tcpTransport } from '../lib/transport/index.js'
 
 const encoder = new TextEncoder()
 const line = (text: string): Uint8Array => encoder.encode(`${text}\n`)

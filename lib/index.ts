@@ -14,40 +14,28 @@
  * await a.connect(b.address)
  * await a.broadcast('hello mesh')
  * ```
+ *
+ * This entry holds the node, its options, types and errors. The rest is
+ * behind subpath exports: `meshline/transports` (TCP, in memory, crash
+ * simulation), `meshline/secure` (identities and Noise links),
+ * `meshline/file-transfer` and `meshline/transforms` (the line protocol's
+ * transforms, usable without a node).
  */
 export { MeshNode } from './mesh/node.js'
-export type { BroadcastResult, BytesHandler, Direction, IncomingMessage, MeshEvents, MeshStats, PeerInfo } from './mesh/node.js'
-export type { HandlerOptions, MessageSource } from './mesh/delivery.js'
+export type { MeshStats } from './mesh/node.js'
+export type { MeshEvents } from './mesh/events.js'
 export type { KnownPeer } from './mesh/address-book.js'
-export { DEFAULT_OPTIONS, DEFAULT_OVERLAY_OPTIONS, resolveOptions } from './options/options.js'
-export type { MeshNodeOptions, OverlayOptions, SecureMode, Topology } from './options/options.js'
+export type {
+  BroadcastResult, BytesHandler, Direction, HandlerOptions, IncomingMessage, LinkSecurity, MessageSource, Origin, PeerInfo, SecureMode, Topology
+} from './types.js'
+export { DEFAULT_OPTIONS, NODE_OPTIONS, resolveOptions } from './options/node-options.js'
+export type { MeshNodeOptions, ResolvedOptions } from './options/node-options.js'
+export { DEFAULT_OVERLAY_OPTIONS, OVERLAY_OPTIONS } from './options/overlay-options.js'
+export type { OverlayOptions } from './options/overlay-options.js'
+export type { OptionSpec } from './options/option-table.js'
 export type { OverlayStats, OverlayStatus } from './overlay/overlay.js'
-export type { Origin } from './overlay/overlay-protocol.js'
-export {
-  fingerprint, generateIdentity, identityFromKeyObject, loadIdentity, nodeIdFromPublicKey, parseAllowlist, publicKeyHex, resolveAllowlist
-} from './secure/identity.js'
-export type { Identity } from './secure/identity.js'
-export { classifyInbound, secureTransport } from './secure/secure-transport.js'
-export type { ClassifiedTransport, LinkSecurity, SecureTransport, SecureTransportOptions } from './secure/secure-transport.js'
-export * from './errors.js'
-export * as constants from './constants.js'
-export { tcpTransport, socketTransport } from './transport/tcp.js'
-export type { TcpOptions } from './transport/tcp.js'
-export { duplexPair, memoryNetwork } from './transport/memory.js'
-export { crashable } from './transport/crashable.js'
-export type { CrashableTransport } from './transport/crashable.js'
-export type { MemoryTransportOptions } from './transport/memory.js'
-export type { ByteChunk, DialOptions, Transport, TransportFactory, TransportListener } from './transport/transport.js'
-export { Connection } from './connection/connection.js'
-export type { ConnectionOptions } from './connection/connection.js'
-export { OutboundQueue } from './connection/outbound-queue.js'
-export type { OutboundQueueOptions } from './connection/outbound-queue.js'
-export { mapMessages, composeTransforms } from '../transforms/core/link.js'
+export type { Denial } from './secure/secure-links.js'
 export type { Link, MessageTransform } from '../transforms/core/link.js'
 export type { Message } from '../transforms/core/line-protocol.js'
-export { sendFile, FileSend } from './file-transfer/sender.js'
-export type { FileSendEvents, FileSendProgress, FileSendResult, SendFileOptions } from './file-transfer/sender.js'
-export { receiveFiles, FileReceiver, DEFAULT_MAX_FILE_SIZE, DEFAULT_MAX_TRANSFERS } from './file-transfer/receiver.js'
-export type { FileReceiverEvents, FileReceiverOptions, ReceivedFile, TransferInfo } from './file-transfer/receiver.js'
-export { safeFileName } from './file-transfer/safe-name.js'
-export { FILE_CHUNK_SIZE } from './file-transfer/file-protocol.js'
+export type { ByteChunk, DialOptions, Transport, TransportFactory, TransportListener } from './transport/transport.js'
+export * from './errors.js'

@@ -3,7 +3,7 @@
  * received `PEERS:` list to the supervisor, and asks the peer for its list
  * every `discoveryInterval`. Messages pass through unchanged.
  */
-import { DEFAULT_DISCOVERY_INTERVAL } from '../lib/constants.js'
+import { DEFAULT_DISCOVERY_INTERVAL } from './core/limits.js'
 import type { Link } from './core/link.js'
 import { REQUEST_PEERS_MESSAGE, type Message, type PeersMessage } from './core/line-protocol.js'
 

@@ -6,9 +6,9 @@
  * copied.
  */
 import { Uint8ArrayList } from 'uint8arraylist'
-import { COALESCE_COPY_LIMIT } from '../lib/constants.js'
+import { COALESCE_COPY_LIMIT } from './core/limits.js'
 import { forEachPiece } from './line-framer.js'
-import { BYTES_PREFIX, NEWLINE, assertChatText, messageLine, type Message } from './core/line-protocol.js'
+import { BYTES_PREFIX, NEWLINE, assertChatText, isCheckedChat, messageLine, type Message } from './core/line-protocol.js'
 
 export interface EncoderOptions {
   /**
@@ -66,7 +66,7 @@ export class FrameEncoder {
         else {
           const line = messageLine(msg) as string
           // Transforms after the API's checks may build chat too: a bad one must not reach the wire.
-          if (msg.type === 'chat') assertChatText(line)
+          if (msg.type === 'chat' && !isCheckedChat(msg)) assertChatText(line)
           this.writeLine(line, out)
         }
       }

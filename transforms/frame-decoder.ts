@@ -5,8 +5,8 @@
  * frame; then line framing resumes.
  */
 import type { Uint8ArrayList } from 'uint8arraylist'
-import { DEFAULT_MAX_BYTES_PER_MESSAGE } from '../lib/constants.js'
-import { InvalidLengthError, MessageTooLargeError, TruncatedFrameError } from '../lib/errors.js'
+import { DEFAULT_MAX_BYTES_PER_MESSAGE } from './core/limits.js'
+import { InvalidLengthError, MessageTooLargeError, TruncatedFrameError } from './core/errors.js'
 import { decodeLine, forEachPiece, LineSplitter, type ByteChunk, type LineFramerOptions } from './line-framer.js'
 import { BYTES_PREFIX, isAsciiSpace, type Frame } from './core/line-protocol.js'
 

@@ -11,20 +11,15 @@
  *           `<ID>:<NAME>` then `PEERS:` (if any), or `DUPLICATE` / `MAX_PEERS`;
  *           a dialer with our own id gets our `<ID>:<NAME>` and is closed.
  */
-import { DEFAULT_CONNECTION_TIMEOUT } from '../lib/constants.js'
+import { DEFAULT_CONNECTION_TIMEOUT } from './core/limits.js'
 import {
   DuplicatePeerError, HandshakeTimeoutError, InvalidHandshakeError, MaxPeersError, SelfConnectionError
-} from '../lib/errors.js'
+} from './core/errors.js'
 import type { Link } from './core/link.js'
 import {
-  DUPLICATE_MESSAGE, MAX_PEERS_MESSAGE, REQUEST_PEERS_MESSAGE, normalizeAddress,
+  DUPLICATE_MESSAGE, MAX_PEERS_MESSAGE, REQUEST_PEERS_MESSAGE, idProblem, nameProblem, normalizeAddress,
   type HelloMessage, type Message
 } from './core/line-protocol.js'
-
-/** Longest peer id accepted, in characters. */
-export const MAX_ID_LENGTH = 128
-/** Longest display name accepted, in characters. */
-export const MAX_NAME_LENGTH = 256
 
 /** What the remote told us about itself. */
 export interface RemoteHello {
@@ -72,19 +67,15 @@ export interface HandshakeOptions {
   timeout?: number
 }
 
-const ID_PATTERN = /^[\x21-\x39\x3b-\x7e]+$/
-// eslint-disable-next-line no-control-regex
-const CONTROL_CHARACTER = /[\x00-\x1f\x7f]/
 const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', ''])
 
 /** Checks a hello against the id and name rules, and fills in the default name. */
 export function validateHello (hello: HelloMessage): RemoteHello {
   const { id, name } = hello
-  if (id.length === 0) throw new InvalidHandshakeError('empty peer id')
-  if (id.length > MAX_ID_LENGTH) throw new InvalidHandshakeError(`peer id longer than ${MAX_ID_LENGTH} characters`)
-  if (!ID_PATTERN.test(id)) throw new InvalidHandshakeError('peer id contains spaces, control or non-ASCII characters')
-  if (name.length > MAX_NAME_LENGTH) throw new InvalidHandshakeError(`peer name longer than ${MAX_NAME_LENGTH} characters`)
-  if (CONTROL_CHARACTER.test(name)) throw new InvalidHandshakeError('peer name contains control characters')
+  const badId = idProblem(id)
+  if (badId !== undefined) throw new InvalidHandshakeError(`peer id ${badId}`)
+  const badName = nameProblem(name)
+  if (badName !== undefined) throw new InvalidHandshakeError(`peer name ${badName}`)
   return { id, name: name.length > 0 ? name : id }
 }
 

@@ -6,8 +6,8 @@
  * batch (the link is up) and are cleared when the pipeline ends, however it
  * ends.
  */
-import { DEFAULT_MAINTENANCE_INTERVAL, DEFAULT_PEER_TIMEOUT } from '../lib/constants.js'
-import { PeerTimeoutError } from '../lib/errors.js'
+import { DEFAULT_MAINTENANCE_INTERVAL, DEFAULT_PEER_TIMEOUT } from './core/limits.js'
+import { PeerTimeoutError } from './core/errors.js'
 import type { Link } from './core/link.js'
 import { PING_MESSAGE, PONG_MESSAGE, type Message } from './core/line-protocol.js'
 

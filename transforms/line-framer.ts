@@ -5,8 +5,8 @@
  * byte runs, which is how the BYTES decoder cooperates with it.
  */
 import { Uint8ArrayList } from 'uint8arraylist'
-import { DEFAULT_MAX_LINE_LENGTH } from '../lib/constants.js'
-import { InvalidUtf8Error, LineTooLongError, NulByteError, TruncatedFrameError } from '../lib/errors.js'
+import { DEFAULT_MAX_LINE_LENGTH } from './core/limits.js'
+import { InvalidUtf8Error, LineTooLongError, NulByteError, TruncatedFrameError } from './core/errors.js'
 import { NEWLINE, isAsciiSpace } from './core/line-protocol.js'
 
 export interface LineFramerOptions {

@@ -6,11 +6,11 @@
  * describes them.
  */
 import { parseArgs as parseArgv } from 'node:util'
-import * as C from '../constants.js'
 import { InvalidAddressError, InvalidOptionError } from '../errors.js'
 import { DEFAULT_MAX_FILE_SIZE } from '../file-transfer/receiver.js'
-import { SECURE_MODES, TOPOLOGIES, type MeshNodeOptions, type SecureMode, type Topology } from '../options/options.js'
 import { normalizeAddress } from '../../transforms/core/line-protocol.js'
+import type { SecureMode, Topology } from '../types.js'
+import { NODE_OPTIONS, SECURE_MODES, TOPOLOGIES, type MeshNodeOptions } from '../options/node-options.js'
 
 /** Node options the command line can set beyond the existing CLI's. */
 export type Tuning = Pick<MeshNodeOptions, 'maxPeers' | 'maintenanceInterval' | 'discoveryInterval' | 'peerTimeout' | 'dialJitter'>
@@ -41,21 +41,21 @@ export interface NodeArgs {
 
 export type CliArgs = { command: 'help' } | { command: 'version' } | { command: 'demo' } | NodeArgs
 
-export const DEFAULT_HOST = '0.0.0.0'
+export const DEFAULT_HOST = NODE_OPTIONS.host.default
 export const DEFAULT_DOWNLOADS = 'downloads'
 /** People meet meshline here: Noise wherever the peer speaks it, plaintext with peers that do not. */
 export const DEFAULT_SECURE: SecureMode = 'preferred'
 /** The line protocol's own topology, so that a node joins existing meshes as an equal. */
 export const DEFAULT_TOPOLOGY: Topology = 'full-mesh'
 
-/** Numeric flags: the option each sets and the least value it takes. */
+/** Numeric flags and the option each sets; its least value is the option's own. */
 const NUMERIC_FLAGS = {
-  'max-peers': { option: 'maxPeers', min: 1 },
-  'maintenance-interval': { option: 'maintenanceInterval', min: 1 },
-  'discovery-interval': { option: 'discoveryInterval', min: 1 },
-  'peer-timeout': { option: 'peerTimeout', min: 1 },
-  'dial-jitter': { option: 'dialJitter', min: 0 }
-} as const satisfies Record<string, { option: keyof Tuning, min: number }>
+  'max-peers': 'maxPeers',
+  'maintenance-interval': 'maintenanceInterval',
+  'discovery-interval': 'discoveryInterval',
+  'peer-timeout': 'peerTimeout',
+  'dial-jitter': 'dialJitter'
+} as const satisfies Record<string, keyof Tuning>
 
 export const USAGE = `Usage: meshline [--name NAME] [--debug] [--host HOST] [--downloads DIR] <port> [bootstrap-host:port]
        meshline [--secure off|preferred|required] [--identity FILE] [--allow FILE] ... <port> [bootstrap-host:port]
@@ -80,7 +80,7 @@ Options:
   --peers-file PATH          remember the peers this node dials in PATH, and rejoin
                              through them on the next start, even without a bootstrap
   --max-file-size BYTES      largest file a peer may send (default: ${DEFAULT_MAX_FILE_SIZE})
-  --max-peers N              connected peers at most (default: ${C.DEFAULT_MAX_PEERS})
+  --max-peers N              connected peers at most (default: ${NODE_OPTIONS.maxPeers.default})
   --topology T               full-mesh (every node connects to every node, as the line protocol
                              does) or overlay (a few neighbours each, broadcasts relayed; for
                              large meshes of meshline nodes) (default: ${DEFAULT_TOPOLOGY})
@@ -95,10 +95,10 @@ Secure links (Noise_XX_25519_ChaChaPoly_SHA256):
                              characters per line, # comments); plaintext peers are refused
 
 Timers, in ms (short ones suit tests and local experiments):
-  --maintenance-interval MS  how often every peer is pinged (default: ${C.DEFAULT_MAINTENANCE_INTERVAL})
-  --discovery-interval MS    how often every peer is asked for its peers (default: ${C.DEFAULT_DISCOVERY_INTERVAL})
-  --peer-timeout MS          silence after which a peer is dropped (default: ${C.DEFAULT_PEER_TIMEOUT})
-  --dial-jitter MS           longest random delay before dialling a discovered address (default: ${C.DEFAULT_DIAL_JITTER})
+  --maintenance-interval MS  how often every peer is pinged (default: ${NODE_OPTIONS.maintenanceInterval.default})
+  --discovery-interval MS    how often every peer is asked for its peers (default: ${NODE_OPTIONS.discoveryInterval.default})
+  --peer-timeout MS          silence after which a peer is dropped (default: ${NODE_OPTIONS.peerTimeout.default})
+  --dial-jitter MS           longest random delay before dialling a discovered address (default: ${NODE_OPTIONS.dialJitter.default})
 
 Commands, one per line on standard input:
   /peers                     connected peers (name, address, link security, key fingerprint,
@@ -166,9 +166,9 @@ export function parseArgs (argv: string[]): CliArgs {
   if (extra.length > 0) throw new InvalidOptionError(`Unexpected argument ${JSON.stringify(extra[0])}`)
   const tuning: Tuning = {}
   for (const flag of Object.keys(NUMERIC_FLAGS) as Array<keyof typeof NUMERIC_FLAGS>) {
-    const { option, min } = NUMERIC_FLAGS[flag]
+    const option = NUMERIC_FLAGS[flag]
     const text = values[flag]
-    if (typeof text === 'string') tuning[option] = integer(`--${flag}`, text, min)
+    if (typeof text === 'string') tuning[option] = integer(`--${flag}`, text, NODE_OPTIONS[option].min ?? 0)
   }
   const name = values.name
   if (name !== undefined && name.trim() === '') throw new InvalidOptionError('Expected `--name` to be a non-empty name')

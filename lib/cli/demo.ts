@@ -12,9 +12,9 @@ import { basename, join } from 'node:path'
 import { receiveFiles, type FileReceiver } from '../file-transfer/receiver.js'
 import { sendFile } from '../file-transfer/sender.js'
 import { MeshNode } from '../mesh/node.js'
-import type { MeshNodeOptions } from '../options/options.js'
 import { formatBytes, formatDuration, formatRate, type Output } from './output.js'
 import { explain, reportSend } from './report.js'
+import type { MeshNodeOptions } from '../options/node-options.js'
 
 const NODES = 5
 const BINARY_SIZE = 1024 * 1024

@@ -107,6 +107,15 @@ export class Connection implements Link {
     return this.queue.offer(msg)
   }
 
+  /**
+   * Queues a message at once if there is room (`undefined`), else waits in
+   * line (the promise): a fan-out pays for a promise only where it waits.
+   * @throws ConnectionClosedError once the connection is closing
+   */
+  enqueue (msg: Message): Promise<void> | undefined {
+    return this.queue.offer(msg) ? undefined : this.queue.push(msg)
+  }
+
   /** Bytes queued and not yet written. */
   get queuedBytes (): number {
     return this.queue.queuedBytes

@@ -20,6 +20,7 @@ export interface OutboundQueueOptions {
 /** Bytes a message counts for in a queue (lines by their length in UTF-16 units, plus `\n`). */
 export function queuedSize (msg: Message): number {
   if (msg.type === 'bytes') return msg.data.byteLength + 16
+  if (msg.type === 'chat') return msg.text.length + 1
   return (messageLine(msg) as string).length + 1
 }
 

@@ -11,11 +11,12 @@ import {
   FileHashMismatchError, FileSizeMismatchError, FileTooLargeError, InvalidFileFrameError, InvalidOptionError, LimitExceededError,
   TransferAbortedError, type MeshlineError
 } from '../errors.js'
-import type { MeshNode, PeerInfo } from '../mesh/node.js'
+import type { MeshNode } from '../mesh/node.js'
 import { startsWithBytes } from '../../transforms/core/bytes.js'
 import { IncomingFile } from './incoming-file.js'
 import { safeFileName } from './safe-name.js'
 import { FILECHUNK_PREFIX, FILEEND_PREFIX, FILESTART_PREFIX, fileChunkHeader, parseFileChunkName, parseFileEnd, parseFileStart } from './file-protocol.js'
+import type { PeerInfo } from '../types.js'
 
 /** Largest file accepted by default, in bytes: 4 GiB. */
 export const DEFAULT_MAX_FILE_SIZE = 4 * 1024 ** 3

@@ -1,3 +1,4 @@
+import type { LinkSecurity } from '../types.js'
 /**
  * The bounded table of known listen addresses. When it is full, an
  * unconnected entry is forgotten to make room: first one this node never
@@ -7,7 +8,6 @@
  * its failures has passed, so that bogus addresses cost a few dials, not a
  * stream of them.
  */
-import type { LinkSecurity } from '../secure/secure-transport.js'
 
 /** What a node knows of one address. */
 export interface KnownPeer {

@@ -9,37 +9,9 @@ import type { EventEmitter } from 'node:events'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { startsWithBytes } from '../../transforms/core/bytes.js'
 import { Inbox } from './inbox.js'
-import type { MeshEvents, PeerInfo } from './node.js'
-import type { Origin } from '../overlay/overlay-protocol.js'
+import type { MeshEvents } from './events.js'
+import type { BytesHandler, HandlerOptions, IncomingMessage, PeerInfo } from '../types.js'
 import type { Message } from '../../transforms/core/line-protocol.js'
-
-/**
- * A message, as `messages()` yields it. `peer` is the connected peer it
- * came from; `origin` the node that wrote it, which in the overlay topology
- * may be further away: `hops` is the number of links it crossed (1 when
- * `origin` is `peer`).
- */
-export type IncomingMessage =
-  | { type: 'chat', peer: PeerInfo, text: string, origin: Origin, hops: number }
-  | { type: 'bytes', peer: PeerInfo, data: Uint8ArrayList, origin: Origin, hops: number }
-
-/** Where a message came from beyond the connected peer: its author and the links it crossed (`peer` and 1 when sent directly). */
-export interface MessageSource {
-  origin: Origin
-  hops: number
-}
-
-/**
- * Handles `BYTES` payloads that start with a registered prefix, whether
- * they came straight from `peer` or were relayed through it (`source`).
- * Returning a promise holds back the peer's next messages until it settles.
- */
-export type BytesHandler = (data: Uint8ArrayList, peer: PeerInfo, source: MessageSource) => void | Promise<void>
-
-export interface HandlerOptions {
-  /** Whether relayed payloads reach the handler too; a link-level protocol (the overlay's own) must see only its neighbours' frames. @default true */
-  relayed?: boolean
-}
 
 interface Handler {
   prefix: string

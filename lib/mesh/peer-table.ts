@@ -6,9 +6,9 @@
  */
 import type { Connection } from '../connection/connection.js'
 import { DuplicatePeerError, PeerNotFoundError } from '../errors.js'
-import type { Direction, PeerInfo } from './node.js'
 import { securityInfo, type SecuredLink } from '../secure/secure-links.js'
 import type { Admission, RemoteHello } from '../../transforms/handshake.js'
+import type { Direction, PeerInfo } from '../types.js'
 
 export interface PeerEntry {
   info: PeerInfo

@@ -11,9 +11,14 @@
  */
 import { randomBytes } from 'node:crypto'
 import { open, rename, unlink } from 'node:fs/promises'
-import { MAX_ADDRESS_LENGTH, PEERS_FILE_SAVE_DELAY } from '../constants.js'
 import { PeersFileError } from '../errors.js'
 import { normalizeAddress } from '../../transforms/core/line-protocol.js'
+
+/** Quiet time after a change of peers before the peers file is rewritten, in ms. */
+const PEERS_FILE_SAVE_DELAY = 1_000
+
+/** Longest address a peers file line may hold, in bytes: a 253-byte host, brackets, `:` and a port. */
+const MAX_ADDRESS_LENGTH = 262
 
 /** What a read found: the valid addresses, and what was wrong with the file, if anything. */
 export interface PeersFileContents {

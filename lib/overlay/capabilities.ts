@@ -11,10 +11,10 @@
  * sent if it turns out plain, and dropped if it speaks the overlay, which
  * then reaches it through its own links.
  */
-import type { Topology } from '../options/options.js'
-import type { BytesHandler } from '../mesh/node.js'
 import { decodeFrame, encodeFrame, type CapsFrame } from './overlay-protocol.js'
 import type { Message } from '../../transforms/core/line-protocol.js'
+import type { BytesHandler } from '../types.js'
+import type { Topology } from '../types.js'
 
 /** `pending`: not known yet; `overlay`: an overlay node; `plain`: gets plain messages (line-protocol peers, full-mesh meshline nodes). */
 export type PeerKind = 'pending' | 'overlay' | 'plain'

@@ -13,11 +13,12 @@
  */
 import { Uint8ArrayList } from 'uint8arraylist'
 import { startsWithBytes } from '../../transforms/core/bytes.js'
-import { MAX_OVERLAY_LIST_ENTRIES } from '../constants.js'
 import { OverlayFrameError } from '../errors.js'
-import type { Topology } from '../options/options.js'
-import { MAX_ID_LENGTH, MAX_NAME_LENGTH } from '../../transforms/handshake.js'
-import { normalizeAddress } from '../../transforms/core/line-protocol.js'
+import type { Origin, Topology } from '../types.js'
+import { idProblem, nameProblem, normalizeAddress } from '../../transforms/core/line-protocol.js'
+
+/** Entries read from one list in an overlay frame (IHAVE ids, shuffle samples) at most; a longer list is a protocol error. */
+export const MAX_OVERLAY_LIST_ENTRIES = 256
 
 /** Starts every overlay frame; distinctive, so no application payload is mistaken for one. */
 export const OVERLAY_PREFIX = 'meshline-overlay/1 '
@@ -56,8 +57,6 @@ export type PayloadKind = 'chat' | 'bytes' | 'route-request'
 
 /** A node as the overlay refers to it. */
 export interface PeerRef { id: string, address: string }
-/** The author of a broadcast or routed message. */
-export interface Origin { id: string, name: string }
 
 export interface CapsFrame { type: 'caps', topology: Topology, reply: boolean }
 export interface JoinFrame { type: 'join' }
@@ -89,9 +88,6 @@ const NEWLINE = 0x0a
 const SPACE = ' '
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 const MESSAGE_ID = /^[0-9A-Za-z_-]{1,64}$/
-const PEER_ID = /^[\x21-\x39\x3b-\x7e]+$/
-// eslint-disable-next-line no-control-regex
-const CONTROL_CHARACTER = /[\x00-\x1f\x7f]/
 const KINDS: readonly PayloadKind[] = ['chat', 'bytes', 'route-request']
 
 function peerRef (ref: PeerRef): string {
@@ -178,7 +174,7 @@ class Fields {
 
   peerId (what: string): string {
     const id = this.next(what)
-    if (id.length > MAX_ID_LENGTH || !PEER_ID.test(id)) throw this.fail(`invalid ${what}`)
+    if (idProblem(id) !== undefined) throw this.fail(`invalid ${what}`)
     return id
   }
 
@@ -190,7 +186,7 @@ class Fields {
 
   name (): string {
     const name = this.rest()
-    if (name.length > MAX_NAME_LENGTH || CONTROL_CHARACTER.test(name)) throw this.fail('invalid name')
+    if (nameProblem(name) !== undefined) throw this.fail('invalid name')
     return name
   }
 
@@ -204,7 +200,7 @@ class Fields {
     const field = this.next('peer')
     const colon = field.indexOf(':')
     const id = field.slice(0, colon)
-    if (colon <= 0 || id.length > MAX_ID_LENGTH || !PEER_ID.test(id)) throw this.fail('invalid peer id')
+    if (colon <= 0 || idProblem(id) !== undefined) throw this.fail('invalid peer id')
     try {
       return { id, address: normalizeAddress(field.slice(colon + 1)) }
     } catch {

@@ -13,18 +13,17 @@ import { randomBytes } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { Plumtree, type BroadcastAction } from './broadcast.js'
+import { FanOut } from '../connection/fan-out.js'
 import { Capabilities, CAPS_PROBE, capsReply, type PeerKind } from './capabilities.js'
 import type { CachedMessage } from './message-cache.js'
 import { Membership, type MembershipAction } from './membership.js'
 import { RoutingTable } from './routing.js'
-import {
-  decodeFrame, encodeFrame, type GossipFrame, type Origin, type OverlayFrame, type PayloadKind, type PeerRef,
-  type RouteFrame, type RouteReplyFrame, type ShuffleReplyFrame
-} from './overlay-protocol.js'
+import { decodeFrame, encodeFrame, type GossipFrame, type OverlayFrame, type PayloadKind, type PeerRef, type RouteFrame, type RouteReplyFrame, type ShuffleReplyFrame } from './overlay-protocol.js'
 import { ConnectionClosedError, NoRouteError, NotRunningError, OverlayFrameError } from '../errors.js'
-import type { BroadcastResult, IncomingMessage, PeerInfo } from '../mesh/node.js'
-import type { ResolvedOverlayOptions } from '../options/options.js'
 import { assertChatText, type Message } from '../../transforms/core/line-protocol.js'
+import type { BroadcastResult, IncomingMessage, PeerInfo } from '../types.js'
+import type { Origin } from '../types.js'
+import type { ResolvedOverlayOptions } from '../options/overlay-options.js'
 
 /** What the overlay needs from its node. */
 export interface OverlayHost {
@@ -256,18 +255,22 @@ export class Overlay {
 
   /** Broadcasts chat text or bytes to every node of the overlay and to this node's plain peers. */
   async broadcast (msg: Extract<Message, { type: 'chat' | 'bytes' }>): Promise<BroadcastResult> {
-    const result: BroadcastResult = { queued: [], failed: [] }
-    const waits = new Waits()
+    const fan = new FanOut()
     const actions = this.originate(msg.type, payloadOf(msg))
     for (const action of actions) {
       if (action.type !== 'send') continue
       const frame: Message = { type: 'bytes', data: encodeFrame(action.frame) }
-      for (const peer of action.to) waits.add(this.track(peer, frame, action.frame.type, result))
+      for (const peer of action.to) {
+        this.stats.sent[action.frame.type]++
+        fan.add(peer, () => this.host.send(peer, frame))
+      }
     }
-    for (const peer of this.capabilities.ofKind('plain')) waits.add(this.track(peer, msg, undefined, result))
+    for (const peer of this.capabilities.ofKind('plain')) {
+      this.stats.plainSent++
+      fan.add(peer, () => this.host.send(peer, msg))
+    }
     for (const peer of this.capabilities.ofKind('pending')) this.capabilities.hold(peer, msg)
-    await waits.done
-    return result
+    return await fan.done()
   }
 
   /**
@@ -548,23 +551,6 @@ export class Overlay {
     }
   }
 
-  /** Queues a message of a broadcast and records the outcome in `result`. */
-  private track (peer: string, msg: Message, frameType: OverlayFrameType | undefined, result: BroadcastResult): Promise<void> | undefined {
-    if (frameType === undefined) this.stats.plainSent++
-    else this.stats.sent[frameType]++
-    const failed = (error: unknown): void => { result.failed.push({ peerId: peer, error: error as Error }) }
-    try {
-      const wait = this.host.send(peer, msg)
-      if (wait === undefined) {
-        result.queued.push(peer)
-        return undefined
-      }
-      return wait.then(() => { result.queued.push(peer) }, failed)
-    } catch (error) {
-      failed(error)
-      return undefined
-    }
-  }
 }
 
 /** The payload of chat text or bytes the application sends, as a copy of its own. */

@@ -7,9 +7,8 @@
  */
 import { AccessDeniedError, IdentityMismatchError, NoiseRefusedError, PlaintextPeerError, PlaintextRefusedError } from '../errors.js'
 import { fingerprint, nodeIdFromPublicKey, publicKeyHex, type Identity } from './identity.js'
-import type { Direction, MeshEvents, PeerInfo } from '../mesh/node.js'
-import type { ResolvedOptions } from '../options/options.js'
-import { classifyInbound, secureTransport, type LinkSecurity } from './secure-transport.js'
+import type { Direction, LinkSecurity, PeerInfo, SecureMode } from '../types.js'
+import { classifyInbound, secureTransport } from './secure-transport.js'
 import type { Transport } from '../transport/transport.js'
 
 /** A connection before its line handshake: the transport to run it over, and how it is secured. */
@@ -20,7 +19,25 @@ export interface SecuredLink {
   publicKey: Uint8Array | undefined
 }
 
-export type SecureLinksOptions = Pick<ResolvedOptions, 'id' | 'secure' | 'connectionTimeout' | 'secureProbeTimeout' | 'maxNoiseMessages' | 'maxKnownPeers'> & {
+/** A peer the allowlist refused: after the Noise handshake proved a key that is not on it, or at once for a plaintext peer (`publicKey` undefined). */
+export interface Denial {
+  remoteAddress: string
+  direction: Direction
+  publicKey: string | undefined
+  fingerprint: string | undefined
+  error: AccessDeniedError
+}
+
+/** The node's options that secure-link setup reads (see `MeshNodeOptions`). */
+export interface SecureLinksOptions {
+  /** This node's id. */
+  id: string
+  secure: SecureMode
+  connectionTimeout: number
+  secureProbeTimeout: number
+  maxNoiseMessages: number
+  /** Bounds the table of ids that keys have proven. */
+  maxKnownPeers: number
   /** This node's key pair; `undefined` only when `secure` is `off`. */
   identity: Identity | undefined
   /** Hex public keys of the only peers allowed; anyone when `undefined`. */
@@ -28,7 +45,7 @@ export type SecureLinksOptions = Pick<ResolvedOptions, 'id' | 'secure' | 'connec
   /** Whether the node still runs: a dial that fails once it has stopped is not tried again in plaintext. */
   running: () => boolean
   /** Told of every peer the allowlist refuses. */
-  onDenied: (denial: MeshEvents['peer:denied'][0]) => void
+  onDenied: (denial: Denial) => void
 }
 
 /** How a link is secured, as `PeerInfo` shows it. */

@@ -12,14 +12,14 @@
  * ```
  */
 import type { Uint8ArrayList } from 'uint8arraylist'
-import { DEFAULT_CONNECTION_TIMEOUT } from '../constants.js'
+import { DEFAULT_CONNECTION_TIMEOUT } from '../../transforms/core/limits.js'
 import { ConnectionClosedError, HandshakeTimeoutError, NoiseHandshakeError, PlaintextPeerError } from '../errors.js'
 import { XXHandshake, type CipherState, type KeyPair } from './noise/index.js'
 import type { ByteChunk, Transport } from '../transport/transport.js'
+import type { LinkSecurity } from '../types.js'
 import { NOISE_FIRST_BYTE, NOISE_PROLOGUE, decryptStream, encryptStream, frameNoiseMessage, noiseFramer } from './noise-framing.js'
 
 /** How a link is carried: inside Noise, or as the plain line protocol. */
-export type LinkSecurity = 'noise' | 'plaintext'
 
 /** A transport inside an established Noise session. */
 export interface SecureTransport extends Transport {

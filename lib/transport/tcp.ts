@@ -6,10 +6,15 @@
 import { once } from 'node:events'
 import net from 'node:net'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { DEFAULT_LISTEN_BACKLOG, DEFAULT_READ_HIGH_WATER_MARK } from '../constants.js'
 import { ConnectionClosedError, DialError } from '../errors.js'
 import type { ByteChunk, DialOptions, Transport, TransportFactory, TransportListener } from './transport.js'
 import { formatAddress } from '../../transforms/core/line-protocol.js'
+
+/** Connections the kernel queues for a TCP listener before they are accepted (Node's own default). */
+export const DEFAULT_LISTEN_BACKLOG = 511
+
+/** Bytes read from a socket and not yet consumed before it is paused. */
+export const DEFAULT_READ_HIGH_WATER_MARK = 256 * 1024
 
 export interface TcpOptions {
   /**

@@ -8,12 +8,13 @@ import { createInterface } from 'node:readline'
 import { after, before, describe, it } from 'node:test'
 import { DEFAULT_HOST, DEFAULT_DOWNLOADS, parseArgs } from '../../lib/cli/args.js'
 import { DEFAULT_MAX_FILE_SIZE } from '../../lib/file-transfer/receiver.js'
-import { MeshNode, type PeerInfo } from '../../lib/index.js'
+import { MeshNode } from '../../lib/index.js'
 import { Output } from '../../lib/cli/output.js'
 import { reportNode } from '../../lib/cli/report.js'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { sha256 } from '../support/bytes.js'
 import { ROOT, tsx } from '../support/processes.js'
+import type { PeerInfo } from '../../lib/types.js'
 
 /** Longest wait for any one expected line, in ms. */
 const DEADLINE = 15_000

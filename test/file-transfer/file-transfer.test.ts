@@ -6,12 +6,13 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { after, afterEach, before, describe, it } from 'node:test'
-import { MeshNode, type PeerInfo } from '../../lib/index.js'
+import { MeshNode } from '../../lib/index.js'
 import { MAX_IGNORED_TRANSFERS, receiveFiles, type FileReceiver, type FileReceiverEvents, type FileReceiverOptions } from '../../lib/file-transfer/receiver.js'
 import { sendFile } from '../../lib/file-transfer/sender.js'
 import { FILE_CHUNK_SIZE, encodeFileChunk, encodeFileEnd, encodeFileStart, fileChunkHeader } from '../../lib/file-transfer/file-protocol.js'
 import { sha256 } from '../support/bytes.js'
 import { ROOT, tsx } from '../support/processes.js'
+import type { PeerInfo } from '../../lib/types.js'
 
 const DEADLINE = 10_000
 

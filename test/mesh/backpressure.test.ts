@@ -7,11 +7,12 @@
 import assert from 'node:assert/strict'
 import net from 'node:net'
 import { describe, it } from 'node:test'
-import type { BroadcastResult, IncomingMessage, MeshNode } from '../../lib/index.js'
+import type { MeshNode } from '../../lib/index.js'
 import { waitFor, within } from '../../harness/async.js'
 import { Harness, newId, nextEvent, withHarness } from '../support/mesh.js'
 import { HOST, portOf } from '../../harness/loopback.js'
 import { liveMemory } from '../../harness/memory.js'
+import type { BroadcastResult, IncomingMessage } from '../../lib/types.js'
 
 const KiB = 1024
 const MiB = 1024 * KiB

@@ -3,10 +3,11 @@ import { EventEmitter } from 'node:events'
 import { describe, it } from 'node:test'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { Delivery } from '../../lib/mesh/delivery.js'
-import type { MeshEvents, PeerInfo } from '../../lib/mesh/node.js'
 import { PING_MESSAGE, type Message } from '../../transforms/core/line-protocol.js'
 import { PENDING, settled } from '../../harness/async.js'
 import { Batches } from '../support/pipeline.js'
+import type { PeerInfo } from '../../lib/types.js'
+import type { MeshEvents } from '../../lib/mesh/events.js'
 
 const peer: PeerInfo = {
   id: 'peer-id', name: 'peer', address: '127.0.0.1:7000', remoteAddress: '127.0.0.1:50000', direction: 'inbound', connectedAt: 0, lastSeen: 0

@@ -7,12 +7,13 @@
 import assert from 'node:assert/strict'
 import net from 'node:net'
 import { describe, it } from 'node:test'
-import { tcpTransport, type TransportFactory } from '../../lib/index.js'
+import { type TransportFactory } from '../../lib/index.js'
 import { sleep, within } from '../../harness/async.js'
 import { LiveHarness } from '../support/live.js'
 import { nextEvent, withHarness } from '../support/mesh.js'
 import { HOST, portOf } from '../../harness/loopback.js'
 import { RawSocket } from '../support/raw-socket.js'
+import { tcpTransport } from '../../lib/transport/index.js'
 
 describe('simultaneous connections', () => {
   it('a dialer reads a redundant connection to its end, delivering what the listener sent on it, and sends nothing', async () => {

@@ -5,10 +5,11 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
-import { memoryNetwork, type MeshNodeOptions, type TransportFactory } from '../../lib/index.js'
+import { type MeshNodeOptions, type TransportFactory } from '../../lib/index.js'
 import { waitFor } from '../../harness/async.js'
 import { fileNodes } from '../support/mesh.js'
 import { RawSocket } from '../support/raw-socket.js'
+import { memoryNetwork } from '../../lib/transport/index.js'
 
 const FAST: MeshNodeOptions = {
   host: '127.0.0.1',

@@ -2,9 +2,11 @@ import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import net from 'node:net'
 import { describe, it } from 'node:test'
-import { MeshNode, mapMessages, memoryNetwork, type MeshNodeOptions } from '../../lib/index.js'
+import { MeshNode, type MeshNodeOptions } from '../../lib/index.js'
 import { waitFor } from '../../harness/async.js'
 import { causeCodes, fileNodes } from '../support/mesh.js'
+import { memoryNetwork } from '../../lib/transport/index.js'
+import { mapMessages } from '../../transforms/index.js'
 
 const FAST: MeshNodeOptions = {
   host: '127.0.0.1',

@@ -3,9 +3,9 @@ import { describe, it } from 'node:test'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { Capabilities, answerCapabilityProbes, type PeerKind } from '../../lib/overlay/capabilities.js'
 import { decodeFrame, encodeFrame } from '../../lib/overlay/overlay-protocol.js'
-import type { PeerInfo } from '../../lib/mesh/node.js'
 import type { Message } from '../../transforms/core/line-protocol.js'
 import { activeTimers, sleep } from '../../harness/async.js'
+import type { PeerInfo } from '../../lib/types.js'
 
 function tracked (opts: { capabilityTimeout?: number, maxHeldMessages?: number } = {}): { caps: Capabilities, decisions: Array<[string, PeerKind, number]> } {
   const decisions: Array<[string, PeerKind, number]> = []

@@ -2,16 +2,15 @@ import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import net from 'node:net'
 import { after, afterEach, describe, it } from 'node:test'
-import {
-  DEFAULT_OVERLAY_OPTIONS, MeshNode, crashable, memoryNetwork, type IncomingMessage, type MeshNodeOptions, type OverlayOptions,
-  type PeerInfo
-} from '../../lib/index.js'
+import { DEFAULT_OVERLAY_OPTIONS, MeshNode, type MeshNodeOptions, type OverlayOptions } from '../../lib/index.js'
 import { Overlay, type OverlayHost } from '../../lib/overlay/overlay.js'
 import { OVERLAY_PREFIX, decodeFrame, encodeFrame, type OverlayFrame } from '../../lib/overlay/overlay-protocol.js'
 import type { Message } from '../../transforms/core/line-protocol.js'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { PENDING, activeTimers, settled, sleep, waitFor, within } from '../../harness/async.js'
 import { seeded } from '../../harness/random.js'
+import type { IncomingMessage, PeerInfo } from '../../lib/types.js'
+import { crashable, memoryNetwork } from '../../lib/transport/index.js'
 
 const FAST_OVERLAY: OverlayOptions = {
   shuffleInterval: 300,

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { duplexPair, type MeshEvents, type SecureMode, type Transport } from '../../lib/index.js'
+import { type MeshEvents, type Transport } from '../../lib/index.js'
 import { fingerprint, generateIdentity, nodeIdFromPublicKey, publicKeyHex, type Identity } from '../../lib/secure/identity.js'
 import { SecureLinks, securityInfo, type SecuredLink } from '../../lib/secure/secure-links.js'
 import { rawEnd } from '../../harness/streams.js'
+import type { SecureMode } from '../../lib/types.js'
+import { duplexPair } from '../../lib/transport/index.js'
 
 type Denial = MeshEvents['peer:denied'][0]
 

@@ -11,7 +11,7 @@ import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
-import { MeshNode, receiveFiles, sendFile, tcpTransport, type MeshEvents, type MeshNodeOptions } from '../../lib/index.js'
+import { MeshNode, type MeshEvents, type MeshNodeOptions } from '../../lib/index.js'
 import { generateIdentity, loadIdentity, nodeIdFromPublicKey, publicKeyHex } from '../../lib/secure/identity.js'
 import { secureTransport } from '../../lib/secure/secure-transport.js'
 import { causeCodes, nextEvent } from '../support/mesh.js'
@@ -19,6 +19,8 @@ import { portOf } from '../../harness/loopback.js'
 import { RawSocket } from '../support/raw-socket.js'
 import { RelayProxy } from '../support/proxy.js'
 import { collect, pushable } from '../../harness/streams.js'
+import { tcpTransport } from '../../lib/transport/index.js'
+import { receiveFiles, sendFile } from '../../lib/file-transfer/index.js'
 
 const DEADLINE = 5000
 const FAST: MeshNodeOptions = {

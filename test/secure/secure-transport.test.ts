@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
-import { duplexPair } from '../../lib/index.js'
 import { generateKeyPair } from '../../lib/secure/noise/index.js'
 import { classifyInbound, secureTransport, type SecureTransport } from '../../lib/secure/secure-transport.js'
 import { collect, rawEnd, type RawEnd } from '../../harness/streams.js'
+import { duplexPair } from '../../lib/transport/index.js'
 
 async function securePair (opts: { maxMessages?: number } = {}): Promise<[SecureTransport, SecureTransport]> {
   const [a, b] = duplexPair()

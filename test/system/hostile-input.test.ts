@@ -13,7 +13,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { after, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { FrameDecoder } from '../../transforms/frame-decoder.js'
-import { tcpTransport, type MeshNode, type PeerInfo } from '../../lib/index.js'
+import { type MeshNode } from '../../lib/index.js'
 import { sleep, waitFor, within } from '../../harness/async.js'
 import type { FloodOpened, FloodReport } from '../support/flood-client.js'
 import { LiveHarness } from '../support/live.js'
@@ -21,6 +21,8 @@ import { MiB, formatMiB, liveBytes, seededBytes } from '../../harness/memory.js'
 import { causeCodes, newId, nextEvent } from '../support/mesh.js'
 import { HOST, portOf } from '../../harness/loopback.js'
 import { RawSocket } from '../support/raw-socket.js'
+import type { PeerInfo } from '../../lib/types.js'
+import { tcpTransport } from '../../lib/transport/index.js'
 
 /** The target's limits: a line big enough to carry a 100,000-entry `PEERS:` list, a small BYTES limit. */
 const MAX_LINE_LENGTH = 4 * MiB

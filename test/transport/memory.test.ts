@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { crashable, duplexPair, memoryNetwork, type Transport } from '../../lib/index.js'
+import { type Transport } from '../../lib/index.js'
 import { seeded } from '../../harness/random.js'
+import { crashable, duplexPair, memoryNetwork } from '../../lib/transport/index.js'
 
 async function collect (transport: Transport, count: number): Promise<number[]> {
   const out: number[] = []

@@ -5,7 +5,7 @@
  * See docs/protocol.md.
  */
 import type { Uint8ArrayList } from 'uint8arraylist'
-import { InvalidAddressError, InvalidMessageError } from '../../lib/errors.js'
+import { InvalidAddressError, InvalidMessageError } from './errors.js'
 
 /** `\n`: every line ends with it. */
 export const NEWLINE = 0x0a
@@ -29,6 +29,31 @@ export const MAX_PEERS = 'MAX_PEERS'
 export const ID_SEPARATOR = ':'
 /** Separates entries of a `PEERS:` list. */
 export const PEERS_SEPARATOR = ','
+
+/** Longest peer id accepted, in characters. */
+export const MAX_ID_LENGTH = 128
+/** Longest display name accepted, in characters. */
+export const MAX_NAME_LENGTH = 256
+
+/** Printable ASCII but `:`, which separates the id from the name. */
+const ID_CHARACTERS = /^[\x21-\x39\x3b-\x7e]+$/
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTER = /[\x00-\x1f\x7f]/
+
+/** What is wrong with a peer id, or `undefined` for a good one: 1-128 printable ASCII characters, no space and no `:`. */
+export function idProblem (id: string): string | undefined {
+  if (id.length === 0) return 'is empty'
+  if (id.length > MAX_ID_LENGTH) return `is longer than ${MAX_ID_LENGTH} characters`
+  if (!ID_CHARACTERS.test(id)) return 'contains spaces, `:`, control or non-ASCII characters'
+  return undefined
+}
+
+/** What is wrong with a display name, or `undefined` for a good one: at most 256 characters, no control characters. */
+export function nameProblem (name: string): string | undefined {
+  if (name.length > MAX_NAME_LENGTH) return `is longer than ${MAX_NAME_LENGTH} characters`
+  if (CONTROL_CHARACTER.test(name)) return 'contains control characters'
+  return undefined
+}
 
 /** `<ID>:<NAME>`: first handshake line in both directions. */
 export interface HelloMessage { type: 'hello', id: string, name: string }
@@ -117,6 +142,28 @@ export function assertChatText (text: string): void {
   const trimmed = isAsciiSpace(text.charCodeAt(0)) || isAsciiSpace(text.charCodeAt(text.length - 1)) ? trimAscii(text) : text
   if (trimmed.length === 0) throw new InvalidMessageError('chat text must not be empty or only whitespace')
   if (isControlLine(trimmed)) throw new InvalidMessageError(`chat text ${JSON.stringify(trimmed.slice(0, 40))} would be read as a control line`)
+}
+
+/** Chat that `chatMessage()` has checked: the encoder writes it without checking it again. */
+class CheckedChat implements ChatMessage {
+  readonly type = 'chat'
+  constructor (readonly text: string) {}
+}
+
+/**
+ * A chat message for `text`, checked once here (see `assertChatText`), so
+ * that however many peers it is queued for it is not checked again. A chat
+ * message built any other way (by a transform, say) is checked by the encoder.
+ * @throws InvalidMessageError
+ */
+export function chatMessage (text: string): ChatMessage {
+  assertChatText(text)
+  return new CheckedChat(text)
+}
+
+/** Whether `msg` is chat that `chatMessage()` checked. */
+export function isCheckedChat (msg: Message): boolean {
+  return msg instanceof CheckedChat
 }
 
 /** Whether a byte or UTF-16 code is ASCII whitespace, which the protocol trims from lines. */

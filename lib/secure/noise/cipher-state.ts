@@ -8,13 +8,19 @@
  */
 import { createCipheriv, createDecipheriv } from 'node:crypto'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { DEFAULT_MAX_NOISE_MESSAGES } from '../../constants.js'
 import { IntegrityError, NonceExhaustedError } from '../../errors.js'
 
 /** Bytes of a ChaChaPoly authentication tag. */
 export const TAGLEN = 16
 /** Bytes of a ChaChaPoly key. */
 export const KEYLEN = 32
+
+/**
+ * Transport messages a CipherState seals (or opens) before it refuses, so
+ * that no nonce is ever reused: 2^53-1, the largest exact counter, far
+ * below the 2^64-1 the Noise spec reserves.
+ */
+export const DEFAULT_MAX_NOISE_MESSAGES = Number.MAX_SAFE_INTEGER
 
 const ALGORITHM = 'chacha20-poly1305'
 const CIPHER_OPTIONS = { authTagLength: TAGLEN }

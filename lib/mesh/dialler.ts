@@ -1,0 +1,201 @@
+/**
+ * The dialler: every outbound connection a node makes. `connect()` for the
+ * application (retried with backoff), one shared attempt per address at a
+ * time through a bounded queue, redials of lost peers, the rejoin through a
+ * peers file, and the jittered dials of discovered addresses. What each
+ * attempt teaches goes to the address book.
+ */
+import { setTimeout as sleep } from 'node:timers/promises'
+import PQueue from 'p-queue'
+import type { AddressBook } from './address-book.js'
+import type { PeerTable } from './peer-table.js'
+import type { PeersFile } from './peers-file.js'
+import { Reconnector, reconnectDelay } from './reconnect.js'
+import type { SelfAddresses } from './self-addresses.js'
+import { shuffled } from './shuffled.js'
+import { DialError, DuplicatePeerError, MaxPeersError, NotRunningError, SelfConnectionError, type LimitExceededError } from '../errors.js'
+import type { ResolvedOptions } from '../options/node-options.js'
+import type { PeerInfo } from '../types.js'
+import { normalizeAddress } from '../../transforms/core/line-protocol.js'
+
+export type DiallerOptions = Pick<ResolvedOptions,
+'maxPeers' | 'connectionTimeout' | 'dialConcurrency' | 'dialsPerDiscovery' | 'dialJitter' | 'bootstrapAttempts' | 'bootstrapBackoff' |
+'reconnectAttempts' | 'reconnectBackoff' | 'reconnectMaxDelay' | 'maxReconnects'>
+
+/** What the dialler needs of its node. */
+export interface DiallerHost {
+  readonly running: boolean
+  /** Aborted when the node stops: every wait of a dial ends then. */
+  readonly signal: AbortSignal
+  readonly table: PeerTable
+  readonly book: AddressBook
+  readonly self: SelfAddresses
+  /** One attempt: secures a link to `address` and runs its handshake; resolves with the peer. */
+  open: (address: string) => Promise<PeerInfo>
+  /** After a successful `connect()`: joins the overlay through the peer, where there is one. */
+  joined: (peer: PeerInfo) => Promise<void> | undefined
+  /** Resolves with the peer at `address` once it is connected, or `undefined` after `ms` or once the node stops. */
+  peerSoonAt: (address: string, ms: number) => Promise<PeerInfo | undefined>
+  onDialFailed: (address: string, error: Error) => void
+  onLimit: (error: LimitExceededError) => void
+}
+
+export class Dialler {
+  private readonly dialing = new Map<string, Promise<PeerInfo>>()
+  private readonly queue: PQueue
+  /** Discovered addresses whose dial waits out its jitter. */
+  private readonly scheduled = new Set<string>()
+  private readonly reconnector: Reconnector
+
+  constructor (private readonly opts: DiallerOptions, private readonly host: DiallerHost) {
+    this.queue = new PQueue({ concurrency: opts.dialConcurrency })
+    this.reconnector = new Reconnector({
+      attempts: opts.reconnectAttempts,
+      backoff: opts.reconnectBackoff,
+      maxDelay: opts.reconnectMaxDelay,
+      capacity: opts.maxReconnects,
+      dial: async address => { await this.redial(address) },
+      onGiveUp: (address, attempts, cause) => { host.onDialFailed(address, new DialError(address, attempts, { cause })) },
+      onLimit: host.onLimit
+    })
+  }
+
+  /** Dials in flight or queued, waiting out their jitter, and being redialled. */
+  get sizes (): { dialing: number, scheduledDials: number, reconnecting: number } {
+    return { dialing: this.dialing.size, scheduledDials: this.scheduled.size, reconnecting: this.reconnector.size }
+  }
+
+  /** Whether this node is dialling `address` right now. */
+  isDialing (address: string): boolean {
+    return this.dialing.has(address)
+  }
+
+  /**
+   * Connects to `address`, retrying with exponential backoff and jitter up
+   * to `bootstrapAttempts` times. See `MeshNode.connect()`.
+   */
+  async connect (address: string): Promise<PeerInfo> {
+    const target = normalizeAddress(address)
+    const { bootstrapAttempts, bootstrapBackoff } = this.opts
+    let lastError: unknown
+    let attempts = 0
+    for (let attempt = 1; attempt <= bootstrapAttempts; attempt++) {
+      attempts = attempt
+      try {
+        const peer = await this.dial(target)
+        await this.host.joined(peer)
+        return peer
+      } catch (err) {
+        lastError = err
+        // Lost a simultaneous-dial tie-break: the other connection to this peer is the one kept,
+        // and when the peer refused us because it is dialling us, that connection is moments away.
+        const kept = err instanceof DuplicatePeerError ? await this.host.peerSoonAt(target, this.opts.connectionTimeout) : undefined
+        if (kept !== undefined) return kept
+        if (err instanceof SelfConnectionError || err instanceof NotRunningError || err instanceof MaxPeersError || err instanceof DuplicatePeerError) break
+        if (attempt < bootstrapAttempts) {
+          await sleep(reconnectDelay(attempt, bootstrapBackoff, Infinity), undefined, { signal: this.host.signal }).catch(() => {})
+          if (!this.host.running) break
+        }
+      }
+    }
+    // The cause is the last attempt's own error, not its single-attempt DialError wrapper.
+    const cause = lastError instanceof DialError && lastError.cause !== undefined ? lastError.cause : lastError
+    const error = new DialError(target, attempts, { cause })
+    this.host.onDialFailed(target, error)
+    throw error
+  }
+
+  /** A single dial attempt, shared by everyone who asks for the same address meanwhile. */
+  dial (address: string): Promise<PeerInfo> {
+    const { host } = this
+    if (!host.running) return Promise.reject(new NotRunningError())
+    if (host.self.has(address)) return Promise.reject(new SelfConnectionError())
+    const connected = host.table.at(address)
+    if (connected !== undefined) return Promise.resolve(connected)
+    const inFlight = this.dialing.get(address)
+    if (inFlight !== undefined) return inFlight
+    const attempt = this.queue.add(async () => await host.open(address), { signal: host.signal })
+      .finally(() => { this.dialing.delete(address) })
+    attempt.catch((err: unknown) => {
+      if (!(err instanceof SelfConnectionError)) {
+        // Whatever answered there last may have changed: the next dial tries Noise again first.
+        host.book.setSecurity(address, undefined)
+        // An address that keeps failing is forgotten until someone mentions it again.
+        if (host.book.recordFailure(address) >= Math.max(1, this.opts.reconnectAttempts)) host.book.remove(address)
+        return
+      }
+      // Another name for this node: never dial or share it again.
+      host.self.learn(address)
+      host.book.remove(address)
+    })
+    this.dialing.set(address, attempt)
+    return attempt
+  }
+
+  /** Redials a lost peer that this node had dialled, with backoff, until `reconnectAttempts`. */
+  redialLater (address: string): void {
+    this.reconnector.schedule(address)
+  }
+
+  /** A peer at `address` is connected again: no redial is needed. */
+  connected (address: string): void {
+    this.reconnector.cancel(address)
+  }
+
+  /** Rejoins through the addresses remembered by an earlier run, most recently dialled first. */
+  async rejoin (peersFile: PeersFile): Promise<void> {
+    const { book, self } = this.host
+    const remembered = (await peersFile.load()).filter(address => !self.has(address))
+    for (const address of remembered) {
+      book.add(address)
+      book.markDialed(address, 0)
+    }
+    for (const address of remembered.slice(0, this.opts.maxReconnects)) this.reconnector.schedule(address, true)
+  }
+
+  /**
+   * Dials a few random unconnected addresses, while there is room for more
+   * peers. Dials still waiting out their jitter count against the room, so
+   * a flood of `PEERS:` lists cannot pile up timers.
+   */
+  dialSome (): void {
+    const { host } = this
+    const room = this.opts.maxPeers - host.table.size - this.dialing.size - this.scheduled.size
+    if (room <= 0 || !host.running) return
+    const idle = (address: string): boolean => !this.dialing.has(address) && !this.scheduled.has(address) &&
+      !this.reconnector.has(address) && !host.self.has(address)
+    const candidates = shuffled(host.book.dialable().filter(known => idle(known.address)))
+      .slice(0, Math.min(room, this.opts.dialsPerDiscovery))
+    for (const { address } of candidates) {
+      const jitter = Math.random() * this.opts.dialJitter
+      const signal = host.signal
+      this.scheduled.add(address)
+      void sleep(jitter, undefined, { signal })
+        .finally(() => { this.scheduled.delete(address) })
+        .then(async () => await this.dial(address))
+        .catch((error: Error) => {
+          if (!signal.aborted) host.onDialFailed(address, error)
+        })
+    }
+  }
+
+  /** Stops redialling; dials in flight end with the node's signal. Resolves once the queue is idle. */
+  async stop (): Promise<void> {
+    this.reconnector.clear()
+    await this.queue.onIdle()
+  }
+
+  /** One redial attempt; resolves when there is nothing more to do, rejects to be tried again. */
+  private async redial (address: string): Promise<void> {
+    const { table } = this.host
+    if (table.at(address) !== undefined || !this.host.running) return
+    if (table.size >= this.opts.maxPeers) throw new MaxPeersError('this node is at maxPeers')
+    try {
+      await this.dial(address)
+    } catch (err) {
+      if (err instanceof SelfConnectionError || err instanceof NotRunningError) return
+      if (err instanceof DuplicatePeerError && table.at(address) !== undefined) return
+      throw err
+    }
+  }
+}

@@ -1,0 +1,38 @@
+/** The events a `MeshNode` emits, with what each one carries. */
+import type { Uint8ArrayList } from 'uint8arraylist'
+import type { LimitExceededError, PeersFileError } from '../errors.js'
+import type { Denial } from '../secure/secure-links.js'
+import type { Origin, PeerInfo } from '../types.js'
+import type { Message } from '../../transforms/core/line-protocol.js'
+
+export interface MeshEvents {
+  started: [{ id: string, name: string, address: string }]
+  stopped: []
+  'peer:connect': [{ peer: PeerInfo, peerCount: number }]
+  'peer:disconnect': [{ peer: PeerInfo, reason: Error, peerCount: number }]
+  /** A peer was dropped for `peerTimeout` of silence (followed by `peer:disconnect`). */
+  'peer:timeout': [{ peer: PeerInfo }]
+  /** Addresses learnt from a `PEERS:` list that were not known before. */
+  'peers:discovered': [{ from: PeerInfo | undefined, addresses: string[] }]
+  /** Chat text; `origin` and `hops` as in `IncomingMessage`. */
+  chat: [{ peer: PeerInfo, text: string, origin: Origin, hops: number }]
+  /** `BYTES` payloads that no handler claimed. */
+  bytes: [{ peer: PeerInfo, data: Uint8ArrayList, origin: Origin, hops: number }]
+  /** A dial failed after its last attempt. */
+  'dial:failed': [{ address: string, error: Error }]
+  /** Something went wrong on a connection; `closed` says whether the connection was closed for it. */
+  'connection:error': [{ error: Error, remoteAddress: string, peer: PeerInfo | undefined, closed: boolean }]
+  /** A sub-protocol handler threw or rejected. */
+  'handler:error': [{ error: Error, peer: PeerInfo, prefix: string }]
+  /**
+   * A peer was refused by the allowlist: after the Noise handshake proved a
+   * key that is not on it, or at once for a plaintext peer (`publicKey` undefined).
+   */
+  'peer:denied': [Denial]
+  /** Control traffic received: `PING`, `PONG`, `REQUEST_PEERS`, `PEERS:`. */
+  debug: [{ peer: PeerInfo, message: Message }]
+  /** A node-wide table (known addresses, redials) hit its bound: the excess was forgotten or refused. */
+  'limit:exceeded': [{ error: LimitExceededError }]
+  /** The peers file could not be read or written, or was damaged; the node runs on without it. */
+  'peers-file:error': [{ error: PeersFileError }]
+}

@@ -1,0 +1,214 @@
+/**
+ * Every option of a mesh node: documented in `MeshNodeOptions`, each one's
+ * default, range and unit in `NODE_OPTIONS` beside it, and the checks that
+ * involve several options in `resolveOptions()`.
+ */
+import { KeyObject, randomBytes } from 'node:crypto'
+import { applyTable, checked, defaultsOf, expected, integer, oneOf, type OptionTable } from './option-table.js'
+import { resolveOverlayOptions, type OverlayOptions, type ResolvedOverlayOptions } from './overlay-options.js'
+import { DEFAULT_MAX_NOISE_MESSAGES } from '../secure/noise/cipher-state.js'
+import type { TransportFactory } from '../transport/transport.js'
+import type { SecureMode, Topology } from '../types.js'
+import type { MessageTransform } from '../../transforms/core/link.js'
+import { idProblem, nameProblem } from '../../transforms/core/line-protocol.js'
+import {
+  DEFAULT_CONNECTION_TIMEOUT, DEFAULT_DISCOVERY_INTERVAL, DEFAULT_MAINTENANCE_INTERVAL, DEFAULT_MAX_BYTES_PER_MESSAGE,
+  DEFAULT_MAX_LINE_LENGTH, DEFAULT_PEER_TIMEOUT
+} from '../../transforms/core/limits.js'
+
+export interface MeshNodeOptions {
+  /** Port to listen on; 0 picks a free one. */
+  port?: number
+  /** Host to listen on. */
+  host?: string
+  /**
+   * Host to announce in `LISTEN:` and `PEERS:`.
+   */
+  advertiseHost?: string
+  /** This node's id: no `:`, no spaces. */
+  id?: string
+  /** Display name. */
+  name?: string
+  /** Connected peers kept at most; more are refused with `MAX_PEERS`. */
+  maxPeers?: number
+  /** Longest line accepted, in bytes. */
+  maxLineLength?: number
+  /** Largest `BYTES` payload accepted or sent, in bytes. */
+  maxBytesPerMessage?: number
+  /** Bytes each peer's outbound queue holds before senders wait. */
+  maxQueuedBytes?: number
+  /** How long a send may wait on a full peer queue before that peer is dropped, in ms. */
+  slowPeerTimeout?: number
+  /** Time allowed for a dial and for a handshake, in ms. */
+  connectionTimeout?: number
+  /** How often every peer is sent `PING`, in ms. */
+  maintenanceInterval?: number
+  /** How often every peer is asked for its peers, in ms. */
+  discoveryInterval?: number
+  /** Silence after which a peer is dropped, in ms. */
+  peerTimeout?: number
+  /** Addresses remembered at most; unconnected ones are forgotten to make room, those never dialled first. */
+  maxKnownPeers?: number
+  /** Accepted connections still in their handshake, at most; more are closed at once. */
+  maxPendingHandshakes?: number
+  /** Bytes a remote may send before its handshake completes; more closes the connection. */
+  maxHandshakeBytes?: number
+  /** Entries read from one `PEERS:` list at most; the rest are ignored and reported. */
+  maxPeersPerList?: number
+  /** Dials in flight at once. */
+  dialConcurrency?: number
+  /** Addresses dialled per received `PEERS:` list. */
+  dialsPerDiscovery?: number
+  /** Upper bound of the random delay before dialling a discovered address, in ms. */
+  dialJitter?: number
+  /** Dial addresses learnt from `PEERS:` lists automatically. */
+  autoDial?: boolean
+  /** Addresses this node has dialled before, beyond the connected peers, shared in a `PEERS:` answer. */
+  extraPeersShared?: number
+  /** Messages buffered for each `messages()` reader before delivery waits for it. */
+  inboxSize?: number
+  /** Attempts of `connect()` before it gives up. */
+  bootstrapAttempts?: number
+  /** First retry delay of `connect()`, doubled on every attempt (with jitter), in ms. */
+  bootstrapBackoff?: number
+  /**
+   * Link security. `'off'`: the plain line protocol only; an incoming Noise
+   * handshake is refused. `'preferred'`: Noise with every peer that speaks
+   * it, plaintext with those that do not (each peer's `security` says
+   * which). `'required'`: Noise only; plaintext peers are refused.
+   */
+  secure?: SecureMode
+  /**
+   * This node's long-term X25519 key: the path of a key file (created with
+   * mode 0600 on first use, refused if others may read it), or a private
+   * `KeyObject`. With an identity the node id is derived from its public key,
+   * and `id` may only repeat that id.
+   */
+  identity?: string | KeyObject
+  /**
+   * The only peers allowed: hex X25519 public keys, as a list or as the path
+   * of a file with one key per line (`#` comments allowed). Any other peer,
+   * and every plaintext peer, is refused after the handshake with a
+   * `peer:denied` event. Needs `secure` other than 'off'.
+   */
+  allow?: string | readonly string[]
+  /** How long a `'preferred'` dialer waits for a Noise answer before it treats the peer as a plaintext peer, in ms. */
+  secureProbeTimeout?: number
+  /** Noise transport messages per link and direction before the link is closed with `ERR_NONCE_EXHAUSTED`, so that no nonce repeats. */
+  maxNoiseMessages?: number
+  /** Redials of a lost peer that this node had dialled, before giving up; 0 turns redialling off. An address that fails this many dials in a row is forgotten. */
+  reconnectAttempts?: number
+  /** Delay before the first redial of a lost peer, and before discovery dials a failed address again, doubled on every failure (with jitter), in ms. */
+  reconnectBackoff?: number
+  /** Longest of those delays, before jitter, in ms. */
+  reconnectMaxDelay?: number
+  /** Addresses being redialled at once; more lost peers are left to discovery. */
+  maxReconnects?: number
+  /**
+   * File that remembers the addresses this node dialled successfully, so
+   * that a restarted node rejoins without its bootstrap. Written atomically
+   * (temporary file and rename), at most `maxKnownPeers` addresses.
+   */
+  peersFile?: string
+  /**
+   * `full-mesh`: the line protocol's own topology, every node connects to
+   * every node it learns of. `overlay`: each node keeps `overlay.activeViewSize`
+   * neighbours (HyParView) and broadcasts travel along a spanning tree
+   * (Plumtree); addresses from `PEERS:` lists are then remembered but not
+   * dialled, whatever `autoDial` says.
+   */
+  topology?: Topology
+  /** Limits and timers of the `overlay` topology (the table below). */
+  overlay?: OverlayOptions
+  /** How connections are made. */
+  transport?: TransportFactory
+  /** Your transforms, run on every connection's inbound messages after the protocol stages. */
+  inbound?: MessageTransform[]
+  /** Your transforms, run on every connection's outbound messages before the encoder. */
+  outbound?: MessageTransform[]
+}
+
+
+/** Every `secure` mode, and every `topology`, for the checks here and the command line's. */
+/** Every `secure` mode, and every `topology`, for the checks here and the command line's. */
+export const SECURE_MODES: readonly SecureMode[] = ['off', 'preferred', 'required']
+export const TOPOLOGIES: readonly Topology[] = ['full-mesh', 'overlay']
+
+/** Options with no default value: unset, each means what its doc says. */
+type Unset = 'advertiseHost' | 'transport' | 'identity' | 'allow' | 'peersFile'
+
+export type ResolvedOptions = Required<Omit<MeshNodeOptions, Unset | 'overlay'>> & Pick<MeshNodeOptions, Unset> & { overlay: ResolvedOverlayOptions }
+
+const isTransforms = (value: unknown): boolean => Array.isArray(value) && value.every(t => typeof t === 'function')
+const isNonEmptyString = (value: unknown): boolean => typeof value === 'string' && value.length > 0
+
+/** Each node option's default, range and unit; see `MeshNodeOptions` for what it does. */
+export const NODE_OPTIONS = {
+  port: integer(0, 0, { max: 65535 }),
+  host: checked('0.0.0.0', 'a non-empty string', isNonEmptyString),
+  advertiseHost: checked<string | undefined>(undefined, 'a non-empty string', isNonEmptyString, 'the listen host; for a wildcard one, the local address of each connection'),
+  id: checked<string | undefined>(undefined, '1-128 printable ASCII characters without spaces or `:`', value => typeof value === 'string' && idProblem(value) === undefined, '32 random lowercase hex characters'),
+  name: checked<string | undefined>(undefined, 'a string of at most 256 characters without control characters', value => typeof value === 'string' && nameProblem(value) === undefined, 'the id'),
+  maxPeers: integer(10, 1),
+  maxLineLength: integer(DEFAULT_MAX_LINE_LENGTH, 16, { unit: 'bytes' }),
+  maxBytesPerMessage: integer(DEFAULT_MAX_BYTES_PER_MESSAGE, 0, { unit: 'bytes' }),
+  maxQueuedBytes: integer(4 * 1024 * 1024, 1, { unit: 'bytes' }),
+  slowPeerTimeout: integer(10_000, 1, { unit: 'ms' }),
+  connectionTimeout: integer(DEFAULT_CONNECTION_TIMEOUT, 1, { unit: 'ms' }),
+  maintenanceInterval: integer(DEFAULT_MAINTENANCE_INTERVAL, 1, { unit: 'ms' }),
+  discoveryInterval: integer(DEFAULT_DISCOVERY_INTERVAL, 1, { unit: 'ms' }),
+  peerTimeout: integer(DEFAULT_PEER_TIMEOUT, 1, { unit: 'ms' }),
+  maxKnownPeers: integer(1000, 0),
+  maxPendingHandshakes: integer(64, 1),
+  // Room for a hello and a `LISTEN:` line at the default line limit: a BYTES
+  // frame sent before the handshake would otherwise be buffered up to
+  // maxBytesPerMessage for every pending handshake.
+  maxHandshakeBytes: integer(2 * DEFAULT_MAX_LINE_LENGTH, 16, { unit: 'bytes' }),
+  maxPeersPerList: integer(256, 0),
+  dialConcurrency: integer(3, 1),
+  // The protocol's 3 dials per list, 5 s of jitter and 5 extra addresses shared.
+  dialsPerDiscovery: integer(3, 0),
+  dialJitter: integer(5_000, 0, { unit: 'ms' }),
+  autoDial: checked(true, 'a boolean', value => typeof value === 'boolean'),
+  extraPeersShared: integer(5, 0),
+  inboxSize: integer(1024, 1),
+  bootstrapAttempts: integer(5, 1),
+  bootstrapBackoff: integer(500, 0, { unit: 'ms' }),
+  secure: { ...oneOf<SecureMode>('off', SECURE_MODES), defaultText: "'off' (a library node speaks the v0 protocol byte for byte unless asked; the CLI defaults to 'preferred')" },
+  identity: checked<string | KeyObject | undefined>(undefined, 'a key file path or a private KeyObject', value => value instanceof KeyObject || isNonEmptyString(value), "a fresh key for this node object, when `secure` is not 'off'"),
+  allow: checked<string | readonly string[] | undefined>(undefined, 'an allowlist file path or an array of hex public keys',
+    value => typeof value === 'string' || (Array.isArray(value) && value.every(key => typeof key === 'string')), 'no allowlist'),
+  // Noise peers answer at once; existing plaintext peers stay silent until their own timeout.
+  secureProbeTimeout: integer(3_000, 1, { unit: 'ms' }),
+  maxNoiseMessages: integer(DEFAULT_MAX_NOISE_MESSAGES, 1, { defaultText: '9007199254740991 (2^53-1)' }),
+  reconnectAttempts: integer(6, 0),
+  reconnectBackoff: integer(1_000, 0, { unit: 'ms' }),
+  reconnectMaxDelay: integer(30_000, 0, { unit: 'ms' }),
+  maxReconnects: integer(64, 0),
+  peersFile: checked<string | undefined>(undefined, 'a non-empty path', isNonEmptyString, 'none (nothing is remembered)'),
+  topology: oneOf<Topology>('full-mesh', TOPOLOGIES),
+  overlay: checked<OverlayOptions>({}, 'an object', value => typeof value === 'object' && value !== null, 'DEFAULT_OVERLAY_OPTIONS'),
+  transport: checked<TransportFactory | undefined>(undefined, 'a transport (an object with dial and listen functions)',
+    value => typeof value === 'object' && value !== null, 'TCP'),
+  inbound: checked<MessageTransform[]>([], 'an array of transforms', isTransforms),
+  outbound: checked<MessageTransform[]>([], 'an array of transforms', isTransforms)
+} satisfies OptionTable<MeshNodeOptions>
+
+/** Every default but those computed per node (`id`, `name`) and the overlay's, which are in `DEFAULT_OVERLAY_OPTIONS`. */
+export const DEFAULT_OPTIONS: Omit<ResolvedOptions, 'id' | 'name' | 'overlay'> = (({ id, name, overlay, ...rest }) => rest)(defaultsOf(NODE_OPTIONS))
+
+/** Fills in defaults and checks every option. @throws InvalidOptionError */
+export function resolveOptions (opts: MeshNodeOptions = {}): ResolvedOptions {
+  const id = opts.id ?? randomBytes(16).toString('hex')
+  const name = opts.name === undefined || opts.name === '' ? id : opts.name
+  const table = applyTable(NODE_OPTIONS, { ...opts, id, name })
+  const resolved: ResolvedOptions = { ...table, id, name, overlay: resolveOverlayOptions(opts.overlay) }
+  if (resolved.allow !== undefined && resolved.secure === 'off') {
+    throw expected('secure', '\'preferred\' or \'required\' when `allow` is set (only Noise proves a key)', resolved.secure)
+  }
+  if (resolved.topology === 'overlay' && resolved.overlay.activeViewSize >= resolved.maxPeers) {
+    // Joins and neighbour requests briefly need connections beyond the active view.
+    throw expected('overlay.activeViewSize', `below maxPeers (${resolved.maxPeers})`, resolved.overlay.activeViewSize)
+  }
+  return resolved
+}

@@ -1,0 +1,96 @@
+/**
+ * The overlay topology's options: documented here, each one's default and
+ * range in `OVERLAY_OPTIONS` beside them.
+ */
+import { applyTable, checked, defaultsOf, expected, integer, type Defaults, type OptionTable } from './option-table.js'
+
+/** Limits and timers of the overlay topology. Every field is optional. */
+export interface OverlayOptions {
+  /** Neighbours kept connected (HyParView active view); at least 2, and below `maxPeers`. */
+  activeViewSize?: number
+  /** Addresses kept to replace failed neighbours from (HyParView passive view). */
+  passiveViewSize?: number
+  /** Hops a JOIN travels by random walk (HyParView ARWL). */
+  activeWalkLength?: number
+  /** Remaining walk length at which a forwarded JOIN adds the newcomer to the passive view (HyParView PRWL). */
+  passiveWalkLength?: number
+  /** How often a sample of the views is exchanged with a random node, in ms. */
+  shuffleInterval?: number
+  /** Active-view entries sent in a shuffle. */
+  shuffleActive?: number
+  /** Passive-view entries sent in a shuffle. */
+  shufflePassive?: number
+  /** Hops a shuffle travels by random walk. */
+  shuffleWalkLength?: number
+  /** How often a node with free active-view slots asks passive-view nodes to become neighbours, in ms. */
+  repairInterval?: number
+  /** Wait after the first IHAVE for a missing payload before pulling it with GRAFT, in ms. */
+  graftTimeout?: number
+  /** Wait after a GRAFT before asking the next announcer, in ms. */
+  graftRetryTimeout?: number
+  /** How long a link made eager by a GRAFT is not pruned, so that a tree repaired while broadcasts keep coming stays whole, in ms. */
+  graftHoldTime?: number
+  /** Wait for a new peer's capability announcement before treating it as a plain line-protocol peer, in ms. */
+  capabilityTimeout?: number
+  /** Broadcasts held for a peer while its capabilities are unknown; one more decides it is a plain peer. */
+  maxHeldMessages?: number
+  /** Hop limit of broadcasts and routed messages, at most 255. */
+  maxHops?: number
+  /** Broadcast ids remembered, so that each broadcast is delivered once. */
+  maxSeenMessages?: number
+  /** How long a broadcast id is remembered, in ms; at least `cacheTtl`. */
+  seenTtl?: number
+  /** Payload bytes kept to answer GRAFTs and to announce to new neighbours. */
+  maxCachedBytes?: number
+  /** How long a payload is kept to answer GRAFTs and to announce to new neighbours, in ms. */
+  cacheTtl?: number
+  /** Routes (node id to next hop) kept. */
+  maxRoutes?: number
+  /** How long a learnt route is used, in ms. */
+  routeTtl?: number
+  /** How long a direct message to a node that is not a neighbour waits for a route, in ms. */
+  routeTimeout?: number
+  /** Source of randomness for neighbour choices and walks, returning [0, 1); seed it for reproducible runs. */
+  random?: () => number
+}
+
+export type ResolvedOverlayOptions = Defaults<OverlayOptions>
+
+/** Each overlay option's default and range; see `OverlayOptions` for what it does. */
+export const OVERLAY_OPTIONS = {
+  activeViewSize: integer(5, 2),
+  passiveViewSize: integer(30, 0),
+  activeWalkLength: integer(6, 0),
+  passiveWalkLength: integer(3, 0),
+  shuffleInterval: integer(10_000, 1, { unit: 'ms' }),
+  shuffleActive: integer(3, 0),
+  shufflePassive: integer(4, 0),
+  shuffleWalkLength: integer(4, 0),
+  repairInterval: integer(1_000, 1, { unit: 'ms' }),
+  graftTimeout: integer(500, 1, { unit: 'ms' }),
+  graftRetryTimeout: integer(250, 1, { unit: 'ms' }),
+  graftHoldTime: integer(2_000, 0, { unit: 'ms' }),
+  capabilityTimeout: integer(2_000, 1, { unit: 'ms' }),
+  maxHeldMessages: integer(256, 0),
+  // Hop counts travel as fields of at most 255.
+  maxHops: integer(64, 1, { max: 255 }),
+  maxSeenMessages: integer(65_536, 1),
+  seenTtl: integer(120_000, 1, { unit: 'ms' }),
+  maxCachedBytes: integer(16 * 1024 * 1024, 0, { unit: 'bytes' }),
+  cacheTtl: integer(30_000, 0, { unit: 'ms' }),
+  maxRoutes: integer(4096, 0),
+  routeTtl: integer(60_000, 1, { unit: 'ms' }),
+  routeTimeout: integer(3_000, 1, { unit: 'ms' }),
+  random: checked<() => number>(Math.random, 'a function returning a number in [0, 1)', value => typeof value === 'function', 'Math.random')
+} satisfies OptionTable<OverlayOptions>
+
+export const DEFAULT_OVERLAY_OPTIONS: ResolvedOverlayOptions = defaultsOf(OVERLAY_OPTIONS)
+
+/** Fills in defaults and checks every overlay option. @throws InvalidOptionError */
+export function resolveOverlayOptions (opts: OverlayOptions = {}): ResolvedOverlayOptions {
+  if (typeof opts !== 'object' || opts === null) throw expected('overlay', 'an object', opts)
+  const resolved = applyTable(OVERLAY_OPTIONS, opts, 'overlay.')
+  // A payload still cached after its id is forgotten could be announced and delivered again.
+  if (resolved.seenTtl < resolved.cacheTtl) throw expected('overlay.seenTtl', `at least overlay.cacheTtl (${resolved.cacheTtl})`, resolved.seenTtl)
+  return resolved
+}

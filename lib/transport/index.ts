@@ -1,0 +1,22 @@
+/**
+ * meshline's transports: how a node gets byte duplexes to and from other
+ * nodes. TCP is the default; the in-memory network runs many nodes in one
+ * process, with optional latency and loss; `crashable()` cuts a node off at
+ * once, for failure tests.
+ *
+ * @example
+ * ```ts
+ * import { MeshNode } from 'meshline'
+ * import { memoryNetwork } from 'meshline/transports'
+ *
+ * const network = memoryNetwork()
+ * const a = new MeshNode({ transport: network, host: 'a' })
+ * ```
+ */
+export { tcpTransport, socketTransport, DEFAULT_LISTEN_BACKLOG, DEFAULT_READ_HIGH_WATER_MARK } from './tcp.js'
+export type { TcpOptions } from './tcp.js'
+export { duplexPair, memoryNetwork } from './memory.js'
+export type { MemoryTransportOptions } from './memory.js'
+export { crashable } from './crashable.js'
+export type { CrashableTransport } from './crashable.js'
+export type { ByteChunk, DialOptions, Transport, TransportFactory, TransportListener } from './transport.js'

@@ -1,0 +1,77 @@
+/**
+ * The types every layer speaks of: peers, messages as the application gets
+ * them, and the modes a node runs in. This module imports nothing of the
+ * project, so that any layer can take its types without an import circle.
+ */
+import type { Uint8ArrayList } from 'uint8arraylist'
+
+/** Who dialled: `outbound` when this node did. */
+export type Direction = 'inbound' | 'outbound'
+
+/** How a link is carried: `noise` (encrypted, the peer's key proven) or `plaintext`. */
+export type LinkSecurity = 'noise' | 'plaintext'
+
+/** How nodes are connected: see `MeshNodeOptions.topology`. */
+export type Topology = 'full-mesh' | 'overlay'
+
+/** See `MeshNodeOptions.secure`. */
+export type SecureMode = 'off' | 'preferred' | 'required'
+
+/** The author of a broadcast or routed message. */
+export interface Origin { id: string, name: string }
+
+/** A connected peer, as the node sees it. */
+export interface PeerInfo {
+  id: string
+  name: string
+  /** Where the peer accepts connections (`host:port`), if it said. */
+  address: string | undefined
+  /** The other end of the socket (`host:port`). */
+  remoteAddress: string
+  /** Who dialled: `outbound` when this node did. */
+  direction: Direction
+  /** When the handshake completed (ms since epoch). */
+  connectedAt: number
+  /** When anything was last received (ms since epoch). */
+  lastSeen: number
+  /** How the link is carried: `noise` (encrypted, the peer's key proven) or `plaintext`. */
+  security: LinkSecurity
+  /** The peer's X25519 public key (64 hex characters), proven over Noise; `undefined` on a plaintext link. */
+  publicKey: string | undefined
+  /** `SHA256:...` of the peer's public key, for people to compare; `undefined` on a plaintext link. */
+  fingerprint: string | undefined
+}
+
+/** What a broadcast achieved: peers it was queued for, and peers that failed (and were or are being disconnected). */
+export interface BroadcastResult {
+  queued: string[]
+  failed: Array<{ peerId: string, error: Error }>
+}
+
+/**
+ * A message, as `messages()` yields it. `peer` is the connected peer it
+ * came from; `origin` the node that wrote it, which in the overlay topology
+ * may be further away: `hops` is the number of links it crossed (1 when
+ * `origin` is `peer`).
+ */
+export type IncomingMessage =
+  | { type: 'chat', peer: PeerInfo, text: string, origin: Origin, hops: number }
+  | { type: 'bytes', peer: PeerInfo, data: Uint8ArrayList, origin: Origin, hops: number }
+
+/** Where a message came from beyond the connected peer: its author and the links it crossed (`peer` and 1 when sent directly). */
+export interface MessageSource {
+  origin: Origin
+  hops: number
+}
+
+/**
+ * Handles `BYTES` payloads that start with a registered prefix, whether
+ * they came straight from `peer` or were relayed through it (`source`).
+ * Returning a promise holds back the peer's next messages until it settles.
+ */
+export type BytesHandler = (data: Uint8ArrayList, peer: PeerInfo, source: MessageSource) => void | Promise<void>
+
+export interface HandlerOptions {
+  /** Whether relayed payloads reach the handler too; a link-level protocol (the overlay's own) must see only its neighbours' frames. @default true */
+  relayed?: boolean
+}

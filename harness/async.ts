@@ -3,6 +3,7 @@
  * bounding a wait, sleeping, and counting the timers that keep a process alive.
  */
 import assert from 'node:assert/strict'
+import { within as bounded } from '../transforms/core/deadline.js'
 
 export const PENDING = Symbol('pending')
 
@@ -22,15 +23,7 @@ export async function waitFor (condition: () => boolean, what: string, ms = 2000
 
 /** Fails instead of hanging when `promise` does not settle within `ms`; else settles as it does. */
 export async function within<T> (promise: Promise<T>, what: string, ms = 3000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const expired = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => { reject(new assert.AssertionError({ message: `timed out after ${ms} ms waiting for ${what}` })) }, ms)
-  })
-  try {
-    return await Promise.race([promise, expired])
-  } finally {
-    clearTimeout(timer)
-  }
+  return await bounded(promise, ms, () => { throw new assert.AssertionError({ message: `timed out after ${ms} ms waiting for ${what}` }) })
 }
 
 export const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => { setTimeout(resolve, ms) }) }

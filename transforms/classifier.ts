@@ -8,6 +8,7 @@ import {
   PEERS_PREFIX, PEERS_SEPARATOR, PING, PING_MESSAGE, PONG, PONG_MESSAGE, REQUEST_PEERS, REQUEST_PEERS_MESSAGE,
   normalizeAddress, type Frame, type Message, type PeersMessage
 } from './core/line-protocol.js'
+import { arrays, syncTransform } from './core/sync-transform.js'
 
 /**
  * - `dialer`: we dialled; the first line is the listener's answer
@@ -89,16 +90,16 @@ export class MessageClassifier {
  * batch, even when every frame in it was blank, so that downstream stages
  * see every sign of life.
  */
-export function classifier (opts: ClassifierOptions = {}) {
-  return async function * classifyFrames (source: AsyncIterable<Frame[]>): AsyncGenerator<Message[]> {
+export function classifier (opts: ClassifierOptions = {}): (source: AsyncIterable<Frame[]>) => AsyncGenerator<Message[]> {
+  return syncTransform(() => {
     const core = new MessageClassifier(opts.role)
-    for await (const frames of source) {
-      const messages: Message[] = []
-      for (const frame of frames) {
-        const msg = core.classify(frame)
-        if (msg !== undefined) messages.push(msg)
+    return {
+      step: (frames: Frame[], messages: Message[]) => {
+        for (const frame of frames) {
+          const msg = core.classify(frame)
+          if (msg !== undefined) messages.push(msg)
+        }
       }
-      yield messages
     }
-  }
+  }, arrays<Message>(), { emitEmpty: true })
 }

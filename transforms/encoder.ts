@@ -7,8 +7,9 @@
  */
 import { Uint8ArrayList } from 'uint8arraylist'
 import { COALESCE_COPY_LIMIT } from './core/limits.js'
-import { forEachPiece } from './line-framer.js'
 import { BYTES_PREFIX, NEWLINE, assertChatText, isCheckedChat, messageLine, type Message } from './core/line-protocol.js'
+import { forEachPiece } from './core/bytes.js'
+import { syncTransform, type BatchKind } from './core/sync-transform.js'
 
 export interface EncoderOptions {
   /**
@@ -121,12 +122,14 @@ export class FrameEncoder {
   }
 }
 
+/** Output batches as byte lists: what one batch of messages is written as. */
+const BYTE_LISTS: BatchKind<Uint8ArrayList> = { create: () => new Uint8ArrayList(), isEmpty: list => list.byteLength === 0 }
+
 /** A transform from batches of messages to bytes: one `Uint8ArrayList` per batch. */
-export function encoder (opts: EncoderOptions = {}) {
-  return async function * encodeMessages (source: AsyncIterable<readonly Message[]>): AsyncGenerator<Uint8ArrayList> {
+export function encoder (opts: EncoderOptions = {}): (source: AsyncIterable<readonly Message[]>) => AsyncGenerator<Uint8ArrayList> {
+  return syncTransform(() => {
     const core = new FrameEncoder(opts)
-    for await (const batch of source) {
-      if (batch.length > 0) yield core.encode(batch)
-    }
-  }
+    // Encoded apart and then appended: a refused batch must add nothing to the output.
+    return { step: (batch: readonly Message[], out: Uint8ArrayList) => { out.append(core.encode(batch)) } }
+  }, BYTE_LISTS)
 }

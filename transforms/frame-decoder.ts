@@ -7,8 +7,10 @@
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { DEFAULT_MAX_BYTES_PER_MESSAGE } from './core/limits.js'
 import { InvalidLengthError, MessageTooLargeError, TruncatedFrameError } from './core/errors.js'
-import { decodeLine, forEachPiece, LineSplitter, type ByteChunk, type LineFramerOptions } from './line-framer.js'
+import { decodeLine, LineSplitter, type LineFramerOptions } from './line-framer.js'
 import { BYTES_PREFIX, isAsciiSpace, type Frame } from './core/line-protocol.js'
+import { arrays, syncTransform } from './core/sync-transform.js'
+import { forEachPiece, type ByteChunk } from './core/bytes.js'
 
 export interface FrameDecoderOptions extends LineFramerOptions {
   /**
@@ -139,20 +141,12 @@ export class FrameDecoder {
  * payloads (`Uint8ArrayList` views). Yields one batch per input chunk that
  * completes at least one frame.
  */
-export function frameDecoder (opts: FrameDecoderOptions = {}) {
-  return async function * decodeFrames (source: AsyncIterable<ByteChunk>): AsyncGenerator<Frame[]> {
+export function frameDecoder (opts: FrameDecoderOptions = {}): (source: AsyncIterable<ByteChunk>) => AsyncGenerator<Frame[]> {
+  return syncTransform(() => {
     const decoder = new FrameDecoder(opts)
-    for await (const chunk of source) {
-      const frames: Frame[] = []
-      try {
-        forEachPiece(chunk, piece => { decoder.decodeInto(piece, frames) })
-      } catch (err) {
-        // Frames completed before the offending bytes are still delivered.
-        if (frames.length > 0) yield frames
-        throw err
-      }
-      if (frames.length > 0) yield frames
+    return {
+      step: (chunk: ByteChunk, frames: Frame[]) => { forEachPiece(chunk, piece => { decoder.decodeInto(piece, frames) }) },
+      end: () => { decoder.end() }
     }
-    decoder.end()
-  }
+  }, arrays<Frame>())
 }

@@ -16,6 +16,7 @@ import {
   DuplicatePeerError, HandshakeTimeoutError, InvalidHandshakeError, MaxPeersError, SelfConnectionError
 } from './core/errors.js'
 import type { Link } from './core/link.js'
+import { Deadline } from './core/deadline.js'
 import {
   DUPLICATE_MESSAGE, MAX_PEERS_MESSAGE, REQUEST_PEERS_MESSAGE, idProblem, nameProblem, normalizeAddress,
   type HelloMessage, type Message
@@ -115,11 +116,7 @@ export function handshake (opts: HandshakeOptions) {
 
   return async function * shakeHands (source: AsyncIterable<Message[]>): AsyncGenerator<Message[]> {
     const iterator = source[Symbol.asyncIterator]()
-    let timer: NodeJS.Timeout | undefined
-    const expired = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => { reject(new HandshakeTimeoutError(timeout)) }, timeout)
-    })
-    expired.catch(() => {})
+    const deadline = new Deadline<never>(timeout, () => { throw new HandshakeTimeoutError(timeout) })
     try {
       if (opts.role === 'dialer') {
         await link.send(hello)
@@ -129,7 +126,7 @@ export function handshake (opts: HandshakeOptions) {
       const pending: Message[] = []
       const next = async (): Promise<Message | undefined> => {
         while (pending.length === 0) {
-          const result = await Promise.race([iterator.next(), expired])
+          const result = await deadline.race(iterator.next())
           if (result.done === true) return undefined
           pending.push(...result.value)
         }
@@ -162,7 +159,7 @@ export function handshake (opts: HandshakeOptions) {
         if (opts.role === 'listener') await link.send(verdict === 'self' ? hello : verdict === 'duplicate' ? DUPLICATE_MESSAGE : MAX_PEERS_MESSAGE)
         throw refusal(verdict, 'us')
       }
-      clearTimeout(timer)
+      deadline.clear()
       opts.onEstablished?.(remote)
 
       yield pending.splice(0)
@@ -170,7 +167,7 @@ export function handshake (opts: HandshakeOptions) {
         yield result.value
       }
     } finally {
-      clearTimeout(timer)
+      deadline.clear()
       // Not awaited: after a timeout the source may still be blocked in a read
       // that only ends once the connection closes, which happens after this.
       Promise.resolve(iterator.return?.()).catch(() => {})

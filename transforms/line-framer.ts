@@ -8,6 +8,8 @@ import { Uint8ArrayList } from 'uint8arraylist'
 import { DEFAULT_MAX_LINE_LENGTH } from './core/limits.js'
 import { InvalidUtf8Error, LineTooLongError, NulByteError, TruncatedFrameError } from './core/errors.js'
 import { NEWLINE, isAsciiSpace } from './core/line-protocol.js'
+import { forEachPiece, type ByteChunk } from './core/bytes.js'
+import { arrays, syncTransform } from './core/sync-transform.js'
 
 export interface LineFramerOptions {
   /**
@@ -146,36 +148,21 @@ export class LineSplitter {
   }
 }
 
-/** Normalises the byte-stream items a source may yield. */
-export type ByteChunk = Uint8Array | Uint8ArrayList
-
-/** Calls `fn` for every contiguous piece of a chunk. */
-export function forEachPiece (chunk: ByteChunk, fn: (piece: Uint8Array) => void): void {
-  if (chunk instanceof Uint8Array) fn(chunk)
-  else for (const piece of chunk) fn(piece)
-}
-
 /**
  * A transform from bytes to lines, for pure line protocols. Yields one batch
  * of lines per input chunk (empty lines included, as framed).
  */
-export function lineFramer (opts: LineFramerOptions = {}) {
-  return async function * frameLines (source: AsyncIterable<ByteChunk>): AsyncGenerator<string[]> {
+export function lineFramer (opts: LineFramerOptions = {}): (source: AsyncIterable<ByteChunk>) => AsyncGenerator<string[]> {
+  return syncTransform(() => {
     const splitter = new LineSplitter(opts)
-    for await (const chunk of source) {
-      const lines: string[] = []
-      try {
+    return {
+      step: (chunk: ByteChunk, lines: string[]) => {
         forEachPiece(chunk, piece => {
           splitter.push(piece)
           for (let line = splitter.nextLine(); line !== undefined; line = splitter.nextLine()) lines.push(line)
         })
-      } catch (err) {
-        // Lines completed before the offending bytes are still delivered.
-        if (lines.length > 0) yield lines
-        throw err
-      }
-      if (lines.length > 0) yield lines
+      },
+      end: () => { splitter.end() }
     }
-    splitter.end()
-  }
+  }, arrays<string>())
 }

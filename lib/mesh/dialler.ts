@@ -8,7 +8,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import PQueue from 'p-queue'
 import type { AddressBook } from './address-book.js'
-import type { PeerTable } from './peer-table.js'
 import type { PeersFile } from './peers-file.js'
 import { Reconnector, reconnectDelay } from './reconnect.js'
 import type { SelfAddresses } from './self-addresses.js'
@@ -27,9 +26,12 @@ export interface DiallerHost {
   readonly running: boolean
   /** Aborted when the node stops: every wait of a dial ends then. */
   readonly signal: AbortSignal
-  readonly table: PeerTable
   readonly book: AddressBook
   readonly self: SelfAddresses
+  /** The connected peer that listens at `address`. */
+  peerAt: (address: string) => PeerInfo | undefined
+  /** How many peers are connected. */
+  peerCount: () => number
   /** One attempt: secures a link to `address` and runs its handshake; resolves with the peer. */
   open: (address: string) => Promise<PeerInfo>
   /** After a successful `connect()`: joins the overlay through the peer, where there is one. */
@@ -110,7 +112,7 @@ export class Dialler {
     const { host } = this
     if (!host.running) return Promise.reject(new NotRunningError())
     if (host.self.has(address)) return Promise.reject(new SelfConnectionError())
-    const connected = host.table.at(address)
+    const connected = host.peerAt(address)
     if (connected !== undefined) return Promise.resolve(connected)
     const inFlight = this.dialing.get(address)
     if (inFlight !== undefined) return inFlight
@@ -160,7 +162,7 @@ export class Dialler {
    */
   dialSome (): void {
     const { host } = this
-    const room = this.opts.maxPeers - host.table.size - this.dialing.size - this.scheduled.size
+    const room = this.opts.maxPeers - host.peerCount() - this.dialing.size - this.scheduled.size
     if (room <= 0 || !host.running) return
     const idle = (address: string): boolean => !this.dialing.has(address) && !this.scheduled.has(address) &&
       !this.reconnector.has(address) && !host.self.has(address)
@@ -187,14 +189,14 @@ export class Dialler {
 
   /** One redial attempt; resolves when there is nothing more to do, rejects to be tried again. */
   private async redial (address: string): Promise<void> {
-    const { table } = this.host
-    if (table.at(address) !== undefined || !this.host.running) return
-    if (table.size >= this.opts.maxPeers) throw new MaxPeersError('this node is at maxPeers')
+    const { host } = this
+    if (host.peerAt(address) !== undefined || !host.running) return
+    if (host.peerCount() >= this.opts.maxPeers) throw new MaxPeersError('this node is at maxPeers')
     try {
       await this.dial(address)
     } catch (err) {
       if (err instanceof SelfConnectionError || err instanceof NotRunningError) return
-      if (err instanceof DuplicatePeerError && table.at(address) !== undefined) return
+      if (err instanceof DuplicatePeerError && host.peerAt(address) !== undefined) return
       throw err
     }
   }

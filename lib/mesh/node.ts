@@ -110,9 +110,11 @@ export class MeshNode extends EventEmitter<MeshEvents> {
       running: () => this.running,
       onDenied: denial => { this.emit('peer:denied', denial) }
     })
-    const tables = { table: this.table, book: this.book, self: this.self }
+    const tables = { book: this.book, self: this.self }
     this.dialler = new Dialler(options, {
       ...tables,
+      peerAt: address => this.table.at(address),
+      peerCount: () => this.table.size,
       get running () { return node.running },
       get signal () { return node.lifetime.signal },
       open: async address => await this.connections.dial(address),
@@ -123,6 +125,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     })
     this.exchange = new PeerExchange(options, {
       ...tables,
+      connectedAddresses: () => [...this.table.values()].map(entry => entry.info.address),
       // In the overlay, membership decides whom to connect to.
       dialSome: () => { if (options.autoDial && this.overlay === undefined) this.dialler.dialSome() },
       onDiscovered: (from, addresses) => { this.emit('peers:discovered', { from, addresses }) },
@@ -131,6 +134,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     })
     this.connections = new ConnectionSet(options, {
       ...tables,
+      table: this.table,
       get running () { return node.running },
       get signal () { return node.lifetime.signal },
       get port () { return (node.listener as TransportListener).port },

@@ -4,7 +4,6 @@
  * receives (remember the new addresses, bounded, and dial a few).
  */
 import type { AddressBook } from './address-book.js'
-import type { PeerTable } from './peer-table.js'
 import type { SelfAddresses } from './self-addresses.js'
 import { shuffled } from './shuffled.js'
 import { LimitExceededError, MalformedPeersListError } from '../errors.js'
@@ -16,7 +15,8 @@ export type PeerExchangeOptions = Pick<ResolvedOptions, 'maxPeersPerList' | 'max
 
 /** What peer exchange needs of its node. */
 export interface PeerExchangeHost {
-  readonly table: PeerTable
+  /** The listen addresses of the connected peers (`undefined` where a peer gave none). */
+  connectedAddresses: () => Array<string | undefined>
   readonly book: AddressBook
   readonly self: SelfAddresses
   /** Dials some of the known addresses, when the node's topology dials what it learns. */
@@ -43,7 +43,7 @@ export class PeerExchange {
   peersToShare (receiver: string | undefined): string[] {
     const shareable = (address: string | undefined): address is string =>
       address !== undefined && address !== receiver && !isIpv6Loopback(address)
-    const connected = [...this.host.table.values()].map(entry => entry.info.address).filter(shareable)
+    const connected = this.host.connectedAddresses().filter(shareable)
     const extra = shuffled(this.host.book.provenUnconnected().map(known => known.address).filter(shareable))
       .slice(0, this.opts.extraPeersShared)
     return [...new Set([...connected, ...extra])]

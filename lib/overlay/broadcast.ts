@@ -27,8 +27,7 @@
  * eager by a GRAFT (either end) is therefore not pruned for `graftHoldTime`.
  */
 import { MessageCache, type CachedMessage, type MessageCacheOptions } from './message-cache.js'
-import type { BroadcastFrame, GossipFrame } from './overlay-protocol.js'
-import { MAX_OVERLAY_LIST_ENTRIES } from './overlay-protocol.js'
+import { type BroadcastFrame, type GossipFrame, MAX_OVERLAY_LIST_ENTRIES } from './overlay-protocol.js'
 
 export interface PlumtreeOptions extends MessageCacheOptions {
   /** Wait after the first IHAVE for a missing payload before sending GRAFT, in ms. */

@@ -13,8 +13,7 @@
  */
 import { decodeFrame, encodeFrame, type CapsFrame } from './overlay-protocol.js'
 import type { Message } from '../../transforms/core/line-protocol.js'
-import type { BytesHandler } from '../types.js'
-import type { Topology } from '../types.js'
+import type { BytesHandler, Topology } from '../types.js'
 
 /** `pending`: not known yet; `overlay`: an overlay node; `plain`: gets plain messages (line-protocol peers, full-mesh meshline nodes). */
 export type PeerKind = 'pending' | 'overlay' | 'plain'

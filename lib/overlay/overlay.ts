@@ -21,8 +21,7 @@ import { RoutingTable } from './routing.js'
 import { decodeFrame, encodeFrame, type GossipFrame, type OverlayFrame, type PayloadKind, type PeerRef, type RouteFrame, type RouteReplyFrame, type ShuffleReplyFrame } from './overlay-protocol.js'
 import { ConnectionClosedError, NoRouteError, NotRunningError, OverlayFrameError } from '../errors.js'
 import { assertChatText, type Message } from '../../transforms/core/line-protocol.js'
-import type { BroadcastResult, IncomingMessage, PeerInfo } from '../types.js'
-import type { Origin } from '../types.js'
+import type { BroadcastResult, IncomingMessage, Origin, PeerInfo } from '../types.js'
 import type { ResolvedOverlayOptions } from '../options/overlay-options.js'
 
 /** What the overlay needs from its node. */

@@ -15,7 +15,7 @@ import type { LengthDecoderFunction, LengthEncoderFunction } from 'it-length-pre
 import { Uint8ArrayList } from 'uint8arraylist'
 import { TruncatedFrameError } from '../errors.js'
 import { TAGLEN, type CipherState } from './noise/index.js'
-import type { ByteChunk } from '../../transforms/line-framer.js'
+import type { ByteChunk } from '../../transforms/core/bytes.js'
 
 /** Largest Noise message, in bytes (Noise spec, section 3). */
 export const NOISE_MAX_MESSAGE = 65535

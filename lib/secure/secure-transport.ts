@@ -13,6 +13,7 @@
  */
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { DEFAULT_CONNECTION_TIMEOUT } from '../../transforms/core/limits.js'
+import { within } from '../../transforms/core/deadline.js'
 import { ConnectionClosedError, HandshakeTimeoutError, NoiseHandshakeError, PlaintextPeerError } from '../errors.js'
 import { XXHandshake, type CipherState, type KeyPair } from './noise/index.js'
 import type { ByteChunk, Transport } from '../transport/transport.js'
@@ -91,25 +92,6 @@ async function firstChunk (raw: RawIterator): Promise<ByteChunk | undefined> {
   }
 }
 
-/** `promise`, or what `onTimeout()` returns (or throws) after `ms`; the timer never outlives the race. */
-async function within<T> (promise: Promise<T>, ms: number, onTimeout: () => T): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const expired = new Promise<T>((resolve, reject) => {
-    timer = setTimeout(() => {
-      try {
-        resolve(onTimeout())
-      } catch (err) {
-        reject(err)
-      }
-    }, ms)
-  })
-  try {
-    return await Promise.race([promise, expired])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
 /**
  * Waits for an accepted connection's first byte: `noise` when it is the
  * start of a Noise handshake, `plaintext` for anything else.
@@ -135,7 +117,7 @@ async function probeAnswer (raw: RawIterator, probeTimeout: number | undefined):
   const SILENT = Symbol('silent')
   // A reset before any byte is a refusal like a close: plaintext peers may drop the garbled connection hard.
   const answer = firstChunk(raw).catch(() => undefined)
-  const chunk = probeTimeout === undefined ? await answer : await within<ByteChunk | undefined | typeof SILENT>(answer, probeTimeout, () => SILENT)
+  const chunk = probeTimeout === undefined ? await answer : await within(answer, probeTimeout, (): typeof SILENT => SILENT)
   if (chunk === SILENT) throw new PlaintextPeerError('silent')
   if (chunk === undefined) throw new PlaintextPeerError('closed')
   if (firstByte(chunk) !== NOISE_FIRST_BYTE) throw new PlaintextPeerError('line')

@@ -1,9 +1,9 @@
+import type { ByteChunk } from '../../transforms/core/bytes.js'
 /**
  * The transport contract: how a node gets byte duplexes to and from other
  * nodes. TCP is the default; the in-memory transport passes the same
  * contract tests and lets one process simulate many nodes.
  */
-import type { ByteChunk } from '../../transforms/line-framer.js'
 
 export type { ByteChunk }
 

@@ -6,11 +6,11 @@ import { ProtocolError } from '../../lib/errors.js'
 import { MessageClassifier, type HandshakeRole } from '../../transforms/classifier.js'
 import { FrameEncoder } from '../../transforms/encoder.js'
 import { FrameDecoder } from '../../transforms/frame-decoder.js'
-import type { ByteChunk } from '../../transforms/line-framer.js'
 import {
   assertChatText, formatAddress, normalizeAddress, PING_MESSAGE, PONG_MESSAGE, REQUEST_PEERS_MESSAGE, trimAscii,
   type Frame, type Message
 } from '../../transforms/core/line-protocol.js'
+import type { ByteChunk } from '../../transforms/core/bytes.js'
 
 const bytes = (text: string): Uint8Array => Buffer.from(text, 'latin1')
 

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { FrameDecoder, frameDecoder, parseBytesLength, type FrameDecoderOptions } from '../../transforms/frame-decoder.js'
-import type { ByteChunk } from '../../transforms/line-framer.js'
 import type { Frame } from '../../transforms/core/line-protocol.js'
 import { bytes, chunked } from '../support/bytes.js'
 import { from } from '../support/pipeline.js'
+import type { ByteChunk } from '../../transforms/core/bytes.js'
 
 function concat (...parts: Array<string | Uint8Array>): Uint8Array {
   return new Uint8ArrayList(...parts.map(part => typeof part === 'string' ? bytes(part) : part)).subarray()

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { LineSplitter, lineFramer, type ByteChunk, type LineFramerOptions } from '../../transforms/line-framer.js'
+import { LineSplitter, lineFramer, type LineFramerOptions } from '../../transforms/line-framer.js'
 import { bytes, chunked } from '../support/bytes.js'
 import { collect, from } from '../support/pipeline.js'
+import type { ByteChunk } from '../../transforms/core/bytes.js'
 
 /** Feeds chunks through a fresh splitter and returns every line, checking the end. */
 function splitAll (chunks: Uint8Array[], opts?: LineFramerOptions): string[] {

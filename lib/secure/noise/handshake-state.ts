@@ -10,8 +10,7 @@
  * the transport CipherStates. A message that fails to read fails the whole
  * handshake (Noise spec, section 5).
  */
-import type { CipherState } from './cipher-state.js'
-import { TAGLEN } from './cipher-state.js'
+import { type CipherState, TAGLEN } from './cipher-state.js'
 import { DHLEN, dh, generateKeyPair, type KeyPair } from './primitives.js'
 import { SymmetricState } from './symmetric-state.js'
 import { NoiseHandshakeError } from '../../errors.js'

@@ -1,0 +1,48 @@
+/**
+ * The architecture as a test: no import circle anywhere in lib/ and
+ * transforms/, imports only down the layers (scripts/import-graph.ts names
+ * them), and test/ laid out like the source it tests.
+ */
+import assert from 'node:assert/strict'
+import { existsSync, readdirSync } from 'node:fs'
+import { describe, it } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { findCycles, importGraph, layerViolations, type ImportGraph } from '../../scripts/import-graph.js'
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+
+describe('architecture', () => {
+  const graph = importGraph()
+
+  it('reads every source file and its imports', () => {
+    assert.ok(graph.size > 50, `only ${graph.size} files read`)
+    assert.ok(graph.get('lib/mesh/node.ts')?.includes('lib/mesh/connection-set.ts'))
+    assert.ok(graph.get('transforms/handshake.ts')?.includes('transforms/core/line-protocol.ts'))
+  })
+
+  it('has no import circle', () => {
+    assert.deepEqual(findCycles(graph), [])
+  })
+
+  it('imports only down the layers', () => {
+    assert.deepEqual(layerViolations(graph), [])
+  })
+
+  it('finds a circle and an upward import when there is one', () => {
+    const broken: ImportGraph = new Map([
+      ['lib/mesh/a.ts', ['lib/mesh/b.ts']],
+      ['lib/mesh/b.ts', ['lib/mesh/c.ts']],
+      ['lib/mesh/c.ts', ['lib/mesh/a.ts']],
+      ['transforms/core/errors.ts', ['lib/errors.ts']]
+    ])
+    assert.deepEqual(findCycles(broken), [['lib/mesh/a.ts', 'lib/mesh/b.ts', 'lib/mesh/c.ts', 'lib/mesh/a.ts']])
+    assert.equal(layerViolations(broken).length, 1)
+    assert.match(layerViolations(broken)[0] as string, /transforms\/core\/errors\.ts .* imports lib\/errors\.ts .* a layer above it/)
+  })
+
+  it('keeps test/ laid out like the source: one folder per source folder, besides support, fixtures and system', () => {
+    const folders = readdirSync(`${ROOT}test`, { withFileTypes: true }).filter(entry => entry.isDirectory()).map(entry => entry.name)
+    const unmatched = folders.filter(name => !['support', 'fixtures', 'system', 'transforms'].includes(name) && !existsSync(`${ROOT}lib/${name}`))
+    assert.deepEqual(unmatched, [])
+  })
+})

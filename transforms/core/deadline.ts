@@ -1,0 +1,48 @@
+/**
+ * Timers raced against awaits, the one way meshline bounds a wait. A
+ * `Deadline` serves one wait or many (a handshake's successive reads under
+ * one time limit); `within()` bounds a single one. Either way the timer is
+ * cleared as soon as it is no longer needed, so none outlives its wait.
+ */
+
+export class Deadline<T> {
+  private readonly timer: NodeJS.Timeout
+  private readonly expired: Promise<T>
+
+  /** Starts the clock: after `ms`, every `race()` settles with what `onExpire()` returns, or rejects with what it throws. */
+  constructor (ms: number, onExpire: () => T) {
+    let expire: () => void = () => {}
+    this.expired = new Promise<T>((resolve, reject) => {
+      expire = () => {
+        try {
+          resolve(onExpire())
+        } catch (err) {
+          reject(err)
+        }
+      }
+    })
+    // Nobody may be racing when it expires; the rejection is seen by the next race.
+    this.expired.catch(() => {})
+    this.timer = setTimeout(expire, ms)
+  }
+
+  /** `promise`, unless the deadline passes first. */
+  async race<U> (promise: Promise<U>): Promise<U | T> {
+    return await Promise.race([promise, this.expired])
+  }
+
+  /** Stops the clock. */
+  clear (): void {
+    clearTimeout(this.timer)
+  }
+}
+
+/** `promise`, or what `onExpire()` returns (or throws) after `ms`. */
+export async function within<U, T> (promise: Promise<U>, ms: number, onExpire: () => T): Promise<U | T> {
+  const deadline = new Deadline(ms, onExpire)
+  try {
+    return await deadline.race(promise)
+  } finally {
+    deadline.clear()
+  }
+}

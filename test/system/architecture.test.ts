@@ -4,7 +4,7 @@
  * them), and test/ laid out like the source it tests.
  */
 import assert from 'node:assert/strict'
-import { existsSync, readdirSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { findCycles, importGraph, layerViolations, type ImportGraph } from '../../scripts/import-graph.js'
@@ -38,6 +38,19 @@ describe('architecture', () => {
     assert.deepEqual(findCycles(broken), [['lib/mesh/a.ts', 'lib/mesh/b.ts', 'lib/mesh/c.ts', 'lib/mesh/a.ts']])
     assert.equal(layerViolations(broken).length, 1)
     assert.match(layerViolations(broken)[0] as string, /transforms\/core\/errors\.ts .* imports lib\/errors\.ts .* a layer above it/)
+  })
+
+  it('exports each public entry from a source entry of its own layer: meshline, /transports, /secure, /file-transfer, /transforms', () => {
+    const pkg = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { exports: Record<string, { import: string }> }
+    const sources = Object.entries(pkg.exports).map(([name, target]) => [name, target.import.replace(/^\.\/dist\//, '').replace(/\.js$/, '.ts')])
+    assert.deepEqual(sources, [
+      ['.', 'lib/index.ts'],
+      ['./transports', 'lib/transport/index.ts'],
+      ['./secure', 'lib/secure/index.ts'],
+      ['./file-transfer', 'lib/file-transfer/index.ts'],
+      ['./transforms', 'transforms/index.ts']
+    ])
+    for (const [, source] of sources) assert.ok(graph.has(source as string), `${source as string} exists`)
   })
 
   it('keeps test/ laid out like the source: one folder per source folder, besides support, fixtures and system', () => {

@@ -59,6 +59,15 @@ export class FrameEncoder {
    */
   encode (batch: readonly Message[]): Uint8ArrayList {
     const out = new Uint8ArrayList()
+    this.encodeInto(batch, out)
+    return out
+  }
+
+  /**
+   * Encodes a batch of messages into `out`, an empty list, in order.
+   * @throws InvalidMessageError for chat text that would not arrive as that chat line; `out` is left empty
+   */
+  encodeInto (batch: readonly Message[], out: Uint8ArrayList): void {
     this.pool = shared.pool
     this.start = this.used = shared.used
     try {
@@ -75,13 +84,13 @@ export class FrameEncoder {
     } catch (err) {
       // A refused batch is sent not at all: drop what it wrote, or the next batch would carry it.
       this.used = this.start
+      out.consume(out.byteLength)
       throw err
     } finally {
       shared.pool = this.pool
       shared.used = this.used
       this.pool = NO_POOL
     }
-    return out
   }
 
   private writeLine (line: string, out: Uint8ArrayList): void {
@@ -129,7 +138,6 @@ const BYTE_LISTS: BatchKind<Uint8ArrayList> = { create: () => new Uint8ArrayList
 export function encoder (opts: EncoderOptions = {}): (source: AsyncIterable<readonly Message[]>) => AsyncGenerator<Uint8ArrayList> {
   return syncTransform(() => {
     const core = new FrameEncoder(opts)
-    // Encoded apart and then appended: a refused batch must add nothing to the output.
-    return { step: (batch: readonly Message[], out: Uint8ArrayList) => { out.append(core.encode(batch)) } }
+    return { step: (batch: readonly Message[], out: Uint8ArrayList) => { core.encodeInto(batch, out) } }
   }, BYTE_LISTS)
 }

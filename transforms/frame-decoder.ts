@@ -10,7 +10,7 @@ import { InvalidLengthError, MessageTooLargeError, TruncatedFrameError } from '.
 import { decodeLine, LineSplitter, type LineFramerOptions } from './line-framer.js'
 import { BYTES_PREFIX, isAsciiSpace, type Frame } from './core/line-protocol.js'
 import { arrays, syncTransform } from './core/sync-transform.js'
-import { forEachPiece, type ByteChunk } from './core/bytes.js'
+import type { ByteChunk } from './core/bytes.js'
 
 export interface FrameDecoderOptions extends LineFramerOptions {
   /**
@@ -111,11 +111,17 @@ export class FrameDecoder {
     }
   }
 
+  /** Appends a chunk and adds every frame it completes to `out`. */
+  decodeChunk (chunk: ByteChunk, out: Frame[]): void {
+    if (chunk instanceof Uint8Array) this.decodeInto(chunk, out)
+    else for (const piece of chunk) this.decodeInto(piece, out)
+  }
+
   /** Appends a chunk and yields every frame it completes. */
   * decode (chunk: ByteChunk): Generator<Frame> {
     const out: Frame[] = []
     try {
-      forEachPiece(chunk, piece => { this.decodeInto(piece, out) })
+      this.decodeChunk(chunk, out)
     } catch (err) {
       // Frames completed before the offending bytes are still delivered.
       yield * out
@@ -145,7 +151,7 @@ export function frameDecoder (opts: FrameDecoderOptions = {}): (source: AsyncIte
   return syncTransform(() => {
     const decoder = new FrameDecoder(opts)
     return {
-      step: (chunk: ByteChunk, frames: Frame[]) => { forEachPiece(chunk, piece => { decoder.decodeInto(piece, frames) }) },
+      step: (chunk: ByteChunk, frames: Frame[]) => { decoder.decodeChunk(chunk, frames) },
       end: () => { decoder.end() }
     }
   }, arrays<Frame>())

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { assertChatText, formatAddress, normalizeAddress, parseAddress, trimAscii } from '../../transforms/core/line-protocol.js'
+import { assertChatText, chatMessage, formatAddress, isCheckedChat, normalizeAddress, parseAddress, trimAscii } from '../../transforms/core/line-protocol.js'
 
 describe('wire: addresses', () => {
   it('parses host:port and bracketed IPv6', () => {
@@ -39,5 +39,22 @@ describe('wire: chat text is well-formed', () => {
     assert.throws(() => { assertChatText('a\uD800b') }, { code: 'ERR_INVALID_MESSAGE' })
     assert.throws(() => { assertChatText('a\uDC00') }, { code: 'ERR_INVALID_MESSAGE' })
     assertChatText('emoji \u{1F600} ok')
+  })
+})
+
+describe('wire: chat checked once', () => {
+  it('chatMessage() refuses what assertChatText() refuses, and marks what it accepts', () => {
+    assert.throws(() => chatMessage('BYTES:5'), (err: unknown) => (err as { code?: string }).code === 'ERR_INVALID_MESSAGE')
+    const msg = chatMessage('hello')
+    assert.deepEqual({ type: msg.type, text: msg.text }, { type: 'chat', text: 'hello' })
+    assert.equal(isCheckedChat(msg), true)
+    assert.equal(isCheckedChat({ type: 'chat', text: 'hello' }), false)
+  })
+
+  it('does not pass its mark on to a copy, nor let its text change', () => {
+    const msg = chatMessage('bytes:5')
+    const shouted = { ...msg, text: msg.text.toUpperCase() }
+    assert.equal(isCheckedChat(shouted), false, 'a transform\'s copy is checked by the encoder')
+    assert.throws(() => { (msg as { text: string }).text = 'BYTES:5' }, TypeError)
   })
 })

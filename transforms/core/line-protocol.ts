@@ -145,12 +145,18 @@ export function assertChatText (text: string): void {
 }
 
 /** Chat that `chatMessage()` has checked: the encoder writes it without checking it again. */
-/** Marks chat that `chatMessage()` checked; a property test costs the encoder less than `instanceof`. */
+/** Marks chat that `chatMessage()` checked: a property test costs the encoder less than `instanceof`. */
 const CHECKED = Symbol('checked chat')
 
-interface CheckedChat extends ChatMessage {
-  readonly [CHECKED]: true
+/** Frozen, so that its text stays the one checked. */
+class CheckedChat implements ChatMessage {
+  readonly type = 'chat'
+  constructor (readonly text: string) {
+    Object.freeze(this)
+  }
 }
+// On the prototype, not on each message: a copy made with `{ ...msg }` is not marked, and is checked again.
+Object.defineProperty(CheckedChat.prototype, CHECKED, { value: true })
 
 /**
  * A chat message for `text`, checked once here (see `assertChatText`), so
@@ -160,13 +166,12 @@ interface CheckedChat extends ChatMessage {
  */
 export function chatMessage (text: string): ChatMessage {
   assertChatText(text)
-  const msg: CheckedChat = { type: 'chat', text, [CHECKED]: true }
-  return msg
+  return new CheckedChat(text)
 }
 
 /** Whether `msg` is chat that `chatMessage()` checked. */
 export function isCheckedChat (msg: Message): boolean {
-  return (msg as Partial<CheckedChat>)[CHECKED] === true
+  return (msg as { [CHECKED]?: true })[CHECKED] === true
 }
 
 /** Whether a byte or UTF-16 code is ASCII whitespace, which the protocol trims from lines. */

@@ -25,12 +25,6 @@ export class ConnectionClosedError extends MeshlineError {
   }
 }
 
-/** An option has a value of the wrong type or range. */
-export class InvalidOptionError extends MeshlineError {
-  override readonly name = 'InvalidOptionError'
-  readonly code = 'ERR_INVALID_OPTION'
-}
-
 /** No connected peer has that id. */
 export class PeerNotFoundError extends MeshlineError {
   override readonly name = 'PeerNotFoundError'

@@ -32,7 +32,7 @@ export { DEFAULT_OPTIONS, NODE_OPTIONS, resolveOptions } from './options/node-op
 export type { MeshNodeOptions, ResolvedOptions } from './options/node-options.js'
 export { DEFAULT_OVERLAY_OPTIONS, OVERLAY_OPTIONS } from './options/overlay-options.js'
 export type { OverlayOptions } from './options/overlay-options.js'
-export type { OptionSpec } from './options/option-table.js'
+export type { OptionSpec } from '../transforms/core/option-table.js'
 export type { OverlayStats, OverlayStatus } from './overlay/overlay.js'
 export type { Denial } from './secure/secure-links.js'
 export type { Link, MessageTransform } from '../transforms/core/link.js'

@@ -16,7 +16,7 @@ import ts from 'typescript'
 import { DEFAULT_LISTEN_BACKLOG, DEFAULT_READ_HIGH_WATER_MARK } from '../lib/transport/tcp.js'
 import { DEFAULT_MAX_FILE_SIZE, DEFAULT_MAX_TRANSFERS } from '../lib/file-transfer/receiver.js'
 import { NODE_OPTIONS } from '../lib/options/node-options.js'
-import { defaultText, rangeText, type OptionSpec } from '../lib/options/option-table.js'
+import { defaultText, rangeText, type OptionSpec } from '../transforms/core/option-table.js'
 import { OVERLAY_OPTIONS } from '../lib/options/overlay-options.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))

@@ -9,6 +9,7 @@ import {
   normalizeAddress, type Frame, type Message, type PeersMessage
 } from './core/line-protocol.js'
 import { arrays, syncTransform } from './core/sync-transform.js'
+import { applyTable, oneOf, type OptionTable } from './core/option-table.js'
 
 /**
  * - `dialer`: we dialled; the first line is the listener's answer
@@ -22,6 +23,11 @@ export interface ClassifierOptions {
   /** @default 'none' */
   role?: HandshakeRole
 }
+
+/** The classifier's options. */
+export const CLASSIFIER_OPTIONS = {
+  role: oneOf<HandshakeRole>('none', ['dialer', 'listener', 'none'])
+} satisfies OptionTable<ClassifierOptions>
 
 /** Parses the entries of a `PEERS:` line, keeping malformed ones apart. */
 export function parsePeersLine (line: string): PeersMessage {
@@ -91,8 +97,9 @@ export class MessageClassifier {
  * see every sign of life.
  */
 export function classifier (opts: ClassifierOptions = {}): (source: AsyncIterable<Frame[]>) => AsyncGenerator<Message[]> {
+  const { role } = applyTable(CLASSIFIER_OPTIONS, opts)
   return syncTransform(() => {
-    const core = new MessageClassifier(opts.role)
+    const core = new MessageClassifier(role)
     return {
       step: (frames: Frame[], messages: Message[]) => {
         for (const frame of frames) {

@@ -4,7 +4,8 @@
  * every `discoveryInterval`. Messages pass through unchanged.
  */
 import { DEFAULT_DISCOVERY_INTERVAL } from './core/limits.js'
-import type { Link } from './core/link.js'
+import { isLink, type Link } from './core/link.js'
+import { applyTable, integer, isFunction, required, type OptionTable } from './core/option-table.js'
 import { REQUEST_PEERS_MESSAGE, type Message, type PeersMessage } from './core/line-protocol.js'
 
 export interface DiscoveryOptions {
@@ -20,9 +21,17 @@ export interface DiscoveryOptions {
   onPeers: (msg: PeersMessage) => void
 }
 
-export function discovery (opts: DiscoveryOptions) {
-  const interval = opts.discoveryInterval ?? DEFAULT_DISCOVERY_INTERVAL
-  const { link } = opts
+/** The discovery responder's options: default and range of each. */
+export const DISCOVERY_OPTIONS = {
+  link: required<Link>('a Link (an object with send and close functions)', isLink),
+  discoveryInterval: integer(DEFAULT_DISCOVERY_INTERVAL, 1, { unit: 'ms' }),
+  peersToShare: required<() => string[]>('a function', isFunction),
+  onPeers: required<(msg: PeersMessage) => void>('a function', isFunction)
+} satisfies OptionTable<DiscoveryOptions>
+
+export function discovery (options: DiscoveryOptions) {
+  const opts = applyTable(DISCOVERY_OPTIONS, options)
+  const { link, discoveryInterval: interval } = opts
 
   return async function * discover (source: AsyncIterable<Message[]>): AsyncGenerator<Message[]> {
     let timer: NodeJS.Timeout | undefined

@@ -10,6 +10,7 @@ import { COALESCE_COPY_LIMIT } from './core/limits.js'
 import { BYTES_PREFIX, NEWLINE, assertChatText, isCheckedChat, messageLine, type Message } from './core/line-protocol.js'
 import { forEachPiece } from './core/bytes.js'
 import { syncTransform, type BatchKind } from './core/sync-transform.js'
+import { applyTable, checkArgument, integer, type OptionTable } from './core/option-table.js'
 
 export interface EncoderOptions {
   /**
@@ -19,6 +20,11 @@ export interface EncoderOptions {
    */
   copyLimit?: number
 }
+
+/** The encoder's options: default and range of each. */
+export const ENCODER_OPTIONS = {
+  copyLimit: integer(COALESCE_COPY_LIMIT, 0, { unit: 'bytes' })
+} satisfies OptionTable<EncoderOptions>
 
 /** Size of each pool buffer that small frames are packed into, in bytes. */
 const POOL_SIZE = 64 * 1024
@@ -50,7 +56,7 @@ export class FrameEncoder {
   private used = 0
 
   constructor (opts: EncoderOptions = {}) {
-    this.copyLimit = opts.copyLimit ?? COALESCE_COPY_LIMIT
+    this.copyLimit = applyTable(ENCODER_OPTIONS, opts).copyLimit
   }
 
   /**
@@ -136,8 +142,15 @@ const BYTE_LISTS: BatchKind<Uint8ArrayList> = { create: () => new Uint8ArrayList
 
 /** A transform from batches of messages to bytes: one `Uint8ArrayList` per batch. */
 export function encoder (opts: EncoderOptions = {}): (source: AsyncIterable<readonly Message[]>) => AsyncGenerator<Uint8ArrayList> {
+  const resolved = applyTable(ENCODER_OPTIONS, opts)
   return syncTransform(() => {
-    const core = new FrameEncoder(opts)
-    return { step: (batch: readonly Message[], out: Uint8ArrayList) => { core.encodeInto(batch, out) } }
+    const core = new FrameEncoder(resolved)
+    return {
+      step: (batch: readonly Message[], out: Uint8ArrayList) => {
+        // A single message where a batch belongs would otherwise be read as an empty batch.
+        checkArgument('batch', 'an array of messages', batch, Array.isArray)
+        core.encodeInto(batch, out)
+      }
+    }
   }, BYTE_LISTS)
 }

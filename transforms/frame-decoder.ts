@@ -7,7 +7,8 @@
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { DEFAULT_MAX_BYTES_PER_MESSAGE } from './core/limits.js'
 import { InvalidLengthError, MessageTooLargeError, TruncatedFrameError } from './core/errors.js'
-import { decodeLine, LineSplitter, type LineFramerOptions } from './line-framer.js'
+import { decodeLine, LINE_FRAMER_OPTIONS, LineSplitter, type LineFramerOptions } from './line-framer.js'
+import { applyTable, integer, type OptionTable } from './core/option-table.js'
 import { BYTES_PREFIX, isAsciiSpace, type Frame } from './core/line-protocol.js'
 import { arrays, syncTransform } from './core/sync-transform.js'
 import type { ByteChunk } from './core/bytes.js'
@@ -20,6 +21,12 @@ export interface FrameDecoderOptions extends LineFramerOptions {
    */
   maxBytesPerMessage?: number
 }
+
+/** The frame decoder's options: default and range of each. */
+export const FRAME_DECODER_OPTIONS = {
+  ...LINE_FRAMER_OPTIONS,
+  maxBytesPerMessage: integer(DEFAULT_MAX_BYTES_PER_MESSAGE, 0, { unit: 'bytes' })
+} satisfies OptionTable<FrameDecoderOptions>
 
 const DECIMAL = /^[0-9]+$/
 const NEGATIVE_DECIMAL = /^-[0-9]+$/
@@ -87,8 +94,9 @@ export class FrameDecoder {
   private payloadLength = -1
 
   constructor (opts: FrameDecoderOptions = {}) {
-    this.maxBytesPerMessage = opts.maxBytesPerMessage ?? DEFAULT_MAX_BYTES_PER_MESSAGE
-    this.lines = new LineSplitter(opts)
+    const { maxLineLength, maxBytesPerMessage } = applyTable(FRAME_DECODER_OPTIONS, opts)
+    this.maxBytesPerMessage = maxBytesPerMessage
+    this.lines = new LineSplitter({ maxLineLength })
   }
 
   /** Appends `piece` and adds every frame it completes to `out`. */
@@ -148,8 +156,9 @@ export class FrameDecoder {
  * completes at least one frame.
  */
 export function frameDecoder (opts: FrameDecoderOptions = {}): (source: AsyncIterable<ByteChunk>) => AsyncGenerator<Frame[]> {
+  const resolved = applyTable(FRAME_DECODER_OPTIONS, opts)
   return syncTransform(() => {
-    const decoder = new FrameDecoder(opts)
+    const decoder = new FrameDecoder(resolved)
     return {
       step: (chunk: ByteChunk, frames: Frame[]) => { decoder.decodeChunk(chunk, frames) },
       end: () => { decoder.end() }

@@ -15,8 +15,9 @@ import { DEFAULT_CONNECTION_TIMEOUT } from './core/limits.js'
 import {
   DuplicatePeerError, HandshakeTimeoutError, InvalidHandshakeError, MaxPeersError, SelfConnectionError
 } from './core/errors.js'
-import type { Link } from './core/link.js'
+import { isLink, type Link } from './core/link.js'
 import { Deadline } from './core/deadline.js'
+import { applyTable, checked, integer, isFunction, required, type OptionTable } from './core/option-table.js'
 import {
   DUPLICATE_MESSAGE, MAX_PEERS_MESSAGE, REQUEST_PEERS_MESSAGE, idProblem, nameProblem, normalizeAddress,
   type HelloMessage, type Message
@@ -103,9 +104,26 @@ function refusal (verdict: Exclude<Admission, 'accept' | 'redundant'>, by: 'us' 
   }
 }
 
-export function handshake (opts: HandshakeOptions) {
-  const timeout = opts.timeout ?? DEFAULT_CONNECTION_TIMEOUT
-  const { link, local } = opts
+const isString = (value: unknown): boolean => typeof value === 'string'
+
+/** The handshake's options: default and range of each. */
+export const HANDSHAKE_OPTIONS = {
+  role: required<'dialer' | 'listener'>("'dialer' or 'listener'", value => value === 'dialer' || value === 'listener'),
+  link: required<Link>('a Link (an object with send and close functions)', isLink),
+  local: required<{ id: string, name: string }>('{ id, name } with string values',
+    value => typeof value === 'object' && value !== null && isString((value as { id: unknown }).id) && isString((value as { name: unknown }).name)),
+  listenAddress: required<string>('a host:port string', isString),
+  dialedAddress: checked<string | undefined>(undefined, 'a host:port string', isString, 'none'),
+  remoteHost: checked<string | undefined>(undefined, 'a string', isString, 'none'),
+  admit: required<(remote: RemoteHello) => Admission>('a function', isFunction),
+  onEstablished: checked<((remote: RemoteHello) => void) | undefined>(undefined, 'a function', isFunction, 'none'),
+  peersToShare: required<() => string[]>('a function', isFunction),
+  timeout: integer(DEFAULT_CONNECTION_TIMEOUT, 1, { unit: 'ms' })
+} satisfies OptionTable<HandshakeOptions>
+
+export function handshake (options: HandshakeOptions) {
+  const opts = applyTable(HANDSHAKE_OPTIONS, options)
+  const { link, local, timeout } = opts
   const hello: HelloMessage = { type: 'hello', id: local.id, name: local.name }
 
   async function shareAfterAccept (): Promise<void> {

@@ -8,7 +8,8 @@
  */
 import { DEFAULT_MAINTENANCE_INTERVAL, DEFAULT_PEER_TIMEOUT } from './core/limits.js'
 import { PeerTimeoutError } from './core/errors.js'
-import type { Link } from './core/link.js'
+import { isLink, type Link } from './core/link.js'
+import { applyTable, checked, integer, isFunction, required, type OptionTable } from './core/option-table.js'
 import { PING_MESSAGE, PONG_MESSAGE, type Message } from './core/line-protocol.js'
 
 export interface HeartbeatOptions {
@@ -27,10 +28,16 @@ export interface HeartbeatOptions {
   onActivity?: (now: number) => void
 }
 
+/** The heartbeat's options: default and range of each. */
+export const HEARTBEAT_OPTIONS = {
+  link: required<Link>('a Link (an object with send and close functions)', isLink),
+  maintenanceInterval: integer(DEFAULT_MAINTENANCE_INTERVAL, 1, { unit: 'ms' }),
+  peerTimeout: integer(DEFAULT_PEER_TIMEOUT, 1, { unit: 'ms' }),
+  onActivity: checked<((now: number) => void) | undefined>(undefined, 'a function', isFunction, 'none')
+} satisfies OptionTable<HeartbeatOptions>
+
 export function heartbeat (opts: HeartbeatOptions) {
-  const interval = opts.maintenanceInterval ?? DEFAULT_MAINTENANCE_INTERVAL
-  const timeout = opts.peerTimeout ?? DEFAULT_PEER_TIMEOUT
-  const { link, onActivity } = opts
+  const { link, onActivity, maintenanceInterval: interval, peerTimeout: timeout } = applyTable(HEARTBEAT_OPTIONS, opts)
 
   return async function * keepAlive (source: AsyncIterable<Message[]>): AsyncGenerator<Message[]> {
     let lastSeen = Date.now()

@@ -10,6 +10,7 @@ import { InvalidUtf8Error, LineTooLongError, NulByteError, TruncatedFrameError }
 import { NEWLINE, isAsciiSpace } from './core/line-protocol.js'
 import { forEachPiece, type ByteChunk } from './core/bytes.js'
 import { arrays, syncTransform } from './core/sync-transform.js'
+import { applyTable, integer, type OptionTable } from './core/option-table.js'
 
 export interface LineFramerOptions {
   /**
@@ -18,6 +19,11 @@ export interface LineFramerOptions {
    */
   maxLineLength?: number
 }
+
+/** The line framer's options: default and range of each. */
+export const LINE_FRAMER_OPTIONS = {
+  maxLineLength: integer(DEFAULT_MAX_LINE_LENGTH, 1, { unit: 'bytes' })
+} satisfies OptionTable<LineFramerOptions>
 
 // ignoreBOM keeps a leading U+FEFF as text: it is part of the line, not a stream marker.
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
@@ -64,7 +70,7 @@ export class LineSplitter {
   private readonly carry = new Uint8ArrayList()
 
   constructor (opts: LineFramerOptions = {}) {
-    this.maxLineLength = opts.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH
+    this.maxLineLength = applyTable(LINE_FRAMER_OPTIONS, opts).maxLineLength
   }
 
   /** Adds the next chunk. Call only once the previous one is drained. */
@@ -153,8 +159,9 @@ export class LineSplitter {
  * of lines per input chunk (empty lines included, as framed).
  */
 export function lineFramer (opts: LineFramerOptions = {}): (source: AsyncIterable<ByteChunk>) => AsyncGenerator<string[]> {
+  const resolved = applyTable(LINE_FRAMER_OPTIONS, opts)
   return syncTransform(() => {
-    const splitter = new LineSplitter(opts)
+    const splitter = new LineSplitter(resolved)
     return {
       step: (chunk: ByteChunk, lines: string[]) => {
         forEachPiece(chunk, piece => {

@@ -70,7 +70,7 @@ export class Connection implements Link {
     const source = opts.maxHandshakeBytes === undefined ? this.transport.source : this.limitHandshake(this.transport.source, opts.maxHandshakeBytes)
     const inbound = pipe(
       source,
-      frameDecoder(opts),
+      frameDecoder({ maxLineLength: opts.maxLineLength, maxBytesPerMessage: opts.maxBytesPerMessage }),
       classifier({ role: opts.role }),
       composeTransforms(opts.inbound(this.stageLink())),
       opts.deliver

@@ -4,17 +4,18 @@
  * involve several options in `resolveOptions()`.
  */
 import { KeyObject, randomBytes } from 'node:crypto'
-import { applyTable, checked, defaultsOf, expected, integer, oneOf, type OptionTable } from './option-table.js'
+import { applyTable, checked, defaultsOf, expected, integer, oneOf, type OptionTable } from '../../transforms/core/option-table.js'
 import { resolveOverlayOptions, type OverlayOptions, type ResolvedOverlayOptions } from './overlay-options.js'
 import { DEFAULT_MAX_NOISE_MESSAGES } from '../secure/noise/cipher-state.js'
 import type { TransportFactory } from '../transport/transport.js'
 import type { SecureMode, Topology } from '../types.js'
 import type { MessageTransform } from '../../transforms/core/link.js'
 import { idProblem, nameProblem } from '../../transforms/core/line-protocol.js'
-import {
-  DEFAULT_CONNECTION_TIMEOUT, DEFAULT_DISCOVERY_INTERVAL, DEFAULT_MAINTENANCE_INTERVAL, DEFAULT_MAX_BYTES_PER_MESSAGE,
-  DEFAULT_MAX_LINE_LENGTH, DEFAULT_PEER_TIMEOUT
-} from '../../transforms/core/limits.js'
+import { DEFAULT_MAX_LINE_LENGTH } from '../../transforms/core/limits.js'
+import { DISCOVERY_OPTIONS } from '../../transforms/discovery.js'
+import { FRAME_DECODER_OPTIONS } from '../../transforms/frame-decoder.js'
+import { HANDSHAKE_OPTIONS } from '../../transforms/handshake.js'
+import { HEARTBEAT_OPTIONS } from '../../transforms/heartbeat.js'
 
 export interface MeshNodeOptions {
   /** Port to listen on; 0 picks a free one. */
@@ -151,13 +152,13 @@ export const NODE_OPTIONS = {
   name: checked<string | undefined>(undefined, 'a string of at most 256 characters without control characters', value => typeof value === 'string' && nameProblem(value) === undefined, 'the id'),
   maxPeers: integer(10, 1),
   maxLineLength: integer(DEFAULT_MAX_LINE_LENGTH, 16, { unit: 'bytes' }),
-  maxBytesPerMessage: integer(DEFAULT_MAX_BYTES_PER_MESSAGE, 0, { unit: 'bytes' }),
+  maxBytesPerMessage: FRAME_DECODER_OPTIONS.maxBytesPerMessage,
   maxQueuedBytes: integer(4 * 1024 * 1024, 1, { unit: 'bytes' }),
   slowPeerTimeout: integer(10_000, 1, { unit: 'ms' }),
-  connectionTimeout: integer(DEFAULT_CONNECTION_TIMEOUT, 1, { unit: 'ms' }),
-  maintenanceInterval: integer(DEFAULT_MAINTENANCE_INTERVAL, 1, { unit: 'ms' }),
-  discoveryInterval: integer(DEFAULT_DISCOVERY_INTERVAL, 1, { unit: 'ms' }),
-  peerTimeout: integer(DEFAULT_PEER_TIMEOUT, 1, { unit: 'ms' }),
+  connectionTimeout: HANDSHAKE_OPTIONS.timeout,
+  maintenanceInterval: HEARTBEAT_OPTIONS.maintenanceInterval,
+  discoveryInterval: DISCOVERY_OPTIONS.discoveryInterval,
+  peerTimeout: HEARTBEAT_OPTIONS.peerTimeout,
   maxKnownPeers: integer(1000, 0),
   maxPendingHandshakes: integer(64, 1),
   // Room for a hello and a `LISTEN:` line at the default line limit: a BYTES
@@ -189,7 +190,7 @@ export const NODE_OPTIONS = {
   topology: oneOf<Topology>('full-mesh', TOPOLOGIES),
   overlay: checked<OverlayOptions>({}, 'an object', value => typeof value === 'object' && value !== null, 'DEFAULT_OVERLAY_OPTIONS'),
   transport: checked<TransportFactory | undefined>(undefined, 'a transport (an object with dial and listen functions)',
-    value => typeof value === 'object' && value !== null, 'TCP'),
+    value => typeof value === 'object' && value !== null && typeof (value as TransportFactory).dial === 'function' && typeof (value as TransportFactory).listen === 'function', 'TCP'),
   inbound: checked<MessageTransform[]>([], 'an array of transforms', isTransforms),
   outbound: checked<MessageTransform[]>([], 'an array of transforms', isTransforms)
 } satisfies OptionTable<MeshNodeOptions>
@@ -199,6 +200,7 @@ export const DEFAULT_OPTIONS: Omit<ResolvedOptions, 'id' | 'name' | 'overlay'> =
 
 /** Fills in defaults and checks every option. @throws InvalidOptionError */
 export function resolveOptions (opts: MeshNodeOptions = {}): ResolvedOptions {
+  if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) throw expected('options', 'an object of options', opts)
   const id = opts.id ?? randomBytes(16).toString('hex')
   const name = opts.name === undefined || opts.name === '' ? id : opts.name
   const table = applyTable(NODE_OPTIONS, { ...opts, id, name })

@@ -2,7 +2,7 @@
  * The overlay topology's options: documented here, each one's default and
  * range in `OVERLAY_OPTIONS` beside them.
  */
-import { applyTable, checked, defaultsOf, expected, integer, type Defaults, type OptionTable } from './option-table.js'
+import { applyTable, checked, defaultsOf, expected, integer, type Defaults, type OptionTable } from '../../transforms/core/option-table.js'
 
 /** Limits and timers of the overlay topology. Every field is optional. */
 export interface OverlayOptions {

@@ -143,3 +143,15 @@ export class InvalidAddressError extends MeshlineError {
     super(`invalid address ${JSON.stringify(address.slice(0, 80))}: expected host:port`)
   }
 }
+
+/** An option has a value of the wrong type or range, or no option has that name. */
+export class InvalidOptionError extends MeshlineError {
+  override readonly name = 'InvalidOptionError'
+  readonly code = 'ERR_INVALID_OPTION'
+}
+
+/** A function was called with an argument of the wrong type or value; the message names the argument and what it must be. */
+export class InvalidArgumentError extends MeshlineError {
+  override readonly name = 'InvalidArgumentError'
+  readonly code = 'ERR_INVALID_ARGUMENT'
+}

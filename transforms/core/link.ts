@@ -5,12 +5,18 @@
  * through this interface, which is the only path from inbound to outbound.
  */
 import type { Message } from './line-protocol.js'
+import { checkArgument } from './option-table.js'
 
 export interface Link {
   /** Queues a message for the peer; resolves once queued, waiting while the queue is full. */
   send: (msg: Message) => Promise<void>
   /** Closes the connection, reporting `reason`. */
   close: (reason: Error) => void
+}
+
+/** Whether `value` can serve as a `Link`. */
+export function isLink (value: unknown): boolean {
+  return typeof value === 'object' && value !== null && typeof (value as Link).send === 'function' && typeof (value as Link).close === 'function'
 }
 
 /** A stage of a connection's inbound or outbound pipeline: batches of messages in, batches out. */
@@ -27,6 +33,7 @@ export type MessageTransform = (source: AsyncIterable<Message[]>) => AsyncIterab
  * ```
  */
 export function mapMessages (fn: (msg: Message) => Message | Message[] | undefined): MessageTransform {
+  checkArgument('fn', 'a function from a message to messages', fn, value => typeof value === 'function')
   return async function * map (source) {
     for await (const batch of source) {
       const out: Message[] = []
@@ -43,5 +50,6 @@ export function mapMessages (fn: (msg: Message) => Message | Message[] | undefin
 
 /** Runs transforms one after the other, as one transform. */
 export function composeTransforms (transforms: readonly MessageTransform[]): MessageTransform {
+  checkArgument('transforms', 'an array of transforms', transforms, value => Array.isArray(value) && value.every(t => typeof t === 'function'))
   return source => transforms.reduce<AsyncIterable<Message[]>>((stream, transform) => transform(stream), source)
 }

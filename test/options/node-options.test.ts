@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { DEFAULT_OPTIONS, NODE_OPTIONS, resolveOptions } from '../../lib/options/node-options.js'
-import { applyTable, checked, defaultText, defaultsOf, integer, oneOf, type OptionTable } from '../../lib/options/option-table.js'
+import { applyTable, checked, defaultText, defaultsOf, integer, oneOf, type OptionTable } from '../../transforms/core/option-table.js'
 import { DEFAULT_OVERLAY_OPTIONS, OVERLAY_OPTIONS, resolveOverlayOptions } from '../../lib/options/overlay-options.js'
 import { InvalidOptionError } from '../../lib/errors.js'
 

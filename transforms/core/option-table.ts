@@ -1,10 +1,12 @@
 /**
- * How an options table is written and applied. Each option's default,
- * range and unit is one entry of its table, typed against the documented
- * options interface beside it; validation, the README's tables and the
- * command line's limits all read the same entry.
+ * How an options table is written and applied, and how arguments are
+ * checked at the API boundary. Each option's default, range and unit is one
+ * entry of its table, typed against the documented options interface beside
+ * it; validation, the README's tables and the command line's limits all
+ * read the same entry. A wrong value, or an option no table has, is refused
+ * with a message that names it and says what was expected.
  */
-import { InvalidOptionError } from '../errors.js'
+import { InvalidArgumentError, InvalidOptionError } from './errors.js'
 
 /** What an option's number counts, for people: written after its default. */
 export type Unit = 'ms' | 'bytes'
@@ -20,6 +22,8 @@ export interface OptionSpec<T> {
   readonly unit?: Unit
   /** A check beyond an integer's range: the expectation a wrong value is told of, and the test. */
   readonly expect?: { what: string, test: (value: unknown) => boolean }
+  /** The option must be given: it has no default. */
+  readonly required?: true
 }
 
 /** One entry per option of `T`, each typed by the option. */
@@ -43,10 +47,62 @@ export function checked<T> (value: T, what: string, test: (value: unknown) => bo
   return { default: value, expect: { what, test }, ...(defaultText === undefined ? {} : { defaultText }) }
 }
 
+/** A value that must be given, of which `what` says what it must be. */
+export function required<T> (what: string, test: (value: unknown) => boolean): OptionSpec<T> {
+  return { default: undefined as T, expect: { what, test }, required: true }
+}
+
+export const isFunction = (value: unknown): boolean => typeof value === 'function'
+
+/** A value as an error message shows it: short, and never the whole of a large object. */
+function shown (value: unknown): string {
+  if (typeof value === 'function') return 'a function'
+  if (value instanceof Uint8Array) return `a Uint8Array of ${value.byteLength} bytes`
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) return `an object (${value.constructor?.name ?? 'no prototype'})`
+  const text = JSON.stringify(value) ?? String(value)
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text
+}
+
 /** The error for an option whose value is wrong: "Expected `name` to be ..., got ...". */
 export function expected (name: string, what: string, value: unknown): InvalidOptionError {
-  const shown = typeof value === 'function' || (typeof value === 'object' && value !== null && !Array.isArray(value)) ? typeof value : JSON.stringify(value) ?? String(value)
-  return new InvalidOptionError(`Expected \`${name}\` to be ${what}, got ${shown}`)
+  return new InvalidOptionError(`Expected \`${name}\` to be ${what}, got ${shown(value)}`)
+}
+
+/**
+ * Checks an argument of a public function.
+ * @throws InvalidArgumentError "Expected `name` to be `what`, got ..." unless `test(value)`
+ */
+export function checkArgument (name: string, what: string, value: unknown, test: (value: unknown) => boolean): void {
+  if (!test(value)) throw new InvalidArgumentError(`Expected \`${name}\` to be ${what}, got ${shown(value)}`)
+}
+
+/** Edits (insertions, deletions, substitutions) between two names, case aside. */
+function distance (a: string, b: string): number {
+  const x = a.toLowerCase()
+  const y = b.toLowerCase()
+  let row = Array.from({ length: y.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= x.length; i++) {
+    const next = [i]
+    for (let j = 1; j <= y.length; j++) {
+      next[j] = Math.min((row[j] as number) + 1, (next[j - 1] as number) + 1, (row[j - 1] as number) + (x[i - 1] === y[j - 1] ? 0 : 1))
+    }
+    row = next
+  }
+  return row[y.length] as number
+}
+
+/** The known name closest to `name`, if one is close enough to be what was meant. */
+export function closest (name: string, known: readonly string[]): string | undefined {
+  let best: string | undefined
+  let bestDistance = Math.max(2, Math.floor(name.length / 3)) + 1
+  for (const candidate of known) {
+    const d = distance(name, candidate)
+    if (d < bestDistance) {
+      best = candidate
+      bestDistance = d
+    }
+  }
+  return best
 }
 
 /** What a range of integers allows, in words. */
@@ -65,13 +121,23 @@ export function defaultsOf<T> (table: OptionTable<T>): Defaults<T> {
  * value checked against its entry.
  * @throws InvalidOptionError naming the first wrong option (`prefix` before its name)
  */
-export function applyTable<T> (table: OptionTable<T>, opts: Partial<T>, prefix = ''): Defaults<T> {
+export function applyTable<T> (table: OptionTable<T>, opts: Partial<T> | undefined, prefix = ''): Defaults<T> {
+  const given = opts ?? {}
+  if (typeof given !== 'object' || given === null || Array.isArray(given)) throw expected(prefix === '' ? 'options' : prefix.slice(0, -1), 'an object', given)
+  for (const name of Object.keys(given)) {
+    if (name in table) continue
+    const suggestion = closest(name, Object.keys(table))
+    throw new InvalidOptionError(`Unknown option \`${prefix}${name}\`${suggestion === undefined ? '' : `; did you mean \`${prefix}${suggestion}\`?`}`)
+  }
   const resolved: Record<string, unknown> = {}
   for (const [name, spec] of Object.entries<OptionSpec<unknown>>(table)) {
-    const given: unknown = opts[name as keyof T]
-    const value = given === undefined ? spec.default : given
+    const option: unknown = (given as Record<string, unknown>)[name]
+    const value = option === undefined ? spec.default : option
     resolved[name] = value
-    if (value === undefined) continue
+    if (value === undefined) {
+      if (spec.required === true) throw expected(`${prefix}${name}`, spec.expect?.what ?? 'given', value)
+      continue
+    }
     const range = rangeText(spec)
     if (range !== undefined && (!Number.isSafeInteger(value) || (value as number) < (spec.min as number) || (value as number) > (spec.max ?? Infinity))) {
       throw expected(`${prefix}${name}`, range, value)

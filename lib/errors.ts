@@ -43,6 +43,33 @@ export class NotRunningError extends MeshlineError {
   }
 }
 
+/** A wait did not end within the time the caller allowed. */
+export class TimeoutError extends MeshlineError {
+  override readonly name = 'TimeoutError'
+  readonly code = 'ERR_TIMEOUT'
+  constructor (readonly what: string, readonly timeout: number) {
+    super(`${what} did not complete within ${timeout} ms`)
+  }
+}
+
+/** The caller's `AbortSignal` ended the operation; `cause` is the signal's reason. */
+export class AbortedError extends MeshlineError {
+  override readonly name = 'AbortedError'
+  readonly code = 'ERR_ABORTED'
+  constructor (readonly what: string, options?: ErrorOptions) {
+    super(`${what} was aborted`, options)
+  }
+}
+
+/** `handle()` was given a prefix that already has a handler. */
+export class DuplicateHandlerError extends MeshlineError {
+  override readonly name = 'DuplicateHandlerError'
+  readonly code = 'ERR_DUPLICATE_HANDLER'
+  constructor (readonly prefix: string) {
+    super(`a handler for the prefix ${JSON.stringify(prefix)} is already registered; call the function handle() returned to remove it first`)
+  }
+}
+
 /** A dial failed at the transport level or in its handshake, after every attempt. */
 export class DialError extends MeshlineError {
   override readonly name = 'DialError'

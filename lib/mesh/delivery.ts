@@ -9,9 +9,15 @@ import type { EventEmitter } from 'node:events'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { startsWithBytes } from '../../transforms/core/bytes.js'
 import { Inbox } from './inbox.js'
+import { DuplicateHandlerError } from '../errors.js'
+import { applyTable, checkArgument, checked, type OptionTable } from '../../transforms/core/option-table.js'
 import type { MeshEvents } from './events.js'
 import type { BytesHandler, HandlerOptions, IncomingMessage, PeerInfo } from '../types.js'
 import type { Message } from '../../transforms/core/line-protocol.js'
+
+const HANDLER_OPTIONS = {
+  relayed: checked(true, 'a boolean', value => typeof value === 'boolean')
+} satisfies OptionTable<HandlerOptions>
 
 interface Handler {
   prefix: string
@@ -30,10 +36,19 @@ export class Delivery {
    */
   constructor (private readonly events: EventEmitter<MeshEvents>, private readonly inboxSize: number) {}
 
-  /** Claims payloads starting with `prefix`; returns a function that removes the handler. */
-  handle (prefix: string, handler: BytesHandler, { relayed = true }: HandlerOptions = {}): () => void {
+  /**
+   * Claims payloads starting with `prefix`; where prefixes overlap, the
+   * longest that matches wins. Returns a function that removes the handler.
+   * @throws InvalidArgumentError, InvalidOptionError, DuplicateHandlerError
+   */
+  handle (prefix: string, handler: BytesHandler, options?: HandlerOptions): () => void {
+    checkArgument('prefix', 'a non-empty string', prefix, value => typeof value === 'string' && value.length > 0)
+    checkArgument('handler', 'a function (data, peer, { origin, hops })', handler, value => typeof value === 'function')
+    const { relayed } = applyTable(HANDLER_OPTIONS, options)
+    if (this.handlers.some(entry => entry.prefix === prefix)) throw new DuplicateHandlerError(prefix)
     const entry: Handler = { prefix, bytes: new TextEncoder().encode(prefix), handle: handler, relayed }
     this.handlers.push(entry)
+    this.handlers.sort((a, b) => b.bytes.length - a.bytes.length)
     return () => {
       const index = this.handlers.indexOf(entry)
       if (index >= 0) this.handlers.splice(index, 1)

@@ -12,7 +12,9 @@ import type { PeersFile } from './peers-file.js'
 import { Reconnector, reconnectDelay } from './reconnect.js'
 import type { SelfAddresses } from './self-addresses.js'
 import { shuffled } from './shuffled.js'
-import { DialError, DuplicatePeerError, MaxPeersError, NotRunningError, SelfConnectionError, type LimitExceededError } from '../errors.js'
+import { AbortedError, DialError, DuplicatePeerError, MaxPeersError, NotRunningError, SelfConnectionError, TimeoutError, type LimitExceededError } from '../errors.js'
+import { raceSignal } from '../../transforms/core/deadline.js'
+import { checked, type OptionTable } from '../../transforms/core/option-table.js'
 import type { ResolvedOptions } from '../options/node-options.js'
 import type { PeerInfo } from '../types.js'
 import { normalizeAddress } from '../../transforms/core/line-protocol.js'
@@ -20,6 +22,23 @@ import { normalizeAddress } from '../../transforms/core/line-protocol.js'
 export type DiallerOptions = Pick<ResolvedOptions,
 'maxPeers' | 'connectionTimeout' | 'dialConcurrency' | 'dialsPerDiscovery' | 'dialJitter' | 'bootstrapAttempts' | 'bootstrapBackoff' |
 'reconnectAttempts' | 'reconnectBackoff' | 'reconnectMaxDelay' | 'maxReconnects'>
+
+/** How one `connect()` call may differ from the node's defaults. */
+export interface ConnectOptions {
+  /** Dials tried before giving up. @default the node's `bootstrapAttempts` */
+  attempts?: number
+  /** Time the whole call may take, every attempt and backoff included, in ms; then it fails with a `DialError` whose cause is a `TimeoutError`. @default no limit beyond each attempt's `connectionTimeout` */
+  timeout?: number
+  /** Aborts the call (not a dial other callers share): it rejects with `AbortedError`. */
+  signal?: AbortSignal
+}
+
+/** Each `connect()` option's default and range. */
+export const CONNECT_OPTIONS = {
+  attempts: checked<number | undefined>(undefined, 'an integer >= 1', value => Number.isSafeInteger(value) && (value as number) >= 1, "the node's bootstrapAttempts"),
+  timeout: checked<number | undefined>(undefined, 'an integer >= 1 (ms)', value => Number.isSafeInteger(value) && (value as number) >= 1, 'no limit'),
+  signal: checked<AbortSignal | undefined>(undefined, 'an AbortSignal', value => value instanceof AbortSignal, 'none')
+} satisfies OptionTable<ConnectOptions>
 
 /** What the dialler needs of its node. */
 export interface DiallerHost {
@@ -74,35 +93,44 @@ export class Dialler {
 
   /**
    * Connects to `address`, retrying with exponential backoff and jitter up
-   * to `bootstrapAttempts` times. See `MeshNode.connect()`.
+   * to `attempts` times, within `timeout` and until `signal` aborts. See
+   * `MeshNode.connect()`.
    */
-  async connect (address: string): Promise<PeerInfo> {
+  async connect (address: string, { attempts = this.opts.bootstrapAttempts, timeout, signal }: ConnectOptions = {}): Promise<PeerInfo> {
     const target = normalizeAddress(address)
-    const { bootstrapAttempts, bootstrapBackoff } = this.opts
+    const expired = timeout === undefined ? undefined : new TimeoutError(`connect to ${target}`, timeout)
+    const deadline = new AbortController()
+    const timer = expired === undefined ? undefined : setTimeout(() => { deadline.abort(expired) }, timeout)
+    const waits = AbortSignal.any([this.host.signal, deadline.signal, ...(signal === undefined ? [] : [signal])])
     let lastError: unknown
-    let attempts = 0
-    for (let attempt = 1; attempt <= bootstrapAttempts; attempt++) {
-      attempts = attempt
-      try {
-        const peer = await this.dial(target)
-        await this.host.joined(peer)
-        return peer
-      } catch (err) {
-        lastError = err
-        // Lost a simultaneous-dial tie-break: the other connection to this peer is the one kept,
-        // and when the peer refused us because it is dialling us, that connection is moments away.
-        const kept = err instanceof DuplicatePeerError ? await this.host.peerSoonAt(target, this.opts.connectionTimeout) : undefined
-        if (kept !== undefined) return kept
-        if (err instanceof SelfConnectionError || err instanceof NotRunningError || err instanceof MaxPeersError || err instanceof DuplicatePeerError) break
-        if (attempt < bootstrapAttempts) {
-          await sleep(reconnectDelay(attempt, bootstrapBackoff, Infinity), undefined, { signal: this.host.signal }).catch(() => {})
-          if (!this.host.running) break
+    let attempt = 0
+    try {
+      while (attempt < attempts) {
+        attempt++
+        try {
+          const peer = await raceSignal(this.dial(target), waits)
+          await this.host.joined(peer)
+          return peer
+        } catch (err) {
+          lastError = err
+          // Lost a simultaneous-dial tie-break: the other connection to this peer is the one kept,
+          // and when the peer refused us because it is dialling us, that connection is moments away.
+          const kept = err instanceof DuplicatePeerError ? await this.host.peerSoonAt(target, this.opts.connectionTimeout) : undefined
+          if (kept !== undefined) return kept
+          if (waits.aborted || err instanceof SelfConnectionError || err instanceof NotRunningError || err instanceof MaxPeersError || err instanceof DuplicatePeerError) break
+          if (attempt < attempts) await sleep(reconnectDelay(attempt, this.opts.bootstrapBackoff, Infinity), undefined, { signal: waits }).catch(() => {})
+          if (waits.aborted) break
         }
       }
+    } finally {
+      clearTimeout(timer)
     }
+    // Stopping the node and the caller's abort are no failures of the address.
+    if (this.host.signal.aborted || lastError instanceof NotRunningError) throw new NotRunningError()
+    if (signal?.aborted === true) throw new AbortedError(`connect to ${target}`, { cause: signal.reason })
     // The cause is the last attempt's own error, not its single-attempt DialError wrapper.
-    const cause = lastError instanceof DialError && lastError.cause !== undefined ? lastError.cause : lastError
-    const error = new DialError(target, attempts, { cause })
+    const cause = deadline.signal.aborted ? expired : lastError instanceof DialError && lastError.cause !== undefined ? lastError.cause : lastError
+    const error = new DialError(target, attempt, { cause })
     this.host.onDialFailed(target, error)
     throw error
   }

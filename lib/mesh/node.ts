@@ -7,12 +7,12 @@
  * handlers and `messages()` readers), `FanOut` (broadcasts in a full mesh)
  * and, in the overlay topology, `Overlay`.
  */
-import { EventEmitter, setMaxListeners } from 'node:events'
-import type { Uint8ArrayList } from 'uint8arraylist'
+import { EventEmitter, once, setMaxListeners } from 'node:events'
+import { isUint8ArrayList, type Uint8ArrayList } from 'uint8arraylist'
 import { AddressBook, type KnownPeer } from './address-book.js'
 import { ConnectionSet } from './connection-set.js'
 import { Delivery } from './delivery.js'
-import { Dialler } from './dialler.js'
+import { CONNECT_OPTIONS, Dialler, type ConnectOptions } from './dialler.js'
 import type { MeshEvents } from './events.js'
 import { PeerExchange } from './peer-exchange.js'
 import { PeerTable } from './peer-table.js'
@@ -20,7 +20,9 @@ import { PeersFile } from './peers-file.js'
 import { reconnectDelay } from './reconnect.js'
 import { SelfAddresses } from './self-addresses.js'
 import { FanOut } from '../connection/fan-out.js'
-import { ConnectionClosedError, InvalidMessageError, InvalidOptionError, NotRunningError, PeerNotFoundError } from '../errors.js'
+import { AbortedError, ConnectionClosedError, InvalidMessageError, InvalidOptionError, NotRunningError, PeerNotFoundError, TimeoutError } from '../errors.js'
+import { applyTable, checkArgument, type OptionTable } from '../../transforms/core/option-table.js'
+import { raceSignal } from '../../transforms/core/deadline.js'
 import { resolveOptions, type MeshNodeOptions, type ResolvedOptions } from '../options/node-options.js'
 import { answerCapabilityProbes } from '../overlay/capabilities.js'
 import { Overlay, type OverlayHost, type OverlayStatus } from '../overlay/overlay.js'
@@ -49,6 +51,21 @@ export interface MeshStats {
   /** Lost peers being redialled (`maxReconnects`). */
   reconnecting: number
 }
+
+/** How long `waitForPeers()` may wait, and what may end it sooner. */
+export interface WaitOptions {
+  /** In ms; then it rejects with `TimeoutError`. @default no limit */
+  timeout?: number
+  /** Rejects it with `AbortedError`. */
+  signal?: AbortSignal
+}
+
+const isString = (value: unknown): boolean => typeof value === 'string'
+
+const WAIT_OPTIONS = {
+  timeout: CONNECT_OPTIONS.timeout,
+  signal: CONNECT_OPTIONS.signal
+} satisfies OptionTable<WaitOptions>
 
 export class MeshNode extends EventEmitter<MeshEvents> {
   readonly id: string
@@ -208,10 +225,42 @@ export class MeshNode extends EventEmitter<MeshEvents> {
    * Connects to `address` (`host:port`), retrying with exponential backoff
    * and jitter up to `bootstrapAttempts` times. Resolves with the peer once
    * its handshake is complete; an address already connected resolves at once.
-   * @throws DialError after the last attempt, NotRunningError
+   * `options` may set this call's `attempts`, an overall `timeout` and an
+   * abort `signal`.
+   * @throws DialError after the last attempt (its `cause` a `TimeoutError` when `timeout` ran out), AbortedError, NotRunningError
    */
-  async connect (address: string): Promise<PeerInfo> {
-    return await this.dialler.connect(address)
+  async connect (address: string, options?: ConnectOptions): Promise<PeerInfo> {
+    checkArgument('address', 'a host:port string', address, isString)
+    const opts = applyTable(CONNECT_OPTIONS, options)
+    this.assertRunning()
+    return await this.dialler.connect(address, opts)
+  }
+
+  /**
+   * Resolves with the connected peers once there are at least `count`: a way
+   * to wait for the mesh to form instead of polling `peers()`.
+   * @throws TimeoutError after `timeout` ms, AbortedError when `signal` aborts, NotRunningError (also when the node stops meanwhile)
+   */
+  async waitForPeers (count: number, options?: WaitOptions): Promise<PeerInfo[]> {
+    checkArgument('count', 'an integer >= 0', count, value => Number.isSafeInteger(value) && (value as number) >= 0)
+    const { timeout, signal } = applyTable(WAIT_OPTIONS, options)
+    this.assertRunning()
+    if (this.table.size >= count) return this.peers()
+    const ended = new AbortController()
+    const timer = timeout === undefined ? undefined : setTimeout(() => { ended.abort(new TimeoutError(`waiting for ${count} peers`, timeout)) }, timeout)
+    const onStopped = (): void => { ended.abort(new NotRunningError()) }
+    const onAbort = (): void => { ended.abort(new AbortedError(`waiting for ${count} peers`, { cause: signal?.reason })) }
+    signal?.addEventListener('abort', onAbort, { once: true })
+    if (signal?.aborted === true) onAbort()
+    this.once('stopped', onStopped)
+    try {
+      while (this.table.size < count) await raceSignal(once(this, 'peer:connect'), ended.signal)
+      return this.peers()
+    } finally {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', onAbort)
+      this.off('stopped', onStopped)
+    }
   }
 
   /**
@@ -220,6 +269,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
    * overlay: `queued` then lists the neighbours and plain peers it was queued for.
    */
   async broadcast (text: string): Promise<BroadcastResult> {
+    checkArgument('text', 'a string', text, isString)
     return await this.broadcastMessage(chatMessage(text))
   }
 
@@ -235,11 +285,14 @@ export class MeshNode extends EventEmitter<MeshEvents> {
    * @throws PeerNotFoundError, NoRouteError (overlay)
    */
   async send (peerId: string, text: string): Promise<void> {
+    checkArgument('peerId', 'a peer id string', peerId, isString)
+    checkArgument('text', 'a string', text, isString)
     await this.sendMessage(peerId, chatMessage(text))
   }
 
   /** Sends a `BYTES` payload to one peer; resolves once it is queued. See `send()`. */
   async sendBytes (peerId: string, data: Uint8Array | Uint8ArrayList): Promise<void> {
+    checkArgument('peerId', 'a peer id string', peerId, isString)
     this.assertPayload(data)
     await this.sendMessage(peerId, { type: 'bytes', data })
   }
@@ -276,6 +329,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
    * @returns how many peers were asked
    */
   discover (): number {
+    this.assertRunning()
     for (const { conn } of this.table.values()) conn.send(REQUEST_PEERS_MESSAGE).catch(() => {})
     return this.table.size
   }
@@ -287,9 +341,13 @@ export class MeshNode extends EventEmitter<MeshEvents> {
    * handler's third argument names their origin). With `{ relayed: false }`
    * it sees only payloads sent over a link itself, none that came through
    * the overlay (broadcasts and routed messages, a neighbour's own too).
-   * @returns a function that removes the handler
+   * Where prefixes overlap, the longest that matches wins. Handlers may be
+   * registered before `start()`.
+   * @returns a function that removes the handler (calling it again does nothing)
+   * @throws InvalidArgumentError for an empty or reserved prefix or a handler that is not a function, DuplicateHandlerError when the prefix has a handler
    */
   handle (prefix: string, handler: BytesHandler, options?: HandlerOptions): () => void {
+    checkArgument('prefix', `a prefix that does not start with the reserved ${JSON.stringify(OVERLAY_PREFIX)}`, prefix, value => typeof value !== 'string' || !value.startsWith(OVERLAY_PREFIX))
     return this.delivery.handle(prefix, handler, options)
   }
 
@@ -302,7 +360,13 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     return this.delivery.messages()
   }
 
+  /** @throws NotRunningError unless the node is running: the one rule for every network operation. */
+  private assertRunning (): void {
+    if (!this.running) throw new NotRunningError()
+  }
+
   private assertPayload (data: Uint8Array | Uint8ArrayList): void {
+    checkArgument('data', 'a Uint8Array or Uint8ArrayList', data, value => value instanceof Uint8Array || isUint8ArrayList(value))
     if (data.byteLength > this.options.maxBytesPerMessage) {
       throw new InvalidMessageError(`payload of ${data.byteLength} bytes exceeds maxBytesPerMessage (${this.options.maxBytesPerMessage})`)
     }
@@ -330,6 +394,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
   }
 
   private async sendMessage (peerId: string, msg: Extract<Message, { type: 'chat' | 'bytes' }>): Promise<void> {
+    this.assertRunning()
     const entry = this.table.get(peerId)
     if (entry !== undefined) return await entry.conn.send(msg)
     if (this.overlay === undefined || !this.running) throw new PeerNotFoundError(peerId)
@@ -345,6 +410,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
   }
 
   private async broadcastMessage (msg: Extract<Message, { type: 'chat' | 'bytes' }>): Promise<BroadcastResult> {
+    this.assertRunning()
     if (this.overlay !== undefined) return await this.overlay.broadcast(msg)
     const fan = new FanOut()
     for (const { info, conn } of this.table.values()) fan.add(info.id, () => conn.enqueue(msg))

@@ -3,6 +3,7 @@
  * `Deadline` serves one wait or many (a handshake's successive reads under
  * one time limit); `within()` bounds a single one. Either way the timer is
  * cleared as soon as it is no longer needed, so none outlives its wait.
+ * `raceSignal()` does the same for an `AbortSignal`.
  */
 
 export class Deadline<T> {
@@ -44,5 +45,20 @@ export async function within<U, T> (promise: Promise<U>, ms: number, onExpire: (
     return await deadline.race(promise)
   } finally {
     deadline.clear()
+  }
+}
+
+/** `promise`, unless `signal` aborts first: then a rejection with the signal's reason. The listener goes with the wait. */
+export async function raceSignal<T> (promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) throw signal.reason
+  let onAbort: () => void = () => {}
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => { reject(signal.reason) }
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+  try {
+    return await Promise.race([promise, aborted])
+  } finally {
+    signal.removeEventListener('abort', onAbort)
   }
 }

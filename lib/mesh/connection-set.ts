@@ -48,6 +48,8 @@ export interface ConnectionSetHost {
   learn: (msg: PeersMessage, from: PeerInfo | undefined, remoteAddress: string) => void
   /** A peer new to the table is up: its handshake is done and its answer queued. */
   peerUp: (peer: PeerInfo) => void
+  /** A remote was refused because this node is at `maxPeers`. */
+  full: () => void
   /** A peer's connection closed; `redial` when this node dialled it and nothing says it should not be called back. */
   peerDown: (peer: PeerInfo, redial: boolean) => void
 }
@@ -206,6 +208,7 @@ export class ConnectionSet {
   private admit (conn: Connection, remote: RemoteHello, link: SecuredLink): Admitted {
     const { book } = this.host
     const admitted = this.host.table.admit(conn, remote, link)
+    if (admitted.admission === 'max-peers') this.host.full()
     if (admitted.admission !== 'accept') return admitted
     const { peer, isNew } = admitted
     if (isNew && peer.address !== undefined) {

@@ -9,7 +9,8 @@ import type { EventEmitter } from 'node:events'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { startsWithBytes } from '../../transforms/core/bytes.js'
 import { Inbox } from './inbox.js'
-import { DuplicateHandlerError } from '../errors.js'
+import { RetainedMessages } from './retained.js'
+import { DuplicateHandlerError, LimitExceededError } from '../errors.js'
 import { applyTable, checkArgument, checked, type OptionTable } from '../../transforms/core/option-table.js'
 import type { MeshEvents } from './events.js'
 import type { BytesHandler, HandlerOptions, IncomingMessage, PeerInfo } from '../types.js'
@@ -34,7 +35,20 @@ export class Delivery {
    * @param events where `chat`, `bytes`, `debug` and `handler:error` are emitted
    * @param inboxSize messages buffered per `messages()` reader before delivery waits
    */
-  constructor (private readonly events: EventEmitter<MeshEvents>, private readonly inboxSize: number) {}
+  private readonly retained: RetainedMessages
+  /** Set while the node is stopped: a reader then gets what is kept, and ends. */
+  private stopped = false
+
+  /**
+   * @param events where `chat`, `bytes`, `debug`, `handler:error` and `limit:exceeded` are emitted
+   * @param inboxSize messages buffered per `messages()` reader before delivery waits
+   * @param maxRetainedBytes messages kept while no reader is attached, in bytes
+   */
+  constructor (private readonly events: EventEmitter<MeshEvents>, private readonly inboxSize: number, maxRetainedBytes: number) {
+    this.retained = new RetainedMessages(maxRetainedBytes, () => {
+      events.emit('limit:exceeded', { error: new LimitExceededError('maxRetainedBytes', maxRetainedBytes) })
+    })
+  }
 
   /**
    * Claims payloads starting with `prefix`; where prefixes overlap, the
@@ -56,15 +70,25 @@ export class Delivery {
   }
 
   /** A new reader of every chat and unclaimed payload from now on. */
+  /** A new reader: first of the messages kept while no reader was attached, then of every one from now on. */
   messages (): AsyncIterableIterator<IncomingMessage> {
     const inbox: Inbox<IncomingMessage> = new Inbox(this.inboxSize, () => { this.inboxes.delete(inbox) })
-    this.inboxes.add(inbox)
+    inbox.prefill(this.retained.take())
+    if (this.stopped) inbox.end()
+    else this.inboxes.add(inbox)
     return inbox
   }
 
-  /** Lets every reader finish what it has, then end. */
+  /** The node started: readers stay open for what arrives. */
+  open (): void {
+    this.stopped = false
+  }
+
+  /** The node stopped: lets every reader finish what it has, then end. */
   end (): void {
+    this.stopped = true
     for (const inbox of this.inboxes) inbox.end()
+    this.inboxes.clear()
   }
 
   /** Consumes one connection's inbound batches; `peerOf` is undefined until its handshake is done. */
@@ -118,7 +142,10 @@ export class Delivery {
   }
 
   private toInboxes (msg: IncomingMessage): Promise<void> | undefined {
-    if (this.inboxes.size === 0) return undefined
+    if (this.inboxes.size === 0) {
+      this.retained.add(msg)
+      return undefined
+    }
     const waits: Array<Promise<void>> = []
     for (const inbox of this.inboxes) {
       const full = inbox.push(msg)

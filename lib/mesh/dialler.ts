@@ -59,6 +59,8 @@ export interface DiallerHost {
   peerSoonAt: (address: string, ms: number) => Promise<PeerInfo | undefined>
   onDialFailed: (address: string, error: Error) => void
   onLimit: (error: LimitExceededError) => void
+  /** Known addresses go undialled because this node is at `maxPeers`. */
+  full: () => void
 }
 
 export class Dialler {
@@ -190,12 +192,16 @@ export class Dialler {
    */
   dialSome (): void {
     const { host } = this
+    if (!host.running) return
     const room = this.opts.maxPeers - host.peerCount() - this.dialing.size - this.scheduled.size
-    if (room <= 0 || !host.running) return
     const idle = (address: string): boolean => !this.dialing.has(address) && !this.scheduled.has(address) &&
       !this.reconnector.has(address) && !host.self.has(address)
-    const candidates = shuffled(host.book.dialable().filter(known => idle(known.address)))
-      .slice(0, Math.min(room, this.opts.dialsPerDiscovery))
+    const dialable = host.book.dialable().filter(known => idle(known.address))
+    if (room <= 0) {
+      if (dialable.length > 0 && host.peerCount() >= this.opts.maxPeers) host.full()
+      return
+    }
+    const candidates = shuffled(dialable).slice(0, Math.min(room, this.opts.dialsPerDiscovery))
     for (const { address } of candidates) {
       const jitter = Math.random() * this.opts.dialJitter
       const signal = host.signal

@@ -20,6 +20,11 @@ export class Inbox<T> implements AsyncIterableIterator<T> {
     return new Promise(resolve => { this.waitingWriters.push(resolve) })
   }
 
+  /** Adds items that were waiting for a reader, beyond the capacity if need be: they are bounded where they were kept. */
+  prefill (items: T[]): void {
+    this.items.push(...items)
+  }
+
   /** Lets the reader finish what is buffered, then end. */
   end (): void {
     this.ended = true

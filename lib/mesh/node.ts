@@ -20,7 +20,7 @@ import { PeersFile } from './peers-file.js'
 import { reconnectDelay } from './reconnect.js'
 import { SelfAddresses } from './self-addresses.js'
 import { FanOut } from '../connection/fan-out.js'
-import { AbortedError, ConnectionClosedError, InvalidMessageError, InvalidOptionError, NotRunningError, PeerNotFoundError, TimeoutError } from '../errors.js'
+import { AbortedError, ConnectionClosedError, InvalidMessageError, InvalidOptionError, LimitExceededError, NotRunningError, PeerNotFoundError, TimeoutError } from '../errors.js'
 import { applyTable, checkArgument, type OptionTable } from '../../transforms/core/option-table.js'
 import { raceSignal } from '../../transforms/core/deadline.js'
 import { resolveOptions, type MeshNodeOptions, type ResolvedOptions } from '../options/node-options.js'
@@ -90,6 +90,8 @@ export class MeshNode extends EventEmitter<MeshEvents> {
   private readonly overlay: Overlay | undefined
   private listener: TransportListener | undefined
   private lifetime = new AbortController()
+  /** Whether `limit:exceeded` has told of `maxPeers` since the node was last below it. */
+  private fullReported = false
 
   constructor (opts: MeshNodeOptions = {}) {
     super()
@@ -108,7 +110,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     this.publicKey = identity === undefined ? undefined : publicKeyHex(identity.publicKey)
     this.fingerprint = identity === undefined ? undefined : fingerprint(identity.publicKey)
     this.transport = opts.transport ?? tcpTransport()
-    this.delivery = new Delivery(this, options.inboxSize)
+    this.delivery = new Delivery(this, options.inboxSize, options.maxRetainedBytes)
     this.self = new SelfAddresses(options.host, options.advertiseHost, options.maxKnownPeers)
     this.book = new AddressBook(options.maxKnownPeers, failures => reconnectDelay(failures, options.reconnectBackoff, options.reconnectMaxDelay))
     this.table = new PeerTable(id, options.maxPeers, address => this.dialler.isDialing(address))
@@ -138,7 +140,8 @@ export class MeshNode extends EventEmitter<MeshEvents> {
       joined: peer => this.overlay?.join(peer),
       peerSoonAt: async (address, ms) => await this.peerSoonAt(address, ms),
       onDialFailed: (address, error) => { this.emit('dial:failed', { address, error }) },
-      onLimit: error => { this.emit('limit:exceeded', { error }) }
+      onLimit: error => { this.emit('limit:exceeded', { error }) },
+      full: () => { this.reportFull() }
     })
     this.exchange = new PeerExchange(options, {
       ...tables,
@@ -162,7 +165,9 @@ export class MeshNode extends EventEmitter<MeshEvents> {
       peersToShare: receiver => this.exchange.peersToShare(receiver),
       learn: (msg, from, remoteAddress) => { this.exchange.learn(msg, from, remoteAddress) },
       peerUp: peer => { this.peerUp(peer) },
+      full: () => { this.reportFull() },
       peerDown: (peer, redial) => {
+        if (this.table.size < options.maxPeers) this.fullReported = false
         // In the overlay, membership replaces lost neighbours, and one it dropped must not be called back.
         if (redial && this.overlay === undefined) this.dialler.redialLater(peer.address as string)
         this.overlay?.peerDown(peer)
@@ -191,6 +196,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
   async start (): Promise<string> {
     if (this.listener !== undefined) return this.address
     this.lifetime = new AbortController()
+    this.delivery.open()
     // Every pending dial listens for the node stopping; dials are bounded by
     // maxPeers and maxReconnects (plus the caller's own connect() calls), so
     // Node's default warning at 10 listeners would be a false alarm.
@@ -355,6 +361,10 @@ export class MeshNode extends EventEmitter<MeshEvents> {
    * Chat and unclaimed `BYTES` messages from every peer, in arrival order
    * per peer. While a reader lags by `inboxSize` messages, delivery waits
    * for it (and so the sockets are read more slowly): nothing is dropped.
+   * While no reader is attached, messages are kept (up to
+   * `maxRetainedBytes`, the oldest dropped first with a `limit:exceeded`
+   * event) and the next reader gets them first. A reader ends when the node
+   * stops, after what it holds.
    */
   messages (): AsyncIterableIterator<IncomingMessage> {
     return this.delivery.messages()
@@ -399,6 +409,13 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     if (entry !== undefined) return await entry.conn.send(msg)
     if (this.overlay === undefined || !this.running) throw new PeerNotFoundError(peerId)
     await this.overlay.sendTo(peerId, msg)
+  }
+
+  /** Tells once, until the node is below `maxPeers` again, that peers are being refused or left undialled for it. */
+  private reportFull (): void {
+    if (this.fullReported) return
+    this.fullReported = true
+    this.emit('limit:exceeded', { error: new LimitExceededError('maxPeers', this.options.maxPeers) })
   }
 
   private peerUp (peer: PeerInfo): void {

@@ -68,6 +68,12 @@ export interface MeshNodeOptions {
   extraPeersShared?: number
   /** Messages buffered for each `messages()` reader before delivery waits for it. */
   inboxSize?: number
+  /**
+   * Bytes of chat and unclaimed `BYTES` messages kept while no `messages()`
+   * reader is attached, for the next one that attaches; beyond it the oldest
+   * are dropped, with a `limit:exceeded` event. 0 keeps none.
+   */
+  maxRetainedBytes?: number
   /** Attempts of `connect()` before it gives up. */
   bootstrapAttempts?: number
   /** First retry delay of `connect()`, doubled on every attempt (with jitter), in ms. */
@@ -173,6 +179,7 @@ export const NODE_OPTIONS = {
   autoDial: checked(true, 'a boolean', value => typeof value === 'boolean'),
   extraPeersShared: integer(5, 0),
   inboxSize: integer(1024, 1),
+  maxRetainedBytes: integer(1024 * 1024, 0, { unit: 'bytes' }),
   bootstrapAttempts: integer(5, 1),
   bootstrapBackoff: integer(500, 0, { unit: 'ms' }),
   secure: { ...oneOf<SecureMode>('off', SECURE_MODES), defaultText: "'off' (a library node speaks the v0 protocol byte for byte unless asked; the CLI defaults to 'preferred')" },

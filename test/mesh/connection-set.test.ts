@@ -40,10 +40,11 @@ function connectionSet (opts: Partial<ConnectionSetOptions> = {}) {
     table,
     book: new AddressBook(100),
     self,
-    delivery: new Delivery(events, 16),
+    delivery: new Delivery(events, 16, 0),
     peersToShare: () => [],
     learn: () => {},
     peerUp: peer => { seen.up.push(peer) },
+    full: () => { seen.errors.push('full') },
     peerDown: (peer, redial) => { seen.down.push([peer.id, redial]) }
   }
   return { set: new ConnectionSet({ ...OPTIONS, ...opts }, host), table, seen }

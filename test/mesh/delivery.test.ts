@@ -16,9 +16,9 @@ const peer: PeerInfo = {
 const bytes = (text: string): Message => ({ type: 'bytes', data: new Uint8ArrayList(new TextEncoder().encode(text)) })
 const text = (data: Uint8ArrayList): string => new TextDecoder().decode(data.subarray())
 
-function setup (inboxSize = 4): { events: EventEmitter<MeshEvents>, delivery: Delivery, source: Batches, done: Promise<void> } {
+function setup (inboxSize = 4, maxRetainedBytes = 0): { events: EventEmitter<MeshEvents>, delivery: Delivery, source: Batches, done: Promise<void> } {
   const events = new EventEmitter<MeshEvents>()
-  const delivery = new Delivery(events, inboxSize)
+  const delivery = new Delivery(events, inboxSize, maxRetainedBytes)
   const source = new Batches()
   return { events, delivery, source, done: delivery.consume(source, () => peer) }
 }
@@ -110,5 +110,44 @@ describe('Delivery', () => {
     assert.deepEqual(got, all.map(m => m.type === 'chat' ? m.text : ''))
     delivery.end()
     assert.equal((await reader.next()).done, true)
+  })
+
+  it('keeps messages while no reader is attached, for a reader that attaches late', async () => {
+    const { delivery, source, done } = setup(2, 1024 * 1024)
+    source.push([{ type: 'chat', text: 'early 1' }, { type: 'chat', text: 'early 2' }, bytes('early 3')])
+    source.end()
+    await done
+    const late = delivery.messages()
+    const got: string[] = []
+    for (let i = 0; i < 3; i++) {
+      const { value } = await late.next()
+      got.push(value?.type === 'chat' ? value.text : text((value as { data: Uint8ArrayList }).data))
+    }
+    assert.deepEqual(got, ['early 1', 'early 2', 'early 3'])
+    assert.equal(await settled(late.next()), PENDING, 'then it waits for what comes next')
+    await late.return?.()
+  })
+
+  it('drops the oldest kept messages past maxRetainedBytes, and says so once per run of drops', async () => {
+    const { events, delivery, source, done } = setup(2, 64 * 4 + 40)
+    const limits: string[] = []
+    events.on('limit:exceeded', ({ error }) => { limits.push(`${error.limit}=${error.value}`) })
+    source.push(Array.from({ length: 10 }, (_, i): Message => ({ type: 'chat', text: `m${i}` })))
+    source.end()
+    await done
+    assert.deepEqual(limits, ['maxRetainedBytes=296'])
+    delivery.end()
+    const got: string[] = []
+    for await (const msg of delivery.messages()) if (msg.type === 'chat') got.push(msg.text)
+    assert.deepEqual(got, ['m6', 'm7', 'm8', 'm9'], 'the newest that fit; a reader after the node stopped gets them, then ends')
+  })
+
+  it('keeps nothing with maxRetainedBytes 0', async () => {
+    const { delivery, source, done } = setup(2, 0)
+    source.push([{ type: 'chat', text: 'unread' }])
+    source.end()
+    await done
+    delivery.end()
+    assert.equal((await delivery.messages().next()).done, true)
   })
 })

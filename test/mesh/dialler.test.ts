@@ -32,6 +32,7 @@ function dialler (open: (address: string) => Promise<PeerInfo>, opts: Partial<Di
   const self = new SelfAddresses('127.0.0.1', undefined, 16)
   self.listening(4000)
   const failed: Array<[string, string]> = []
+  const full = { count: 0 }
   const opens: string[] = []
   const host: DiallerHost = {
     running: true,
@@ -44,9 +45,10 @@ function dialler (open: (address: string) => Promise<PeerInfo>, opts: Partial<Di
     joined: () => undefined,
     peerSoonAt: async () => undefined,
     onDialFailed: (address, error) => { failed.push([address, (error as MeshlineError).code]) },
-    onLimit: () => {}
+    onLimit: () => {},
+    full: () => { full.count++ }
   }
-  return { d: new Dialler({ ...OPTIONS, ...opts }, host), book, self, failed, opens, stop: () => { controller.abort() } }
+  return { d: new Dialler({ ...OPTIONS, ...opts }, host), book, self, failed, opens, full, stop: () => { controller.abort() } }
 }
 
 describe('Dialler', () => {
@@ -94,5 +96,14 @@ describe('Dialler', () => {
     d.dialSome()
     assert.equal(d.sizes.dialing + d.sizes.scheduledDials, 2, 'no more room')
     stop()
+  })
+
+  it('says so when known addresses go undialled because the node is at maxPeers', () => {
+    const { d, book, full } = dialler(async () => await new Promise(() => {}), { maxPeers: 2 }, 2)
+    d.dialSome()
+    assert.equal(full.count, 0, 'nothing left undialled')
+    book.add('10.0.2.1:1')
+    d.dialSome()
+    assert.equal(full.count, 1)
   })
 })

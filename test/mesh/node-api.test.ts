@@ -101,6 +101,38 @@ describe('MeshNode API boundary', () => {
     assert.ok(dials >= 2)
   })
 
+  it('a node at maxPeers says so once in limit:exceeded, and again after it dropped below', async () => {
+    const hub = await start({ maxPeers: 1 })
+    const limits: string[] = []
+    hub.on('limit:exceeded', ({ error }) => { limits.push(`${error.limit}=${error.value}`) })
+    const first = await start()
+    await first.connect(hub.address)
+    for (const extra of [await start(), await start()]) await assert.rejects(extra.connect(hub.address), code('ERR_DIAL_FAILED'))
+    assert.deepEqual(limits, ['maxPeers=1'])
+    const left = new Promise<void>(resolve => { hub.once('peer:disconnect', () => { resolve() }) })
+    await stopNodes(first)
+    await left
+    const second = await start()
+    await second.connect(hub.address)
+    await assert.rejects((await start()).connect(hub.address), code('ERR_DIAL_FAILED'))
+    assert.deepEqual(limits, ['maxPeers=1', 'maxPeers=1'])
+  })
+
+  it('messages() gives a reader that attaches late what arrived before it', async () => {
+    const a = await start()
+    const b = await start()
+    await a.connect(b.address)
+    const seen = new Promise<void>(resolve => { b.on('chat', ({ text }) => { if (text === 'third') resolve() }) })
+    for (const text of ['first', 'second', 'third']) await a.broadcast(text)
+    await within(seen, 'the chat events')
+    const got: string[] = []
+    for await (const msg of b.messages()) {
+      if (msg.type === 'chat') got.push(msg.text)
+      if (got.length === 3) break
+    }
+    assert.deepEqual(got, ['first', 'second', 'third'])
+  })
+
   it('waitForPeers() resolves once the mesh has formed, and rejects on timeout, abort and stop', async () => {
     const hub = await start()
     const waiting = hub.waitForPeers(2)

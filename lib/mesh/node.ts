@@ -361,10 +361,10 @@ export class MeshNode extends EventEmitter<MeshEvents> {
    * Chat and unclaimed `BYTES` messages from every peer, in arrival order
    * per peer. While a reader lags by `inboxSize` messages, delivery waits
    * for it (and so the sockets are read more slowly): nothing is dropped.
-   * While no reader is attached, messages are kept (up to
-   * `maxRetainedBytes`, the oldest dropped first with a `limit:exceeded`
-   * event) and the next reader gets them first. A reader ends when the node
-   * stops, after what it holds.
+   * While no reader is attached, messages are kept for the next reader, up
+   * to `maxRetainedBytes`; past it they are dropped with one
+   * `limit:exceeded` event. A reader ends when the node stops, after what it
+   * holds.
    */
   messages (): AsyncIterableIterator<IncomingMessage> {
     return this.delivery.messages()

@@ -1,62 +1,48 @@
 /**
- * Messages kept while no `messages()` reader is attached, so that a reader
- * that attaches late still gets them: at most `maxBytes` of them, the oldest
- * dropped first. A drop is never silent: `onOverflow` is told once per run
- * of drops (until a reader takes what is kept).
+ * Messages kept from the moment no `messages()` reader is attached, so that
+ * a reader that attaches late still gets them, up to `maxBytes`. Past that
+ * bound the store gives up: it drops what it kept, says so once through
+ * `onOverflow`, and keeps nothing more until a reader takes it. A node whose
+ * application only listens to events so pays for the store once, not for
+ * every message, and a late reader is never silently short of messages.
  */
 import type { IncomingMessage } from '../types.js'
 
-/**
- * What a message counts for against the bound: its text, or the buffers its
- * payload is a view of (a small payload can hold a whole socket read in
- * memory), and a little for the record.
- */
+/** What a message counts for against the bound: its text or payload, and a little for the record. */
 function retainedSize (msg: IncomingMessage): number {
-  if (msg.type === 'chat') return msg.text.length + 64
-  let bytes = 64
-  for (const piece of msg.data) bytes += piece.buffer.byteLength
-  return bytes
+  return (msg.type === 'chat' ? msg.text.length : msg.data.byteLength) + 64
 }
 
 export class RetainedMessages {
   private items: IncomingMessage[] = []
-  private head = 0
   private bytes = 0
-  private overflowing = false
+  private gaveUp = false
 
   constructor (private readonly maxBytes: number, private readonly onOverflow: () => void) {}
 
   get size (): number {
-    return this.items.length - this.head
+    return this.items.length
   }
 
   add (msg: IncomingMessage): void {
-    if (this.maxBytes === 0) return
-    this.items.push(msg)
+    if (this.gaveUp) return
     this.bytes += retainedSize(msg)
-    while (this.bytes > this.maxBytes && this.size > 0) {
-      this.bytes -= retainedSize(this.items[this.head] as IncomingMessage)
-      // Dropped means unreachable: the array keeps its slot until it is compacted, not the message.
-      this.items[this.head++] = undefined as unknown as IncomingMessage
-      if (!this.overflowing) {
-        this.overflowing = true
-        this.onOverflow()
-      }
+    if (this.bytes <= this.maxBytes) {
+      this.items.push(msg)
+      return
     }
-    // Compact now and then, so the array does not grow with dropped slots.
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head)
-      this.head = 0
-    }
+    this.items = []
+    this.bytes = 0
+    this.gaveUp = true
+    if (this.maxBytes > 0) this.onOverflow()
   }
 
-  /** Everything kept, oldest first; the store is empty afterwards. */
+  /** Everything kept, oldest first; the store starts keeping again afterwards. */
   take (): IncomingMessage[] {
-    const taken = this.items.slice(this.head)
+    const taken = this.items
     this.items = []
-    this.head = 0
     this.bytes = 0
-    this.overflowing = false
+    this.gaveUp = false
     return taken
   }
 }

@@ -70,8 +70,9 @@ export interface MeshNodeOptions {
   inboxSize?: number
   /**
    * Bytes of chat and unclaimed `BYTES` messages kept while no `messages()`
-   * reader is attached, for the next one that attaches; beyond it the oldest
-   * are dropped, with a `limit:exceeded` event. 0 keeps none.
+   * reader is attached, for the next one that attaches. Past it they are
+   * dropped, with one `limit:exceeded` event, and nothing more is kept until
+   * a reader attaches. 0 keeps none.
    */
   maxRetainedBytes?: number
   /** Attempts of `connect()` before it gives up. */

@@ -19,7 +19,7 @@ import type { ByteChunk, Transport } from '../transport/transport.js'
 import { classifier, type HandshakeRole } from '../../transforms/classifier.js'
 import { encoder } from '../../transforms/encoder.js'
 import { frameDecoder, type FrameDecoderOptions } from '../../transforms/frame-decoder.js'
-import { composeTransforms, type Link, type MessageTransform } from '../../transforms/core/link.js'
+import { composeTransforms, type ConnectionContext, type Link, type MessageTransform } from '../../transforms/core/link.js'
 import type { Message } from '../../transforms/core/line-protocol.js'
 
 export interface ConnectionOptions extends FrameDecoderOptions {
@@ -33,6 +33,8 @@ export interface ConnectionOptions extends FrameDecoderOptions {
   slowPeerTimeout: number
   /** How long a graceful close may spend flushing the queue, in ms. */
   lingerTimeout: number
+  /** What the stages are told of this connection. */
+  context: ConnectionContext
   /** Builds the inbound stages that follow the classifier, given this connection's link. */
   inbound: (link: Link) => MessageTransform[]
   /** Outbound stages, before the encoder. */
@@ -41,6 +43,11 @@ export interface ConnectionOptions extends FrameDecoderOptions {
   deliver: (source: AsyncIterable<Message[]>) => Promise<void>
   /** Told once, synchronously, when the connection starts closing. */
   onClose: (reason: Error) => void
+}
+
+/** A stage for it-pipe, which passes a source only: `transform` with this connection's context. */
+function withContext (transform: MessageTransform, context: ConnectionContext): (source: AsyncIterable<Message[]>) => AsyncIterable<Message[]> {
+  return source => transform(source, context)
 }
 
 export class Connection implements Link {
@@ -72,7 +79,7 @@ export class Connection implements Link {
       source,
       frameDecoder({ maxLineLength: opts.maxLineLength, maxBytesPerMessage: opts.maxBytesPerMessage }),
       classifier({ role: opts.role }),
-      composeTransforms(opts.inbound(this.stageLink())),
+      withContext(composeTransforms(opts.inbound(this.stageLink())), opts.context),
       opts.deliver
     ).then(
       () => { this.close(new ConnectionClosedError('remote closed the connection')) },
@@ -80,7 +87,7 @@ export class Connection implements Link {
     )
     const outbound = pipe(
       this.queue,
-      composeTransforms(opts.outbound),
+      withContext(composeTransforms(opts.outbound), opts.context),
       encoder(),
       this.transport.sink
     ).catch((err: Error) => { this.close(err) })

@@ -15,7 +15,7 @@ import type { Admitted, PeerTable } from './peer-table.js'
 import { plainHost, type SelfAddresses } from './self-addresses.js'
 import { Connection } from '../connection/connection.js'
 import {
-  AccessDeniedError, ConnectionClosedError, DuplicatePeerError, LimitExceededError, NotRunningError, PeerTimeoutError, ProtocolError, SlowPeerError
+  AccessDeniedError, ConnectionClosedError, DuplicatePeerError, LimitExceededError, NotRunningError, PeerTimeoutError, ProtocolError, SlowPeerError, TransformError
 } from '../errors.js'
 import type { ResolvedOptions } from '../options/node-options.js'
 import type { SecureLinks, SecuredLink } from '../secure/secure-links.js'
@@ -25,6 +25,7 @@ import { discovery } from '../../transforms/discovery.js'
 import { handshake, type RemoteHello } from '../../transforms/handshake.js'
 import { heartbeat } from '../../transforms/heartbeat.js'
 import { parseAddress, type PeersMessage } from '../../transforms/core/line-protocol.js'
+import { guarded, type MessageTransform } from '../../transforms/core/link.js'
 
 export type ConnectionSetOptions = Pick<ResolvedOptions,
 'id' | 'name' | 'maxLineLength' | 'maxBytesPerMessage' | 'maxQueuedBytes' | 'maxHandshakeBytes' | 'slowPeerTimeout' | 'connectionTimeout' |
@@ -57,8 +58,15 @@ export interface ConnectionSetHost {
 export class ConnectionSet {
   private readonly connections = new Set<Connection>()
   private pendingHandshakes = 0
+  /** Your transforms, each named in the `TransformError` that reports what it throws. */
+  private readonly inbound: MessageTransform[]
+  private readonly outbound: MessageTransform[]
 
-  constructor (private readonly opts: ConnectionSetOptions, private readonly host: ConnectionSetHost) {}
+  constructor (private readonly opts: ConnectionSetOptions, private readonly host: ConnectionSetHost) {
+    const label = (direction: string, transform: MessageTransform, i: number): string => `${direction} transform ${i} (${transform.name === '' ? 'anonymous' : transform.name})`
+    this.inbound = opts.inbound.map((transform, i) => guarded(transform, label('inbound', transform, i)))
+    this.outbound = opts.outbound.map((transform, i) => guarded(transform, label('outbound', transform, i)))
+  }
 
   /** Open connections, in any state, and accepted ones still in their handshake. */
   get sizes (): { connections: number, pendingHandshakes: number } {
@@ -142,6 +150,11 @@ export class ConnectionSet {
     const conn: Connection = new Connection({
       transport,
       role,
+      context: {
+        get peerId () { return peer?.id },
+        direction: role === 'dialer' ? 'outbound' : 'inbound',
+        remoteAddress: transport.remoteAddress
+      },
       maxLineLength: opts.maxLineLength,
       maxBytesPerMessage: opts.maxBytesPerMessage,
       maxQueuedBytes: opts.maxQueuedBytes,
@@ -190,9 +203,9 @@ export class ConnectionSet {
           peersToShare,
           onPeers: msg => { host.learn(msg, peer, transport.remoteAddress) }
         }),
-        ...opts.inbound
+        ...this.inbound
       ],
-      outbound: opts.outbound,
+      outbound: this.outbound,
       deliver: async source => { await host.delivery.consume(source, () => peer) },
       onClose: reason => {
         settle?.reject(reason)
@@ -233,12 +246,12 @@ export class ConnectionSet {
     if (peer.address !== undefined) this.host.book.setConnected(peer.address, false)
     const info = { ...peer }
     if (reason instanceof PeerTimeoutError) events.emit('peer:timeout', { peer: info })
-    if (reason instanceof ProtocolError) events.emit('connection:error', { error: reason, remoteAddress, peer: info, closed: true })
+    if (reason instanceof ProtocolError || reason instanceof TransformError) events.emit('connection:error', { error: reason, remoteAddress, peer: info, closed: true })
     events.emit('peer:disconnect', { peer: info, reason, peerCount: this.host.table.size })
     // The side that dialled redials; the other waits, so an inbound peer cannot
     // make this node dial an address of its choosing. Peers dropped for
     // misbehaving are not called back.
-    const misbehaved = reason instanceof ProtocolError || reason instanceof SlowPeerError
+    const misbehaved = reason instanceof ProtocolError || reason instanceof SlowPeerError || reason instanceof TransformError
     this.host.peerDown(peer, conn.role === 'dialer' && peer.address !== undefined && this.host.running && !misbehaved)
   }
 }

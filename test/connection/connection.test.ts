@@ -18,6 +18,7 @@ function harness (maxHandshakeBytes?: number) {
   const conn = new Connection({
     transport: local,
     role: 'listener',
+    context: { peerId: undefined, direction: 'inbound', remoteAddress: local.remoteAddress },
     maxQueuedBytes: 1024,
     maxHandshakeBytes,
     slowPeerTimeout: 1000,

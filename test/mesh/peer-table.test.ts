@@ -20,6 +20,7 @@ function connection (role: 'dialer' | 'listener', publicKey?: Uint8Array): { con
   const conn = new Connection({
     transport,
     role,
+    context: { peerId: undefined, direction: role === 'dialer' ? 'outbound' : 'inbound', remoteAddress: transport.remoteAddress },
     maxQueuedBytes: 1024,
     slowPeerTimeout: 1000,
     lingerTimeout: 10,

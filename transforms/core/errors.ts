@@ -155,3 +155,12 @@ export class InvalidArgumentError extends MeshlineError {
   override readonly name = 'InvalidArgumentError'
   readonly code = 'ERR_INVALID_ARGUMENT'
 }
+
+/** A transform of yours threw; the connection it ran on was closed. `cause` is what it threw. */
+export class TransformError extends MeshlineError {
+  override readonly name = 'TransformError'
+  readonly code = 'ERR_TRANSFORM'
+  constructor (readonly transform: string, options: ErrorOptions & { cause: unknown }) {
+    super(`${transform} threw: ${options.cause instanceof Error ? options.cause.message : String(options.cause)}`, options)
+  }
+}

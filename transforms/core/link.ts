@@ -6,6 +6,7 @@
  */
 import type { Message } from './line-protocol.js'
 import { checkArgument } from './option-table.js'
+import { MeshlineError, TransformError } from './errors.js'
 
 export interface Link {
   /** Queues a message for the peer; resolves once queued, waiting while the queue is full. */
@@ -19,8 +20,22 @@ export function isLink (value: unknown): boolean {
   return typeof value === 'object' && value !== null && typeof (value as Link).send === 'function' && typeof (value as Link).close === 'function'
 }
 
-/** A stage of a connection's inbound or outbound pipeline: batches of messages in, batches out. */
-export type MessageTransform = (source: AsyncIterable<Message[]>) => AsyncIterable<Message[]>
+/** What a transform knows of the connection it runs in. */
+export interface ConnectionContext {
+  /** The peer's id, once its handshake is done; `undefined` before. */
+  readonly peerId: string | undefined
+  /** `outbound` when this node dialled the connection. */
+  readonly direction: 'inbound' | 'outbound'
+  /** The other end of the connection, `host:port`. */
+  readonly remoteAddress: string
+}
+
+/**
+ * A stage of a connection's inbound or outbound pipeline: batches of
+ * messages in, batches out. A node passes the connection's `context`; a
+ * pipeline of your own (it-pipe) passes none.
+ */
+export type MessageTransform = (source: AsyncIterable<Message[]>, context?: ConnectionContext) => AsyncIterable<Message[]>
 
 /**
  * Builds a transform from a per-message function. Return the message (or a
@@ -48,8 +63,34 @@ export function mapMessages (fn: (msg: Message) => Message | Message[] | undefin
   }
 }
 
-/** Runs transforms one after the other, as one transform. */
+/** Runs transforms one after the other, as one transform, each given the same context. */
 export function composeTransforms (transforms: readonly MessageTransform[]): MessageTransform {
   checkArgument('transforms', 'an array of transforms', transforms, value => Array.isArray(value) && value.every(t => typeof t === 'function'))
-  return source => transforms.reduce<AsyncIterable<Message[]>>((stream, transform) => transform(stream), source)
+  return (source, context) => transforms.reduce<AsyncIterable<Message[]>>((stream, transform) => transform(stream, context), source)
+}
+
+/**
+ * `transform`, with whatever it throws that is not a meshline error
+ * reported as a `TransformError` naming it (`label`). Errors from earlier
+ * stages (a protocol violation, say) pass through it unchanged.
+ */
+export function guarded (transform: MessageTransform, label: string): MessageTransform {
+  const wrap = (err: unknown): never => { throw err instanceof MeshlineError ? err : new TransformError(label, { cause: err }) }
+  return (source, context) => {
+    let output: AsyncIterable<Message[]>
+    try {
+      output = transform(source, context)
+    } catch (err) {
+      return wrap(err)
+    }
+    return {
+      [Symbol.asyncIterator]: () => {
+        const iterator = output[Symbol.asyncIterator]()
+        return {
+          next: async () => await iterator.next().catch(wrap),
+          return: async (value?: unknown) => await (iterator.return?.(value) ?? Promise.resolve({ done: true as const, value: undefined }))
+        }
+      }
+    }
+  }
 }

@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import { MeshNode } from 'meshline'
+ * import { MeshNode } from 'meshline-p2p'
  *
  * const a = new MeshNode({ host: '127.0.0.1', name: 'alice' })
  * const b = new MeshNode({ host: '127.0.0.1', name: 'bob' })
@@ -16,9 +16,9 @@
  * ```
  *
  * This entry holds the node, its options, types and errors. The rest is
- * behind subpath exports: `meshline/transports` (TCP, in memory, crash
- * simulation), `meshline/secure` (identities and Noise links),
- * `meshline/file-transfer` and `meshline/transforms` (the line protocol's
+ * behind subpath exports: `meshline-p2p/transports` (TCP, in memory, crash
+ * simulation), `meshline-p2p/secure` (identities and Noise links),
+ * `meshline-p2p/file-transfer` and `meshline-p2p/transforms` (the line protocol's
  * transforms, usable without a node).
  */
 export { MeshNode } from './mesh/node.js'

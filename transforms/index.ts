@@ -4,7 +4,7 @@
  * @example
  * ```ts
  * import { pipe } from 'it-pipe'
- * import { frameDecoder, classifier } from 'meshline/transforms'
+ * import { frameDecoder, classifier } from 'meshline-p2p/transforms'
  *
  * for await (const batch of pipe(chunks, frameDecoder(), classifier())) {
  *   for (const msg of batch) console.log(msg.type)

@@ -14,6 +14,8 @@ import { Output } from './output.js'
 import { runNode } from './session.js'
 
 const EXIT_USAGE = 2
+/** The package this command ships in, whose version `--version` prints. */
+const PACKAGE_NAME = 'meshline-p2p'
 
 /** The version in the package's package.json, found upward from this file (it runs from lib/cli or dist/lib/cli). */
 async function packageVersion (): Promise<string> {
@@ -21,7 +23,7 @@ async function packageVersion (): Promise<string> {
   for (;;) {
     try {
       const pkg = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as { name?: string, version?: string }
-      if (pkg.name === 'meshline' && pkg.version !== undefined) return pkg.version
+      if (pkg.name === PACKAGE_NAME && pkg.version !== undefined) return pkg.version
     } catch {
       // No package.json here: look in the parent folder.
     }

@@ -6,8 +6,8 @@
  *
  * @example
  * ```ts
- * import { MeshNode } from 'meshline'
- * import { memoryNetwork } from 'meshline/transports'
+ * import { MeshNode } from 'meshline-p2p'
+ * import { memoryNetwork } from 'meshline-p2p/transports'
  *
  * const network = memoryNetwork()
  * const a = new MeshNode({ transport: network, host: 'a' })

@@ -1,11 +1,10 @@
 /**
  * The README's tables of options and limits, generated from the code so the
  * README cannot drift from it: each option's description is its JSDoc in
- * the options interface; for a node's and the overlay's options, the
- * default, range and unit come from their option table (`NODE_OPTIONS`,
- * `OVERLAY_OPTIONS`), for the smaller interfaces from their `@default` tag.
- * test/system/readme.test.ts checks both that the README holds exactly these
- * tables and that every `@default` is the value the code uses.
+ * the options interface, its default, range and unit the entry of its
+ * option table (`NODE_OPTIONS`, `OVERLAY_OPTIONS`, `TCP_OPTIONS`, ...).
+ * test/system/readme.test.ts checks that the README holds exactly these
+ * tables, and that interface and table name the same options.
  *
  *   npm run options-table            # prints the tables
  *   npm run options-table -- --write # rewrites them in README.md
@@ -13,8 +12,9 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import ts from 'typescript'
-import { DEFAULT_LISTEN_BACKLOG, DEFAULT_READ_HIGH_WATER_MARK } from '../lib/transport/tcp.js'
-import { DEFAULT_MAX_FILE_SIZE, DEFAULT_MAX_TRANSFERS } from '../lib/file-transfer/receiver.js'
+import { TCP_OPTIONS } from '../lib/transport/tcp.js'
+import { MEMORY_TRANSPORT_OPTIONS } from '../lib/transport/memory.js'
+import { FILE_RECEIVER_OPTIONS } from '../lib/file-transfer/receiver.js'
 import { NODE_OPTIONS } from '../lib/options/node-options.js'
 import { defaultText, rangeText, type OptionSpec } from '../transforms/core/option-table.js'
 import { OVERLAY_OPTIONS } from '../lib/options/overlay-options.js'
@@ -28,26 +28,23 @@ interface Source {
   title: string
   file: string
   interface: string
-  /** The values the code falls back to, where it exports them, to check each `@default` against. */
-  defaults?: Record<string, unknown>
-  /** The option table that holds each option's default and range, instead of `@default` tags. */
-  table?: Record<string, OptionSpec<unknown>>
+  /** The option table that holds each option's default, range and unit. */
+  table: Record<string, OptionSpec<unknown>>
 }
 
 export const SOURCES: Source[] = [
   { title: '`new MeshNode(options)`', file: 'lib/options/node-options.ts', interface: 'MeshNodeOptions', table: NODE_OPTIONS },
   { title: '`new MeshNode({ topology: \'overlay\', overlay })`', file: 'lib/options/overlay-options.ts', interface: 'OverlayOptions', table: OVERLAY_OPTIONS },
-  { title: '`tcpTransport(options)`', file: 'lib/transport/tcp.ts', interface: 'TcpOptions', defaults: { readHighWaterMark: DEFAULT_READ_HIGH_WATER_MARK, backlog: DEFAULT_LISTEN_BACKLOG } },
-  { title: '`memoryNetwork(options)`', file: 'lib/transport/memory.ts', interface: 'MemoryTransportOptions', defaults: {} },
-  { title: '`receiveFiles(node, options)`', file: 'lib/file-transfer/receiver.ts', interface: 'FileReceiverOptions', defaults: { maxFileSize: DEFAULT_MAX_FILE_SIZE, maxTransfers: DEFAULT_MAX_TRANSFERS } }
+  { title: '`tcpTransport(options)`', file: 'lib/transport/tcp.ts', interface: 'TcpOptions', table: TCP_OPTIONS },
+  { title: '`memoryNetwork(options)`', file: 'lib/transport/memory.ts', interface: 'MemoryTransportOptions', table: MEMORY_TRANSPORT_OPTIONS },
+  { title: '`receiveFiles(node, options)`', file: 'lib/file-transfer/receiver.ts', interface: 'FileReceiverOptions', table: FILE_RECEIVER_OPTIONS }
 ]
 
 export interface OptionDoc {
   name: string
   description: string
-  /** The `@default` text, or undefined when there is none. */
+  /** An `@default` tag's text, which only the table may give: a tag is reported. */
   defaultText: string | undefined
-  optional: boolean
 }
 
 /** The options of one interface, in declaration order, from their JSDoc blocks. */
@@ -65,41 +62,21 @@ export function readOptions (source: Source): OptionDoc[] {
     return {
       name: member.name.getText(file),
       description: (description ?? '').replace(/\s+/g, ' ').trim(),
-      defaultText: defaultTag?.slice('@default'.length).replace(/\s+/g, ' ').trim(),
-      optional: member.questionToken !== undefined
+      defaultText: defaultTag?.slice('@default'.length).replace(/\s+/g, ' ').trim()
     }
   })
 }
 
-/**
- * Checks each documented default against the value the code uses: the
- * `@default` text must start with it (a number, a boolean, a quoted string
- * or `[]`). @returns the mismatches, as messages
- */
+/** Checks that each interface and its table name the same options, and that no JSDoc gives a default of its own. @returns the problems, as messages */
 export function checkDefaults (): string[] {
   const problems: string[] = []
   for (const source of SOURCES) {
-    if (source.table !== undefined) {
-      const documented = new Set(readOptions(source).map(option => option.name))
-      for (const name of Object.keys(source.table)) if (!documented.has(name)) problems.push(`${source.interface}: ${name} is in the table but not documented`)
-      for (const option of readOptions(source)) {
-        if (option.defaultText !== undefined) problems.push(`${source.interface}.${option.name}: @default in the JSDoc; the table holds the default`)
-      }
-      continue
-    }
-    const defaults = source.defaults ?? {}
-    const documented = new Set<string>()
-    for (const option of readOptions(source)) {
-      documented.add(option.name)
-      if (!(option.name in defaults)) continue
-      const value = defaults[option.name]
-      const shown = Array.isArray(value) ? '[]' : typeof value === 'string' ? `'${value}'` : String(value)
-      if (option.defaultText === undefined || !(option.defaultText === shown || option.defaultText.startsWith(`${shown} `))) {
-        problems.push(`${source.interface}.${option.name}: @default ${option.defaultText ?? '(none)'}, but the code uses ${shown}`)
-      }
-    }
-    for (const name of Object.keys(defaults)) {
-      if (!documented.has(name)) problems.push(`${source.interface}: ${name} has a default but no documented option`)
+    const options = readOptions(source)
+    const documented = new Set(options.map(option => option.name))
+    for (const name of Object.keys(source.table)) if (!documented.has(name)) problems.push(`${source.interface}: ${name} is in the table but not documented`)
+    for (const option of options) {
+      if (!(option.name in source.table)) problems.push(`${source.interface}.${option.name}: documented but not in the table`)
+      if (option.defaultText !== undefined) problems.push(`${source.interface}.${option.name}: @default in the JSDoc; the table holds the default`)
     }
   }
   return problems
@@ -113,19 +90,11 @@ function cell (text: string): string {
 export function optionsTables (): string {
   const parts = [BEGIN]
   for (const source of SOURCES) {
-    const { table } = source
-    if (table !== undefined) {
-      parts.push('', `${source.title} (\`${source.file}\`):`, '', '| option | default | range | what it is |', '|---|---|---|---|')
-      for (const option of readOptions(source)) {
-        const spec = table[option.name] as OptionSpec<unknown>
-        const range = [rangeText(spec)?.replace(/^an integer /, ''), spec.unit].filter(part => part !== undefined).join(', ')
-        parts.push(`| \`${option.name}\` | ${cell(defaultText(spec))} | ${cell(range)} | ${cell(option.description)} |`)
-      }
-      continue
-    }
-    parts.push('', `${source.title} (\`${source.file}\`):`, '', '| option | default | what it is |', '|---|---|---|')
+    parts.push('', `${source.title} (\`${source.file}\`):`, '', '| option | default | range | what it is |', '|---|---|---|---|')
     for (const option of readOptions(source)) {
-      parts.push(`| \`${option.name}\` | ${cell(option.defaultText ?? (option.optional ? 'none' : 'required'))} | ${cell(option.description)} |`)
+      const spec = source.table[option.name] as OptionSpec<unknown>
+      const range = [rangeText(spec)?.replace(/^an integer /, ''), spec.unit].filter(part => part !== undefined).join(', ')
+      parts.push(`| \`${option.name}\` | ${cell(defaultText(spec))} | ${cell(range)} | ${cell(option.description)} |`)
     }
   }
   parts.push('', END)

@@ -41,7 +41,11 @@ export function reportNode (node: MeshNode, out: Output, debug: boolean): void {
     out.line('ERROR', `Refused ${remoteAddress} (${direction}): ${fingerprint === undefined ? 'a plaintext peer proves no key, and an allowlist is set' : `key ${fingerprint} is not on the allowlist`}`)
   })
   node.on('handler:error', ({ error, peer, prefix }) => { out.line('ERROR', `${prefix} handler failed on a message from ${peer.name}: ${explain(error)}`) })
-  node.on('limit:exceeded', ({ error }) => { out.line('MAINTENANCE', explain(error)) })
+  node.on('limit:exceeded', ({ error }) => {
+    // The full mesh's own ceiling: say what to do about it.
+    const hint = error.limit === 'maxPeers' ? ': further peers are refused; raise --max-peers, or use --topology overlay for a larger mesh' : ''
+    out.line('MAINTENANCE', explain(error) + hint)
+  })
   node.on('peers-file:error', ({ error }) => { out.line('ERROR', explain(error)) })
   if (debug) node.on('debug', ({ peer, message }) => { out.line('DEBUG', `${describeMessage(message)} from ${peer.name}`) })
 }

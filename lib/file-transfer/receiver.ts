@@ -8,10 +8,11 @@
 import { EventEmitter } from 'node:events'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import {
-  FileHashMismatchError, FileSizeMismatchError, FileTooLargeError, InvalidFileFrameError, InvalidOptionError, LimitExceededError,
+  FileHashMismatchError, FileSizeMismatchError, FileTooLargeError, InvalidFileFrameError, LimitExceededError,
   TransferAbortedError, type MeshlineError
 } from '../errors.js'
-import type { MeshNode } from '../mesh/node.js'
+import { MeshNode } from '../mesh/node.js'
+import { applyTable, checkArgument, integer, required, type OptionTable } from '../../transforms/core/option-table.js'
 import { startsWithBytes } from '../../transforms/core/bytes.js'
 import { IncomingFile } from './incoming-file.js'
 import { safeFileName } from './safe-name.js'
@@ -31,11 +32,18 @@ export const MAX_IGNORED_TRANSFERS = 64
 export interface FileReceiverOptions {
   /** Folder received files are written to; created when the first file arrives. */
   dir: string
-  /** Largest file a peer may send, in bytes. @default 4294967296 (4 GiB) */
+  /** Largest file a peer may send, in bytes. */
   maxFileSize?: number
-  /** Transfers in progress at once, from all peers together; more are refused. @default 16 */
+  /** Transfers in progress at once, from all peers together; more are refused. */
   maxTransfers?: number
 }
+
+/** Each file receiver option's default and range. */
+export const FILE_RECEIVER_OPTIONS = {
+  dir: required<string>('a folder path', value => typeof value === 'string' && value !== ''),
+  maxFileSize: integer(DEFAULT_MAX_FILE_SIZE, 0, { unit: 'bytes', defaultText: '4294967296 (4 GiB)' }),
+  maxTransfers: integer(DEFAULT_MAX_TRANSFERS, 1)
+} satisfies OptionTable<FileReceiverOptions>
 
 /** A transfer, as events describe it. `name` is the safe name the file is stored under (before numbering). */
 export interface TransferInfo {
@@ -92,13 +100,11 @@ export class FileReceiver extends EventEmitter<FileReceiverEvents> {
 
   constructor (node: MeshNode, opts: FileReceiverOptions) {
     super()
-    this.dir = opts.dir
-    this.maxFileSize = opts.maxFileSize ?? DEFAULT_MAX_FILE_SIZE
-    this.maxTransfers = opts.maxTransfers ?? DEFAULT_MAX_TRANSFERS
-    if (typeof this.dir !== 'string' || this.dir === '') throw new InvalidOptionError(`Expected \`dir\` to be a folder path, got ${JSON.stringify(this.dir)}`)
-    for (const [key, value, min] of [['maxFileSize', this.maxFileSize, 0], ['maxTransfers', this.maxTransfers, 1]] as const) {
-      if (!Number.isSafeInteger(value) || value < min) throw new InvalidOptionError(`Expected \`${key}\` to be an integer >= ${min}, got ${JSON.stringify(value)}`)
-    }
+    checkArgument('node', 'a MeshNode', node, value => value instanceof MeshNode)
+    const { dir, maxFileSize, maxTransfers } = applyTable(FILE_RECEIVER_OPTIONS, opts)
+    this.dir = dir
+    this.maxFileSize = maxFileSize
+    this.maxTransfers = maxTransfers
     const onDisconnect = ({ peer }: { peer: PeerInfo }): void => { void this.dropPeer(peer.id, `${peer.name} disconnected before the end of the file`) }
     node.on('peer:disconnect', onDisconnect)
     this.detach = [

@@ -11,7 +11,8 @@ import { open, type FileHandle } from 'node:fs/promises'
 import { basename } from 'node:path'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { FileAccessError, FileChangedError, NoPeersError, PeerNotFoundError, TransferAbortedError } from '../errors.js'
-import type { MeshNode } from '../mesh/node.js'
+import { MeshNode } from '../mesh/node.js'
+import { applyTable, checkArgument, checked, type OptionTable } from '../../transforms/core/option-table.js'
 import { safeFileName } from './safe-name.js'
 import { FILE_CHUNK_SIZE, encodeFileChunk, encodeFileEnd, encodeFileStart, fileChunkHeader } from './file-protocol.js'
 
@@ -24,6 +25,14 @@ export interface SendFileOptions {
   /** Name announced to receivers (made safe like a received one). @default the file's base name */
   name?: string
 }
+
+const isName = (value: unknown): boolean => typeof value === 'string' && value !== ''
+
+/** Each `sendFile()` option's default. */
+export const SEND_FILE_OPTIONS = {
+  to: checked<string | undefined>(undefined, 'a peer id', isName, 'every peer connected when the transfer starts'),
+  name: checked<string | undefined>(undefined, 'a non-empty file name', isName, "the file's base name")
+} satisfies OptionTable<SendFileOptions>
 
 /** How far a transfer is: first the file is hashed, then sent. */
 export interface FileSendProgress {
@@ -62,8 +71,11 @@ export class FileSend extends EventEmitter<FileSendEvents> {
    */
   readonly done: Promise<FileSendResult>
 
-  constructor (node: MeshNode, path: string, opts: SendFileOptions = {}) {
+  constructor (node: MeshNode, path: string, options: SendFileOptions = {}) {
     super()
+    checkArgument('node', 'a MeshNode', node, value => value instanceof MeshNode)
+    checkArgument('path', 'a file path', path, value => typeof value === 'string' && value !== '')
+    const opts = applyTable(SEND_FILE_OPTIONS, options)
     this.name = safeFileName(opts.name ?? basename(path))
     this.done = this.run(node, path, opts.to)
   }

@@ -11,11 +11,12 @@
  * console.log(nodeIdFromPublicKey(identity.publicKey), fingerprint(identity.publicKey))
  * ```
  */
-import { createPrivateKey, type KeyObject } from 'node:crypto'
+import { createPrivateKey, KeyObject } from 'node:crypto'
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { IdentityError, InvalidOptionError } from '../errors.js'
 import { generateKeyPair, hash, keyPairFromKeyObject, type KeyPair } from './noise/index.js'
+import { checkArgument } from '../../transforms/core/option-table.js'
 
 /** A node's static key pair. */
 export type Identity = KeyPair
@@ -36,6 +37,7 @@ export function generateIdentity (): Identity {
  * @throws IdentityError for any other kind of key
  */
 export function identityFromKeyObject (privateKey: KeyObject): Identity {
+  checkArgument('privateKey', 'a KeyObject', privateKey, value => value instanceof KeyObject)
   try {
     return keyPairFromKeyObject(privateKey)
   } catch {
@@ -72,6 +74,7 @@ function readKeyFile (path: string): Identity {
  * @throws IdentityError when the file is not an X25519 private key or is accessible by others
  */
 export function loadIdentity (path: string): Identity {
+  checkArgument('path', 'a key file path', path, value => typeof value === 'string' && value !== '')
   try {
     return readKeyFile(path)
   } catch (err) {

@@ -14,7 +14,8 @@ import * as lp from 'it-length-prefixed'
 import type { LengthDecoderFunction, LengthEncoderFunction } from 'it-length-prefixed'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { TruncatedFrameError } from '../errors.js'
-import { TAGLEN, type CipherState } from './noise/index.js'
+import { CipherState, TAGLEN } from './noise/index.js'
+import { checkArgument } from '../../transforms/core/option-table.js'
 import type { ByteChunk } from '../../transforms/core/bytes.js'
 
 /** Largest Noise message, in bytes (Noise spec, section 3). */
@@ -117,6 +118,7 @@ export function noiseFramer () {
 
 /** A transform from plaintext batches to framed transport messages: one output chunk per input batch. */
 export function encryptStream (cipher: CipherState) {
+  checkArgument('cipher', 'a CipherState', cipher, value => value instanceof CipherState)
   return async function * encrypt (source: AsyncIterable<ByteChunk>): AsyncGenerator<Uint8ArrayList> {
     for await (const batch of source) {
       if (batch.byteLength > 0) yield sealBatch(cipher, batch)
@@ -130,6 +132,7 @@ export function encryptStream (cipher: CipherState) {
  * @throws IntegrityError, NonceExhaustedError
  */
 export function decryptStream (cipher: CipherState) {
+  checkArgument('cipher', 'a CipherState', cipher, value => value instanceof CipherState)
   return async function * decrypt (source: AsyncIterable<Uint8ArrayList>): AsyncGenerator<Uint8ArrayList> {
     for await (const message of source) {
       const plaintext = cipher.open(message)

@@ -11,9 +11,12 @@
  * console.log(fingerprint(link.remotePublicKey))
  * ```
  */
+import { KeyObject } from 'node:crypto'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { DEFAULT_CONNECTION_TIMEOUT } from '../../transforms/core/limits.js'
 import { within } from '../../transforms/core/deadline.js'
+import { applyTable, checkArgument, checked, integer, required, type OptionTable } from '../../transforms/core/option-table.js'
+import { DEFAULT_MAX_NOISE_MESSAGES } from './noise/cipher-state.js'
 import { ConnectionClosedError, HandshakeTimeoutError, NoiseHandshakeError, PlaintextPeerError } from '../errors.js'
 import { XXHandshake, type CipherState, type KeyPair } from './noise/index.js'
 import type { ByteChunk, Transport } from '../transport/transport.js'
@@ -49,6 +52,25 @@ export interface SecureTransportOptions {
   maxMessages?: number
   /** Told the peer's static key as soon as it is proven; throw to refuse the peer before the handshake ends. */
   verifyRemoteKey?: (publicKey: Uint8Array) => void
+}
+
+const isKeyBytes = (value: unknown): boolean => value instanceof Uint8Array && value.length === 32
+
+/** Each `secureTransport()` option's default and range. */
+export const SECURE_TRANSPORT_OPTIONS = {
+  role: required<'initiator' | 'responder'>("'initiator' or 'responder'", value => value === 'initiator' || value === 'responder'),
+  identity: required<KeyPair>('a key pair ({ publicKey: 32 bytes, privateKey: a KeyObject })',
+    value => typeof value === 'object' && value !== null && isKeyBytes((value as KeyPair).publicKey) && (value as KeyPair).privateKey instanceof KeyObject),
+  timeout: integer(DEFAULT_CONNECTION_TIMEOUT, 1, { unit: 'ms' }),
+  probeTimeout: checked<number | undefined>(undefined, 'an integer >= 1 (ms)', value => Number.isSafeInteger(value) && (value as number) >= 1, 'none'),
+  maxMessages: integer(DEFAULT_MAX_NOISE_MESSAGES, 1),
+  verifyRemoteKey: checked<((publicKey: Uint8Array) => void) | undefined>(undefined, 'a function', value => typeof value === 'function', 'none')
+} satisfies OptionTable<SecureTransportOptions>
+
+/** Whether `value` has the shape of a `Transport`. */
+function isTransport (value: unknown): boolean {
+  return typeof value === 'object' && value !== null && typeof (value as Transport).sink === 'function' &&
+    typeof (value as Transport).close === 'function' && typeof (value as Transport).source?.[Symbol.asyncIterator] === 'function'
 }
 
 /** An accepted connection, told apart by its first byte. */
@@ -188,8 +210,10 @@ class SecureWriter {
  * @throws PlaintextPeerError (initiator: the peer does not speak Noise), HandshakeTimeoutError,
  *   NoiseHandshakeError, IntegrityError, or whatever `verifyRemoteKey` throws
  */
-export async function secureTransport (transport: Transport, opts: SecureTransportOptions): Promise<SecureTransport> {
-  const timeout = opts.timeout ?? DEFAULT_CONNECTION_TIMEOUT
+export async function secureTransport (transport: Transport, options: SecureTransportOptions): Promise<SecureTransport> {
+  checkArgument('transport', 'a Transport', transport, isTransport)
+  const opts = applyTable(SECURE_TRANSPORT_OPTIONS, options)
+  const { timeout } = opts
   const initiator = opts.role === 'initiator'
   const handshake = new XXHandshake({ initiator, staticKeyPair: opts.identity, prologue: NOISE_PROLOGUE, maxMessages: opts.maxMessages })
   const writer = new SecureWriter(transport)

@@ -3,6 +3,7 @@
  * crash of the process would cut them: for simulations and tests of failure.
  */
 import type { Transport, TransportFactory } from './transport.js'
+import { checkArgument } from '../../transforms/core/option-table.js'
 
 export interface CrashableTransport {
   transport: TransportFactory
@@ -11,6 +12,8 @@ export interface CrashableTransport {
 }
 
 export function crashable (inner: TransportFactory): CrashableTransport {
+  checkArgument('inner', 'a transport (an object with dial and listen functions)', inner,
+    value => typeof value === 'object' && value !== null && typeof (value as TransportFactory).dial === 'function' && typeof (value as TransportFactory).listen === 'function')
   const open = new Set<Transport>()
   const track = (t: Transport): Transport => {
     open.add(t)

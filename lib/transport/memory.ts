@@ -7,18 +7,17 @@
 import { ConnectionClosedError, DialError, InvalidOptionError } from '../errors.js'
 import type { ByteChunk, DialOptions, Transport, TransportFactory, TransportListener } from './transport.js'
 import { formatAddress } from '../../transforms/core/line-protocol.js'
+import { applyTable, checked, integer, type OptionTable } from '../../transforms/core/option-table.js'
 
 export interface MemoryTransportOptions {
   /**
    * Bytes in flight per direction before the writer waits.
-   * @default 262144 (256 KiB)
    */
   highWaterMark?: number
   /**
    * One-way delay of every written chunk, in ms: a number, or a function
    * drawing one per chunk. Chunks still arrive in order, and count against
    * `highWaterMark` while in flight.
-   * @default 0
    */
   latency?: number | (() => number)
   /**
@@ -26,14 +25,20 @@ export interface MemoryTransportOptions {
    * connection writes whole frames per chunk, so a loss drops whole
    * messages and never breaks the framing (a lost handshake line does fail
    * its handshake).
-   * @default 0
    */
   loss?: number
-  /** Source of randomness for `loss`, returning [0, 1); seed it for reproducible runs. @default Math.random */
+  /** Source of randomness for `loss`, returning [0, 1); seed it for reproducible runs. */
   random?: () => number
 }
 
-const DEFAULT_HIGH_WATER_MARK = 256 * 1024
+/** Each in-memory transport option's default and range. */
+export const MEMORY_TRANSPORT_OPTIONS = {
+  highWaterMark: integer(256 * 1024, 1, { unit: 'bytes' }),
+  latency: checked<number | (() => number)>(0, 'a number of ms >= 0 or a function returning one',
+    value => typeof value === 'function' || (typeof value === 'number' && value >= 0 && Number.isFinite(value))),
+  loss: checked(0, 'a probability from 0 to 1', value => typeof value === 'number' && value >= 0 && value <= 1),
+  random: checked<() => number>(Math.random, 'a function returning a number in [0, 1)', value => typeof value === 'function', 'Math.random')
+} satisfies OptionTable<MemoryTransportOptions>
 
 interface ChannelOptions {
   highWaterMark: number
@@ -136,13 +141,8 @@ function endpoint (channelIn: Channel, channelOut: Channel, local: Endpoint, rem
 
 /** Two connected transports: what one's sink writes, the other's source reads. */
 export function duplexPair (opts: MemoryTransportOptions = {}, a: Endpoint = { host: 'memory-a', port: 1 }, b: Endpoint = { host: 'memory-b', port: 1 }): [Transport, Transport] {
-  const { latency = 0, loss = 0 } = opts
-  const channel: ChannelOptions = {
-    highWaterMark: opts.highWaterMark ?? DEFAULT_HIGH_WATER_MARK,
-    latency: typeof latency === 'number' ? () => latency : latency,
-    loss,
-    random: opts.random ?? Math.random
-  }
+  const { highWaterMark, latency, loss, random } = applyTable(MEMORY_TRANSPORT_OPTIONS, opts)
+  const channel: ChannelOptions = { highWaterMark, latency: typeof latency === 'number' ? () => latency : latency, loss, random }
   const aToB = new Channel(channel)
   const bToA = new Channel(channel)
   let resolveClosed: () => void = () => {}
@@ -160,6 +160,7 @@ export function duplexPair (opts: MemoryTransportOptions = {}, a: Endpoint = { h
  * made by the same `memoryNetwork()` can dial the others' listeners.
  */
 export function memoryNetwork (opts: MemoryTransportOptions = {}): TransportFactory {
+  applyTable(MEMORY_TRANSPORT_OPTIONS, opts)
   const listeners = new Map<string, (transport: Transport) => void>()
   let nextEphemeralPort = 40000
   return {

@@ -8,6 +8,7 @@ import net from 'node:net'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { ConnectionClosedError, DialError } from '../errors.js'
 import type { ByteChunk, DialOptions, Transport, TransportFactory, TransportListener } from './transport.js'
+import { applyTable, checkArgument, integer, type OptionTable } from '../../transforms/core/option-table.js'
 import { formatAddress } from '../../transforms/core/line-protocol.js'
 
 /** Connections the kernel queues for a TCP listener before they are accepted (Node's own default). */
@@ -19,17 +20,21 @@ export const DEFAULT_READ_HIGH_WATER_MARK = 256 * 1024
 export interface TcpOptions {
   /**
    * Unread bytes buffered per socket before it is paused.
-   * @default 262144 (256 KiB)
    */
   readHighWaterMark?: number
   /**
    * Connections the operating system queues for the listener before the node
    * accepts them (capped by the system, `net.core.somaxconn` on Linux). A
    * burst beyond it is dropped by the kernel, unseen by the node.
-   * @default 511 (as Node.js)
    */
   backlog?: number
 }
+
+/** Each TCP transport option's default and range. */
+export const TCP_OPTIONS = {
+  readHighWaterMark: integer(DEFAULT_READ_HIGH_WATER_MARK, 1, { unit: 'bytes' }),
+  backlog: integer(DEFAULT_LISTEN_BACKLOG, 1, { defaultText: '511 (as Node.js)' })
+} satisfies OptionTable<TcpOptions>
 
 function waitForDrain (socket: net.Socket): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -48,7 +53,8 @@ function waitForDrain (socket: net.Socket): Promise<void> {
 
 /** Wraps a connected socket. */
 export function socketTransport (socket: net.Socket, opts: TcpOptions = {}): Transport {
-  const highWaterMark = opts.readHighWaterMark ?? DEFAULT_READ_HIGH_WATER_MARK
+  checkArgument('socket', 'a net.Socket', socket, value => value instanceof net.Socket)
+  const highWaterMark = applyTable(TCP_OPTIONS, opts).readHighWaterMark
   socket.setNoDelay(true)
   let unread = new Uint8ArrayList()
   let ended = false
@@ -135,7 +141,8 @@ export function socketTransport (socket: net.Socket, opts: TcpOptions = {}): Tra
  * Dials and listens over TCP. Sockets are half-open: a peer ending its writes
  * must not end ours before our queue is flushed.
  */
-export function tcpTransport (opts: TcpOptions = {}): TransportFactory {
+export function tcpTransport (options: TcpOptions = {}): TransportFactory {
+  const opts = applyTable(TCP_OPTIONS, options)
   return {
     async dial (host: string, port: number, dialOpts: DialOptions): Promise<Transport> {
       const address = formatAddress(host, port)
@@ -160,7 +167,7 @@ export function tcpTransport (opts: TcpOptions = {}): TransportFactory {
       })
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject)
-        server.listen({ host, port, backlog: opts.backlog ?? DEFAULT_LISTEN_BACKLOG }, () => {
+        server.listen({ host, port, backlog: opts.backlog }, () => {
           server.off('error', reject)
           resolve()
         })

@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline'
 import { after, before, describe, it } from 'node:test'
 import { DEFAULT_HOST, DEFAULT_DOWNLOADS, parseArgs } from '../../lib/cli/args.js'
 import { DEFAULT_MAX_FILE_SIZE } from '../../lib/file-transfer/receiver.js'
-import { MeshNode } from '../../lib/index.js'
+import { LimitExceededError, MeshNode } from '../../lib/index.js'
 import { Output } from '../../lib/cli/output.js'
 import { reportNode } from '../../lib/cli/report.js'
 import { Uint8ArrayList } from 'uint8arraylist'
@@ -257,6 +257,16 @@ describe('meshline: report', () => {
     assert.match(lines[0] as string, new RegExp(`^${TIME} \\[olga\\] hi$`))
     assert.match(lines[1] as string, /\[NETWORK\] Received 5 B of binary data from olga \(3 hops, via victor\)$/)
     assert.match(lines[2] as string, /\[NETWORK\] Received 5 B of binary data from victor$/)
+  })
+})
+
+describe('meshline: report of limits', () => {
+  it('says when the node is at --max-peers, and what to do about it', () => {
+    const chunks: string[] = []
+    const node = new MeshNode()
+    reportNode(node, new Output({ stream: { write: (text: string) => chunks.push(text) }, terminal: false, color: false }), false)
+    node.emit('limit:exceeded', { error: new LimitExceededError('maxPeers', 10) })
+    assert.match(chunks.join(''), /\[MAINTENANCE\] maxPeers \(10\) reached: further peers are refused; raise --max-peers, or use --topology overlay/)
   })
 })
 

@@ -337,3 +337,15 @@ describe('file transfer: sendFile and receiveFiles', () => {
     assert.deepEqual(await readFile(complete.path), data)
   })
 })
+
+describe('file transfer at its boundary', () => {
+  it('refuses a missing folder, unknown options and arguments of the wrong type', () => {
+    const node = new MeshNode({ host: '127.0.0.1' })
+    const code = (expected: string, pattern: RegExp) => (err: Error & { code?: string }): boolean => err.code === expected && pattern.test(err.message)
+    assert.throws(() => receiveFiles(node, {} as FileReceiverOptions), code('ERR_INVALID_OPTION', /`dir` to be a folder path/))
+    assert.throws(() => receiveFiles(node, { dir: 'd', maxFileSise: 1 } as FileReceiverOptions), code('ERR_INVALID_OPTION', /did you mean `maxFileSize`/))
+    assert.throws(() => receiveFiles({} as MeshNode, { dir: 'd' }), code('ERR_INVALID_ARGUMENT', /`node` to be a MeshNode/))
+    assert.throws(() => sendFile(node, 42 as unknown as string), code('ERR_INVALID_ARGUMENT', /`path`/))
+    assert.throws(() => sendFile(node, 'f', { to: 7 } as never), code('ERR_INVALID_OPTION', /`to`/))
+  })
+})

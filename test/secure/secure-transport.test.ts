@@ -5,6 +5,8 @@ import { generateKeyPair } from '../../lib/secure/noise/index.js'
 import { classifyInbound, secureTransport, type SecureTransport } from '../../lib/secure/secure-transport.js'
 import { collect, rawEnd, type RawEnd } from '../../harness/streams.js'
 import { duplexPair } from '../../lib/transport/index.js'
+import { encryptStream } from '../../lib/secure/noise-framing.js'
+import { loadIdentity } from '../../lib/secure/identity.js'
 
 async function securePair (opts: { maxMessages?: number } = {}): Promise<[SecureTransport, SecureTransport]> {
   const [a, b] = duplexPair()
@@ -129,5 +131,20 @@ describe('classifyInbound', () => {
     const [c, d] = duplexPair()
     rawEnd(d).end()
     await assert.rejects(classifyInbound(c, 1000), { code: 'ERR_CONNECTION_CLOSED' })
+  })
+})
+
+describe('secure transport at its boundary', () => {
+  it('refuses a wrong role, identity, option or transport when called', async () => {
+    const [a] = duplexPair()
+    const identity = generateKeyPair()
+    const code = (expected: string) => (err: Error & { code?: string }): boolean => err.code === expected
+    await assert.rejects(secureTransport(a, { role: 'client' as 'initiator', identity }), code('ERR_INVALID_OPTION'))
+    await assert.rejects(secureTransport(a, { role: 'initiator', identity: { publicKey: new Uint8Array(3) } as never }), code('ERR_INVALID_OPTION'))
+    await assert.rejects(secureTransport(a, { role: 'initiator', identity, timout: 5 } as never), (err: Error) => /did you mean `timeout`/.test(err.message))
+    await assert.rejects(secureTransport({} as never, { role: 'initiator', identity }), code('ERR_INVALID_ARGUMENT'))
+    assert.throws(() => encryptStream({} as never), code('ERR_INVALID_ARGUMENT'))
+    assert.throws(() => loadIdentity(''), code('ERR_INVALID_ARGUMENT'))
+    a.close()
   })
 })

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { type Transport } from '../../lib/index.js'
 import { seeded } from '../../harness/random.js'
-import { crashable, duplexPair, memoryNetwork } from '../../lib/transport/index.js'
+import { crashable, duplexPair, memoryNetwork, tcpTransport } from '../../lib/transport/index.js'
 
 async function collect (transport: Transport, count: number): Promise<number[]> {
   const out: number[] = []
@@ -98,5 +98,19 @@ describe('crashable transport', () => {
     assert.equal(bystanderClosed, false, 'a connection of another node stays open')
     bystander.close()
     await Promise.all([listener.close(), other.close()])
+  })
+})
+
+describe('transport factories at their boundary', () => {
+  const refused = (fn: () => unknown, pattern: RegExp): void => {
+    assert.throws(fn, (err: Error & { code?: string }) => (err.code === 'ERR_INVALID_OPTION' || err.code === 'ERR_INVALID_ARGUMENT') && pattern.test(err.message))
+  }
+
+  it('refuses wrong and unknown options, and a wrapped transport that is none', () => {
+    refused(() => memoryNetwork({ loss: 2 }), /`loss` to be a probability from 0 to 1/)
+    refused(() => memoryNetwork({ latncy: 5 } as object), /did you mean `latency`/)
+    refused(() => duplexPair({ highWaterMark: 0 }), /`highWaterMark`/)
+    refused(() => tcpTransport({ backlog: -1 }), /`backlog`/)
+    refused(() => crashable({} as never), /`inner` to be a transport/)
   })
 })

@@ -152,6 +152,7 @@ const KiB = 1024
 /** A default as the README shows it: `65536 (64 KiB)`, `'0.0.0.0'`, `[]`, `none`. */
 export function defaultText (spec: OptionSpec<unknown>): string {
   if (spec.defaultText !== undefined) return spec.defaultText
+  if (spec.required === true) return 'required'
   const value = spec.default
   if (value === undefined) return 'none'
   if (Array.isArray(value)) return '[]'

@@ -7,7 +7,7 @@
  * handlers and `messages()` readers), `FanOut` (broadcasts in a full mesh)
  * and, in the overlay topology, `Overlay`.
  */
-import { EventEmitter, once, setMaxListeners } from 'node:events'
+import { EventEmitter, setMaxListeners } from 'node:events'
 import { isUint8ArrayList, type Uint8ArrayList } from 'uint8arraylist'
 import { AddressBook, type KnownPeer } from './address-book.js'
 import { ConnectionSet } from './connection-set.js'
@@ -15,14 +15,14 @@ import { Delivery } from './delivery.js'
 import { CONNECT_OPTIONS, Dialler, type ConnectOptions } from './dialler.js'
 import type { MeshEvents } from './events.js'
 import { PeerExchange } from './peer-exchange.js'
+import { untilPeers } from './peer-waits.js'
 import { PeerTable } from './peer-table.js'
 import { PeersFile } from './peers-file.js'
 import { reconnectDelay } from './reconnect.js'
 import { SelfAddresses } from './self-addresses.js'
 import { FanOut } from '../connection/fan-out.js'
-import { AbortedError, ConnectionClosedError, InvalidMessageError, InvalidOptionError, LimitExceededError, NotRunningError, PeerNotFoundError, TimeoutError } from '../errors.js'
+import { ConnectionClosedError, InvalidMessageError, InvalidOptionError, LimitExceededError, NotRunningError, PeerNotFoundError } from '../errors.js'
 import { applyTable, checkArgument, type OptionTable } from '../../transforms/core/option-table.js'
-import { raceSignal } from '../../transforms/core/deadline.js'
 import { resolveOptions, type MeshNodeOptions, type ResolvedOptions } from '../options/node-options.js'
 import { answerCapabilityProbes } from '../overlay/capabilities.js'
 import { Overlay, type OverlayHost, type OverlayStatus } from '../overlay/overlay.js'
@@ -251,22 +251,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     checkArgument('count', 'an integer >= 0', count, value => Number.isSafeInteger(value) && (value as number) >= 0)
     const { timeout, signal } = applyTable(WAIT_OPTIONS, options)
     this.assertRunning()
-    if (this.table.size >= count) return this.peers()
-    const ended = new AbortController()
-    const timer = timeout === undefined ? undefined : setTimeout(() => { ended.abort(new TimeoutError(`waiting for ${count} peers`, timeout)) }, timeout)
-    const onStopped = (): void => { ended.abort(new NotRunningError()) }
-    const onAbort = (): void => { ended.abort(new AbortedError(`waiting for ${count} peers`, { cause: signal?.reason })) }
-    signal?.addEventListener('abort', onAbort, { once: true })
-    if (signal?.aborted === true) onAbort()
-    this.once('stopped', onStopped)
-    try {
-      while (this.table.size < count) await raceSignal(once(this, 'peer:connect'), ended.signal)
-      return this.peers()
-    } finally {
-      clearTimeout(timer)
-      signal?.removeEventListener('abort', onAbort)
-      this.off('stopped', onStopped)
-    }
+    return await untilPeers(this, () => this.table.size >= count ? this.peers() : undefined, { what: `waiting for ${count} peers`, timeout, signal })
   }
 
   /**
@@ -386,21 +371,8 @@ export class MeshNode extends EventEmitter<MeshEvents> {
 
   /** The peer listening at `address`, as soon as it is connected, within `ms`. */
   private async peerSoonAt (address: string, ms: number): Promise<PeerInfo | undefined> {
-    const connected = this.table.at(address)
-    if (connected !== undefined || !this.running) return connected
-    return await new Promise(resolve => {
-      const onConnect = ({ peer }: { peer: PeerInfo }): void => { if (peer.address === address) done(peer) }
-      const done = (peer: PeerInfo | undefined): void => {
-        clearTimeout(timer)
-        this.off('peer:connect', onConnect)
-        this.off('stopped', onStop)
-        resolve(peer)
-      }
-      const onStop = (): void => { done(undefined) }
-      const timer = setTimeout(onStop, ms)
-      this.on('peer:connect', onConnect)
-      this.on('stopped', onStop)
-    })
+    if (!this.running) return this.table.at(address)
+    return await untilPeers(this, () => this.table.at(address), { what: `a peer at ${address}`, timeout: ms }).catch(() => undefined)
   }
 
   private async sendMessage (peerId: string, msg: Extract<Message, { type: 'chat' | 'bytes' }>): Promise<void> {

@@ -146,11 +146,13 @@ describe('MeshNode API boundary', () => {
     assert.deepEqual(peers.map(p => p.id).sort(), [x.id, y.id].sort())
     assert.equal((await hub.waitForPeers(1)).length, 2, 'resolves at once when there are enough')
 
+    const listeners = hub.listenerCount('peer:connect')
     await assert.rejects(hub.waitForPeers(5, { timeout: 20 }), code('ERR_TIMEOUT'))
     const controller = new AbortController()
     const aborted = hub.waitForPeers(5, { signal: controller.signal })
     controller.abort()
     await assert.rejects(aborted, code('ERR_ABORTED'))
+    assert.equal(hub.listenerCount('peer:connect'), listeners, 'a wait that ended leaves no listener behind')
     const cut = hub.waitForPeers(5)
     await stopNodes(hub)
     await assert.rejects(cut, code('ERR_NOT_RUNNING'))

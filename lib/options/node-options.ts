@@ -72,7 +72,8 @@ export interface MeshNodeOptions {
    * Bytes of chat and unclaimed `BYTES` messages kept while no `messages()`
    * reader is attached, for the next one that attaches. Past it they are
    * dropped, with one `limit:exceeded` event, and nothing more is kept until
-   * a reader attaches. 0 keeps none.
+   * a reader attaches. Payloads are kept as the views of the received bytes
+   * they are. 0 keeps none (for a node that only listens to events).
    */
   maxRetainedBytes?: number
   /** Attempts of `connect()` before it gives up. */

@@ -21,6 +21,7 @@ describe('API boundary checks', () => {
     refused(() => applyTable(table, { maxlinelength: 3 } as object), 'ERR_INVALID_OPTION', /Unknown option `maxlinelength`; did you mean `maxLineLength`\?/)
     refused(() => applyTable(table, { peerTimeuot: 3 } as object), 'ERR_INVALID_OPTION', /did you mean `peerTimeout`/)
     refused(() => applyTable(table, { wholly: 3 } as object), 'ERR_INVALID_OPTION', /^Unknown option `wholly`$/)
+    refused(() => applyTable(table, { constructor: 3 } as object), 'ERR_INVALID_OPTION', /Unknown option `constructor`/)
     refused(() => applyTable(table, 'options' as unknown as object), 'ERR_INVALID_OPTION', /Expected `options` to be an object, got "options"/)
     assert.equal(closest('maxpeers', ['maxPeers', 'peerTimeout']), 'maxPeers')
     assert.equal(closest('zzz', ['maxPeers']), undefined)

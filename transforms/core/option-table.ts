@@ -125,7 +125,7 @@ export function applyTable<T> (table: OptionTable<T>, opts: Partial<T> | undefin
   const given = opts ?? {}
   if (typeof given !== 'object' || given === null || Array.isArray(given)) throw expected(prefix === '' ? 'options' : prefix.slice(0, -1), 'an object', given)
   for (const name of Object.keys(given)) {
-    if (name in table) continue
+    if (Object.hasOwn(table, name)) continue
     const suggestion = closest(name, Object.keys(table))
     throw new InvalidOptionError(`Unknown option \`${prefix}${name}\`${suggestion === undefined ? '' : `; did you mean \`${prefix}${suggestion}\`?`}`)
   }

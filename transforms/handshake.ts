@@ -17,7 +17,7 @@ import {
 } from './core/errors.js'
 import { isLink, type Link } from './core/link.js'
 import { Deadline } from './core/deadline.js'
-import { applyTable, checked, integer, isFunction, required, type OptionTable } from './core/option-table.js'
+import { applyTable, checked, integer, isFunction, isString, required, type OptionTable } from './core/option-table.js'
 import {
   DUPLICATE_MESSAGE, MAX_PEERS_MESSAGE, REQUEST_PEERS_MESSAGE, idProblem, nameProblem, normalizeAddress,
   type HelloMessage, type Message
@@ -103,8 +103,6 @@ function refusal (verdict: Exclude<Admission, 'accept' | 'redundant'>, by: 'us' 
     case 'max-peers': return new MaxPeersError(by === 'us' ? 'this node is at maxPeers' : 'remote is at its peer limit')
   }
 }
-
-const isString = (value: unknown): boolean => typeof value === 'string'
 
 /** The handshake's options: default and range of each. */
 export const HANDSHAKE_OPTIONS = {

@@ -12,7 +12,7 @@ import {
   TransferAbortedError, type MeshlineError
 } from '../errors.js'
 import { MeshNode } from '../mesh/node.js'
-import { applyTable, checkArgument, integer, required, type OptionTable } from '../../transforms/core/option-table.js'
+import { applyTable, checkArgument, integer, isNonEmptyString, required, type OptionTable } from '../../transforms/core/option-table.js'
 import { startsWithBytes } from '../../transforms/core/bytes.js'
 import { IncomingFile } from './incoming-file.js'
 import { safeFileName } from './safe-name.js'
@@ -40,7 +40,7 @@ export interface FileReceiverOptions {
 
 /** Each file receiver option's default and range. */
 export const FILE_RECEIVER_OPTIONS = {
-  dir: required<string>('a folder path', value => typeof value === 'string' && value !== ''),
+  dir: required<string>('a folder path', isNonEmptyString),
   maxFileSize: integer(DEFAULT_MAX_FILE_SIZE, 0, { unit: 'bytes', defaultText: '4294967296 (4 GiB)' }),
   maxTransfers: integer(DEFAULT_MAX_TRANSFERS, 1)
 } satisfies OptionTable<FileReceiverOptions>

@@ -12,7 +12,7 @@ import { basename } from 'node:path'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { FileAccessError, FileChangedError, NoPeersError, PeerNotFoundError, TransferAbortedError } from '../errors.js'
 import { MeshNode } from '../mesh/node.js'
-import { applyTable, checkArgument, checked, type OptionTable } from '../../transforms/core/option-table.js'
+import { applyTable, checkArgument, checked, isNonEmptyString, type OptionTable } from '../../transforms/core/option-table.js'
 import { safeFileName } from './safe-name.js'
 import { FILE_CHUNK_SIZE, encodeFileChunk, encodeFileEnd, encodeFileStart, fileChunkHeader } from './file-protocol.js'
 
@@ -26,12 +26,10 @@ export interface SendFileOptions {
   name?: string
 }
 
-const isName = (value: unknown): boolean => typeof value === 'string' && value !== ''
-
 /** Each `sendFile()` option's default. */
 export const SEND_FILE_OPTIONS = {
-  to: checked<string | undefined>(undefined, 'a peer id', isName, 'every peer connected when the transfer starts'),
-  name: checked<string | undefined>(undefined, 'a non-empty file name', isName, "the file's base name")
+  to: checked<string | undefined>(undefined, 'a peer id', isNonEmptyString, 'every peer connected when the transfer starts'),
+  name: checked<string | undefined>(undefined, 'a non-empty file name', isNonEmptyString, "the file's base name")
 } satisfies OptionTable<SendFileOptions>
 
 /** How far a transfer is: first the file is hashed, then sent. */
@@ -74,7 +72,7 @@ export class FileSend extends EventEmitter<FileSendEvents> {
   constructor (node: MeshNode, path: string, options: SendFileOptions = {}) {
     super()
     checkArgument('node', 'a MeshNode', node, value => value instanceof MeshNode)
-    checkArgument('path', 'a file path', path, value => typeof value === 'string' && value !== '')
+    checkArgument('path', 'a file path', path, isNonEmptyString)
     const opts = applyTable(SEND_FILE_OPTIONS, options)
     this.name = safeFileName(opts.name ?? basename(path))
     this.done = this.run(node, path, opts.to)

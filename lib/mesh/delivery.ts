@@ -11,7 +11,7 @@ import { startsWithBytes } from '../../transforms/core/bytes.js'
 import { Inbox } from './inbox.js'
 import { RetainedMessages } from './retained.js'
 import { DuplicateHandlerError, LimitExceededError } from '../errors.js'
-import { applyTable, checkArgument, checked, type OptionTable } from '../../transforms/core/option-table.js'
+import { applyTable, checkArgument, checked, isFunction, isNonEmptyString, type OptionTable } from '../../transforms/core/option-table.js'
 import type { MeshEvents } from './events.js'
 import type { BytesHandler, HandlerOptions, IncomingMessage, PeerInfo } from '../types.js'
 import type { Message } from '../../transforms/core/line-protocol.js'
@@ -56,8 +56,8 @@ export class Delivery {
    * @throws InvalidArgumentError, InvalidOptionError, DuplicateHandlerError
    */
   handle (prefix: string, handler: BytesHandler, options?: HandlerOptions): () => void {
-    checkArgument('prefix', 'a non-empty string', prefix, value => typeof value === 'string' && value.length > 0)
-    checkArgument('handler', 'a function (data, peer, { origin, hops })', handler, value => typeof value === 'function')
+    checkArgument('prefix', 'a non-empty string', prefix, isNonEmptyString)
+    checkArgument('handler', 'a function (data, peer, { origin, hops })', handler, isFunction)
     const { relayed } = applyTable(HANDLER_OPTIONS, options)
     if (this.handlers.some(entry => entry.prefix === prefix)) throw new DuplicateHandlerError(prefix)
     const entry: Handler = { prefix, bytes: new TextEncoder().encode(prefix), handle: handler, relayed }

@@ -14,7 +14,7 @@ import type { SelfAddresses } from './self-addresses.js'
 import { shuffled } from './shuffled.js'
 import { AbortedError, DialError, DuplicatePeerError, MaxPeersError, NotRunningError, SelfConnectionError, TimeoutError, type LimitExceededError } from '../errors.js'
 import { raceSignal } from '../../transforms/core/deadline.js'
-import { checked, type OptionTable } from '../../transforms/core/option-table.js'
+import { checked, optionalInteger, type OptionTable } from '../../transforms/core/option-table.js'
 import type { ResolvedOptions } from '../options/node-options.js'
 import type { PeerInfo } from '../types.js'
 import { normalizeAddress } from '../../transforms/core/line-protocol.js'
@@ -35,8 +35,8 @@ export interface ConnectOptions {
 
 /** Each `connect()` option's default and range. */
 export const CONNECT_OPTIONS = {
-  attempts: checked<number | undefined>(undefined, 'an integer >= 1', value => Number.isSafeInteger(value) && (value as number) >= 1, "the node's bootstrapAttempts"),
-  timeout: checked<number | undefined>(undefined, 'an integer >= 1 (ms)', value => Number.isSafeInteger(value) && (value as number) >= 1, 'no limit'),
+  attempts: optionalInteger(1, "the node's bootstrapAttempts"),
+  timeout: optionalInteger(1, 'no limit', { unit: 'ms' }),
   signal: checked<AbortSignal | undefined>(undefined, 'an AbortSignal', value => value instanceof AbortSignal, 'none')
 } satisfies OptionTable<ConnectOptions>
 

@@ -22,7 +22,7 @@ import { reconnectDelay } from './reconnect.js'
 import { SelfAddresses } from './self-addresses.js'
 import { FanOut } from '../connection/fan-out.js'
 import { ConnectionClosedError, InvalidMessageError, InvalidOptionError, LimitExceededError, NotRunningError, PeerNotFoundError } from '../errors.js'
-import { applyTable, checkArgument, type OptionTable } from '../../transforms/core/option-table.js'
+import { applyTable, checkArgument, isString, type OptionTable } from '../../transforms/core/option-table.js'
 import { resolveOptions, type MeshNodeOptions, type ResolvedOptions } from '../options/node-options.js'
 import { answerCapabilityProbes } from '../overlay/capabilities.js'
 import { Overlay, type OverlayHost, type OverlayStatus } from '../overlay/overlay.js'
@@ -59,8 +59,6 @@ export interface WaitOptions {
   /** Rejects it with `AbortedError`. */
   signal?: AbortSignal
 }
-
-const isString = (value: unknown): boolean => typeof value === 'string'
 
 const WAIT_OPTIONS = {
   timeout: CONNECT_OPTIONS.timeout,

@@ -4,7 +4,7 @@
  * involve several options in `resolveOptions()`.
  */
 import { KeyObject, randomBytes } from 'node:crypto'
-import { applyTable, checked, defaultsOf, expected, integer, oneOf, type OptionTable } from '../../transforms/core/option-table.js'
+import { applyTable, checked, defaultsOf, expected, integer, isFunction, isNonEmptyString, isString, oneOf, type OptionTable } from '../../transforms/core/option-table.js'
 import { resolveOverlayOptions, type OverlayOptions, type ResolvedOverlayOptions } from './overlay-options.js'
 import { DEFAULT_MAX_NOISE_MESSAGES } from '../secure/noise/cipher-state.js'
 import type { TransportFactory } from '../transport/transport.js'
@@ -148,16 +148,15 @@ type Unset = 'advertiseHost' | 'transport' | 'identity' | 'allow' | 'peersFile'
 
 export type ResolvedOptions = Required<Omit<MeshNodeOptions, Unset | 'overlay'>> & Pick<MeshNodeOptions, Unset> & { overlay: ResolvedOverlayOptions }
 
-const isTransforms = (value: unknown): boolean => Array.isArray(value) && value.every(t => typeof t === 'function')
-const isNonEmptyString = (value: unknown): boolean => typeof value === 'string' && value.length > 0
+const isTransforms = (value: unknown): boolean => Array.isArray(value) && value.every(isFunction)
 
 /** Each node option's default, range and unit; see `MeshNodeOptions` for what it does. */
 export const NODE_OPTIONS = {
   port: integer(0, 0, { max: 65535 }),
   host: checked('0.0.0.0', 'a non-empty string', isNonEmptyString),
   advertiseHost: checked<string | undefined>(undefined, 'a non-empty string', isNonEmptyString, 'the listen host; for a wildcard one, the local address of each connection'),
-  id: checked<string | undefined>(undefined, '1-128 printable ASCII characters without spaces or `:`', value => typeof value === 'string' && idProblem(value) === undefined, '32 random lowercase hex characters'),
-  name: checked<string | undefined>(undefined, 'a string of at most 256 characters without control characters', value => typeof value === 'string' && nameProblem(value) === undefined, 'the id'),
+  id: checked<string | undefined>(undefined, '1-128 printable ASCII characters without spaces or `:`', value => isString(value) && idProblem(value as string) === undefined, '32 random lowercase hex characters'),
+  name: checked<string | undefined>(undefined, 'a string of at most 256 characters without control characters', value => isString(value) && nameProblem(value as string) === undefined, 'the id'),
   maxPeers: integer(10, 1),
   maxLineLength: integer(DEFAULT_MAX_LINE_LENGTH, 16, { unit: 'bytes' }),
   maxBytesPerMessage: FRAME_DECODER_OPTIONS.maxBytesPerMessage,
@@ -187,7 +186,7 @@ export const NODE_OPTIONS = {
   secure: { ...oneOf<SecureMode>('off', SECURE_MODES), defaultText: "'off' (a library node speaks the v0 protocol byte for byte unless asked; the CLI defaults to 'preferred')" },
   identity: checked<string | KeyObject | undefined>(undefined, 'a key file path or a private KeyObject', value => value instanceof KeyObject || isNonEmptyString(value), "a fresh key for this node object, when `secure` is not 'off'"),
   allow: checked<string | readonly string[] | undefined>(undefined, 'an allowlist file path or an array of hex public keys',
-    value => typeof value === 'string' || (Array.isArray(value) && value.every(key => typeof key === 'string')), 'no allowlist'),
+    value => isString(value) || (Array.isArray(value) && value.every(isString)), 'no allowlist'),
   // Noise peers answer at once; existing plaintext peers stay silent until their own timeout.
   secureProbeTimeout: integer(3_000, 1, { unit: 'ms' }),
   maxNoiseMessages: integer(DEFAULT_MAX_NOISE_MESSAGES, 1, { defaultText: '9007199254740991 (2^53-1)' }),

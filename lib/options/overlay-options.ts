@@ -2,7 +2,7 @@
  * The overlay topology's options: documented here, each one's default and
  * range in `OVERLAY_OPTIONS` beside them.
  */
-import { applyTable, checked, defaultsOf, expected, integer, type Defaults, type OptionTable } from '../../transforms/core/option-table.js'
+import { applyTable, checked, defaultsOf, expected, integer, isFunction, type Defaults, type OptionTable } from '../../transforms/core/option-table.js'
 
 /** Limits and timers of the overlay topology. Every field is optional. */
 export interface OverlayOptions {
@@ -81,7 +81,7 @@ export const OVERLAY_OPTIONS = {
   maxRoutes: integer(4096, 0),
   routeTtl: integer(60_000, 1, { unit: 'ms' }),
   routeTimeout: integer(3_000, 1, { unit: 'ms' }),
-  random: checked<() => number>(Math.random, 'a function returning a number in [0, 1)', value => typeof value === 'function', 'Math.random')
+  random: checked<() => number>(Math.random, 'a function returning a number in [0, 1)', isFunction, 'Math.random')
 } satisfies OptionTable<OverlayOptions>
 
 export const DEFAULT_OVERLAY_OPTIONS: ResolvedOverlayOptions = defaultsOf(OVERLAY_OPTIONS)

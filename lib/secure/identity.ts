@@ -16,7 +16,7 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { IdentityError, InvalidOptionError } from '../errors.js'
 import { generateKeyPair, hash, keyPairFromKeyObject, type KeyPair } from './noise/index.js'
-import { checkArgument } from '../../transforms/core/option-table.js'
+import { checkArgument, isNonEmptyString } from '../../transforms/core/option-table.js'
 
 /** A node's static key pair. */
 export type Identity = KeyPair
@@ -74,7 +74,7 @@ function readKeyFile (path: string): Identity {
  * @throws IdentityError when the file is not an X25519 private key or is accessible by others
  */
 export function loadIdentity (path: string): Identity {
-  checkArgument('path', 'a key file path', path, value => typeof value === 'string' && value !== '')
+  checkArgument('path', 'a key file path', path, isNonEmptyString)
   try {
     return readKeyFile(path)
   } catch (err) {

@@ -15,7 +15,7 @@ import { KeyObject } from 'node:crypto'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { DEFAULT_CONNECTION_TIMEOUT } from '../../transforms/core/limits.js'
 import { within } from '../../transforms/core/deadline.js'
-import { applyTable, checkArgument, checked, integer, required, type OptionTable } from '../../transforms/core/option-table.js'
+import { applyTable, checkArgument, checked, integer, isFunction, optionalInteger, required, type OptionTable } from '../../transforms/core/option-table.js'
 import { DEFAULT_MAX_NOISE_MESSAGES } from './noise/cipher-state.js'
 import { ConnectionClosedError, HandshakeTimeoutError, NoiseHandshakeError, PlaintextPeerError } from '../errors.js'
 import { XXHandshake, type CipherState, type KeyPair } from './noise/index.js'
@@ -62,9 +62,9 @@ export const SECURE_TRANSPORT_OPTIONS = {
   identity: required<KeyPair>('a key pair ({ publicKey: 32 bytes, privateKey: a KeyObject })',
     value => typeof value === 'object' && value !== null && isKeyBytes((value as KeyPair).publicKey) && (value as KeyPair).privateKey instanceof KeyObject),
   timeout: integer(DEFAULT_CONNECTION_TIMEOUT, 1, { unit: 'ms' }),
-  probeTimeout: checked<number | undefined>(undefined, 'an integer >= 1 (ms)', value => Number.isSafeInteger(value) && (value as number) >= 1, 'none'),
+  probeTimeout: optionalInteger(1, 'none', { unit: 'ms' }),
   maxMessages: integer(DEFAULT_MAX_NOISE_MESSAGES, 1),
-  verifyRemoteKey: checked<((publicKey: Uint8Array) => void) | undefined>(undefined, 'a function', value => typeof value === 'function', 'none')
+  verifyRemoteKey: checked<((publicKey: Uint8Array) => void) | undefined>(undefined, 'a function', isFunction, 'none')
 } satisfies OptionTable<SecureTransportOptions>
 
 /** Whether `value` has the shape of a `Transport`. */

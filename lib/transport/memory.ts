@@ -7,7 +7,7 @@
 import { ConnectionClosedError, DialError, InvalidOptionError } from '../errors.js'
 import type { ByteChunk, DialOptions, Transport, TransportFactory, TransportListener } from './transport.js'
 import { formatAddress } from '../../transforms/core/line-protocol.js'
-import { applyTable, checked, integer, type OptionTable } from '../../transforms/core/option-table.js'
+import { applyTable, checked, integer, isFunction, type OptionTable } from '../../transforms/core/option-table.js'
 
 export interface MemoryTransportOptions {
   /**
@@ -35,9 +35,9 @@ export interface MemoryTransportOptions {
 export const MEMORY_TRANSPORT_OPTIONS = {
   highWaterMark: integer(256 * 1024, 1, { unit: 'bytes' }),
   latency: checked<number | (() => number)>(0, 'a number of ms >= 0 or a function returning one',
-    value => typeof value === 'function' || (typeof value === 'number' && value >= 0 && Number.isFinite(value))),
+    value => isFunction(value) || (typeof value === 'number' && value >= 0 && Number.isFinite(value))),
   loss: checked(0, 'a probability from 0 to 1', value => typeof value === 'number' && value >= 0 && value <= 1),
-  random: checked<() => number>(Math.random, 'a function returning a number in [0, 1)', value => typeof value === 'function', 'Math.random')
+  random: checked<() => number>(Math.random, 'a function returning a number in [0, 1)', isFunction, 'Math.random')
 } satisfies OptionTable<MemoryTransportOptions>
 
 interface ChannelOptions {

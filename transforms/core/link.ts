@@ -5,7 +5,7 @@
  * through this interface, which is the only path from inbound to outbound.
  */
 import type { Message } from './line-protocol.js'
-import { checkArgument } from './option-table.js'
+import { checkArgument, isFunction } from './option-table.js'
 import { MeshlineError, TransformError } from './errors.js'
 
 export interface Link {
@@ -48,7 +48,7 @@ export type MessageTransform = (source: AsyncIterable<Message[]>, context?: Conn
  * ```
  */
 export function mapMessages (fn: (msg: Message) => Message | Message[] | undefined): MessageTransform {
-  checkArgument('fn', 'a function from a message to messages', fn, value => typeof value === 'function')
+  checkArgument('fn', 'a function from a message to messages', fn, isFunction)
   return async function * map (source) {
     for await (const batch of source) {
       const out: Message[] = []
@@ -65,7 +65,7 @@ export function mapMessages (fn: (msg: Message) => Message | Message[] | undefin
 
 /** Runs transforms one after the other, as one transform, each given the same context. */
 export function composeTransforms (transforms: readonly MessageTransform[]): MessageTransform {
-  checkArgument('transforms', 'an array of transforms', transforms, value => Array.isArray(value) && value.every(t => typeof t === 'function'))
+  checkArgument('transforms', 'an array of transforms', transforms, value => Array.isArray(value) && value.every(isFunction))
   return (source, context) => transforms.reduce<AsyncIterable<Message[]>>((stream, transform) => transform(stream, context), source)
 }
 

@@ -37,6 +37,11 @@ export function integer (value: number, min: number, opts: { max?: number, unit?
   return { default: value, min, ...opts }
 }
 
+/** A whole number from `min` that may be left unset: `defaultText` says what unset means. */
+export function optionalInteger (min: number, defaultText: string, opts: { unit?: Unit } = {}): OptionSpec<number | undefined> {
+  return { default: undefined, min, defaultText, ...opts }
+}
+
 /** One of a fixed list of values. */
 export function oneOf<T extends string> (value: T, values: readonly T[]): OptionSpec<T> {
   return { default: value, expect: { what: `one of ${values.map(v => `'${v}'`).join(', ')}`, test: v => values.includes(v as T) } }
@@ -53,6 +58,8 @@ export function required<T> (what: string, test: (value: unknown) => boolean): O
 }
 
 export const isFunction = (value: unknown): boolean => typeof value === 'function'
+export const isString = (value: unknown): boolean => typeof value === 'string'
+export const isNonEmptyString = (value: unknown): boolean => typeof value === 'string' && value.length > 0
 
 /** A value as an error message shows it: short, and never the whole of a large object. */
 function shown (value: unknown): string {

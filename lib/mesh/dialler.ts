@@ -117,7 +117,9 @@ export class Dialler {
           lastError = err
           // Lost a simultaneous-dial tie-break: the other connection to this peer is the one kept,
           // and when the peer refused us because it is dialling us, that connection is moments away.
-          const kept = err instanceof DuplicatePeerError ? await this.host.peerSoonAt(target, this.opts.connectionTimeout) : undefined
+          const kept = err instanceof DuplicatePeerError
+            ? await raceSignal(this.host.peerSoonAt(target, this.opts.connectionTimeout), waits).catch(() => undefined)
+            : undefined
           if (kept !== undefined) return kept
           if (waits.aborted || err instanceof SelfConnectionError || err instanceof NotRunningError || err instanceof MaxPeersError || err instanceof DuplicatePeerError) break
           if (attempt < attempts) await sleep(reconnectDelay(attempt, this.opts.bootstrapBackoff, Infinity), undefined, { signal: waits }).catch(() => {})

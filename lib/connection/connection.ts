@@ -109,18 +109,9 @@ export class Connection implements Link {
     return this.queue.push(msg)
   }
 
-  /** Queues a message if there is room now; see `OutboundQueue.offer`. */
-  offer (msg: Message): boolean {
-    return this.queue.offer(msg)
-  }
-
-  /**
-   * Queues a message at once if there is room (`undefined`), else waits in
-   * line (the promise): a fan-out pays for a promise only where it waits.
-   * @throws ConnectionClosedError once the connection is closing
-   */
+  /** Queues a message at once if there is room, else waits in line; see `OutboundQueue.enqueue`. */
   enqueue (msg: Message): Promise<void> | undefined {
-    return this.queue.offer(msg) ? undefined : this.queue.push(msg)
+    return this.queue.enqueue(msg)
   }
 
   /** Bytes queued and not yet written. */

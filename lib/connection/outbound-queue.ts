@@ -64,21 +64,30 @@ export class OutboundQueue implements AsyncIterable<Message[]> {
     if (this.closedBy !== undefined) throw this.closedBy
     const size = queuedSize(msg)
     if (this.waiters.length > 0 || !this.fits(size)) return false
-    this.enqueue(msg, size)
+    this.add(msg, size)
     return true
   }
 
-  /** Queues `msg`, waiting in line while the queue is full. */
-  push (msg: Message): Promise<void> {
-    try {
-      if (this.offer(msg)) return QUEUED
-    } catch (err) {
-      return Promise.reject(err)
-    }
+  /**
+   * Queues `msg` at once if there is room (`undefined`), else waits in line
+   * (the promise): a fan-out pays for a promise only where it waits.
+   * @throws ConnectionClosedError once the queue is ended or aborted
+   */
+  enqueue (msg: Message): Promise<void> | undefined {
+    if (this.offer(msg)) return undefined
     return new Promise((resolve, reject) => {
       this.waiters.push({ msg, size: queuedSize(msg), resolve, reject })
       this.slowTimer ??= setTimeout(() => { this.reportSlow() }, this.opts.slowPeerTimeout)
     })
+  }
+
+  /** Queues `msg`, waiting in line while the queue is full; rejects once the queue is ended or aborted. */
+  push (msg: Message): Promise<void> {
+    try {
+      return this.enqueue(msg) ?? QUEUED
+    } catch (err) {
+      return Promise.reject(err)
+    }
   }
 
   /** Accepts no more messages; the reader still gets everything queued or waiting. */
@@ -132,7 +141,7 @@ export class OutboundQueue implements AsyncIterable<Message[]> {
     return this.bytes === 0 || this.bytes + size <= this.opts.maxQueuedBytes
   }
 
-  private enqueue (msg: Message, size: number): void {
+  private add (msg: Message, size: number): void {
     this.items.push(msg)
     this.bytes += size
     this.wake?.()
@@ -142,7 +151,7 @@ export class OutboundQueue implements AsyncIterable<Message[]> {
     let admitted = false
     while (this.waiters.length > 0 && this.fits((this.waiters[0] as Waiter).size)) {
       const waiter = this.waiters.shift() as Waiter
-      this.enqueue(waiter.msg, waiter.size)
+      this.add(waiter.msg, waiter.size)
       waiter.resolve()
       admitted = true
     }

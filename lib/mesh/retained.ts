@@ -20,10 +20,6 @@ export class RetainedMessages {
 
   constructor (private readonly maxBytes: number, private readonly onOverflow: () => void) {}
 
-  get size (): number {
-    return this.items.length
-  }
-
   add (msg: IncomingMessage): void {
     if (this.gaveUp) return
     this.bytes += retainedSize(msg)

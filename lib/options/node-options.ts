@@ -158,6 +158,7 @@ export const NODE_OPTIONS = {
   id: checked<string | undefined>(undefined, '1-128 printable ASCII characters without spaces or `:`', value => isString(value) && idProblem(value as string) === undefined, '32 random lowercase hex characters'),
   name: checked<string | undefined>(undefined, 'a string of at most 256 characters without control characters', value => isString(value) && nameProblem(value as string) === undefined, 'the id'),
   maxPeers: integer(10, 1),
+  // At least 16, not the line framer's 1: a node must take its peers' handshake lines.
   maxLineLength: integer(DEFAULT_MAX_LINE_LENGTH, 16, { unit: 'bytes' }),
   maxBytesPerMessage: FRAME_DECODER_OPTIONS.maxBytesPerMessage,
   maxQueuedBytes: integer(4 * 1024 * 1024, 1, { unit: 'bytes' }),

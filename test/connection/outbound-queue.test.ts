@@ -330,4 +330,18 @@ describe('OutboundQueue: slow peer', () => {
     await sleep(TIMEOUT * 1.5)
     assert.equal(slow.length, 0)
   })
+
+  it('enqueue() takes a message at once where there is room, waits in line where there is none, and throws once ended', async () => {
+    const { queue, reader } = makeQueue()
+    assert.equal(queue.enqueue(sized('a', 20)), undefined, 'room: queued without a promise')
+    const waiting = queue.enqueue(sized('b', 20))
+    assert.ok(waiting instanceof Promise)
+    assert.equal(await settled(waiting), PENDING)
+    assert.deepEqual(labels((await reader.next()).value as Message[]), ['a'])
+    await waiting
+    queue.end()
+    assert.throws(() => queue.enqueue(sized('c', 5)), (err: unknown) => err instanceof ConnectionClosedError)
+    discard(queue)
+  })
 })
+

@@ -273,3 +273,72 @@ export class NoRouteError extends MeshlineError {
     super(`no route to peer ${peerId}: no node of the overlay answered within ${timeout} ms`)
   }
 }
+
+/**
+ * A protocol-stream frame (a `BYTES` payload with the stream prefix) is
+ * malformed. When `streamId` is known only that stream is reset; a frame too
+ * short to name its stream closes the connection.
+ */
+export class StreamFrameError extends ProtocolError {
+  override readonly name = 'StreamFrameError'
+  readonly code = 'ERR_STREAM_FRAME'
+  constructor (message: string, readonly streamId?: number) {
+    super(streamId === undefined ? message : `stream ${streamId}: ${message}`)
+  }
+}
+
+/** The peer does not speak protocol streams: a line-protocol peer, found so before any stream frame was sent to it. */
+export class StreamsUnsupportedError extends MeshlineError {
+  override readonly name = 'StreamsUnsupportedError'
+  readonly code = 'ERR_STREAMS_UNSUPPORTED'
+  constructor (readonly peerId: string, detail: string) {
+    super(`peer ${peerId} does not speak protocol streams (${detail})`)
+  }
+}
+
+/** The peer has no handler for the protocol a stream was opened for. */
+export class ProtocolUnsupportedError extends MeshlineError {
+  override readonly name = 'ProtocolUnsupportedError'
+  readonly code = 'ERR_PROTOCOL_UNSUPPORTED'
+  constructor (readonly peerId: string, readonly protocol: string) {
+    super(`peer ${peerId} has no handler for protocol ${JSON.stringify(protocol)}`)
+  }
+}
+
+/** A stream was not opened: `side` has `limit` streams open with the other already (`maxStreamsPerPeer`). */
+export class TooManyStreamsError extends MeshlineError {
+  override readonly name = 'TooManyStreamsError'
+  readonly code = 'ERR_TOO_MANY_STREAMS'
+  constructor (readonly side: 'local' | 'remote', readonly limit?: number) {
+    super(side === 'local'
+      ? `this node has maxStreamsPerPeer (${limit}) streams open with the peer`
+      : 'the peer refused the stream: it has as many streams open with this node as it allows')
+  }
+}
+
+/** Why a stream was reset, by either side: `aborted` by an application, `window-exceeded`, `closing` (node or connection), `protocol` (a bad frame). */
+export type StreamResetReason = 'aborted' | 'window-exceeded' | 'closing' | 'protocol'
+
+/** A stream was reset before it ended: by `by`, for `reason`, with the resetter's `detail`. What arrived before it was still read. */
+export class StreamResetError extends MeshlineError {
+  override readonly name = 'StreamResetError'
+  readonly code = 'ERR_STREAM_RESET'
+  constructor (readonly by: 'local' | 'remote', readonly reason: StreamResetReason, readonly detail: string, options?: ErrorOptions) {
+    super(`stream reset by the ${by === 'local' ? 'local node' : 'peer'} (${reason})${detail === '' ? '' : `: ${detail}`}`, options)
+  }
+}
+
+/** A peer sent more on a stream than the window it was granted; the stream is reset, the connection and the other streams are kept. */
+export class StreamWindowExceededError extends MeshlineError {
+  override readonly name = 'StreamWindowExceededError'
+  readonly code = 'ERR_STREAM_WINDOW_EXCEEDED'
+  constructor (readonly streamId: number, readonly received: number, readonly window: number) {
+    super(`stream ${streamId}: peer sent ${received} bytes with ${window} bytes of window left`)
+  }
+}
+
+/** A write or sink on a stream whose writing side has ended (closed, sunk once already, or reset). */
+export class StreamClosedError extends MeshlineError {
+  override readonly name = 'StreamClosedError'
+  readonly code = 'ERR_STREAM_CLOSED'
+}

@@ -1,0 +1,286 @@
+/**
+ * One protocol stream: an it-stream-types style duplex (`source`, `sink`)
+ * carried by a connection's `StreamMux`, with yamux-style flow control.
+ *
+ * Receiving, the stream holds at most its receive window: the remote may
+ * send only what it was granted, and credit goes back (a `WINDOW` frame) as
+ * the reader takes data, once half a window has been read. A reader that
+ * keeps finding nothing to read has its window doubled, up to
+ * `maxStreamWindow`, so a fast stream is not held back by round trips while
+ * a stalled one never holds more than its window. Sending, a write waits for
+ * credit, so a stalled remote reader stalls this stream alone.
+ */
+import { Uint8ArrayList } from 'uint8arraylist'
+import { StreamClosedError, StreamResetError, StreamWindowExceededError, type StreamResetReason } from '../errors.js'
+import { RESET_CODE, resetReason, type StreamFrame } from './stream-protocol.js'
+
+/** What a stream sends through, and tells when it is done. */
+export interface StreamCarrier {
+  /** Queues a frame on the connection; resolves once queued. */
+  send: (frame: StreamFrame) => Promise<void>
+  /** The stream has ended both ways, or was reset: forget it. */
+  finished: (stream: ProtocolStream) => void
+}
+
+export interface StreamWindows {
+  /** The window this side grants at first, in bytes. */
+  receiveWindow: number
+  /** The most the receive window grows to, in bytes: the most a stream ever buffers. */
+  maxReceiveWindow: number
+  /** The window the remote granted this side at first, in bytes. */
+  sendWindow: number
+  /** The largest `DATA` payload the remote takes, in bytes. */
+  sendMaxFrame: number
+}
+
+/** Byte items a stream's sink accepts. */
+export type StreamChunk = Uint8Array | Uint8ArrayList
+
+export class ProtocolStream {
+  /** Data from the remote, in order: ends after the remote's half-close, throws `StreamResetError` after a reset (once what arrived before it was read). */
+  readonly source: AsyncGenerator<Uint8ArrayList, void, undefined>
+  /** Why the stream was reset; `undefined` while it was not. */
+  resetError: StreamResetError | undefined
+
+  private readonly chunks: Uint8ArrayList[] = []
+  private buffered = 0
+  private receiveWindow: number
+  /** Bytes the remote may still send before it needs more credit. */
+  private receiveCredit: number
+  /** Bytes read since credit last went back. */
+  private consumed = 0
+  private remoteEnded = false
+  /** The reader stopped early: what arrives is dropped, its credit given back. */
+  private readerGone = false
+  private wakeReader: (() => void) | undefined
+
+  private sendCredit: number
+  private writing = false
+  private writeEnded = false
+  private wakeWriter: (() => void) | undefined
+  private done = false
+
+  constructor (
+    readonly id: number,
+    readonly protocol: string,
+    /** `outbound` when this node opened the stream. */
+    readonly direction: 'inbound' | 'outbound',
+    private readonly windows: StreamWindows,
+    private readonly carrier: StreamCarrier
+  ) {
+    this.receiveWindow = windows.receiveWindow
+    this.receiveCredit = windows.receiveWindow
+    this.sendCredit = windows.sendWindow
+    this.source = this.read()
+  }
+
+  /**
+   * Writes every chunk of `source`, then half-closes: the remote's reader
+   * ends, and this stream's `source` still reads what the remote sends. If
+   * `source` throws, the stream is reset with that error's message.
+   * @throws StreamResetError when the stream is reset meanwhile, StreamClosedError when writing had ended
+   */
+  readonly sink = async (source: AsyncIterable<StreamChunk> | Iterable<StreamChunk>): Promise<void> => {
+    this.claimWriter()
+    try {
+      for await (const chunk of source) await this.writeChunk(chunk)
+    } catch (err) {
+      if (err instanceof StreamResetError) throw err
+      this.abort(err as Error)
+      throw err
+    } finally {
+      this.writing = false
+    }
+    await this.closeWrite()
+  }
+
+  /**
+   * Writes one chunk, waiting for credit and for room in the connection's
+   * queue. For code that writes as it goes rather than from a source.
+   * @throws StreamResetError, StreamClosedError
+   */
+  async write (chunk: StreamChunk): Promise<void> {
+    this.claimWriter()
+    try {
+      await this.writeChunk(chunk)
+    } finally {
+      this.writing = false
+    }
+  }
+
+  /** Half-closes: tells the remote nothing more will be written. Calling it again does nothing. */
+  async closeWrite (): Promise<void> {
+    if (this.writeEnded || this.resetError !== undefined) return
+    this.writeEnded = true
+    await this.send({ type: 'fin', id: this.id })
+    this.finishIfDone()
+  }
+
+  /** Ends the stream gracefully: half-closes, and stops reading (what still arrives is dropped). */
+  async close (): Promise<void> {
+    this.stopReading()
+    await this.closeWrite()
+  }
+
+  /** Resets the stream: both sides' reads and writes fail with `StreamResetError`, the remote's carrying `reason.message`. */
+  abort (reason: Error): void {
+    if (this.done) return
+    const error = new StreamResetError('local', 'aborted', reason.message, { cause: reason })
+    this.sendReset('aborted', reason.message)
+    this.terminate(error)
+  }
+
+  /** The frames the mux routes to this stream. */
+  receive (frame: Extract<StreamFrame, { type: 'data' | 'window' | 'fin' | 'reset' }>): void {
+    if (this.done) return
+    switch (frame.type) {
+      case 'data': return this.receiveData(frame.data)
+      case 'window':
+        this.sendCredit += frame.credit
+        this.wakeWriter?.()
+        return
+      case 'fin':
+        this.remoteEnded = true
+        this.wakeReader?.()
+        this.finishIfDone()
+        return
+      case 'reset':
+        this.terminate(new StreamResetError('remote', resetReason(frame.code), frame.reason))
+    }
+  }
+
+  /** Resets the stream from this side for `reason`, telling the remote, as for a window overrun or a node stopping. */
+  reset (reason: Exclude<StreamResetReason, 'aborted'>, detail: string, cause?: Error): void {
+    if (this.done) return
+    this.sendReset(reason, detail)
+    this.terminate(new StreamResetError('local', reason, detail, { cause }))
+  }
+
+  /** Ends the stream without telling the remote (its connection is gone): pending reads and writes fail with `error`. */
+  terminate (error: StreamResetError): void {
+    if (this.done) return
+    this.done = true
+    this.resetError = error
+    this.wakeReader?.()
+    this.wakeWriter?.()
+    this.carrier.finished(this)
+  }
+
+  private receiveData (data: Uint8ArrayList): void {
+    const length = data.byteLength
+    if (length > this.receiveCredit) {
+      const overrun = new StreamWindowExceededError(this.id, length, this.receiveCredit)
+      this.reset('window-exceeded', overrun.message, overrun)
+      return
+    }
+    if (this.remoteEnded) {
+      this.reset('protocol', 'DATA after FIN')
+      return
+    }
+    this.receiveCredit -= length
+    if (this.readerGone) {
+      this.consumed += length
+      this.returnCredit(false)
+      return
+    }
+    this.chunks.push(data)
+    this.buffered += length
+    this.wakeReader?.()
+  }
+
+  private async * read (): AsyncGenerator<Uint8ArrayList, void, undefined> {
+    try {
+      while (true) {
+        const chunk = this.chunks.shift()
+        if (chunk !== undefined) {
+          this.buffered -= chunk.byteLength
+          this.consumed += chunk.byteLength
+          this.returnCredit(this.buffered === 0)
+          yield chunk
+        } else if (this.remoteEnded) {
+          return
+        } else if (this.resetError !== undefined) {
+          throw this.resetError
+        } else {
+          await new Promise<void>(resolve => { this.wakeReader = resolve })
+          this.wakeReader = undefined
+        }
+      }
+    } finally {
+      this.stopReading()
+    }
+  }
+
+  /**
+   * Gives credit back once half a window was read. A reader that has read
+   * everything (`starved`) while the window is the limit gets a bigger one.
+   */
+  private returnCredit (starved: boolean): void {
+    if (this.done || this.remoteEnded || this.consumed < this.receiveWindow / 2) return
+    let credit = this.consumed
+    if (starved && this.receiveWindow < this.windows.maxReceiveWindow) {
+      const grown = Math.min(this.receiveWindow * 2, this.windows.maxReceiveWindow)
+      credit += grown - this.receiveWindow
+      this.receiveWindow = grown
+    }
+    this.consumed = 0
+    this.receiveCredit += credit
+    this.send({ type: 'window', id: this.id, credit }).catch(() => {})
+  }
+
+  private stopReading (): void {
+    if (this.readerGone) return
+    this.readerGone = true
+    this.consumed += this.buffered
+    this.chunks.length = 0
+    this.buffered = 0
+    this.returnCredit(false)
+    this.finishIfDone()
+  }
+
+  private claimWriter (): void {
+    if (this.resetError !== undefined) throw this.resetError
+    if (this.writeEnded) throw new StreamClosedError(`stream ${this.id} (${this.protocol}): writing has ended`)
+    if (this.writing) throw new StreamClosedError(`stream ${this.id} (${this.protocol}): another write or sink is in progress`)
+    this.writing = true
+  }
+
+  private async writeChunk (chunk: StreamChunk): Promise<void> {
+    const length = chunk.byteLength
+    let offset = 0
+    while (offset < length) {
+      if (this.resetError !== undefined) throw this.resetError
+      if (this.sendCredit === 0) {
+        await new Promise<void>(resolve => { this.wakeWriter = resolve })
+        this.wakeWriter = undefined
+        continue
+      }
+      const size = Math.min(length - offset, this.sendCredit, this.windows.sendMaxFrame)
+      const piece = chunk instanceof Uint8Array ? chunk.subarray(offset, offset + size) : chunk.sublist(offset, offset + size)
+      this.sendCredit -= size
+      offset += size
+      await this.send({ type: 'data', id: this.id, data: piece instanceof Uint8Array ? new Uint8ArrayList(piece) : piece })
+    }
+  }
+
+  private async send (frame: StreamFrame): Promise<void> {
+    try {
+      await this.carrier.send(frame)
+    } catch (err) {
+      // The connection is closing: the mux terminates every stream with why.
+      throw this.resetError ?? new StreamResetError('local', 'closing', (err as Error).message, { cause: err })
+    }
+  }
+
+  private sendReset (reason: StreamResetReason, detail: string): void {
+    this.carrier.send({ type: 'reset', id: this.id, code: RESET_CODE[reason], reason: detail }).catch(() => {})
+  }
+
+  /** Both halves ended: the stream is forgotten (a stream whose reader left early ends with the remote's half-close). */
+  private finishIfDone (): void {
+    if (!this.done && this.writeEnded && this.remoteEnded && (this.chunks.length === 0 || this.readerGone)) {
+      this.done = true
+      this.carrier.finished(this)
+    }
+  }
+}

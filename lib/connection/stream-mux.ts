@@ -1,0 +1,342 @@
+/**
+ * Protocol streams over one connection: many independent, flow-controlled
+ * duplex streams carried in `BYTES` frames under `STREAM_PREFIX`, each
+ * opened for a named protocol that the remote accepts or refuses.
+ *
+ *   inbound:  ...classifier, handshake... -> mux.inbound (takes stream frames out) -> the user's stages
+ *   outbound: stream writes -> the connection's queue (the `Link`)
+ *
+ * Taking frames in never waits: a stream buffers at most the window it
+ * granted, so a stream whose reader stalls holds back nobody else. A frame
+ * that breaks the protocol resets only the stream it names; only a frame too
+ * short to name one is a connection error.
+ *
+ * Stream frames go only to a peer known to be a meshline node: one that
+ * sent this node a meshline sub-protocol frame, or answered `probe()` within
+ * `capabilityTimeout`. A line-protocol peer is never sent one.
+ */
+import type { Uint8ArrayList } from 'uint8arraylist'
+import { AbortedError, ProtocolUnsupportedError, StreamResetError, StreamsUnsupportedError, StreamFrameError, TimeoutError, TooManyStreamsError } from '../errors.js'
+import { integer, type OptionTable } from '../../transforms/core/option-table.js'
+import type { Link, MessageTransform } from '../../transforms/core/link.js'
+import type { Message } from '../../transforms/core/line-protocol.js'
+import { ProtocolStream, type StreamCarrier } from './protocol-stream.js'
+import { MAX_STREAM_ID, ResetCode, resetReason, STREAM_HEADER_LENGTH, decodeStreamFrame, encodeStreamFrame, isStreamPayload, type StreamFrame } from './stream-protocol.js'
+
+export interface StreamOptions {
+  /** Streams open with one peer at most, in each direction; a peer that opens more is refused with `TooManyStreamsError`. */
+  maxStreamsPerPeer?: number
+  /** Bytes a stream's remote may send before the reader has read any (its first receive window). */
+  streamWindow?: number
+  /** Bytes a stream buffers at most for its reader: its receive window grows up to this while the reader keeps up. */
+  maxStreamWindow?: number
+}
+
+/** Each stream option's default, range and unit. */
+export const STREAM_OPTIONS = {
+  maxStreamsPerPeer: integer(256, 1, { max: 65_536 }),
+  streamWindow: integer(256 * 1024, 1024, { max: 0xffff_ffff, unit: 'bytes' }),
+  maxStreamWindow: integer(4 * 1024 * 1024, 1024, { max: 0xffff_ffff, unit: 'bytes' })
+} satisfies OptionTable<StreamOptions>
+
+/** Largest `DATA` payload in one frame, in bytes: big enough for full-speed writes, small enough that streams interleave. */
+const MAX_DATA_FRAME = 256 * 1024
+
+/** What the remote is, as far as streams go. */
+export type RemoteKind = 'unknown' | 'meshline' | 'line-protocol'
+
+/** A stream the remote opened and this node accepted. */
+export type AcceptStream = (stream: ProtocolStream) => void
+
+export interface StreamMuxOptions extends Required<StreamOptions> {
+  /** `dialer` numbers its streams odd, `listener` even. */
+  role: 'dialer' | 'listener'
+  /** The connection's largest `BYTES` payload, in bytes: a `DATA` frame and its header fit in it. */
+  maxBytesPerMessage: number
+  /** How long the remote has to answer `probe()`, in ms. */
+  capabilityTimeout: number
+  /** The connection the frames go through. */
+  link: Pick<Link, 'send'>
+  /** The remote's id, for errors. */
+  remoteId: () => string
+  /** Asks the remote to show it is a meshline node (it then sends a meshline sub-protocol frame). */
+  probe: () => Promise<void>
+  /** How a stream the remote opens for `protocol` is taken; `undefined` refuses it. */
+  accept: (protocol: string) => AcceptStream | undefined
+}
+
+/** How long `open()` may wait, and what may end it sooner. */
+export interface OpenOptions {
+  /** In ms; then it rejects with `TimeoutError`. */
+  timeout: number
+  signal?: AbortSignal | undefined
+}
+
+interface PendingOpen {
+  stream: ProtocolStream | undefined
+  protocol: string
+  resolve: (stream: ProtocolStream) => void
+  reject: (err: Error) => void
+}
+
+export class StreamMux {
+  /** Open streams by id, both directions. */
+  private readonly streams = new Map<number, ProtocolStream>()
+  private readonly pending = new Map<number, PendingOpen>()
+  private nextId: number
+  private inboundCount = 0
+  private outboundCount = 0
+  private remote: RemoteKind = 'unknown'
+  private knownWaiters: Array<() => void> = []
+  private probing: Promise<void> | undefined
+  private closedBy: Error | undefined
+  private readonly maxFrame: number
+  private readonly carrier: StreamCarrier
+
+  constructor (private readonly opts: StreamMuxOptions) {
+    this.nextId = opts.role === 'dialer' ? 1 : 2
+    this.maxFrame = Math.max(1, Math.min(MAX_DATA_FRAME, opts.maxBytesPerMessage - STREAM_HEADER_LENGTH))
+    this.carrier = {
+      send: async frame => { await this.sendFrame(frame) },
+      finished: stream => { this.forget(stream) }
+    }
+  }
+
+  /** What the remote is known to be. */
+  get remoteKind (): RemoteKind {
+    return this.remote
+  }
+
+  /** Streams open now, in each direction. */
+  get sizes (): { inbound: number, outbound: number } {
+    return { inbound: this.inboundCount, outbound: this.outboundCount }
+  }
+
+  /** The remote showed it is a meshline node (it sent a meshline sub-protocol frame). */
+  remoteIsMeshline (): void {
+    if (this.remote === 'meshline') return
+    this.remote = 'meshline'
+    for (const wake of this.knownWaiters.splice(0)) wake()
+  }
+
+  /** The inbound stage: takes stream frames out of the batches, passes the rest on. */
+  readonly inbound: MessageTransform = source => this.takeFrames(source)
+
+  private async * takeFrames (source: AsyncIterable<Message[]>): AsyncGenerator<Message[]> {
+    for await (const batch of source) {
+      if (!batch.some(isStreamMessage)) {
+        yield batch
+        continue
+      }
+      const rest: Message[] = []
+      for (const msg of batch) {
+        if (isStreamMessage(msg)) this.receive(msg.data as Uint8ArrayList)
+        else rest.push(msg)
+      }
+      if (rest.length > 0) yield rest
+    }
+  }
+
+  /**
+   * Opens a stream for `protocol`; resolves once the remote accepted it.
+   * @throws StreamsUnsupportedError, ProtocolUnsupportedError, TooManyStreamsError, TimeoutError, AbortedError, StreamResetError (the connection closed)
+   */
+  async open (protocol: string, { timeout, signal }: OpenOptions): Promise<ProtocolStream> {
+    const what = `opening a ${JSON.stringify(protocol)} stream`
+    let timer: NodeJS.Timeout | undefined
+    let onAbort: (() => void) | undefined
+    let id: number | undefined
+    const ended = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => { reject(new TimeoutError(what, timeout)) }, timeout)
+      onAbort = () => { reject(new AbortedError(what, { cause: signal?.reason })) }
+      if (signal?.aborted === true) onAbort()
+      else signal?.addEventListener('abort', onAbort, { once: true })
+    })
+    ended.catch(() => {})
+    try {
+      await Promise.race([this.whenMeshline(), ended])
+      if (this.closedBy !== undefined) throw this.closedError(this.closedBy)
+      if (this.outboundCount >= this.opts.maxStreamsPerPeer) throw new TooManyStreamsError('local', this.opts.maxStreamsPerPeer)
+      id = this.takeId()
+      const accepted = new Promise<ProtocolStream>((resolve, reject) => {
+        this.pending.set(id as number, { stream: undefined, protocol, resolve, reject })
+      })
+      this.outboundCount++
+      await Promise.race([this.sendFrame({ type: 'open', id, window: this.opts.streamWindow, maxFrame: this.maxFrame, protocol }), ended])
+      return await Promise.race([accepted, ended])
+    } catch (err) {
+      if (id !== undefined) this.cancelOpen(id)
+      throw err
+    } finally {
+      clearTimeout(timer)
+      if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort)
+    }
+  }
+
+  /** Takes one stream frame in; never waits. */
+  receive (data: Uint8ArrayList): void {
+    this.remoteIsMeshline()
+    let frame: StreamFrame
+    try {
+      frame = decodeStreamFrame(data)
+    } catch (err) {
+      const error = err as StreamFrameError
+      // A frame that names its stream costs that stream; one that names none, the connection.
+      if (error.streamId === undefined) throw error
+      this.resetStream(error.streamId, error)
+      return
+    }
+    switch (frame.type) {
+      case 'open': return this.opened(frame)
+      case 'accept': return this.accepted(frame)
+      case 'refuse': return this.refused(frame)
+      case 'reset':
+        if (this.pending.has(frame.id)) return this.refused({ ...frame, type: 'refuse' })
+        return this.streams.get(frame.id)?.receive(frame)
+      default: this.streams.get(frame.id)?.receive(frame)
+    }
+  }
+
+  /**
+   * The connection is closing: the remote is told with a `RESET` per stream
+   * (sent if frames can still be queued), and every stream's reads and
+   * writes fail with a `StreamResetError` naming `reason`.
+   */
+  close (reason: Error): void {
+    if (this.closedBy !== undefined) return
+    this.closedBy = reason
+    for (const stream of [...this.streams.values()]) stream.reset('closing', reason.message, reason)
+    for (const [id, open] of this.pending) {
+      this.pending.delete(id)
+      open.reject(this.closedError(reason))
+    }
+    for (const wake of this.knownWaiters.splice(0)) wake()
+  }
+
+  private closedError (reason: Error): StreamResetError {
+    return new StreamResetError('local', 'closing', reason.message, { cause: reason })
+  }
+
+  /** Resolves once the remote is known to be a meshline node, probing it first if nobody has. */
+  private async whenMeshline (): Promise<void> {
+    if (this.remote === 'unknown' && this.closedBy === undefined) {
+      this.probing ??= this.probe()
+      await this.probing
+    }
+    if (this.remoteKind === 'meshline' || this.closedBy !== undefined) return
+    throw new StreamsUnsupportedError(this.opts.remoteId(), `no meshline answer to the capability probe within ${this.opts.capabilityTimeout} ms`)
+  }
+
+  private async probe (): Promise<void> {
+    const known = new Promise<void>(resolve => { this.knownWaiters.push(resolve) })
+    let timer: NodeJS.Timeout | undefined
+    const timedOut = new Promise<void>(resolve => { timer = setTimeout(resolve, this.opts.capabilityTimeout) })
+    try {
+      await this.opts.probe()
+      await Promise.race([known, timedOut])
+    } catch {
+      // The probe could not be queued: the connection is closing, which close() reports.
+    } finally {
+      clearTimeout(timer)
+      this.probing = undefined
+    }
+    if (this.remote === 'unknown' && this.closedBy === undefined) this.remote = 'line-protocol'
+  }
+
+  private takeId (): number {
+    const id = this.nextId
+    if (id > MAX_STREAM_ID) throw new TooManyStreamsError('local', this.opts.maxStreamsPerPeer)
+    this.nextId += 2
+    return id
+  }
+
+  private opened (frame: Extract<StreamFrame, { type: 'open' }>): void {
+    const { id } = frame
+    const ours = (id % 2 === 1) === (this.opts.role === 'dialer')
+    if (ours || this.streams.has(id)) {
+      this.resetStream(id, new StreamFrameError(ours ? 'OPEN with an id of this side\'s numbering' : 'OPEN for a stream already open', id))
+      return
+    }
+    if (this.closedBy !== undefined) {
+      this.refuse(id, ResetCode.closing, this.closedBy.message)
+      return
+    }
+    if (this.inboundCount >= this.opts.maxStreamsPerPeer) {
+      this.refuse(id, ResetCode.tooManyStreams, `maxStreamsPerPeer (${this.opts.maxStreamsPerPeer}) streams open`)
+      return
+    }
+    const accept = this.opts.accept(frame.protocol)
+    if (accept === undefined) {
+      this.refuse(id, ResetCode.unsupported, frame.protocol)
+      return
+    }
+    const stream = this.track(id, frame.protocol, 'inbound', frame)
+    this.sendFrame({ type: 'accept', id, window: this.opts.streamWindow, maxFrame: this.maxFrame }).catch(() => {})
+    accept(stream)
+  }
+
+  private accepted (frame: Extract<StreamFrame, { type: 'accept' }>): void {
+    const open = this.pending.get(frame.id)
+    if (open === undefined) return
+    this.pending.delete(frame.id)
+    this.outboundCount--
+    open.resolve(this.track(frame.id, open.protocol, 'outbound', frame))
+  }
+
+  private refused (frame: Extract<StreamFrame, { type: 'refuse' }>): void {
+    const open = this.pending.get(frame.id)
+    if (open === undefined) return
+    this.pending.delete(frame.id)
+    this.outboundCount--
+    open.reject(frame.code === ResetCode.unsupported
+      ? new ProtocolUnsupportedError(this.opts.remoteId(), open.protocol)
+      : frame.code === ResetCode.tooManyStreams
+        ? new TooManyStreamsError('remote')
+        : new StreamResetError('remote', resetReason(frame.code), frame.reason))
+  }
+
+  /** An open that timed out or was aborted: the remote may accept it yet, so it is reset. */
+  private cancelOpen (id: number): void {
+    if (!this.pending.delete(id)) return
+    this.outboundCount--
+    this.sendFrame({ type: 'reset', id, code: ResetCode.aborted, reason: 'open cancelled' }).catch(() => {})
+  }
+
+  private track (id: number, protocol: string, direction: 'inbound' | 'outbound', remote: { window: number, maxFrame: number }): ProtocolStream {
+    const stream = new ProtocolStream(id, protocol, direction, {
+      receiveWindow: this.opts.streamWindow,
+      maxReceiveWindow: Math.max(this.opts.streamWindow, this.opts.maxStreamWindow),
+      sendWindow: remote.window,
+      sendMaxFrame: Math.min(remote.maxFrame, this.maxFrame)
+    }, this.carrier)
+    this.streams.set(id, stream)
+    if (direction === 'inbound') this.inboundCount++
+    else this.outboundCount++
+    return stream
+  }
+
+  private forget (stream: ProtocolStream): void {
+    if (this.streams.get(stream.id) !== stream) return
+    this.streams.delete(stream.id)
+    if (stream.direction === 'inbound') this.inboundCount--
+    else this.outboundCount--
+  }
+
+  private resetStream (id: number, error: StreamFrameError): void {
+    const stream = this.streams.get(id)
+    if (stream !== undefined) stream.reset('protocol', error.message, error)
+    else this.sendFrame({ type: 'reset', id, code: ResetCode.protocol, reason: error.message }).catch(() => {})
+  }
+
+  private refuse (id: number, code: ResetCode, reason: string): void {
+    this.sendFrame({ type: 'refuse', id, code, reason }).catch(() => {})
+  }
+
+  private async sendFrame (frame: StreamFrame): Promise<void> {
+    await this.opts.link.send({ type: 'bytes', data: encodeStreamFrame(frame) })
+  }
+}
+
+function isStreamMessage (msg: Message): msg is Extract<Message, { type: 'bytes' }> {
+  return msg.type === 'bytes' && isStreamPayload(msg.data)
+}

@@ -65,8 +65,9 @@ export class AbortedError extends MeshlineError {
 export class DuplicateHandlerError extends MeshlineError {
   override readonly name = 'DuplicateHandlerError'
   readonly code = 'ERR_DUPLICATE_HANDLER'
-  constructor (readonly prefix: string) {
-    super(`a handler for the prefix ${JSON.stringify(prefix)} is already registered; call the function handle() returned to remove it first`)
+  /** @param prefix the `BYTES` prefix, or the stream protocol when `of` says so */
+  constructor (readonly prefix: string, of: 'prefix' | 'protocol' = 'prefix') {
+    super(`a handler for the ${of} ${JSON.stringify(prefix)} is already registered; call the function that registered it returned to remove it first`)
   }
 }
 

@@ -26,6 +26,8 @@ export type { MeshStats, WaitOptions } from './mesh/node.js'
 export type { ConnectOptions } from './mesh/dialler.js'
 export type { MeshEvents } from './mesh/events.js'
 export type { KnownPeer } from './mesh/address-book.js'
+export type { IncomingStream, OpenStreamOptions, RequestHandler, RequestHandlerOptions, RequestOptions, StreamHandler } from './mesh/streams.js'
+export type { ProtocolStream, StreamChunk } from './connection/protocol-stream.js'
 export type {
   BroadcastResult, BytesHandler, Direction, HandlerOptions, IncomingMessage, LinkSecurity, MessageSource, Origin, PeerInfo, SecureMode, Topology
 } from './types.js'

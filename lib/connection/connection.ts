@@ -1,11 +1,12 @@
 /**
- * One connection: a transport and two pipelines.
+ * One connection: a transport and two pipelines, and the protocol streams
+ * multiplexed over them.
  *
- *   inbound:  transport.source -> frameDecoder -> classifier -> stages... -> deliver
+ *   inbound:  transport.source -> frameDecoder -> classifier -> protocol stages... -> streams -> inbound stages... -> deliver
  *   outbound: queue -> outbound stages... -> encoder -> transport.sink
  *
- * Inbound stages answer the peer only through the connection's queue (the
- * `Link`). Closing is explicit: with a reason, flushing what is queued for at
+ * Inbound stages, and the streams, answer the peer only through the
+ * connection's queue (the `Link`). Closing is explicit: with a reason, flushing what is queued for at
  * most `lingerTimeout`, then the transport is closed and `done` resolves.
  *
  * Until `established()` is called, what the remote sends is counted against
@@ -14,6 +15,7 @@
  */
 import { pipe } from 'it-pipe'
 import { OutboundQueue } from './outbound-queue.js'
+import { StreamMux, type StreamMuxOptions } from './stream-mux.js'
 import { ConnectionClosedError, HandshakeTooLargeError, SlowPeerError } from '../errors.js'
 import type { ByteChunk, Transport } from '../transport/transport.js'
 import { classifier, type HandshakeRole } from '../../transforms/classifier.js'
@@ -21,6 +23,10 @@ import { encoder } from '../../transforms/encoder.js'
 import { frameDecoder, type FrameDecoderOptions } from '../../transforms/frame-decoder.js'
 import { composeTransforms, type ConnectionContext, type Link, type MessageTransform } from '../../transforms/core/link.js'
 import type { Message } from '../../transforms/core/line-protocol.js'
+import { DEFAULT_MAX_BYTES_PER_MESSAGE } from '../../transforms/core/limits.js'
+
+/** What the connection's stream mux is given beyond the connection's own role, link and payload limit. */
+export type StreamSettings = Omit<StreamMuxOptions, 'role' | 'link' | 'maxBytesPerMessage'>
 
 export interface ConnectionOptions extends FrameDecoderOptions {
   transport: Transport
@@ -35,8 +41,12 @@ export interface ConnectionOptions extends FrameDecoderOptions {
   lingerTimeout: number
   /** What the stages are told of this connection. */
   context: ConnectionContext
-  /** Builds the inbound stages that follow the classifier, given this connection's link. */
-  inbound: (link: Link) => MessageTransform[]
+  /** Builds the line protocol's stages that follow the classifier, given this connection's link. */
+  protocol: (link: Link) => MessageTransform[]
+  /** Protocol streams over this connection; none when not set. */
+  streams?: StreamSettings
+  /** Inbound stages after the protocol's and the streams'. */
+  inbound: MessageTransform[]
   /** Outbound stages, before the encoder. */
   outbound: MessageTransform[]
   /** The end of the inbound pipeline: consumes every batch. */
@@ -57,6 +67,8 @@ export class Connection implements Link {
   closeReason: Error | undefined
   /** Resolves when both pipelines have ended and the transport is closed. */
   readonly done: Promise<void>
+  /** The protocol streams carried by this connection, if it has them. */
+  readonly streams: StreamMux | undefined
   private readonly queue: OutboundQueue
   private readonly lingerTimeout: number
   private readonly onClose: (reason: Error) => void
@@ -74,12 +86,17 @@ export class Connection implements Link {
       onSlow: err => { this.close(err) }
     })
 
+    const link = this.stageLink()
+    this.streams = opts.streams === undefined
+      ? undefined
+      : new StreamMux({ ...opts.streams, role: opts.role, link, maxBytesPerMessage: opts.maxBytesPerMessage ?? DEFAULT_MAX_BYTES_PER_MESSAGE })
+    const stages = [...opts.protocol(link), ...(this.streams === undefined ? [] : [this.streams.inbound]), ...opts.inbound]
     const source = opts.maxHandshakeBytes === undefined ? this.transport.source : this.limitHandshake(this.transport.source, opts.maxHandshakeBytes)
     const inbound = pipe(
       source,
       frameDecoder({ maxLineLength: opts.maxLineLength, maxBytesPerMessage: opts.maxBytesPerMessage }),
       classifier({ role: opts.role }),
-      withContext(composeTransforms(opts.inbound(this.stageLink())), opts.context),
+      withContext(composeTransforms(stages), opts.context),
       opts.deliver
     ).then(
       () => { this.close(new ConnectionClosedError('remote closed the connection')) },
@@ -159,6 +176,8 @@ export class Connection implements Link {
     if (this.closeReason !== undefined) return
     this.closeReason = reason
     this.onClose(reason)
+    // Before the queue ends, so that each stream's RESET still goes out.
+    this.streams?.close(reason)
     if (reason instanceof SlowPeerError) {
       this.queue.abort(reason)
       this.transport.close()

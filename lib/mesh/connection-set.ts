@@ -5,7 +5,7 @@
  * stages (handshake, heartbeat, discovery, then the user's), whose remote is
  * admitted into the peer table on its hello and released when it closes.
  *
- *   transport -> SecureLinks -> Connection(handshake, heartbeat, discovery, ...inbound) -> Delivery
+ *   transport -> SecureLinks -> Connection(handshake, heartbeat, discovery, streams, ...inbound) -> Delivery
  */
 import type { EventEmitter } from 'node:events'
 import type { AddressBook } from './address-book.js'
@@ -13,6 +13,7 @@ import type { Delivery } from './delivery.js'
 import type { MeshEvents } from './events.js'
 import type { Admitted, PeerTable } from './peer-table.js'
 import { plainHost, type SelfAddresses } from './self-addresses.js'
+import type { ProtocolStreams } from './streams.js'
 import { Connection } from '../connection/connection.js'
 import {
   AccessDeniedError, ConnectionClosedError, DuplicatePeerError, LimitExceededError, NotRunningError, PeerTimeoutError, ProtocolError, SlowPeerError, TransformError
@@ -29,7 +30,8 @@ import { guarded, type MessageTransform } from '../../transforms/core/link.js'
 
 export type ConnectionSetOptions = Pick<ResolvedOptions,
 'id' | 'name' | 'maxLineLength' | 'maxBytesPerMessage' | 'maxQueuedBytes' | 'maxHandshakeBytes' | 'slowPeerTimeout' | 'connectionTimeout' |
-'maxPendingHandshakes' | 'maintenanceInterval' | 'peerTimeout' | 'discoveryInterval' | 'inbound' | 'outbound'>
+'maxPendingHandshakes' | 'maintenanceInterval' | 'peerTimeout' | 'discoveryInterval' | 'inbound' | 'outbound' |
+'maxStreamsPerPeer' | 'streamWindow' | 'maxStreamWindow'> & { capabilityTimeout: number }
 
 /** What the connections need of their node. */
 export interface ConnectionSetHost {
@@ -45,6 +47,9 @@ export interface ConnectionSetHost {
   readonly book: AddressBook
   readonly self: SelfAddresses
   readonly delivery: Delivery
+  readonly streams: ProtocolStreams
+  /** Sends `conn`'s remote a capability probe, which every meshline node answers. */
+  probe: (conn: Connection) => Promise<void>
   peersToShare: (receiver: string | undefined) => string[]
   learn: (msg: PeersMessage, from: PeerInfo | undefined, remoteAddress: string) => void
   /** A peer new to the table is up: its handshake is done and its answer queued. */
@@ -161,7 +166,7 @@ export class ConnectionSet {
       maxHandshakeBytes: opts.maxHandshakeBytes,
       slowPeerTimeout: opts.slowPeerTimeout,
       lingerTimeout: opts.connectionTimeout,
-      inbound: link => [
+      protocol: link => [
         handshake({
           role,
           link,
@@ -202,9 +207,18 @@ export class ConnectionSet {
           discoveryInterval: opts.discoveryInterval,
           peersToShare,
           onPeers: msg => { host.learn(msg, peer, transport.remoteAddress) }
-        }),
-        ...this.inbound
+        })
       ],
+      streams: {
+        maxStreamsPerPeer: opts.maxStreamsPerPeer,
+        streamWindow: opts.streamWindow,
+        maxStreamWindow: opts.maxStreamWindow,
+        capabilityTimeout: opts.capabilityTimeout,
+        remoteId: () => peer?.id ?? transport.remoteAddress,
+        probe: async () => { await host.probe(conn) },
+        accept: protocol => host.streams.accept(protocol, () => peer)
+      },
+      inbound: this.inbound,
       outbound: this.outbound,
       deliver: async source => { await host.delivery.consume(source, () => peer) },
       onClose: reason => {

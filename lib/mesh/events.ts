@@ -24,6 +24,8 @@ export interface MeshEvents {
   'connection:error': [{ error: Error, remoteAddress: string, peer: PeerInfo | undefined, closed: boolean }]
   /** A sub-protocol handler threw or rejected. */
   'handler:error': [{ error: Error, peer: PeerInfo, prefix: string }]
+  /** A stream handler threw or rejected; the stream was reset. */
+  'stream:error': [{ error: Error, peer: PeerInfo, protocol: string }]
   /**
    * A peer was refused by the allowlist: after the Noise handshake proved a
    * key that is not on it, or at once for a plaintext peer (`publicKey` undefined).

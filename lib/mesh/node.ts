@@ -4,8 +4,9 @@
  * through a narrow host interface: `ConnectionSet` (transports to admitted
  * peers, each connection's pipeline), `Dialler` (connect, redial, rejoin,
  * discovery dials), `PeerExchange` (`PEERS:` lists), `Delivery` (events,
- * handlers and `messages()` readers), `FanOut` (broadcasts in a full mesh)
- * and, in the overlay topology, `Overlay`.
+ * handlers and `messages()` readers), `ProtocolStreams` (stream handlers,
+ * `openStream()`, `request()`), `FanOut` (broadcasts in a full mesh) and, in
+ * the overlay topology, `Overlay`.
  */
 import { EventEmitter, setMaxListeners } from 'node:events'
 import { isUint8ArrayList, type Uint8ArrayList } from 'uint8arraylist'
@@ -20,11 +21,15 @@ import { PeerTable } from './peer-table.js'
 import { PeersFile } from './peers-file.js'
 import { reconnectDelay } from './reconnect.js'
 import { SelfAddresses } from './self-addresses.js'
+import { ProtocolStreams, type OpenStreamOptions, type RequestHandler, type RequestHandlerOptions, type RequestOptions, type StreamHandler } from './streams.js'
+import type { ProtocolStream } from '../connection/protocol-stream.js'
+import type { StreamMux } from '../connection/stream-mux.js'
+import { STREAM_PREFIX, isStreamPayload } from '../connection/stream-protocol.js'
 import { FanOut } from '../connection/fan-out.js'
 import { ConnectionClosedError, InvalidMessageError, InvalidOptionError, LimitExceededError, NotRunningError, PeerNotFoundError } from '../errors.js'
 import { applyTable, checkArgument, isString, type OptionTable } from '../../transforms/core/option-table.js'
 import { resolveOptions, type MeshNodeOptions, type ResolvedOptions } from '../options/node-options.js'
-import { answerCapabilityProbes } from '../overlay/capabilities.js'
+import { CAPS_PROBE, answerCapabilityProbes } from '../overlay/capabilities.js'
 import { Overlay, type OverlayHost, type OverlayStatus } from '../overlay/overlay.js'
 import { OVERLAY_PREFIX, isOverlayPayload } from '../overlay/overlay-protocol.js'
 import { fingerprint, generateIdentity, identityFromKeyObject, loadIdentity, nodeIdFromPublicKey, publicKeyHex, resolveAllowlist } from '../secure/identity.js'
@@ -44,6 +49,8 @@ export interface MeshStats {
   pendingHandshakes: number
   /** Known listen addresses (`maxKnownPeers`). */
   knownAddresses: number
+  /** Protocol streams open, over every connection (`maxStreamsPerPeer` per peer and direction). */
+  streams: number
   /** Dials queued or in flight (`dialConcurrency` at a time). */
   dialing: number
   /** Discovered addresses waiting out their dial jitter (bounded by the room left under `maxPeers`). */
@@ -80,6 +87,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
   /** Addresses this node can be reached at, so it never dials itself. */
   private readonly self: SelfAddresses
   private readonly delivery: Delivery
+  private readonly streams: ProtocolStreams
   private readonly connections: ConnectionSet
   private readonly dialler: Dialler
   private readonly exchange: PeerExchange
@@ -109,6 +117,15 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     this.fingerprint = identity === undefined ? undefined : fingerprint(identity.publicKey)
     this.transport = opts.transport ?? tcpTransport()
     this.delivery = new Delivery(this, options.inboxSize, options.maxRetainedBytes)
+    this.streams = new ProtocolStreams({
+      events: this,
+      streamsOf: peerId => {
+        this.assertRunning()
+        return this.table.entry(peerId).conn.streams as StreamMux
+      },
+      connectionTimeout: options.connectionTimeout,
+      maxBytesPerMessage: options.maxBytesPerMessage
+    })
     this.self = new SelfAddresses(options.host, options.advertiseHost, options.maxKnownPeers)
     this.book = new AddressBook(options.maxKnownPeers, failures => reconnectDelay(failures, options.reconnectBackoff, options.reconnectMaxDelay))
     this.table = new PeerTable(id, options.maxPeers, address => this.dialler.isDialing(address))
@@ -150,8 +167,10 @@ export class MeshNode extends EventEmitter<MeshEvents> {
       onListError: (error, peer, remoteAddress) => { this.emit('connection:error', { error, remoteAddress, peer, closed: false }) },
       onLimit: error => { this.emit('limit:exceeded', { error }) }
     })
-    this.connections = new ConnectionSet(options, {
+    this.connections = new ConnectionSet({ ...options, capabilityTimeout: options.overlay.capabilityTimeout }, {
       ...tables,
+      streams: this.streams,
+      probe: async conn => { await conn.send(CAPS_PROBE) },
       table: this.table,
       get running () { return node.running },
       get signal () { return node.lifetime.signal },
@@ -171,12 +190,18 @@ export class MeshNode extends EventEmitter<MeshEvents> {
         this.overlay?.peerDown(peer)
       }
     })
+    let overlayFrames: BytesHandler
     if (options.topology === 'overlay') {
       this.overlay = new Overlay(this.overlayHost(), { ...options.overlay, connectionTimeout: options.connectionTimeout })
-      this.delivery.handle(OVERLAY_PREFIX, this.overlay.receive, { relayed: false })
+      overlayFrames = this.overlay.receive
     } else {
-      this.delivery.handle(OVERLAY_PREFIX, answerCapabilityProbes(options.topology, async (peerId, msg) => { await this.table.entry(peerId).conn.send(msg) }), { relayed: false })
+      overlayFrames = answerCapabilityProbes(options.topology, async (peerId, msg) => { await this.table.entry(peerId).conn.send(msg) })
     }
+    // Only a meshline node sends overlay frames: its connection may carry protocol streams.
+    this.delivery.handle(OVERLAY_PREFIX, (data, peer, source) => {
+      this.table.get(peer.id)?.conn.streams?.remoteIsMeshline()
+      return overlayFrames(data, peer, source)
+    }, { relayed: false })
   }
 
   /** Whether the node is listening. */
@@ -303,10 +328,13 @@ export class MeshNode extends EventEmitter<MeshEvents> {
 
   /** Current sizes of the node's bounded tables. */
   stats (): MeshStats {
+    let streams = 0
+    for (const { conn } of this.table.values()) streams += (conn.streams?.sizes.inbound ?? 0) + (conn.streams?.sizes.outbound ?? 0)
     return {
       peers: this.table.size,
       ...this.connections.sizes,
       knownAddresses: this.book.size,
+      streams,
       ...this.dialler.sizes
     }
   }
@@ -336,8 +364,54 @@ export class MeshNode extends EventEmitter<MeshEvents> {
    * @throws InvalidArgumentError for an empty or reserved prefix or a handler that is not a function, DuplicateHandlerError when the prefix has a handler
    */
   handle (prefix: string, handler: BytesHandler, options?: HandlerOptions): () => void {
-    checkArgument('prefix', `a prefix that does not start with the reserved ${JSON.stringify(OVERLAY_PREFIX)}`, prefix, value => typeof value !== 'string' || !value.startsWith(OVERLAY_PREFIX))
+    checkArgument('prefix', `a prefix that does not start with the reserved ${JSON.stringify(OVERLAY_PREFIX)} or ${JSON.stringify(STREAM_PREFIX)}`, prefix,
+      value => typeof value !== 'string' || (!value.startsWith(OVERLAY_PREFIX) && !value.startsWith(STREAM_PREFIX)))
     return this.delivery.handle(prefix, handler, options)
+  }
+
+  /**
+   * Takes every protocol stream peers open for `protocol` (a name such as
+   * `/chat/1.0.0`): `handler` gets `{ stream, peer, protocol }`, where
+   * `stream` is a duplex (`source`, `sink`) for it-pipe. A peer opening a
+   * protocol with no handler is refused with `ProtocolUnsupportedError`.
+   * Handlers may be registered before `start()`.
+   * @returns a function that removes the handler (streams already open go on)
+   * @throws InvalidArgumentError, DuplicateHandlerError
+   */
+  handleStream (protocol: string, handler: StreamHandler): () => void {
+    return this.streams.handle(protocol, handler)
+  }
+
+  /**
+   * Opens a protocol stream to a connected peer, multiplexed over its link
+   * with its own flow control: a stream whose reader stalls holds back no
+   * other stream, chat or broadcast. Resolves once the peer accepted it. A
+   * line-protocol peer is found out, and refused, before any stream frame
+   * is sent to it: the first stream to a peer of unknown kind waits up to
+   * `overlay.capabilityTimeout` for its answer to a capability probe.
+   * @throws PeerNotFoundError, StreamsUnsupportedError, ProtocolUnsupportedError, TooManyStreamsError, TimeoutError, AbortedError, NotRunningError
+   */
+  async openStream (peerId: string, protocol: string, options?: OpenStreamOptions): Promise<ProtocolStream> {
+    return await this.streams.open(peerId, protocol, options)
+  }
+
+  /**
+   * Answers requests peers send with `request()` for `protocol`: `handler`
+   * gets the request's bytes and returns the response's.
+   * @returns a function that removes the handler
+   * @throws InvalidArgumentError, DuplicateHandlerError
+   */
+  handleRequests (protocol: string, handler: RequestHandler, options?: RequestHandlerOptions): () => void {
+    return this.streams.handleRequests(protocol, handler, options)
+  }
+
+  /**
+   * Sends `data` to a connected peer's `handleRequests()` handler for
+   * `protocol`, on a stream of its own, and resolves with the response.
+   * @throws what `openStream()` throws; StreamResetError (the handler failed or the link closed); LimitExceededError (`maxResponseBytes`); TimeoutError
+   */
+  async request (peerId: string, protocol: string, data: Uint8Array | Uint8ArrayList, options?: RequestOptions): Promise<Uint8Array> {
+    return await this.streams.request(peerId, protocol, data, options)
   }
 
   /**
@@ -363,8 +437,9 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     if (data.byteLength > this.options.maxBytesPerMessage) {
       throw new InvalidMessageError(`payload of ${data.byteLength} bytes exceeds maxBytesPerMessage (${this.options.maxBytesPerMessage})`)
     }
-    // A meshline peer would read it as a frame of its own overlay link.
+    // A meshline peer would read it as a frame of its own.
     if (isOverlayPayload(data)) throw new InvalidMessageError(`payloads starting with ${JSON.stringify(OVERLAY_PREFIX)} are reserved for the overlay sub-protocol`)
+    if (isStreamPayload(data)) throw new InvalidMessageError(`payloads starting with ${JSON.stringify(STREAM_PREFIX)} are reserved for protocol streams`)
   }
 
   /** The peer listening at `address`, as soon as it is connected, within `ms`. */

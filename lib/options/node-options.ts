@@ -6,6 +6,7 @@
 import { KeyObject, randomBytes } from 'node:crypto'
 import { applyTable, checked, defaultsOf, expected, integer, isFunction, isNonEmptyString, isString, oneOf, type OptionTable } from '../../transforms/core/option-table.js'
 import { resolveOverlayOptions, type OverlayOptions, type ResolvedOverlayOptions } from './overlay-options.js'
+import { STREAM_OPTIONS } from '../connection/stream-mux.js'
 import { DEFAULT_MAX_NOISE_MESSAGES } from '../secure/noise/cipher-state.js'
 import type { TransportFactory } from '../transport/transport.js'
 import type { SecureMode, Topology } from '../types.js'
@@ -76,6 +77,22 @@ export interface MeshNodeOptions {
    * they are. 0 keeps none (for a node that only listens to events).
    */
   maxRetainedBytes?: number
+  /**
+   * Protocol streams open with one peer at most, in each direction. A peer
+   * that opens more is refused (`TooManyStreamsError` on its side); so is an
+   * `openStream()` past it.
+   */
+  maxStreamsPerPeer?: number
+  /** A protocol stream's first receive window: bytes its remote may send before the reader has read any. */
+  streamWindow?: number
+  /**
+   * Bytes a protocol stream buffers at most for a reader that does not read.
+   * Its receive window starts at `streamWindow` and doubles up to this while
+   * the reader keeps up, so fast streams are not held back by round trips;
+   * a stalled stream never holds more. A peer can make a node buffer up to
+   * `maxStreamsPerPeer` times this.
+   */
+  maxStreamWindow?: number
   /** Attempts of `connect()` before it gives up. */
   bootstrapAttempts?: number
   /** First retry delay of `connect()`, doubled on every attempt (with jitter), in ms. */
@@ -182,6 +199,7 @@ export const NODE_OPTIONS = {
   extraPeersShared: integer(5, 0),
   inboxSize: integer(1024, 1),
   maxRetainedBytes: integer(1024 * 1024, 0, { unit: 'bytes' }),
+  ...STREAM_OPTIONS,
   bootstrapAttempts: integer(5, 1),
   bootstrapBackoff: integer(500, 0, { unit: 'ms' }),
   secure: { ...oneOf<SecureMode>('off', SECURE_MODES), defaultText: "'off' (a library node speaks the v0 protocol byte for byte unless asked; the CLI defaults to 'preferred')" },

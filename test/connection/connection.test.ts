@@ -23,7 +23,8 @@ function harness (maxHandshakeBytes?: number) {
     maxHandshakeBytes,
     slowPeerTimeout: 1000,
     lingerTimeout: 1000,
-    inbound: link => [
+    inbound: [],
+    protocol: link => [
       heartbeat({ link, maintenanceInterval: 60_000, peerTimeout: 60_000 }),
       discovery({ link, discoveryInterval: 60_000, peersToShare: () => ['h:1'], onPeers: () => {} })
     ],

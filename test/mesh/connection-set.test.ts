@@ -12,6 +12,7 @@ import { Delivery } from '../../lib/mesh/delivery.js'
 import type { MeshEvents } from '../../lib/mesh/events.js'
 import { PeerTable } from '../../lib/mesh/peer-table.js'
 import { SelfAddresses } from '../../lib/mesh/self-addresses.js'
+import { ProtocolStreams } from '../../lib/mesh/streams.js'
 import { DEFAULT_OPTIONS } from '../../lib/options/node-options.js'
 import { SecureLinks } from '../../lib/secure/secure-links.js'
 import { ConnectionClosedError, type MeshlineError } from '../../lib/errors.js'
@@ -20,7 +21,7 @@ import type { PeerInfo } from '../../lib/types.js'
 import { rawEnd } from '../../harness/streams.js'
 import { waitFor, within } from '../../harness/async.js'
 
-const OPTIONS: ConnectionSetOptions = { ...DEFAULT_OPTIONS, id: 'local', name: 'local-name', maxPendingHandshakes: 2, connectionTimeout: 2000 }
+const OPTIONS: ConnectionSetOptions = { ...DEFAULT_OPTIONS, id: 'local', name: 'local-name', maxPendingHandshakes: 2, connectionTimeout: 2000, capabilityTimeout: 100 }
 
 function connectionSet (opts: Partial<ConnectionSetOptions> = {}) {
   const events = new EventEmitter<MeshEvents>()
@@ -41,6 +42,8 @@ function connectionSet (opts: Partial<ConnectionSetOptions> = {}) {
     book: new AddressBook(100),
     self,
     delivery: new Delivery(events, 16, 0),
+    streams: new ProtocolStreams({ events, streamsOf: () => { throw new Error('no streams in these tests') }, connectionTimeout: 2000, maxBytesPerMessage: 1024 }),
+    probe: async () => {},
     peersToShare: () => [],
     learn: () => {},
     peerUp: peer => { seen.up.push(peer) },

@@ -24,7 +24,8 @@ function connection (role: 'dialer' | 'listener', publicKey?: Uint8Array): { con
     maxQueuedBytes: 1024,
     slowPeerTimeout: 1000,
     lingerTimeout: 10,
-    inbound: () => [],
+    protocol: () => [],
+    inbound: [],
     outbound: [],
     // Read to the end: a pipeline that stops reading closes its connection.
     deliver: async source => { await collect(source) },

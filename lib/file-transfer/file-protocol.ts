@@ -9,6 +9,12 @@
  * A file name may itself contain `|` (fields are split from the right) and,
  * from a hostile or careless peer, anything else; it is made safe only where
  * it meets the file system (see safe-name.ts).
+ *
+ * Between two meshline nodes the same three payloads travel on a protocol
+ * stream of their own (`FILE_STREAM_PROTOCOL`), one transfer per stream,
+ * each payload length-prefixed (an unsigned varint, it-length-prefixed), so
+ * a file does not share the chat's queue and a receiver's slow disk holds
+ * back that transfer only.
  */
 import { Uint8ArrayList } from 'uint8arraylist'
 import { InvalidFileFrameError } from '../errors.js'
@@ -28,6 +34,11 @@ export const HEADER_END = 0x0a
 export const FILE_CHUNK_SIZE = 256 * 1024
 /** Longest `FILESTART`/`FILEEND` payload and `FILECHUNK` header read, in bytes: file names are far shorter. */
 export const MAX_FILE_HEADER_LENGTH = 4096
+
+/** The protocol stream a transfer between meshline nodes travels on. */
+export const FILE_STREAM_PROTOCOL = '/meshline/file/1'
+/** Longest payload read from a file stream: a chunk and its header. */
+export const MAX_FILE_STREAM_PAYLOAD = FILE_CHUNK_SIZE + MAX_FILE_HEADER_LENGTH
 
 /** What `FILESTART` announces. */
 export interface FileStart { name: string, size: number, sha256: string }

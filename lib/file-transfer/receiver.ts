@@ -1,11 +1,12 @@
 /**
  * The receiving side of the file transfer sub-protocol, built on a node's
- * public API only: three `handle()` prefixes and the `peer:disconnect`
- * event. Transfers are kept apart by peer id and file name, so several
+ * public API only: three `handle()` prefixes for line-protocol senders, a
+ * stream handler for meshline ones, and the `peer:disconnect` event. Transfers are kept apart by peer id and file name, so several
  * peers may send at once (even files of the same name); each one is bounded
  * by `maxFileSize`, and their number by `maxTransfers`.
  */
 import { EventEmitter } from 'node:events'
+import * as lp from 'it-length-prefixed'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import {
   FileHashMismatchError, FileSizeMismatchError, FileTooLargeError, InvalidFileFrameError, LimitExceededError,
@@ -16,7 +17,10 @@ import { applyTable, checkArgument, integer, isNonEmptyString, required, type Op
 import { startsWithBytes } from '../../transforms/core/bytes.js'
 import { IncomingFile } from './incoming-file.js'
 import { safeFileName } from './safe-name.js'
-import { FILECHUNK_PREFIX, FILEEND_PREFIX, FILESTART_PREFIX, fileChunkHeader, parseFileChunkName, parseFileEnd, parseFileStart } from './file-protocol.js'
+import {
+  FILECHUNK_PREFIX, FILEEND_PREFIX, FILESTART_PREFIX, FILE_STREAM_PROTOCOL, MAX_FILE_STREAM_PAYLOAD, fileChunkHeader, parseFileChunkName, parseFileEnd, parseFileStart
+} from './file-protocol.js'
+import type { IncomingStream } from '../mesh/streams.js'
 import type { PeerInfo } from '../types.js'
 
 /** Largest file accepted by default, in bytes: 4 GiB. */
@@ -28,6 +32,11 @@ export const DEFAULT_MAX_TRANSFERS = 16
  * their frames are dropped quietly instead of reported one by one.
  */
 export const MAX_IGNORED_TRANSFERS = 64
+
+const utf8 = new TextEncoder()
+const FILESTART = utf8.encode(FILESTART_PREFIX)
+const FILECHUNK = utf8.encode(FILECHUNK_PREFIX)
+const FILEEND = utf8.encode(FILEEND_PREFIX)
 
 export interface FileReceiverOptions {
   /** Folder received files are written to; created when the first file arrives. */
@@ -111,6 +120,7 @@ export class FileReceiver extends EventEmitter<FileReceiverEvents> {
       node.handle(FILESTART_PREFIX, async (data, peer) => { await this.onStart(data, peer) }),
       node.handle(FILECHUNK_PREFIX, async (data, peer) => { await this.onChunk(data, peer) }),
       node.handle(FILEEND_PREFIX, async (data, peer) => { await this.onEnd(data, peer) }),
+      node.handleStream(FILE_STREAM_PROTOCOL, async incoming => { await this.onStream(incoming) }),
       () => { node.off('peer:disconnect', onDisconnect) }
     ]
   }
@@ -124,6 +134,35 @@ export class FileReceiver extends EventEmitter<FileReceiverEvents> {
   async close (): Promise<void> {
     for (const undo of this.detach.splice(0)) undo()
     await Promise.all([...this.transfers.keys()].map(async peerId => { await this.dropPeer(peerId, 'the receiver was closed') }))
+  }
+
+  /**
+   * A transfer on a stream of its own: the same payloads, length-prefixed.
+   * A stream that ends or fails before its `FILEEND` aborts its transfer.
+   */
+  private async onStream ({ stream, peer }: IncomingStream): Promise<void> {
+    let started: string | undefined
+    let reason = 'the sender\'s stream ended before FILEEND'
+    try {
+      for await (const payload of lp.decode(stream.source, { maxDataLength: MAX_FILE_STREAM_PAYLOAD })) {
+        if (startsWithBytes(payload, FILECHUNK)) {
+          await this.onChunk(payload, peer)
+        } else if (startsWithBytes(payload, FILESTART)) {
+          await this.onStart(payload, peer)
+          started = startedName(payload)
+        } else if (startsWithBytes(payload, FILEEND)) {
+          await this.onEnd(payload, peer)
+          started = undefined
+        } else {
+          this.report(peer, '', new InvalidFileFrameError('file stream payload is none of FILESTART, FILECHUNK, FILEEND'))
+        }
+      }
+    } catch (error) {
+      reason = (error as Error).message
+      stream.abort(error as Error)
+    }
+    const transfer = started === undefined ? undefined : this.lookup(peer.id, started)
+    if (started !== undefined && transfer?.state === 'active') await this.fail(peer.id, started, transfer, new TransferAbortedError(reason))
   }
 
   private async onStart (data: Uint8ArrayList, peer: PeerInfo): Promise<void> {
@@ -292,6 +331,15 @@ export class FileReceiver extends EventEmitter<FileReceiverEvents> {
         }
       }
     }
+  }
+}
+
+/** The name a `FILESTART` announces; `undefined` for a malformed one (which `onStart` reported). */
+function startedName (payload: Uint8ArrayList): string | undefined {
+  try {
+    return parseFileStart(payload).name
+  } catch {
+    return undefined
   }
 }
 

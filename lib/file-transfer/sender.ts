@@ -1,20 +1,23 @@
 /**
  * The sending side of the file transfer sub-protocol, built on a node's
- * public API only (`sendBytes`). The file is read twice, one chunk at a time:
- * once to hash it (`FILESTART` carries the hash), once to send it, each
- * chunk waiting for room in every receiver's queue, so memory stays bounded
- * whatever the file's size.
+ * public API only: a protocol stream per meshline receiver (`openStream`),
+ * `sendBytes` for a line-protocol one. The file is read twice, one chunk at
+ * a time: once to hash it (`FILESTART` carries the hash), once to send it,
+ * each chunk waiting for every receiver's stream or queue, so memory stays
+ * bounded whatever the file's size.
  */
 import { createHash } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { open, type FileHandle } from 'node:fs/promises'
 import { basename } from 'node:path'
+import * as lp from 'it-length-prefixed'
 import type { Uint8ArrayList } from 'uint8arraylist'
-import { FileAccessError, FileChangedError, NoPeersError, PeerNotFoundError, TransferAbortedError } from '../errors.js'
+import { FileAccessError, FileChangedError, NoPeersError, PeerNotFoundError, ProtocolUnsupportedError, StreamsUnsupportedError, TransferAbortedError } from '../errors.js'
 import { MeshNode } from '../mesh/node.js'
+import type { ProtocolStream } from '../connection/protocol-stream.js'
 import { applyTable, checkArgument, checked, isNonEmptyString, type OptionTable } from '../../transforms/core/option-table.js'
 import { safeFileName } from './safe-name.js'
-import { FILE_CHUNK_SIZE, encodeFileChunk, encodeFileEnd, encodeFileStart, fileChunkHeader } from './file-protocol.js'
+import { FILE_CHUNK_SIZE, FILE_STREAM_PROTOCOL, encodeFileChunk, encodeFileEnd, encodeFileStart, fileChunkHeader } from './file-protocol.js'
 
 /** Bytes read at a time while hashing, in bytes. */
 const HASH_READ_SIZE = 1024 * 1024
@@ -83,28 +86,44 @@ export class FileSend extends EventEmitter<FileSendEvents> {
     const name = this.name
     const connected = node.peers().map(peer => peer.id)
     if (to !== undefined && !connected.includes(to)) throw new PeerNotFoundError(to)
-    const receivers = new Set(to !== undefined ? [to] : connected)
-    if (receivers.size === 0) throw new NoPeersError()
+    const targets = to !== undefined ? [to] : connected
+    if (targets.length === 0) throw new NoPeersError()
     const failed: FileSendResult['failed'] = []
+    const receivers = new Map<string, FileChannel>()
+    const drop = (peerId: string, error: unknown): void => {
+      receivers.get(peerId)?.abort(error as Error)
+      receivers.delete(peerId)
+      failed.push({ peerId, error: error as Error })
+    }
+    const lost = (): TransferAbortedError => new TransferAbortedError(`every receiver of ${name} was lost`, { cause: failed[0]?.error })
 
     /** Queues one payload for every receiver still there; a receiver that fails is dropped from the transfer. */
     const sendToAll = async (payload: Uint8Array | Uint8ArrayList): Promise<void> => {
-      await Promise.all([...receivers].map(async peerId => {
+      await Promise.all([...receivers].map(async ([peerId, channel]) => {
         try {
-          await node.sendBytes(peerId, payload)
+          await channel.send(payload)
         } catch (error) {
-          receivers.delete(peerId)
-          failed.push({ peerId, error: error as Error })
+          drop(peerId, error)
         }
       }))
-      if (receivers.size === 0) throw new TransferAbortedError(`every receiver of ${name} was lost`, { cause: failed[0]?.error })
+      if (receivers.size === 0) throw lost()
     }
 
     const file = await openFile(path)
     try {
+      // Opened while the file is hashed: a line-protocol receiver takes a capability probe to be told apart.
+      const opening = Promise.all(targets.map(async peerId => {
+        try {
+          receivers.set(peerId, await openChannel(node, peerId))
+        } catch (error) {
+          failed.push({ peerId, error: error as Error })
+        }
+      }))
       const size = await fileSize(file, path)
       const progress = (phase: FileSendProgress['phase'], done: number): void => { this.emit('progress', { name, phase, done, size }) }
       const sha256 = await hashFile(file, size, path, done => { progress('hashing', done) })
+      await opening
+      if (receivers.size === 0) throw lost()
 
       await sendToAll(encodeFileStart({ name, size, sha256 }))
       const header = fileChunkHeader(name)
@@ -119,11 +138,40 @@ export class FileSend extends EventEmitter<FileSendEvents> {
       // A file changed since it was hashed ends with the hash of what was sent, so receivers reject the copy.
       const sentHash = hash.digest('hex')
       await sendToAll(encodeFileEnd({ name, sha256: sentHash }))
+      await Promise.all([...receivers].map(async ([peerId, channel]) => { await channel.end().catch(error => { drop(peerId, error) }) }))
       if (sent !== size || sentHash !== sha256) throw new FileChangedError(path)
-      return { name, size, sha256, delivered: [...receivers], failed, durationMs: performance.now() - startedAt }
+      return { name, size, sha256, delivered: [...receivers.keys()], failed, durationMs: performance.now() - startedAt }
+    } catch (error) {
+      for (const channel of receivers.values()) channel.abort(error as Error)
+      throw error
     } finally {
       await file.close()
     }
+  }
+}
+
+/** Where one receiver's payloads go: a stream of their own to a meshline node, the peer's link (`BYTES` frames) otherwise. */
+interface FileChannel {
+  send: (payload: Uint8Array | Uint8ArrayList) => Promise<void>
+  /** All was sent: a stream is half-closed. */
+  end: () => Promise<void>
+  /** The transfer failed: a stream is reset, so the receiver drops the partial file at once. */
+  abort: (error: Error) => void
+}
+
+async function openChannel (node: MeshNode, peerId: string): Promise<FileChannel> {
+  let stream: ProtocolStream
+  try {
+    stream = await node.openStream(peerId, FILE_STREAM_PROTOCOL)
+  } catch (error) {
+    // A line-protocol peer, or a meshline node that receives files the line protocol's way.
+    if (!(error instanceof StreamsUnsupportedError) && !(error instanceof ProtocolUnsupportedError)) throw error
+    return { send: async payload => { await node.sendBytes(peerId, payload) }, end: async () => {}, abort: () => {} }
+  }
+  return {
+    send: async payload => { await stream.write(lp.encode.single(payload)) },
+    end: async () => { await stream.closeWrite() },
+    abort: error => { stream.abort(error) }
   }
 }
 

@@ -10,7 +10,11 @@ import { MeshNode } from '../../lib/index.js'
 import { MAX_IGNORED_TRANSFERS, receiveFiles, type FileReceiver, type FileReceiverEvents, type FileReceiverOptions } from '../../lib/file-transfer/receiver.js'
 import { sendFile } from '../../lib/file-transfer/sender.js'
 import { FILE_CHUNK_SIZE, encodeFileChunk, encodeFileEnd, encodeFileStart, fileChunkHeader } from '../../lib/file-transfer/file-protocol.js'
+import { STREAM_PREFIX } from '../../lib/connection/stream-protocol.js'
+import { mapMessages } from '../../transforms/core/link.js'
+import { waitFor } from '../../harness/async.js'
 import { sha256 } from '../support/bytes.js'
+import { RawSocket } from '../support/raw-socket.js'
 import { ROOT, tsx } from '../support/processes.js'
 import type { PeerInfo } from '../../lib/types.js'
 
@@ -335,6 +339,64 @@ describe('file transfer: sendFile and receiveFiles', () => {
     const [result, complete] = await Promise.all([sendFile(sender, source, { to: peer.id }).done, next(files, 'complete')])
     assert.equal(result.sha256, complete.sha256)
     assert.deepEqual(await readFile(complete.path), data)
+  })
+})
+
+describe('file transfer on protocol streams', () => {
+  it('between meshline nodes travels on a stream of its own: no FILE* frame crosses the link', async () => {
+    const { base, downloads } = await sandbox()
+    const linkPayloads: string[] = []
+    const node = await startNode('receiver', {
+      inbound: [mapMessages(msg => {
+        if (msg.type === 'bytes') linkPayloads.push(Buffer.from(msg.data.subarray(0, 10)).toString('latin1'))
+        return msg
+      })]
+    })
+    const files = receiver(node, { dir: downloads })
+    const sender = await startNode('sender')
+    const peer = await sender.connect(node.address)
+    const data = randomBytes(5 * FILE_CHUNK_SIZE + 7)
+    const source = join(base, 'streamed.bin')
+    await writeFile(source, data)
+    const [result, complete] = await Promise.all([sendFile(sender, source, { to: peer.id }).done, next(files, 'complete')])
+    assert.equal(result.sha256, sha256(data))
+    assert.deepEqual(await readFile(complete.path), data)
+    assert.deepEqual(linkPayloads.filter(p => p.startsWith('FILE')), [], 'the file did not travel as BYTES frames on the link')
+  })
+
+  it('a sender that stops mid-way resets its stream: the receiver aborts the transfer and deletes the partial file', async () => {
+    const { sender, peer, files, base } = await pair()
+    const source = join(base, 'big.bin')
+    await writeFile(source, randomBytes(64 * FILE_CHUNK_SIZE))
+    const send = sendFile(sender, source, { to: peer.id })
+    send.done.catch(() => {})
+    await next(files, 'progress')
+    const failed = next(files, 'failed')
+    await sender.stop()
+    const { error, name } = await failed
+    assert.equal(error.code, 'ERR_TRANSFER_ABORTED')
+    assert.equal(name, 'big.bin')
+    assert.deepEqual(await listTree(base), ['big.bin', 'downloads'])
+  })
+
+  it('to a line-protocol peer goes as FILESTART, FILECHUNK and FILEEND frames, as before', async () => {
+    const { base } = await sandbox()
+    const sender = await startNode('sender', { overlay: { capabilityTimeout: 100 } })
+    const raw = await RawSocket.connect(Number(sender.address.split(':')[1]))
+    cleanups.push(async () => { raw.destroy() })
+    const received: Buffer[] = []
+    raw.socket.on('data', (chunk: Buffer) => { received.push(chunk) })
+    await raw.write('legacy-receiver:Legacy\nLISTEN:127.0.0.1:1\n')
+    await sender.waitForPeers(1, { timeout: DEADLINE })
+    const data = randomBytes(FILE_CHUNK_SIZE + 1)
+    const source = join(base, 'legacy.bin')
+    await writeFile(source, data)
+    const result = await sendFile(sender, source, { to: 'legacy-receiver' }).done
+    assert.deepEqual(result.delivered, ['legacy-receiver'])
+    const wire = (): string => Buffer.concat(received).toString('latin1')
+    await waitFor(() => wire().includes(`FILEEND:legacy.bin|${sha256(data)}\n`), 'the FILEEND frame', DEADLINE)
+    assert.ok(wire().includes(`FILESTART:legacy.bin|${data.byteLength}|${sha256(data)}\n`))
+    assert.ok(!wire().includes(STREAM_PREFIX))
   })
 })
 

@@ -22,6 +22,9 @@ import { causeCodes, newId, nextEvent } from '../support/mesh.js'
 import { HOST, portOf } from '../../harness/loopback.js'
 import { RawSocket } from '../support/raw-socket.js'
 import type { PeerInfo } from '../../lib/types.js'
+import type { ProtocolStream } from '../../lib/connection/protocol-stream.js'
+import { ResetCode, STREAM_PREFIX, decodeStreamFrame, encodeStreamFrame, type StreamFrame } from '../../lib/connection/stream-protocol.js'
+import { Uint8ArrayList } from 'uint8arraylist'
 import { tcpTransport } from '../../lib/transport/index.js'
 
 /** The target's limits: a line big enough to carry a 100,000-entry `PEERS:` list, a small BYTES limit. */
@@ -76,7 +79,16 @@ function loopbackAddresses (count: number): string[] {
   return Array.from({ length: count }, (_, i) => `127.${1 + ((i >> 16) & 0xff)}.${(i >> 8) & 0xff}.${i & 0xff}:${1 + (i % 60000)}`)
 }
 
+/** `payload` as one `BYTES` frame on the wire. */
+const bytesFrame = (payload: Uint8Array | Uint8ArrayList): Buffer => Buffer.concat([Buffer.from(`BYTES:${payload.byteLength}\n`), payload instanceof Uint8Array ? payload : payload.subarray()])
+
 const OFFENCES: Offence[] = [
+  {
+    name: 'a protocol-stream frame too short to name its stream',
+    handshake: true,
+    code: 'ERR_STREAM_FRAME',
+    send: writes(bytesFrame(Buffer.from(`${STREAM_PREFIX}\u0000`)))
+  },
   { name: 'BYTES:-1', handshake: true, code: 'ERR_INVALID_LENGTH', send: writes('BYTES:-1\n') },
   { name: 'BYTES:abc', handshake: true, code: 'ERR_INVALID_LENGTH', send: writes('BYTES:abc\n') },
   { name: 'BYTES:1e9', handshake: true, code: 'ERR_INVALID_LENGTH', send: writes('BYTES:1e9\n') },
@@ -271,6 +283,49 @@ describe('hostile input on a live node', () => {
     assert.ok(elapsed >= CONNECTION_TIMEOUT - 50 && elapsed < CONNECTION_TIMEOUT + 1000, `closed after ${elapsed} ms`)
     await trickling
     await assertServing()
+  })
+
+  it('streams: opening past maxStreamsPerPeer and overrunning a window cost only those streams, never the link', async () => {
+    const raw = await RawSocket.connect(portOf(target.address))
+    const held: ProtocolStream[] = []
+    const off = target.handleStream('/hostile/1', ({ stream }) => { held.push(stream) })
+    try {
+      await handshake(raw, newId())
+      const limit = target.options.maxStreamsPerPeer
+      const window = 4096
+      const opens = Array.from({ length: limit + 3 }, (_, i) => bytesFrame(encodeStreamFrame({ type: 'open', id: 2 * i + 1, window, maxFrame: window, protocol: '/hostile/1' })))
+      await raw.write(Buffer.concat(opens))
+      /** The next stream frame the node sends back (its `PEERS:` answer to the hello is skipped). */
+      const nextFrame = async (): Promise<StreamFrame> => {
+        const header = await raw.readLineMatching(line => line.startsWith('BYTES:'))
+        const length = Number(header.slice('BYTES:'.length, -1))
+        return decodeStreamFrame(new Uint8ArrayList(await raw.readBytes(length)))
+      }
+      const answers: StreamFrame[] = []
+      while (answers.length < limit + 3) answers.push(await nextFrame())
+      assert.equal(answers.filter(f => f.type === 'accept').length, limit)
+      const refused = answers.filter(f => f.type === 'refuse')
+      assert.equal(refused.length, 3)
+      assert.ok(refused.every(f => f.type === 'refuse' && f.code === ResetCode.tooManyStreams))
+      assert.equal(held.length, limit)
+      // One stream overrun: the node grants streamWindow, the peer sends more in one frame.
+      const overrun = new Uint8ArrayList(new Uint8Array(target.options.streamWindow + 1))
+      await raw.write(bytesFrame(encodeStreamFrame({ type: 'data', id: 1, data: overrun })))
+      const reset = await nextFrame()
+      assert.deepEqual({ type: reset.type, id: reset.id }, { type: 'reset', id: 1 })
+      assert.equal(reset.type === 'reset' && reset.code, ResetCode.windowExceeded)
+      await assert.rejects(held[0]?.source.next() as Promise<unknown>, (err: Error & { reason?: string }) => err.reason === 'window-exceeded')
+      // The other streams and the link are fine.
+      await raw.write(bytesFrame(encodeStreamFrame({ type: 'data', id: 3, data: new Uint8ArrayList(Buffer.from('still here')) })))
+      const next = await held[1]?.source.next()
+      assert.equal(Buffer.from(next?.value?.subarray() ?? []).toString(), 'still here')
+      assert.equal(target.stats().streams, limit - 1)
+      await assertServing()
+    } finally {
+      off()
+      raw.destroy()
+    }
+    await waitFor(() => target.stats().streams === 0, 'the hostile peer\'s streams to end with its connection')
   })
 
   it('PEERS: the node\'s own addresses are never stored nor dialled', async () => {

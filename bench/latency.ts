@@ -16,7 +16,7 @@
  * other row, a ratio above 1 means meshline is faster.
  */
 import { withPeers } from './fork.js'
-import { KiB, MB, type NetRow } from './measure.js'
+import { KiB, roundTripRow, type NetRow } from './measure.js'
 import type { MeshNodeOptions } from '../lib/index.js'
 
 export interface LatencyOptions {
@@ -44,10 +44,6 @@ const CASES: Case[] = [
 ]
 const CHAT_BYTES = 32
 
-function percentile (sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number
-}
-
 export async function runLatency (opts: LatencyOptions): Promise<NetRow[]> {
   return await withPeers(['latency pinger', 'latency echo'], async (pinger, echo) => {
     const rows: NetRow[] = []
@@ -57,26 +53,10 @@ export async function runLatency (opts: LatencyOptions): Promise<NetRow[]> {
       const count = c.count[opts.quick ? 1 : 0]
       await pinger.call('meshPing', { count: c.warmUp, load: c.load })
       await pinger.call('rawPing', { count: c.warmUp, load: c.load })
-      const meshline = (await pinger.call('meshPing', { count, load: c.load })).sort((a, b) => a - b)
-      const baseline = (await pinger.call('rawPing', { count, load: c.load })).sort((a, b) => a - b)
+      const meshline = await pinger.call('meshPing', { count, load: c.load })
+      const baseline = await pinger.call('rawPing', { count, load: c.load })
       await Promise.all([pinger.call('closeAll', undefined), echo.call('closeAll', undefined)])
-      const p50 = percentile(meshline, 0.5)
-      const baselineP50 = percentile(baseline, 0.5)
-      const messagesPerSec = 1e6 / p50
-      const baselineMessagesPerSec = 1e6 / baselineP50
-      rows.push({
-        name: c.name,
-        payloadBytes: CHAT_BYTES,
-        messagesPerSec,
-        mbPerSec: messagesPerSec * CHAT_BYTES / MB,
-        p50Us: p50,
-        p99Us: percentile(meshline, 0.99),
-        baselineMessagesPerSec,
-        baselineMbPerSec: baselineMessagesPerSec * CHAT_BYTES / MB,
-        baselineP50Us: baselineP50,
-        baselineP99Us: percentile(baseline, 0.99),
-        ratio: messagesPerSec / baselineMessagesPerSec
-      })
+      rows.push(roundTripRow(c.name, CHAT_BYTES, meshline, baseline))
     }
     return rows
   })

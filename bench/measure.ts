@@ -108,3 +108,32 @@ export function throughputColumns (times: Rounds, messages: number, payloadBytes
     baselineCpuMsPerGb: median(times.baseline.map(round => round.cpuMs)) / gigabytes
   }
 }
+
+function percentile (sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number
+}
+
+/**
+ * A row of round-trip times (µs), meshline's beside its baseline's:
+ * `messagesPerSec` is round trips per second at the median RTT, so that, as
+ * in every row, a ratio above 1 means meshline is faster.
+ */
+export function roundTripRow (name: string, payloadBytes: number, meshlineUs: number[], baselineUs: number[]): NetRow {
+  const meshline = [...meshlineUs].sort((a, b) => a - b)
+  const baseline = [...baselineUs].sort((a, b) => a - b)
+  const messagesPerSec = 1e6 / percentile(meshline, 0.5)
+  const baselineMessagesPerSec = 1e6 / percentile(baseline, 0.5)
+  return {
+    name,
+    payloadBytes,
+    messagesPerSec,
+    mbPerSec: messagesPerSec * payloadBytes / MB,
+    p50Us: percentile(meshline, 0.5),
+    p99Us: percentile(meshline, 0.99),
+    baselineMessagesPerSec,
+    baselineMbPerSec: baselineMessagesPerSec * payloadBytes / MB,
+    baselineP50Us: percentile(baseline, 0.5),
+    baselineP99Us: percentile(baseline, 0.99),
+    ratio: messagesPerSec / baselineMessagesPerSec
+  }
+}

@@ -15,6 +15,9 @@
  *   Noise) can be up side by side and measured in alternating rounds; the
  *   parent gives each group its node options.
  * - for latency, receivers echo chat lines (meshline) or ping frames (raw).
+ * - every meshline receiver also takes protocol streams (`STREAM_SINK`),
+ *   counting their bytes, and answers requests (`STREAM_ECHO`) with the
+ *   request.
  *
  * Everything listens and dials on 127.0.0.1 only.
  */
@@ -24,6 +27,11 @@ import { MeshNode, type MeshNodeOptions } from '../lib/index.js'
 import { liveMemory } from '../harness/memory.js'
 
 const HOST = '127.0.0.1'
+
+/** The protocol a receiver counts the bytes of. */
+const STREAM_SINK = '/bench/sink/1'
+/** The protocol a receiver answers requests on, with the request. */
+const STREAM_ECHO = '/bench/echo/1'
 
 /** A chat line of 32 bytes, the "chat" payload of every benchmark. */
 const CHAT_TEXT = 'chat line of 32 bytes, ok: 0000'.padEnd(32, '!')
@@ -41,8 +49,14 @@ export interface StreamArgs {
   payload: Payload
   /** Messages to send (to each peer, for a broadcast). */
   count: number
-  /** meshline only: `send` to the first peer, or `broadcast` to all. */
-  mode: 'send' | 'broadcast'
+  /**
+   * meshline only: `send` to the first peer, `broadcast` to all, or
+   * `streams`: write the payloads on protocol streams to the first peer
+   * (receivers then count bytes, not messages).
+   */
+  mode: 'send' | 'broadcast' | 'streams'
+  /** `streams` mode: how many streams share the payloads, each writing its part one `write()` per payload. @default 1 */
+  streams?: number
   /**
    * A new buffer per message instead of one reused buffer, so that what the
    * sender retains shows up in its memory (a reused buffer would hide it).
@@ -261,6 +275,13 @@ const methods = {
       const node = new MeshNode({ ...NODE_DEFAULTS, ...args.options })
       const index = group.add()
       node.on('bytes', () => { group.count(index, 1) })
+      node.handleStream(STREAM_SINK, ({ stream }) => {
+        void (async () => {
+          for await (const chunk of stream.source) group.count(index, chunk.byteLength)
+          await stream.closeWrite()
+        })()
+      })
+      node.handleRequests(STREAM_ECHO, request => request)
       node.on('chat', ({ peer, text }) => {
         group.count(index, 1)
         if (args.echo === true) node.send(peer.id, text).catch(() => {})
@@ -342,7 +363,14 @@ const methods = {
     }
     node.on('peer:disconnect', onDisconnect)
     const memory = args.watchMemory === true ? watchMemory() : undefined
-    if (payload.kind === 'chat') {
+    if (args.mode === 'streams') {
+      const streams = args.streams ?? 1
+      await Promise.all(Array.from({ length: streams }, async (_, n) => {
+        const stream = await node.openStream(peerId, STREAM_SINK)
+        for (let i = n; i < count; i += streams) await stream.write(payloadOf(payload, i, args.fresh === true, reused))
+        await stream.closeWrite()
+      }))
+    } else if (payload.kind === 'chat') {
       if (args.mode === 'send') for (let i = 0; i < count; i++) await node.send(peerId, CHAT_TEXT)
       else for (let i = 0; i < count; i++) await node.broadcast(CHAT_TEXT)
     } else {
@@ -392,6 +420,19 @@ const methods = {
     } finally {
       node.off('chat', onChat)
     }
+  },
+
+  /** Round-trip times of `count` 32-byte requests to the first peer's `STREAM_ECHO`, one at a time, in µs. */
+  async meshRequests (args: { count: number }): Promise<number[]> {
+    const { node, peerId } = senderOf()
+    const request = Buffer.from(CHAT_TEXT)
+    const rtts: number[] = []
+    for (let i = 0; i < args.count; i++) {
+      const start = performance.now()
+      await node.request(peerId, STREAM_ECHO, request)
+      rtts.push((performance.now() - start) * 1000)
+    }
+    return rtts
   },
 
   /** The same over the first raw socket, with the raw baseline's ping frames. */

@@ -21,6 +21,7 @@ import { runLatency } from './latency.js'
 import { runPointToPoint } from './point-to-point.js'
 import { runSecureBench } from './secure.js'
 import { runSlowConsumer } from './slow-consumer.js'
+import { runStreamsBench } from './streams.js'
 
 interface BenchOptions {
   quick: boolean
@@ -38,7 +39,8 @@ const suites: Array<{ name: string, run: (opts: BenchOptions) => Promise<Row[]> 
   { name: FAN_OUT, run: runFanOut },
   { name: 'slow consumer (fast peers beside the same broadcast without the slow peer)', run: runSlowConsumer },
   { name: 'latency over TCP (meshline vs a raw net.Socket echo; ratio of round trips per second at the median RTT)', run: runLatency },
-  { name: SECURE, run: runSecureBench }
+  { name: SECURE, run: runSecureBench },
+  { name: 'protocol streams', run: runStreamsBench }
 ]
 
 function format (value: string | number): string {

@@ -5,14 +5,20 @@
  * Receiving, the stream holds at most its receive window: the remote may
  * send only what it was granted, and credit goes back (a `WINDOW` frame) as
  * the reader takes data, once half a window has been read. A reader that
- * keeps finding nothing to read has its window doubled, up to
- * `maxStreamWindow`, so a fast stream is not held back by round trips while
- * a stalled one never holds more than its window. Sending, a write waits for
- * credit, so a stalled remote reader stalls this stream alone.
+ * keeps up (less than half a window left unread when credit goes back) has
+ * its window doubled, up to `maxStreamWindow` and within what the
+ * connection's streams may grow by together, so a fast stream is not held
+ * back by round trips while a stalled one never holds more than its window.
+ * Sending, a write waits for credit, so a stalled remote reader stalls this
+ * stream alone.
+ *
+ * An opener may write before the remote accepted (within `BASE_WINDOW`):
+ * a request then costs one round trip, not two. If the remote refuses, the
+ * stream fails with the refusal.
  */
 import { Uint8ArrayList } from 'uint8arraylist'
 import { StreamClosedError, StreamResetError, StreamWindowExceededError, type StreamResetReason } from '../errors.js'
-import { RESET_CODE, resetReason, type StreamFrame } from './stream-protocol.js'
+import { BASE_WINDOW, EARLY_MAX_FRAME, RESET_CODE, resetReason, type StreamFrame } from './stream-protocol.js'
 
 /** What a stream sends through, and tells when it is done. */
 export interface StreamCarrier {
@@ -20,27 +26,31 @@ export interface StreamCarrier {
   send: (frame: StreamFrame) => Promise<void>
   /** The stream has ended both ways, or was reset: forget it. */
   finished: (stream: ProtocolStream) => void
+  /** Asks to grow a receive window by `extra` bytes (or gives back `-extra`); returns how much it may (the connection's streams share a budget). */
+  grow: (extra: number) => number
 }
 
 export interface StreamWindows {
   /** The window this side grants at first, in bytes. */
   receiveWindow: number
-  /** The most the receive window grows to, in bytes: the most a stream ever buffers. */
+  /** The most the receive window grows to, in bytes. */
   maxReceiveWindow: number
-  /** The window the remote granted this side at first, in bytes. */
-  sendWindow: number
-  /** The largest `DATA` payload the remote takes, in bytes. */
-  sendMaxFrame: number
+  /** The largest `DATA` payload this side sends, before the remote said what it takes. */
+  maxFrame: number
+  /** For a stream the remote opened: the window and largest frame its `OPEN` announced. */
+  remote?: { window: number, maxFrame: number }
 }
 
 /** Byte items a stream's sink accepts. */
 export type StreamChunk = Uint8Array | Uint8ArrayList
 
 export class ProtocolStream {
-  /** Data from the remote, in order: ends after the remote's half-close, throws `StreamResetError` after a reset (once what arrived before it was read). */
+  /** Data from the remote, in order: ends after the remote's half-close, throws once the stream failed (after what arrived before). */
   readonly source: AsyncGenerator<Uint8ArrayList, void, undefined>
-  /** Why the stream was reset; `undefined` while it was not. */
-  resetError: StreamResetError | undefined
+  /** Resolves once the remote accepted the stream (at once for one it opened); rejects with why it did not. */
+  readonly ready: Promise<void>
+  /** Why the stream failed (`StreamResetError`, or the refusal of an early-written stream); `undefined` while it did not. */
+  error: Error | undefined
 
   private readonly chunks: Uint8ArrayList[] = []
   private buffered = 0
@@ -55,10 +65,12 @@ export class ProtocolStream {
   private wakeReader: (() => void) | undefined
 
   private sendCredit: number
+  private sendMaxFrame: number
   private writing = false
   private writeEnded = false
   private wakeWriter: (() => void) | undefined
   private done = false
+  private settleReady: { resolve: () => void, reject: (err: Error) => void } | undefined
 
   constructor (
     readonly id: number,
@@ -70,23 +82,34 @@ export class ProtocolStream {
   ) {
     this.receiveWindow = windows.receiveWindow
     this.receiveCredit = windows.receiveWindow
-    this.sendCredit = windows.sendWindow
+    const { remote } = windows
+    this.sendCredit = remote?.window ?? BASE_WINDOW
+    this.sendMaxFrame = Math.min(windows.maxFrame, remote?.maxFrame ?? EARLY_MAX_FRAME)
+    this.ready = remote !== undefined
+      ? Promise.resolve()
+      : new Promise((resolve, reject) => { this.settleReady = { resolve, reject } })
+    // Nobody need await it: a failure also shows in reads and writes.
+    this.ready.catch(() => {})
     this.source = this.read()
+  }
+
+  /** Bytes by which the receive window grew past its first size. */
+  get growth (): number {
+    return this.receiveWindow - this.windows.receiveWindow
   }
 
   /**
    * Writes every chunk of `source`, then half-closes: the remote's reader
    * ends, and this stream's `source` still reads what the remote sends. If
    * `source` throws, the stream is reset with that error's message.
-   * @throws StreamResetError when the stream is reset meanwhile, StreamClosedError when writing had ended
+   * @throws StreamResetError (or the refusal) when the stream failed meanwhile, StreamClosedError when writing had ended
    */
   readonly sink = async (source: AsyncIterable<StreamChunk> | Iterable<StreamChunk>): Promise<void> => {
     this.claimWriter()
     try {
       for await (const chunk of source) await this.writeChunk(chunk)
     } catch (err) {
-      if (err instanceof StreamResetError) throw err
-      this.abort(err as Error)
+      if (err !== this.error) this.abort(err as Error)
       throw err
     } finally {
       this.writing = false
@@ -97,7 +120,7 @@ export class ProtocolStream {
   /**
    * Writes one chunk, waiting for credit and for room in the connection's
    * queue. For code that writes as it goes rather than from a source.
-   * @throws StreamResetError, StreamClosedError
+   * @throws StreamResetError (or the refusal), StreamClosedError
    */
   async write (chunk: StreamChunk): Promise<void> {
     this.claimWriter()
@@ -110,7 +133,7 @@ export class ProtocolStream {
 
   /** Half-closes: tells the remote nothing more will be written. Calling it again does nothing. */
   async closeWrite (): Promise<void> {
-    if (this.writeEnded || this.resetError !== undefined) return
+    if (this.writeEnded || this.error !== undefined) return
     this.writeEnded = true
     await this.send({ type: 'fin', id: this.id })
     this.finishIfDone()
@@ -125,9 +148,19 @@ export class ProtocolStream {
   /** Resets the stream: both sides' reads and writes fail with `StreamResetError`, the remote's carrying `reason.message`. */
   abort (reason: Error): void {
     if (this.done) return
-    const error = new StreamResetError('local', 'aborted', reason.message, { cause: reason })
     this.sendReset('aborted', reason.message)
-    this.terminate(error)
+    this.terminate(new StreamResetError('local', 'aborted', reason.message, { cause: reason }))
+  }
+
+  /** The remote accepted a stream this node opened, announcing its window and largest frame. */
+  accepted (window: number, maxFrame: number): void {
+    if (this.settleReady === undefined) return
+    // What was written early counts against the window the remote now announces.
+    this.sendCredit += window - BASE_WINDOW
+    this.sendMaxFrame = Math.min(this.windows.maxFrame, maxFrame)
+    this.settleReady.resolve()
+    this.settleReady = undefined
+    this.wakeWriter?.()
   }
 
   /** The frames the mux routes to this stream. */
@@ -141,6 +174,7 @@ export class ProtocolStream {
         return
       case 'fin':
         this.remoteEnded = true
+        this.releaseGrowth()
         this.wakeReader?.()
         this.finishIfDone()
         return
@@ -156,11 +190,14 @@ export class ProtocolStream {
     this.terminate(new StreamResetError('local', reason, detail, { cause }))
   }
 
-  /** Ends the stream without telling the remote (its connection is gone): pending reads and writes fail with `error`. */
-  terminate (error: StreamResetError): void {
+  /** Ends the stream without telling the remote: pending reads and writes fail with `error`. */
+  terminate (error: Error): void {
     if (this.done) return
     this.done = true
-    this.resetError = error
+    this.error = error
+    this.releaseGrowth()
+    this.settleReady?.reject(error)
+    this.settleReady = undefined
     this.wakeReader?.()
     this.wakeWriter?.()
     this.carrier.finished(this)
@@ -195,12 +232,12 @@ export class ProtocolStream {
         if (chunk !== undefined) {
           this.buffered -= chunk.byteLength
           this.consumed += chunk.byteLength
-          this.returnCredit(this.buffered === 0)
+          this.returnCredit(this.buffered < this.receiveWindow / 2)
           yield chunk
         } else if (this.remoteEnded) {
           return
-        } else if (this.resetError !== undefined) {
-          throw this.resetError
+        } else if (this.error !== undefined) {
+          throw this.error
         } else {
           await new Promise<void>(resolve => { this.wakeReader = resolve })
           this.wakeReader = undefined
@@ -211,21 +248,24 @@ export class ProtocolStream {
     }
   }
 
-  /**
-   * Gives credit back once half a window was read. A reader that has read
-   * everything (`starved`) while the window is the limit gets a bigger one.
-   */
-  private returnCredit (starved: boolean): void {
+  /** Gives credit back once half a window was read; a reader that `keepsUp` gets a bigger window if the budget allows. */
+  private returnCredit (keepsUp: boolean): void {
     if (this.done || this.remoteEnded || this.consumed < this.receiveWindow / 2) return
     let credit = this.consumed
-    if (starved && this.receiveWindow < this.windows.maxReceiveWindow) {
-      const grown = Math.min(this.receiveWindow * 2, this.windows.maxReceiveWindow)
-      credit += grown - this.receiveWindow
-      this.receiveWindow = grown
+    if (keepsUp && this.receiveWindow < this.windows.maxReceiveWindow) {
+      const extra = this.carrier.grow(Math.min(this.receiveWindow, this.windows.maxReceiveWindow - this.receiveWindow))
+      credit += extra
+      this.receiveWindow += extra
     }
     this.consumed = 0
     this.receiveCredit += credit
     this.send({ type: 'window', id: this.id, credit }).catch(() => {})
+  }
+
+  /** Nothing more will be received: what the window grew by goes back to the connection's budget. */
+  private releaseGrowth (): void {
+    this.carrier.grow(-this.growth)
+    this.receiveWindow = this.windows.receiveWindow
   }
 
   private stopReading (): void {
@@ -239,7 +279,7 @@ export class ProtocolStream {
   }
 
   private claimWriter (): void {
-    if (this.resetError !== undefined) throw this.resetError
+    if (this.error !== undefined) throw this.error
     if (this.writeEnded) throw new StreamClosedError(`stream ${this.id} (${this.protocol}): writing has ended`)
     if (this.writing) throw new StreamClosedError(`stream ${this.id} (${this.protocol}): another write or sink is in progress`)
     this.writing = true
@@ -249,13 +289,13 @@ export class ProtocolStream {
     const length = chunk.byteLength
     let offset = 0
     while (offset < length) {
-      if (this.resetError !== undefined) throw this.resetError
-      if (this.sendCredit === 0) {
+      if (this.error !== undefined) throw this.error
+      if (this.sendCredit <= 0) {
         await new Promise<void>(resolve => { this.wakeWriter = resolve })
         this.wakeWriter = undefined
         continue
       }
-      const size = Math.min(length - offset, this.sendCredit, this.windows.sendMaxFrame)
+      const size = Math.min(length - offset, this.sendCredit, this.sendMaxFrame)
       const piece = chunk instanceof Uint8Array ? chunk.subarray(offset, offset + size) : chunk.sublist(offset, offset + size)
       this.sendCredit -= size
       offset += size
@@ -267,8 +307,8 @@ export class ProtocolStream {
     try {
       await this.carrier.send(frame)
     } catch (err) {
-      // The connection is closing: the mux terminates every stream with why.
-      throw this.resetError ?? new StreamResetError('local', 'closing', (err as Error).message, { cause: err })
+      // The connection is closing: the mux fails every stream with why.
+      throw this.error ?? new StreamResetError('local', 'closing', (err as Error).message, { cause: err })
     }
   }
 

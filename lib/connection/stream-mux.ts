@@ -21,7 +21,7 @@ import { integer, type OptionTable } from '../../transforms/core/option-table.js
 import type { Link, MessageTransform } from '../../transforms/core/link.js'
 import type { Message } from '../../transforms/core/line-protocol.js'
 import { ProtocolStream, type StreamCarrier } from './protocol-stream.js'
-import { MAX_STREAM_ID, ResetCode, resetReason, STREAM_HEADER_LENGTH, decodeStreamFrame, encodeStreamFrame, isStreamPayload, type StreamFrame } from './stream-protocol.js'
+import { BASE_WINDOW, EARLY_MAX_FRAME, MAX_STREAM_ID, ResetCode, resetReason, STREAM_HEADER_LENGTH, decodeStreamFrame, encodeStreamFrame, isStreamPayload, type StreamFrame } from './stream-protocol.js'
 
 export interface StreamOptions {
   /** Streams open with one peer at most, in each direction; a peer that opens more is refused with `TooManyStreamsError`. */
@@ -30,13 +30,16 @@ export interface StreamOptions {
   streamWindow?: number
   /** Bytes a stream buffers at most for its reader: its receive window grows up to this while the reader keeps up. */
   maxStreamWindow?: number
+  /** Bytes by which the receive windows of one peer's streams may grow in total past `streamWindow` each. */
+  maxStreamGrowthPerPeer?: number
 }
 
 /** Each stream option's default, range and unit. */
 export const STREAM_OPTIONS = {
   maxStreamsPerPeer: integer(256, 1, { max: 65_536 }),
-  streamWindow: integer(256 * 1024, 1024, { max: 0xffff_ffff, unit: 'bytes' }),
-  maxStreamWindow: integer(4 * 1024 * 1024, 1024, { max: 0xffff_ffff, unit: 'bytes' })
+  streamWindow: integer(256 * 1024, BASE_WINDOW, { max: 0xffff_ffff, unit: 'bytes' }),
+  maxStreamWindow: integer(16 * 1024 * 1024, BASE_WINDOW, { max: 0xffff_ffff, unit: 'bytes' }),
+  maxStreamGrowthPerPeer: integer(64 * 1024 * 1024, 0, { unit: 'bytes' })
 } satisfies OptionTable<StreamOptions>
 
 /** Largest `DATA` payload in one frame, in bytes: big enough for full-speed writes, small enough that streams interleave. */
@@ -70,22 +73,22 @@ export interface OpenOptions {
   /** In ms; then it rejects with `TimeoutError`. */
   timeout: number
   signal?: AbortSignal | undefined
-}
-
-interface PendingOpen {
-  stream: ProtocolStream | undefined
-  protocol: string
-  resolve: (stream: ProtocolStream) => void
-  reject: (err: Error) => void
+  /**
+   * Resolve as soon as the `OPEN` is queued, not once it is accepted: the
+   * stream may be written at once (early data), and fails with the refusal
+   * if there is one.
+   */
+  early?: boolean
 }
 
 export class StreamMux {
-  /** Open streams by id, both directions. */
+  /** Open streams by id, both directions, from their `OPEN`. */
   private readonly streams = new Map<number, ProtocolStream>()
-  private readonly pending = new Map<number, PendingOpen>()
   private nextId: number
   private inboundCount = 0
   private outboundCount = 0
+  /** Bytes the receive windows grew by, over every stream still receiving. */
+  private growth = 0
   private remote: RemoteKind = 'unknown'
   private knownWaiters: Array<() => void> = []
   private probing: Promise<void> | undefined
@@ -95,10 +98,15 @@ export class StreamMux {
 
   constructor (private readonly opts: StreamMuxOptions) {
     this.nextId = opts.role === 'dialer' ? 1 : 2
-    this.maxFrame = Math.max(1, Math.min(MAX_DATA_FRAME, opts.maxBytesPerMessage - STREAM_HEADER_LENGTH))
+    this.maxFrame = Math.min(MAX_DATA_FRAME, opts.maxBytesPerMessage - STREAM_HEADER_LENGTH)
     this.carrier = {
       send: async frame => { await this.sendFrame(frame) },
-      finished: stream => { this.forget(stream) }
+      finished: stream => { this.forget(stream) },
+      grow: extra => {
+        const granted = extra < 0 ? extra : Math.min(extra, Math.max(0, this.opts.maxStreamGrowthPerPeer - this.growth))
+        this.growth += granted
+        return granted
+      }
     }
   }
 
@@ -138,39 +146,53 @@ export class StreamMux {
   }
 
   /**
-   * Opens a stream for `protocol`; resolves once the remote accepted it.
+   * Opens a stream for `protocol`; resolves once the remote accepted it
+   * (or, `early`, once its `OPEN` is queued).
    * @throws StreamsUnsupportedError, ProtocolUnsupportedError, TooManyStreamsError, TimeoutError, AbortedError, StreamResetError (the connection closed)
    */
-  async open (protocol: string, { timeout, signal }: OpenOptions): Promise<ProtocolStream> {
+  async open (protocol: string, { timeout, signal, early = false }: OpenOptions): Promise<ProtocolStream> {
+    if (signal?.aborted === true) throw new AbortedError(`opening a ${JSON.stringify(protocol)} stream`, { cause: signal.reason })
+    // The common case of a request, early to a known meshline node, waits for nothing: no timer.
+    if (early && this.remote === 'meshline') return this.start(protocol)
     const what = `opening a ${JSON.stringify(protocol)} stream`
     let timer: NodeJS.Timeout | undefined
     let onAbort: (() => void) | undefined
-    let id: number | undefined
+    let stream: ProtocolStream | undefined
     const ended = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(() => { reject(new TimeoutError(what, timeout)) }, timeout)
       onAbort = () => { reject(new AbortedError(what, { cause: signal?.reason })) }
-      if (signal?.aborted === true) onAbort()
-      else signal?.addEventListener('abort', onAbort, { once: true })
+      signal?.addEventListener('abort', onAbort, { once: true })
     })
     ended.catch(() => {})
     try {
       await Promise.race([this.whenMeshline(), ended])
-      if (this.closedBy !== undefined) throw this.closedError(this.closedBy)
-      if (this.outboundCount >= this.opts.maxStreamsPerPeer) throw new TooManyStreamsError('local', this.opts.maxStreamsPerPeer)
-      id = this.takeId()
-      const accepted = new Promise<ProtocolStream>((resolve, reject) => {
-        this.pending.set(id as number, { stream: undefined, protocol, resolve, reject })
-      })
-      this.outboundCount++
-      await Promise.race([this.sendFrame({ type: 'open', id, window: this.opts.streamWindow, maxFrame: this.maxFrame, protocol }), ended])
-      return await Promise.race([accepted, ended])
+      stream = this.start(protocol)
+      if (!early) await Promise.race([stream.ready, ended])
+      return stream
     } catch (err) {
-      if (id !== undefined) this.cancelOpen(id)
+      // The remote may accept it yet: it is reset, so that it does not stay open there.
+      if (err !== stream?.error) stream?.abort(err as Error)
       throw err
     } finally {
       clearTimeout(timer)
       if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort)
     }
+  }
+
+  /**
+   * A new outbound stream, its `OPEN` queued: frames queue in order, so
+   * whatever is written next follows it, whether or not this send waits.
+   */
+  private start (protocol: string): ProtocolStream {
+    if (this.closedBy !== undefined) throw this.closedError(this.closedBy)
+    if (this.maxFrame < EARLY_MAX_FRAME) throw new StreamsUnsupportedError(this.opts.remoteId(), `this node's maxBytesPerMessage is below ${EARLY_MAX_FRAME + STREAM_HEADER_LENGTH} bytes`)
+    if (this.outboundCount >= this.opts.maxStreamsPerPeer) throw new TooManyStreamsError('local', this.opts.maxStreamsPerPeer)
+    const id = this.takeId()
+    const stream = this.track(id, protocol, 'outbound', undefined)
+    this.sendFrame({ type: 'open', id, window: this.opts.streamWindow, maxFrame: this.maxFrame, protocol }).catch((err: Error) => {
+      stream.terminate(this.closedError(err))
+    })
+    return stream
   }
 
   /** Takes one stream frame in; never waits. */
@@ -188,11 +210,8 @@ export class StreamMux {
     }
     switch (frame.type) {
       case 'open': return this.opened(frame)
-      case 'accept': return this.accepted(frame)
-      case 'refuse': return this.refused(frame)
-      case 'reset':
-        if (this.pending.has(frame.id)) return this.refused({ ...frame, type: 'refuse' })
-        return this.streams.get(frame.id)?.receive(frame)
+      case 'accept': return this.outbound(frame.id)?.accepted(frame.window, frame.maxFrame)
+      case 'refuse': return this.outbound(frame.id)?.terminate(this.refusal(frame))
       default: this.streams.get(frame.id)?.receive(frame)
     }
   }
@@ -206,10 +225,6 @@ export class StreamMux {
     if (this.closedBy !== undefined) return
     this.closedBy = reason
     for (const stream of [...this.streams.values()]) stream.reset('closing', reason.message, reason)
-    for (const [id, open] of this.pending) {
-      this.pending.delete(id)
-      open.reject(this.closedError(reason))
-    }
     for (const wake of this.knownWaiters.splice(0)) wake()
   }
 
@@ -250,15 +265,35 @@ export class StreamMux {
     return id
   }
 
+  /** Whether `id` is in this side's numbering. */
+  private ours (id: number): boolean {
+    return (id % 2 === 1) === (this.opts.role === 'dialer')
+  }
+
+  /** The open stream `id` if this node opened it. */
+  private outbound (id: number): ProtocolStream | undefined {
+    return this.ours(id) ? this.streams.get(id) : undefined
+  }
+
+  private refusal (frame: Extract<StreamFrame, { type: 'refuse' }>): Error {
+    const stream = this.streams.get(frame.id) as ProtocolStream
+    if (frame.code === ResetCode.unsupported) return new ProtocolUnsupportedError(this.opts.remoteId(), stream.protocol)
+    if (frame.code === ResetCode.tooManyStreams) return new TooManyStreamsError('remote')
+    return new StreamResetError('remote', resetReason(frame.code), frame.reason)
+  }
+
   private opened (frame: Extract<StreamFrame, { type: 'open' }>): void {
     const { id } = frame
-    const ours = (id % 2 === 1) === (this.opts.role === 'dialer')
-    if (ours || this.streams.has(id)) {
-      this.resetStream(id, new StreamFrameError(ours ? 'OPEN with an id of this side\'s numbering' : 'OPEN for a stream already open', id))
+    if (this.ours(id) || this.streams.has(id)) {
+      this.resetStream(id, new StreamFrameError(this.ours(id) ? 'OPEN with an id of this side\'s numbering' : 'OPEN for a stream already open', id))
       return
     }
     if (this.closedBy !== undefined) {
       this.refuse(id, ResetCode.closing, this.closedBy.message)
+      return
+    }
+    if (this.maxFrame < EARLY_MAX_FRAME) {
+      this.refuse(id, ResetCode.protocol, 'this node takes no protocol streams (its maxBytesPerMessage is too small)')
       return
     }
     if (this.inboundCount >= this.opts.maxStreamsPerPeer) {
@@ -275,39 +310,12 @@ export class StreamMux {
     accept(stream)
   }
 
-  private accepted (frame: Extract<StreamFrame, { type: 'accept' }>): void {
-    const open = this.pending.get(frame.id)
-    if (open === undefined) return
-    this.pending.delete(frame.id)
-    this.outboundCount--
-    open.resolve(this.track(frame.id, open.protocol, 'outbound', frame))
-  }
-
-  private refused (frame: Extract<StreamFrame, { type: 'refuse' }>): void {
-    const open = this.pending.get(frame.id)
-    if (open === undefined) return
-    this.pending.delete(frame.id)
-    this.outboundCount--
-    open.reject(frame.code === ResetCode.unsupported
-      ? new ProtocolUnsupportedError(this.opts.remoteId(), open.protocol)
-      : frame.code === ResetCode.tooManyStreams
-        ? new TooManyStreamsError('remote')
-        : new StreamResetError('remote', resetReason(frame.code), frame.reason))
-  }
-
-  /** An open that timed out or was aborted: the remote may accept it yet, so it is reset. */
-  private cancelOpen (id: number): void {
-    if (!this.pending.delete(id)) return
-    this.outboundCount--
-    this.sendFrame({ type: 'reset', id, code: ResetCode.aborted, reason: 'open cancelled' }).catch(() => {})
-  }
-
-  private track (id: number, protocol: string, direction: 'inbound' | 'outbound', remote: { window: number, maxFrame: number }): ProtocolStream {
+  private track (id: number, protocol: string, direction: 'inbound' | 'outbound', remote: { window: number, maxFrame: number } | undefined): ProtocolStream {
     const stream = new ProtocolStream(id, protocol, direction, {
       receiveWindow: this.opts.streamWindow,
       maxReceiveWindow: Math.max(this.opts.streamWindow, this.opts.maxStreamWindow),
-      sendWindow: remote.window,
-      sendMaxFrame: Math.min(remote.maxFrame, this.maxFrame)
+      maxFrame: this.maxFrame,
+      remote
     }, this.carrier)
     this.streams.set(id, stream)
     if (direction === 'inbound') this.inboundCount++

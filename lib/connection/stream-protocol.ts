@@ -14,9 +14,12 @@
  *   RESET   code: u8, reason: UTF-8 to the end
  *
  * `window` is how many bytes the sender of OPEN or ACCEPT lets the other side
- * send on the stream before a `WINDOW` frame grants more; `maxFrame` the
- * largest `DATA` payload it takes in one frame. The side that dialled the
- * connection numbers its streams odd, the other even, so ids never collide.
+ * send on the stream before a `WINDOW` frame grants more, at least
+ * `BASE_WINDOW`; `maxFrame` the largest `DATA` payload it takes in one frame,
+ * at least `EARLY_MAX_FRAME`. Before its ACCEPT arrives, an opener may send
+ * `BASE_WINDOW` bytes in frames of at most `EARLY_MAX_FRAME`, and those
+ * count against the announced window. The side that dialled the connection
+ * numbers its streams odd, the other even, so ids never collide.
  */
 import { Uint8ArrayList } from 'uint8arraylist'
 import { startsWithBytes } from '../../transforms/core/bytes.js'
@@ -27,6 +30,11 @@ export const STREAM_PREFIX = 'meshline-stream/1 '
 const PREFIX_BYTES = new TextEncoder().encode(STREAM_PREFIX)
 /** Prefix, type and stream id. */
 export const STREAM_HEADER_LENGTH = PREFIX_BYTES.length + 5
+
+/** The window every stream starts with, each way, in bytes: an opener may send this much before it is accepted. */
+export const BASE_WINDOW = 64 * 1024
+/** Largest `DATA` payload before the remote announced its own, in bytes. */
+export const EARLY_MAX_FRAME = 16 * 1024
 
 /** Longest protocol name, in UTF-8 bytes. */
 export const MAX_PROTOCOL_LENGTH = 256
@@ -87,12 +95,22 @@ export function isStreamPayload (data: Uint8Array | Uint8ArrayList): boolean {
   return startsWithBytes(data, PREFIX_BYTES)
 }
 
+function writeUint32 (bytes: Uint8Array, at: number, value: number): void {
+  bytes[at] = value >>> 24
+  bytes[at + 1] = value >>> 16
+  bytes[at + 2] = value >>> 8
+  bytes[at + 3] = value
+}
+
+function readUint32 (bytes: Uint8Array, at: number): number {
+  return (((bytes[at] as number) << 24) | ((bytes[at + 1] as number) << 16) | ((bytes[at + 2] as number) << 8) | (bytes[at + 3] as number)) >>> 0
+}
+
 function header (type: number, id: number, bodyLength: number): Uint8Array {
   const bytes = new Uint8Array(STREAM_HEADER_LENGTH + bodyLength)
   bytes.set(PREFIX_BYTES)
-  const view = new DataView(bytes.buffer)
-  view.setUint8(PREFIX_BYTES.length, type)
-  view.setUint32(PREFIX_BYTES.length + 1, id)
+  bytes[PREFIX_BYTES.length] = type
+  writeUint32(bytes, PREFIX_BYTES.length + 1, id)
   return bytes
 }
 
@@ -115,12 +133,11 @@ export function encodeStreamFrame (frame: StreamFrame): Uint8Array | Uint8ArrayL
   switch (frame.type) {
     case 'open':
     case 'accept': {
-      const name = frame.type === 'open' ? utf8.encode(frame.protocol) : new Uint8Array(0)
-      const bytes = header(FrameType[frame.type], frame.id, 8 + name.length)
-      const view = new DataView(bytes.buffer)
-      view.setUint32(STREAM_HEADER_LENGTH, frame.window)
-      view.setUint32(STREAM_HEADER_LENGTH + 4, frame.maxFrame)
-      bytes.set(name, STREAM_HEADER_LENGTH + 8)
+      const name = frame.type === 'open' ? utf8.encode(frame.protocol) : undefined
+      const bytes = header(FrameType[frame.type], frame.id, 8 + (name?.length ?? 0))
+      writeUint32(bytes, STREAM_HEADER_LENGTH, frame.window)
+      writeUint32(bytes, STREAM_HEADER_LENGTH + 4, frame.maxFrame)
+      if (name !== undefined) bytes.set(name, STREAM_HEADER_LENGTH + 8)
       return bytes
     }
     case 'refuse':
@@ -135,7 +152,7 @@ export function encodeStreamFrame (frame: StreamFrame): Uint8Array | Uint8ArrayL
       return new Uint8ArrayList(header(FrameType.data, frame.id, 0), ...frame.data)
     case 'window': {
       const bytes = header(FrameType.window, frame.id, 4)
-      new DataView(bytes.buffer).setUint32(STREAM_HEADER_LENGTH, frame.credit)
+      writeUint32(bytes, STREAM_HEADER_LENGTH, frame.credit)
       return bytes
     }
     case 'fin':
@@ -145,64 +162,64 @@ export function encodeStreamFrame (frame: StreamFrame): Uint8Array | Uint8ArrayL
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
 
+function decodeText (bytes: Uint8Array, what: string, id: number): string {
+  try {
+    return strictUtf8.decode(bytes)
+  } catch {
+    throw new StreamFrameError(`${what} is not valid UTF-8`, id)
+  }
+}
+
+function bodyOf (name: string, head: Uint8Array, id: number, min: number, max: number): void {
+  const length = head.length - STREAM_HEADER_LENGTH
+  if (length < min || length > max) {
+    throw new StreamFrameError(`${name} frame has a ${length}-byte body, expected ${min === max ? String(min) : max === Infinity ? `at least ${min}` : `${min} to ${max}`}`, id)
+  }
+}
+
+/** Longest frame other than `DATA`: `OPEN` with the longest protocol name, or a reset with the longest reason. */
+const MAX_CONTROL_FRAME = STREAM_HEADER_LENGTH + Math.max(8 + MAX_PROTOCOL_LENGTH, 1 + MAX_REASON_LENGTH)
+
 /**
  * Decodes a stream frame from a `BYTES` payload that starts with
  * `STREAM_PREFIX`. A `DATA` frame's payload is a view of `data`, not a copy.
- * @throws StreamFrameError naming what is wrong; `id` is set when the frame's stream is known
+ * @throws StreamFrameError naming what is wrong; `streamId` is set when the frame's stream is known
  */
 export function decodeStreamFrame (data: Uint8ArrayList): StreamFrame {
   if (data.byteLength < STREAM_HEADER_LENGTH) throw new StreamFrameError(`frame of ${data.byteLength} bytes is shorter than its ${STREAM_HEADER_LENGTH}-byte header`)
-  const type = data.getUint8(PREFIX_BYTES.length)
-  const id = data.getUint32(PREFIX_BYTES.length + 1)
-  const bodyLength = data.byteLength - STREAM_HEADER_LENGTH
-  const body = (): Uint8Array => data.subarray(STREAM_HEADER_LENGTH)
-  const text = (bytes: Uint8Array, what: string): string => {
-    try {
-      return strictUtf8.decode(bytes)
-    } catch {
-      throw new StreamFrameError(`${what} is not valid UTF-8`, id)
-    }
-  }
-  const exactly = (length: number, name: string): void => {
-    if (bodyLength !== length) throw new StreamFrameError(`${name} frame has a ${bodyLength}-byte body, expected ${length}`, id)
-  }
+  // Contiguous in the common case (one chunk), so this is a view; control frames are small.
+  const head = data.subarray(0, Math.min(data.byteLength, MAX_CONTROL_FRAME + 1))
+  const type = head[PREFIX_BYTES.length] as number
+  const id = readUint32(head, PREFIX_BYTES.length + 1)
   switch (type) {
+    case FrameType.data:
+      return { type: 'data', id, data: data.sublist(STREAM_HEADER_LENGTH) }
+    case FrameType.window:
+      bodyOf('WINDOW', head, id, 4, 4)
+      return { type: 'window', id, credit: readUint32(head, STREAM_HEADER_LENGTH) }
+    case FrameType.fin:
+      bodyOf('FIN', head, id, 0, 0)
+      return { type: 'fin', id }
     case FrameType.open:
     case FrameType.accept: {
       const name = type === FrameType.open ? 'OPEN' : 'ACCEPT'
-      if (bodyLength < 8) throw new StreamFrameError(`${name} frame has a ${bodyLength}-byte body, expected at least 8`, id)
-      const window = data.getUint32(STREAM_HEADER_LENGTH)
-      const maxFrame = data.getUint32(STREAM_HEADER_LENGTH + 4)
-      if (maxFrame === 0) throw new StreamFrameError(`${name} frame announces a maxFrame of 0`, id)
-      if (type === FrameType.accept) {
-        exactly(8, name)
-        return { type: 'accept', id, window, maxFrame }
-      }
-      const protocol = body().subarray(8)
-      if (protocol.length === 0 || protocol.length > MAX_PROTOCOL_LENGTH) {
-        throw new StreamFrameError(`OPEN frame names a protocol of ${protocol.length} bytes, expected 1 to ${MAX_PROTOCOL_LENGTH}`, id)
-      }
-      return { type: 'open', id, window, maxFrame, protocol: text(protocol, 'protocol name') }
+      bodyOf(name, head, id, type === FrameType.open ? 9 : 8, type === FrameType.open ? 8 + MAX_PROTOCOL_LENGTH : 8)
+      const window = readUint32(head, STREAM_HEADER_LENGTH)
+      const maxFrame = readUint32(head, STREAM_HEADER_LENGTH + 4)
+      if (window < BASE_WINDOW) throw new StreamFrameError(`${name} frame announces a window of ${window} bytes, below the base ${BASE_WINDOW}`, id)
+      if (maxFrame < EARLY_MAX_FRAME) throw new StreamFrameError(`${name} frame announces a maxFrame of ${maxFrame} bytes, below ${EARLY_MAX_FRAME}`, id)
+      if (type === FrameType.accept) return { type: 'accept', id, window, maxFrame }
+      return { type: 'open', id, window, maxFrame, protocol: decodeText(head.subarray(STREAM_HEADER_LENGTH + 8), 'protocol name', id) }
     }
     case FrameType.refuse:
     case FrameType.reset: {
       const name = type === FrameType.refuse ? 'REFUSE' : 'RESET'
-      if (bodyLength < 1 || bodyLength > 1 + MAX_REASON_LENGTH) throw new StreamFrameError(`${name} frame has a ${bodyLength}-byte body, expected 1 to ${1 + MAX_REASON_LENGTH}`, id)
-      const code = data.getUint8(STREAM_HEADER_LENGTH)
+      bodyOf(name, head, id, 1, 1 + MAX_REASON_LENGTH)
+      const code = head[STREAM_HEADER_LENGTH] as number
       if (!RESET_CODES.has(code)) throw new StreamFrameError(`${name} frame has unknown code ${code}`, id)
-      const reason = text(body().subarray(1), 'reason')
+      const reason = decodeText(head.subarray(STREAM_HEADER_LENGTH + 1), 'reason', id)
       return type === FrameType.refuse ? { type: 'refuse', id, code: code as ResetCode, reason } : { type: 'reset', id, code: code as ResetCode, reason }
     }
-    case FrameType.data:
-      return { type: 'data', id, data: data.sublist(STREAM_HEADER_LENGTH) }
-    case FrameType.window: {
-      exactly(4, 'WINDOW')
-      const credit = data.getUint32(STREAM_HEADER_LENGTH)
-      return { type: 'window', id, credit }
-    }
-    case FrameType.fin:
-      exactly(0, 'FIN')
-      return { type: 'fin', id }
     default:
       throw new StreamFrameError(`unknown frame type ${type}`, id)
   }

@@ -31,7 +31,7 @@ import { guarded, type MessageTransform } from '../../transforms/core/link.js'
 export type ConnectionSetOptions = Pick<ResolvedOptions,
 'id' | 'name' | 'maxLineLength' | 'maxBytesPerMessage' | 'maxQueuedBytes' | 'maxHandshakeBytes' | 'slowPeerTimeout' | 'connectionTimeout' |
 'maxPendingHandshakes' | 'maintenanceInterval' | 'peerTimeout' | 'discoveryInterval' | 'inbound' | 'outbound' |
-'maxStreamsPerPeer' | 'streamWindow' | 'maxStreamWindow'> & { capabilityTimeout: number }
+'maxStreamsPerPeer' | 'streamWindow' | 'maxStreamWindow' | 'maxStreamGrowthPerPeer'> & { capabilityTimeout: number }
 
 /** What the connections need of their node. */
 export interface ConnectionSetHost {
@@ -213,6 +213,7 @@ export class ConnectionSet {
         maxStreamsPerPeer: opts.maxStreamsPerPeer,
         streamWindow: opts.streamWindow,
         maxStreamWindow: opts.maxStreamWindow,
+        maxStreamGrowthPerPeer: opts.maxStreamGrowthPerPeer,
         capabilityTimeout: opts.capabilityTimeout,
         remoteId: () => peer?.id ?? transport.remoteAddress,
         probe: async () => { await host.probe(conn) },

@@ -145,30 +145,36 @@ export class ProtocolStreams {
   }
 
   /**
-   * Sends `request` on a new stream and resolves with the response.
+   * Sends `request` on a new stream and resolves with the response. The
+   * request is written without waiting for the stream to be accepted, so an
+   * exchange takes one round trip.
    * @throws what `open()` throws; StreamResetError (the handler failed, or the connection closed); LimitExceededError; TimeoutError
    */
+
   async request (peerId: string, protocol: string, request: StreamChunk, options?: RequestOptions): Promise<Uint8Array> {
+    checkArgument('peerId', 'a peer id string', peerId, value => typeof value === 'string')
+    checkArgument('protocol', PROTOCOL_NAME, protocol, isProtocolName)
     checkArgument('request', 'a Uint8Array or Uint8ArrayList', request, value => value instanceof Uint8Array || isUint8ArrayList(value))
     const { timeout, signal, maxResponseBytes } = applyTable(REQUEST_OPTIONS, options)
     const limit = timeout ?? this.host.connectionTimeout
     const started = performance.now()
-    const stream = await this.open(peerId, protocol, { timeout: limit, signal })
-    const remaining = Math.max(1, limit - (performance.now() - started))
-    const ended = new AbortController()
-    const expiry = setTimeout(() => { ended.abort(new TimeoutError(`request on ${protocol}`, limit)) }, remaining)
-    const onAbort = (): void => { ended.abort(new AbortedError(`request on ${protocol}`, { cause: signal?.reason })) }
+    const stream = await this.host.streamsOf(peerId).open(protocol, { timeout: limit, signal, early: true })
+    // One timer and one listener for the whole exchange: each ends it by aborting the stream with why.
+    let ended: Error | undefined
+    const end = (error: Error): void => {
+      ended ??= error
+      stream.abort(error)
+    }
+    const timer = setTimeout(() => { end(new TimeoutError(`request on ${protocol}`, limit)) }, Math.max(1, limit - (performance.now() - started)))
+    const onAbort = (): void => { end(new AbortedError(`request on ${protocol}`, { cause: signal?.reason })) }
     signal?.addEventListener('abort', onAbort, { once: true })
-    const stop = (): void => { stream.abort(ended.signal.reason as Error) }
-    ended.signal.addEventListener('abort', stop, { once: true })
     try {
       return await exchange(stream, request, maxResponseBytes ?? this.host.maxBytesPerMessage)
     } catch (err) {
-      throw ended.signal.aborted ? ended.signal.reason : err
+      throw ended ?? err
     } finally {
-      clearTimeout(expiry)
+      clearTimeout(timer)
       signal?.removeEventListener('abort', onAbort)
-      ended.signal.removeEventListener('abort', stop)
     }
   }
 }

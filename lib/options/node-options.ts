@@ -88,11 +88,16 @@ export interface MeshNodeOptions {
   /**
    * Bytes a protocol stream buffers at most for a reader that does not read.
    * Its receive window starts at `streamWindow` and doubles up to this while
-   * the reader keeps up, so fast streams are not held back by round trips;
-   * a stalled stream never holds more. A peer can make a node buffer up to
-   * `maxStreamsPerPeer` times this.
+   * the reader keeps up, so a fast stream is not held back by round trips;
+   * a stalled stream holds no more than its window.
    */
   maxStreamWindow?: number
+  /**
+   * Bytes by which the receive windows of one peer's streams may grow in
+   * total past `streamWindow` each. What a peer's streams can make this node
+   * buffer is at most `maxStreamsPerPeer` times `streamWindow`, plus this.
+   */
+  maxStreamGrowthPerPeer?: number
   /** Attempts of `connect()` before it gives up. */
   bootstrapAttempts?: number
   /** First retry delay of `connect()`, doubled on every attempt (with jitter), in ms. */

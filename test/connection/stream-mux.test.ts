@@ -7,7 +7,7 @@ import { Uint8ArrayList } from 'uint8arraylist'
 import { ProtocolUnsupportedError, StreamClosedError, StreamFrameError, StreamResetError, StreamsUnsupportedError, TooManyStreamsError } from '../../lib/errors.js'
 import { StreamMux, STREAM_OPTIONS, type AcceptStream, type StreamMuxOptions } from '../../lib/connection/stream-mux.js'
 import type { ProtocolStream } from '../../lib/connection/protocol-stream.js'
-import { ResetCode, encodeStreamFrame, isStreamPayload } from '../../lib/connection/stream-protocol.js'
+import { BASE_WINDOW, EARLY_MAX_FRAME, ResetCode, encodeStreamFrame, isStreamPayload } from '../../lib/connection/stream-protocol.js'
 import { classifier } from '../../transforms/classifier.js'
 import { encoder } from '../../transforms/encoder.js'
 import { frameDecoder } from '../../transforms/frame-decoder.js'
@@ -32,14 +32,18 @@ interface WireOptions {
   maxChunk?: number
   /** Whether `b` is a line-protocol peer: it takes nothing and answers no probe. */
   legacyB?: boolean
+  /** Holds back what `b` sends until `release()` is called. */
+  holdB?: boolean
 }
 
 /**
  * Two muxes joined by the real line-protocol framing, each way: messages
  * are encoded, the bytes cut into random chunks, decoded and classified.
  */
-function wire (opts: WireOptions = {}): { a: End, b: End, errors: unknown[], close: () => void } {
+function wire (opts: WireOptions = {}): { a: End, b: End, errors: unknown[], close: () => void, release: () => void } {
   const errors: unknown[] = []
+  let release = (): void => {}
+  const released = opts.holdB === true ? new Promise<void>(resolve => { release = resolve }) : Promise.resolve()
   const ends: End[] = []
   const outs = [pushable<Message[]>(), pushable<Message[]>()]
   const make = (index: number, own: Partial<StreamMuxOptions> | undefined): End => {
@@ -69,8 +73,12 @@ function wire (opts: WireOptions = {}): { a: End, b: End, errors: unknown[], clo
   for (const index of [0, 1]) {
     const receiver = ends[1 - index] as End
     if (index === 0 && opts.legacyB === true) continue
+    const held = async function * (source: AsyncIterable<Message[]>): AsyncGenerator<Message[]> {
+      if (index === 1) await released
+      yield * source
+    }
     void pipe(
-      outs[index] as AsyncIterable<Message[]>,
+      held(outs[index] as AsyncIterable<Message[]>),
       encoder(),
       async function * (source) {
         for await (const list of source) {
@@ -92,7 +100,8 @@ function wire (opts: WireOptions = {}): { a: End, b: End, errors: unknown[], clo
     a: ends[0] as End,
     b: ends[1] as End,
     errors,
-    close: () => { for (const out of outs) out.end() }
+    close: () => { for (const out of outs) out.end() },
+    release: () => { release() }
   }
 }
 
@@ -206,7 +215,7 @@ describe('StreamMux', () => {
   })
 
   it('resets a stream whose sender overruns its window, and keeps the others', async () => {
-    const window = 4096
+    const window = 64 * 1024
     const { a, b, close } = wire({ b: { streamWindow: window, maxStreamWindow: window } })
     const accepted: ProtocolStream[] = []
     b.handlers['/hold/1'] = stream => { accepted.push(stream) }
@@ -297,9 +306,9 @@ describe('StreamMux', () => {
   })
 
   it('gives 100 concurrent streams fair progress', async () => {
-    const window = 16 * 1024
+    const window = 64 * 1024
     const { a, b, close } = wire({ a: { streamWindow: window, maxStreamWindow: window }, b: { streamWindow: window, maxStreamWindow: window } })
-    const size = 128 * 1024
+    const size = 192 * 1024
     const received = new Map<number, number>()
     let whenFirstDone: number[] | undefined
     b.handlers['/count/1'] = stream => {
@@ -326,9 +335,9 @@ describe('StreamMux', () => {
 
   it('delivers every stream\'s bytes intact under any chunking and interleaving (property)', async () => {
     await fc.assert(fc.asyncProperty(
-      fc.array(fc.array(fc.integer({ min: 1, max: 9000 }), { minLength: 0, maxLength: 6 }), { minLength: 1, maxLength: 8 }),
+      fc.array(fc.array(fc.integer({ min: 1, max: 40_000 }), { minLength: 0, maxLength: 5 }), { minLength: 1, maxLength: 6 }),
       fc.integer({ min: 1, max: 3000 }),
-      fc.integer({ min: 1024, max: 8192 }),
+      fc.integer({ min: 64 * 1024, max: 96 * 1024 }),
       async (writes, maxChunk, window) => {
         const { a, b, close } = wire({ maxChunk, a: { streamWindow: window, maxStreamWindow: window * 2 }, b: { streamWindow: window, maxStreamWindow: window * 2 } })
         b.handlers['/echo/1'] = echo
@@ -340,7 +349,65 @@ describe('StreamMux', () => {
         }))
         close()
       }
-    ), { numRuns: 40 })
+    ), { numRuns: 25 })
+  })
+
+  it('lets an opener write before it is accepted, and fails that stream with the refusal', async () => {
+    const { a, b, close, release } = wire({ holdB: true })
+    b.handlers['/echo/1'] = echo
+    const early = await a.mux.open('/echo/1', { ...OPEN, early: true })
+    await within(early.write(filled(BASE_WINDOW, 5)), 'a write of the base window before any answer')
+    const beyond = early.write(new Uint8Array([1]))
+    assert.equal(await settled(beyond), PENDING, 'more waits for the ACCEPT and its window')
+    release()
+    await beyond
+    await early.closeWrite()
+    assert.equal((await readAll(early)).length, BASE_WINDOW + 1)
+    const refused = await a.mux.open('/nobody/1', { ...OPEN, early: true })
+    await refused.write(new Uint8Array(10)).catch(() => {})
+    const err = await readAll(refused).catch((e: unknown) => e)
+    assert.ok(err instanceof ProtocolUnsupportedError)
+    await assert.rejects(refused.write(new Uint8Array(1)), ProtocolUnsupportedError)
+    await assert.rejects(refused.ready, ProtocolUnsupportedError)
+    close()
+  })
+
+  it('grows a keeping-up reader\'s window within the peer\'s budget, and not past it', async () => {
+    for (const budget of [0, 1024 * 1024]) {
+      const { a, b, close } = wire({ b: { maxStreamGrowthPerPeer: budget } })
+      let growth = 0
+      let received = 0
+      const read = new Promise<void>(resolve => {
+        b.handlers['/sink/1'] = stream => {
+          void (async () => {
+            for await (const chunk of stream.source) {
+              received += chunk.byteLength
+              growth = Math.max(growth, stream.growth)
+            }
+            assert.equal(stream.growth, 0, 'a stream that receives no more gives its growth back')
+            resolve()
+          })()
+        }
+      })
+      const stream = await a.mux.open('/sink/1', OPEN)
+      await stream.sink([filled(4 * 1024 * 1024, 1)])
+      await read
+      assert.equal(received, 4 * 1024 * 1024)
+      assert.ok(growth <= budget, `grew by ${growth} with a budget of ${budget}`)
+      if (budget > 0) assert.ok(growth > 0, 'a reader that keeps up gets a bigger window')
+      close()
+    }
+  })
+
+  it('resets a stream whose OPEN announces a window below the base', async () => {
+    const { a, b, close } = wire()
+    b.handlers['/echo/1'] = echo
+    const open = encodeStreamFrame({ type: 'open', id: 101, window: BASE_WINDOW, maxFrame: EARLY_MAX_FRAME, protocol: '/echo/1' }) as Uint8Array
+    new DataView(open.buffer).setUint32(open.length - '/echo/1'.length - 8, BASE_WINDOW - 1)
+    await a.mux['opts'].link.send({ type: 'bytes', data: open })
+    await waitFor(() => b.sent.some(msg => msg.type === 'bytes' && isStreamPayload(msg.data)), 'the answer')
+    assert.equal(b.mux.sizes.inbound, 0)
+    close()
   })
 
   it('ignores frames for streams that ended (they may cross a reset on the wire)', async () => {

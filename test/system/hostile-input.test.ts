@@ -23,7 +23,7 @@ import { HOST, portOf } from '../../harness/loopback.js'
 import { RawSocket } from '../support/raw-socket.js'
 import type { PeerInfo } from '../../lib/types.js'
 import type { ProtocolStream } from '../../lib/connection/protocol-stream.js'
-import { ResetCode, STREAM_PREFIX, decodeStreamFrame, encodeStreamFrame, type StreamFrame } from '../../lib/connection/stream-protocol.js'
+import { BASE_WINDOW, EARLY_MAX_FRAME, ResetCode, STREAM_PREFIX, decodeStreamFrame, encodeStreamFrame, type StreamFrame } from '../../lib/connection/stream-protocol.js'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { tcpTransport } from '../../lib/transport/index.js'
 
@@ -292,8 +292,7 @@ describe('hostile input on a live node', () => {
     try {
       await handshake(raw, newId())
       const limit = target.options.maxStreamsPerPeer
-      const window = 4096
-      const opens = Array.from({ length: limit + 3 }, (_, i) => bytesFrame(encodeStreamFrame({ type: 'open', id: 2 * i + 1, window, maxFrame: window, protocol: '/hostile/1' })))
+      const opens = Array.from({ length: limit + 3 }, (_, i) => bytesFrame(encodeStreamFrame({ type: 'open', id: 2 * i + 1, window: BASE_WINDOW, maxFrame: EARLY_MAX_FRAME, protocol: '/hostile/1' })))
       await raw.write(Buffer.concat(opens))
       /** The next stream frame the node sends back (its `PEERS:` answer to the hello is skipped). */
       const nextFrame = async (): Promise<StreamFrame> => {

@@ -1,7 +1,8 @@
 /**
  * Every README example marked `<!-- example: name -->` runs as written,
- * with its imports of the package pointed at this repository's source, and
- * prints what its `console.log(...) // expected` comments say.
+ * with its imports of the package pointed at this repository's source (and
+ * of the package's dependencies at their installed copies), and prints what
+ * its `console.log(...) // expected` comments say.
  */
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
@@ -43,12 +44,13 @@ describe('README examples', async () => {
   const found = examples(await readFile(join(ROOT, 'README.md'), 'utf8'))
 
   it('has the examples the README promises', () => {
-    assert.deepEqual(found.map(example => example.name), ['first-program', 'transform-contract', 'fifty-nodes', 'transport-contract'])
+    assert.deepEqual(found.map(example => example.name), ['first-program', 'transform-contract', 'fifty-nodes', 'transport-contract', 'protocol-streams', 'request-response'])
   })
 
   for (const example of found) {
     it(`runs "${example.name}" and prints what it says`, async () => {
-      const code = example.code.replace(/from '(meshline-p2p[^']*)'/g, (_, entry: string) => {
+      const code = example.code.replace(/from '([^'.][^']*)'/g, (_, entry: string) => {
+        if (!entry.startsWith('meshline-p2p')) return `from '${import.meta.resolve(entry)}'`
         const source = ENTRIES[entry]
         assert.ok(source !== undefined, `no package entry ${entry}`)
         return `from '${join(ROOT, source)}'`

@@ -167,7 +167,8 @@ export class ProtocolStream {
   receive (frame: Extract<StreamFrame, { type: 'data' | 'window' | 'fin' | 'reset' }>): void {
     if (this.done) return
     switch (frame.type) {
-      case 'data': return this.receiveData(frame.data)
+      // Decoded frames carry lists; a bare array only comes from code that builds frames itself.
+      case 'data': return this.receiveData(frame.data instanceof Uint8Array ? new Uint8ArrayList(frame.data) : frame.data)
       case 'window':
         this.sendCredit += frame.credit
         this.wakeWriter?.()
@@ -299,7 +300,7 @@ export class ProtocolStream {
       const piece = chunk instanceof Uint8Array ? chunk.subarray(offset, offset + size) : chunk.sublist(offset, offset + size)
       this.sendCredit -= size
       offset += size
-      await this.send({ type: 'data', id: this.id, data: piece instanceof Uint8Array ? new Uint8ArrayList(piece) : piece })
+      await this.send({ type: 'data', id: this.id, data: piece })
     }
   }
 

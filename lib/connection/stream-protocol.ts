@@ -85,7 +85,7 @@ export type StreamFrame =
   | { type: 'open', id: number, window: number, maxFrame: number, protocol: string }
   | { type: 'accept', id: number, window: number, maxFrame: number }
   | { type: 'refuse', id: number, code: ResetCode, reason: string }
-  | { type: 'data', id: number, data: Uint8ArrayList }
+  | { type: 'data', id: number, data: Uint8Array | Uint8ArrayList }
   | { type: 'window', id: number, credit: number }
   | { type: 'fin', id: number }
   | { type: 'reset', id: number, code: ResetCode, reason: string }
@@ -149,7 +149,9 @@ export function encodeStreamFrame (frame: StreamFrame): Uint8Array | Uint8ArrayL
       return bytes
     }
     case 'data':
-      return new Uint8ArrayList(header(FrameType.data, frame.id, 0), ...frame.data)
+      return frame.data instanceof Uint8Array
+        ? new Uint8ArrayList(header(FrameType.data, frame.id, 0), frame.data)
+        : new Uint8ArrayList(header(FrameType.data, frame.id, 0), ...frame.data)
     case 'window': {
       const bytes = header(FrameType.window, frame.id, 4)
       writeUint32(bytes, STREAM_HEADER_LENGTH, frame.credit)
@@ -187,13 +189,13 @@ const MAX_CONTROL_FRAME = STREAM_HEADER_LENGTH + Math.max(8 + MAX_PROTOCOL_LENGT
  */
 export function decodeStreamFrame (data: Uint8ArrayList): StreamFrame {
   if (data.byteLength < STREAM_HEADER_LENGTH) throw new StreamFrameError(`frame of ${data.byteLength} bytes is shorter than its ${STREAM_HEADER_LENGTH}-byte header`)
-  // Contiguous in the common case (one chunk), so this is a view; control frames are small.
+  // Views, not copies, in the common case of a header within the first chunk; control frames are small.
+  const fixed = data.subarray(0, STREAM_HEADER_LENGTH)
+  const type = fixed[PREFIX_BYTES.length] as number
+  const id = readUint32(fixed, PREFIX_BYTES.length + 1)
+  if (type === FrameType.data) return { type: 'data', id, data: data.sublist(STREAM_HEADER_LENGTH) }
   const head = data.subarray(0, Math.min(data.byteLength, MAX_CONTROL_FRAME + 1))
-  const type = head[PREFIX_BYTES.length] as number
-  const id = readUint32(head, PREFIX_BYTES.length + 1)
   switch (type) {
-    case FrameType.data:
-      return { type: 'data', id, data: data.sublist(STREAM_HEADER_LENGTH) }
     case FrameType.window:
       bodyOf('WINDOW', head, id, 4, 4)
       return { type: 'window', id, credit: readUint32(head, STREAM_HEADER_LENGTH) }

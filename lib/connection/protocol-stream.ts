@@ -131,18 +131,22 @@ export class ProtocolStream {
     }
   }
 
-  /** Half-closes: tells the remote nothing more will be written. Calling it again does nothing. */
+  /**
+   * Half-closes: tells the remote nothing more will be written. Calling it again does nothing.
+   * @throws StreamResetError (or the refusal) when the stream failed before
+   */
   async closeWrite (): Promise<void> {
-    if (this.writeEnded || this.error !== undefined) return
+    if (this.writeEnded) return
+    if (this.error !== undefined) throw this.error
     this.writeEnded = true
     await this.send({ type: 'fin', id: this.id })
     this.finishIfDone()
   }
 
-  /** Ends the stream gracefully: half-closes, and stops reading (what still arrives is dropped). */
+  /** Ends the stream gracefully: half-closes (unless it failed), and stops reading (what still arrives is dropped). */
   async close (): Promise<void> {
     this.stopReading()
-    await this.closeWrite()
+    if (this.error === undefined) await this.closeWrite()
   }
 
   /** Resets the stream: both sides' reads and writes fail with `StreamResetError`, the remote's carrying `reason.message`. */

@@ -30,11 +30,6 @@ interface Handler {
 export class Delivery {
   private readonly handlers: Handler[] = []
   private readonly inboxes = new Set<Inbox<IncomingMessage>>()
-
-  /**
-   * @param events where `chat`, `bytes`, `debug` and `handler:error` are emitted
-   * @param inboxSize messages buffered per `messages()` reader before delivery waits
-   */
   private readonly retained: RetainedMessages
   /** Set while the node is stopped: a reader then gets what is kept, and ends. */
   private stopped = false
@@ -69,7 +64,6 @@ export class Delivery {
     }
   }
 
-  /** A new reader of every chat and unclaimed payload from now on. */
   /** A new reader: first of the messages kept while no reader was attached, then of every one from now on. */
   messages (): AsyncIterableIterator<IncomingMessage> {
     const inbox: Inbox<IncomingMessage> = new Inbox(this.inboxSize, () => { this.inboxes.delete(inbox) })

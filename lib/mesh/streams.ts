@@ -122,6 +122,8 @@ export class ProtocolStreams {
     if (handler === undefined || peer === undefined) return undefined
     return stream => {
       const failed = (error: unknown): void => {
+        // A stream reset meanwhile (by the peer, or its link closing) is no fault of the handler.
+        if (error === stream.error) return
         stream.abort(new Error(`handler for ${protocol} failed`))
         this.host.events.emit('stream:error', { error: error as Error, peer: { ...peer }, protocol })
       }

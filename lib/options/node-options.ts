@@ -123,8 +123,15 @@ export interface MeshNodeOptions {
    * `peer:denied` event. Needs `secure` other than 'off'.
    */
   allow?: string | readonly string[]
-  /** How long a `'preferred'` dialer waits for a Noise answer before it treats the peer as a plaintext peer, in ms. */
+  /**
+   * The longest a `'preferred'` dialer waits for a Noise answer before it
+   * treats a silent peer as a plaintext peer (existing peers wait silently
+   * for a hello line), in ms. It waits 8 times as long as the dial took
+   * (about 8 round trips), within `secureProbeFloor` and this.
+   */
   secureProbeTimeout?: number
+  /** The shortest a `'preferred'` dialer waits for a Noise answer, in ms: a Noise peer answers at once, but a busy one takes a little time. */
+  secureProbeFloor?: number
   /** Noise transport messages per link and direction before the link is closed with `ERR_NONCE_EXHAUSTED`, so that no nonce repeats. */
   maxNoiseMessages?: number
   /** Redials of a lost peer that this node had dialled, before giving up; 0 turns redialling off. An address that fails this many dials in a row is forgotten. */
@@ -213,6 +220,7 @@ export const NODE_OPTIONS = {
     value => isString(value) || (Array.isArray(value) && value.every(isString)), 'no allowlist'),
   // Noise peers answer at once; existing plaintext peers stay silent until their own timeout.
   secureProbeTimeout: integer(3_000, 1, { unit: 'ms' }),
+  secureProbeFloor: integer(50, 1, { unit: 'ms' }),
   maxNoiseMessages: integer(DEFAULT_MAX_NOISE_MESSAGES, 1, { defaultText: '9007199254740991 (2^53-1)' }),
   reconnectAttempts: integer(6, 0),
   reconnectBackoff: integer(1_000, 0, { unit: 'ms' }),

@@ -35,6 +35,7 @@ export interface SecureLinksOptions {
   secure: SecureMode
   connectionTimeout: number
   secureProbeTimeout: number
+  secureProbeFloor: number
   maxNoiseMessages: number
   /** Bounds the table of ids that keys have proven. */
   maxKnownPeers: number
@@ -58,6 +59,13 @@ export function securityInfo (link: SecuredLink): Pick<PeerInfo, 'security' | 'p
   }
 }
 
+/**
+ * Round trips a Noise peer is given to answer message 1, counted in the
+ * time the dial itself took (about one round trip): it answers at once, so
+ * silence for this long means a plaintext peer waiting for a hello line.
+ */
+export const PROBE_ROUND_TRIPS = 8
+
 export class SecureLinks {
   /** Ids proven over Noise, oldest first: a plaintext peer may not claim one. Bounded by `maxKnownPeers`. */
   private readonly keyBoundIds = new Set<string>()
@@ -75,16 +83,20 @@ export class SecureLinks {
    * A dial attempt up to a secured link, over transports from `open`.
    * `preferred` tries Noise first and falls back to plaintext only for a
    * peer that answered as a plaintext peer, on a new connection (message 1
-   * garbled the first one for it). An address whose last link was plaintext
-   * (`lastSecurity`) is dialled in plaintext at once.
+   * garbled the first one for it). A silent peer is taken for a plaintext
+   * one after `PROBE_ROUND_TRIPS` times the dial's own duration, within
+   * `secureProbeFloor` and `secureProbeTimeout`. An address whose last link
+   * was plaintext (`lastSecurity`) is dialled in plaintext at once.
    */
   async outbound (address: string, open: () => Promise<Transport>, lastSecurity: LinkSecurity | undefined): Promise<SecuredLink> {
-    const { secure } = this.opts
+    const { secure, secureProbeFloor, secureProbeTimeout } = this.opts
     const plaintextPeer = secure === 'preferred' && this.opts.allowlist === undefined && lastSecurity === 'plaintext'
     if (secure === 'off' || plaintextPeer) return this.plaintextLink(await open(), 'outbound')
+    const dialStarted = performance.now()
     const transport = await open()
+    const probeTimeout = Math.round(Math.min(secureProbeTimeout, Math.max(secureProbeFloor, PROBE_ROUND_TRIPS * (performance.now() - dialStarted))))
     try {
-      return await this.tracked(transport, this.noiseLink(transport, 'outbound'))
+      return await this.tracked(transport, this.noiseLink(transport, 'outbound', probeTimeout))
     } catch (err) {
       if (!(err instanceof PlaintextPeerError) || !this.opts.running()) throw err
       if (secure === 'required') throw new PlaintextRefusedError({ cause: err })
@@ -128,7 +140,7 @@ export class SecureLinks {
     const { kind, transport: classified } = await classifyInbound(transport, this.opts.connectionTimeout)
     if (kind === 'plaintext') return this.plaintextLink(classified, 'inbound')
     if (this.opts.secure === 'off') throw new NoiseRefusedError()
-    return await this.noiseLink(classified, 'inbound')
+    return await this.noiseLink(classified, 'inbound', undefined)
   }
 
   /** A plaintext link, if this node's mode and allowlist permit one. */
@@ -144,15 +156,19 @@ export class SecureLinks {
     return { transport, security: 'plaintext', publicKey: undefined }
   }
 
-  /** Runs the Noise handshake (as initiator when dialling), checking the proven key against the allowlist. */
-  private async noiseLink (transport: Transport, direction: Direction): Promise<SecuredLink> {
-    const { connectionTimeout, secure, secureProbeTimeout, maxNoiseMessages, allowlist } = this.opts
+  /**
+   * Runs the Noise handshake (as initiator when dialling), checking the
+   * proven key against the allowlist. A `preferred` dialer takes silence for
+   * `probeTimeout` ms as a plaintext peer's answer.
+   */
+  private async noiseLink (transport: Transport, direction: Direction, probeTimeout: number | undefined): Promise<SecuredLink> {
+    const { connectionTimeout, secure, maxNoiseMessages, allowlist } = this.opts
     const secured = await secureTransport(transport, {
       role: direction === 'outbound' ? 'initiator' : 'responder',
       identity: this.opts.identity as Identity,
       timeout: connectionTimeout,
       // Only `preferred` has a plaintext fallback to decide on quickly.
-      probeTimeout: direction === 'outbound' && secure === 'preferred' ? secureProbeTimeout : undefined,
+      probeTimeout: direction === 'outbound' && secure === 'preferred' ? probeTimeout : undefined,
       maxMessages: maxNoiseMessages,
       verifyRemoteKey: key => {
         if (allowlist !== undefined && !allowlist.has(publicKeyHex(key))) throw this.deny(transport.remoteAddress, direction, key)

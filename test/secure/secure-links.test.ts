@@ -25,6 +25,7 @@ function side (secure: SecureMode, opts: { allow?: Identity[], maxKnownPeers?: n
     secure,
     connectionTimeout: 2000,
     secureProbeTimeout: 100,
+    secureProbeFloor: 50,
     maxNoiseMessages: 1000,
     maxKnownPeers: opts.maxKnownPeers ?? 100,
     identity: secure === 'off' ? undefined : identity,

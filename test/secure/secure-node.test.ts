@@ -312,6 +312,23 @@ describe('secure links', () => {
     assert.ok(legacy.firstBytes.at(-1)?.startsWith(`${p.id}:p`), 'no Noise probe the second time')
   })
 
+  it('first contact with a silent plaintext peer costs tens of milliseconds, not secureProbeTimeout', async () => {
+    // The defaults a command-line node has: `preferred`, probing for at most 3 s.
+    const preferred = await startNode({ name: 'preferred', secureProbeTimeout: 3_000 })
+    const off = await startNode({ name: 'off', secure: 'off' })
+    const joinMs = async (node: MeshNode): Promise<number> => {
+      const legacy = await legacyListener(`legacy-${node.name}-${Math.random().toString(16).slice(2)}`)
+      const started = performance.now()
+      assert.equal((await node.connect(legacy.address)).security, 'plaintext')
+      return performance.now() - started
+    }
+    const extra: number[] = []
+    for (let i = 0; i < 3; i++) extra.push(await joinMs(preferred) - await joinMs(off))
+    const best = Math.min(...extra)
+    assert.ok(best < 100, `a preferred join took ${best.toFixed(1)} ms longer than a plaintext one`)
+    assert.ok(best >= preferred.options.secureProbeFloor - 5, 'it waited for the floor before falling back')
+  })
+
   it('closes a link with ERR_NONCE_EXHAUSTED at maxNoiseMessages, after delivering everything before it', async () => {
     const a = await startNode({ ...QUIET, secure: 'required', maxNoiseMessages: 6 })
     const b = await startNode({ ...QUIET, secure: 'required' })

@@ -343,3 +343,16 @@ export class StreamClosedError extends MeshlineError {
   override readonly name = 'StreamClosedError'
   readonly code = 'ERR_STREAM_CLOSED'
 }
+
+/**
+ * A `preferred` node refused to fall back to plaintext with an address that
+ * proved a key over Noise before (it is pinned): whatever answers there in
+ * plaintext now may be an attacker stripping the encryption.
+ */
+export class DowngradeRefusedError extends ProtocolError {
+  override readonly name = 'DowngradeRefusedError'
+  readonly code = 'ERR_DOWNGRADE_REFUSED'
+  constructor (readonly address: string, readonly pinnedId: string, options?: ErrorOptions) {
+    super(`${address} answered as a plaintext peer, but it proved the key of ${pinnedId.slice(0, 16)}... over Noise before: plaintext refused`, options)
+  }
+}

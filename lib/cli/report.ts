@@ -37,8 +37,11 @@ export function reportNode (node: MeshNode, out: Output, debug: boolean): void {
   node.on('connection:error', ({ error, remoteAddress, peer, closed }) => {
     out.line('ERROR', `${peer?.name ?? remoteAddress}: ${explain(error)}${closed ? ' (connection closed)' : ''}`)
   })
-  node.on('peer:denied', ({ remoteAddress, direction, fingerprint }) => {
-    out.line('ERROR', `Refused ${remoteAddress} (${direction}): ${fingerprint === undefined ? 'a plaintext peer proves no key, and an allowlist is set' : `key ${fingerprint} is not on the allowlist`}`)
+  node.on('peer:denied', ({ remoteAddress, direction, fingerprint, error }) => {
+    const why = error.code !== 'ERR_ACCESS_DENIED'
+      ? explain(error)
+      : fingerprint === undefined ? 'a plaintext peer proves no key, and an allowlist is set' : `key ${fingerprint} is not on the allowlist`
+    out.line('ERROR', `Refused ${remoteAddress} (${direction}): ${why}`)
   })
   node.on('handler:error', ({ error, peer, prefix }) => { out.line('ERROR', `${prefix} handler failed on a message from ${peer.name}: ${explain(error)}`) })
   node.on('limit:exceeded', ({ error }) => {

@@ -245,7 +245,11 @@ export class ConnectionSet {
       if (peer.direction === 'outbound') book.markDialed(peer.address)
     }
     // How its address answers, for the next dial, and that its id is proven.
-    if (peer.direction === 'outbound' && peer.address !== undefined) book.setSecurity(peer.address, link.security)
+    if (peer.direction === 'outbound' && peer.address !== undefined) {
+      book.setSecurity(peer.address, link.security)
+      // Proven over Noise: in `preferred` mode this address is never dialled in plaintext again.
+      if (link.security === 'noise') this.host.links.pin(peer.address, peer.id)
+    }
     this.host.links.bindId(peer.id, link)
     return admitted
   }

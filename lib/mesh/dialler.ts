@@ -8,7 +8,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import PQueue from 'p-queue'
 import type { AddressBook } from './address-book.js'
-import type { PeersFile } from './peers-file.js'
 import { Reconnector, reconnectDelay } from './reconnect.js'
 import type { SelfAddresses } from './self-addresses.js'
 import { shuffled } from './shuffled.js'
@@ -177,9 +176,8 @@ export class Dialler {
   }
 
   /** Rejoins through the addresses remembered by an earlier run, most recently dialled first. */
-  async rejoin (peersFile: PeersFile): Promise<void> {
-    const { book, self } = this.host
-    const remembered = (await peersFile.load()).filter(address => !self.has(address))
+  rejoin (remembered: readonly string[]): void {
+    const { book } = this.host
     for (const address of remembered) {
       book.add(address)
       book.markDialed(address, 0)

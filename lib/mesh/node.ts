@@ -92,6 +92,8 @@ export class MeshNode extends EventEmitter<MeshEvents> {
   private readonly dialler: Dialler
   private readonly exchange: PeerExchange
   private readonly peersFile: PeersFile | undefined
+  /** Noise or plaintext per link, the allowlist, and what Noise proved (pins). */
+  private readonly links: SecureLinks
   /** The overlay topology's membership, broadcast and routing; absent in a full mesh. */
   private readonly overlay: Overlay | undefined
   private listener: TransportListener | undefined
@@ -129,21 +131,21 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     this.self = new SelfAddresses(options.host, options.advertiseHost, options.maxKnownPeers)
     this.book = new AddressBook(options.maxKnownPeers, failures => reconnectDelay(failures, options.reconnectBackoff, options.reconnectMaxDelay))
     this.table = new PeerTable(id, options.maxPeers, address => this.dialler.isDialing(address))
-    this.peersFile = options.peersFile === undefined
-      ? undefined
-      : new PeersFile(options.peersFile, {
-        maxEntries: options.maxKnownPeers,
-        addresses: () => this.book.dialed(),
-        onError: error => { this.emit('peers-file:error', { error }) }
-      })
-    const node = this
-    const links = new SecureLinks({
+    const links = this.links = new SecureLinks({
       ...options,
       identity,
       allowlist: options.allow === undefined ? undefined : resolveAllowlist(options.allow),
       running: () => this.running,
       onDenied: denial => { this.emit('peer:denied', denial) }
     })
+    this.peersFile = options.peersFile === undefined
+      ? undefined
+      : new PeersFile(options.peersFile, {
+        maxEntries: options.maxKnownPeers,
+        peers: () => this.book.dialed().map(address => ({ address, pinnedId: links.pinnedId(address) })),
+        onError: error => { this.emit('peers-file:error', { error }) }
+      })
+    const node = this
     const tables = { book: this.book, self: this.self }
     this.dialler = new Dialler(options, {
       ...tables,
@@ -228,7 +230,11 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     this.self.listening(this.listener.port)
     // Before a rejoin: connecting to remembered peers then joins the overlay through them.
     this.overlay?.start()
-    if (this.peersFile !== undefined) await this.dialler.rejoin(this.peersFile)
+    if (this.peersFile !== undefined) {
+      const remembered = (await this.peersFile.load()).filter(({ address }) => !this.self.has(address))
+      for (const { address, pinnedId } of remembered) if (pinnedId !== undefined) this.links.pin(address, pinnedId)
+      this.dialler.rejoin(remembered.map(({ address }) => address))
+    }
     this.emit('started', { id: this.id, name: this.name, address: this.address })
     return this.address
   }

@@ -144,8 +144,10 @@ export interface MeshNodeOptions {
   maxReconnects?: number
   /**
    * File that remembers the addresses this node dialled successfully, so
-   * that a restarted node rejoins without its bootstrap. Written atomically
-   * (temporary file and rename), at most `maxKnownPeers` addresses.
+   * that a restarted node rejoins without its bootstrap, and which of them
+   * proved a key over Noise (pinned: never dialled in plaintext again).
+   * Written atomically (temporary file and rename), at most `maxKnownPeers`
+   * addresses.
    */
   peersFile?: string
   /**

@@ -2,10 +2,12 @@
  * Secure-link setup: what happens to a raw transport, accepted or dialled,
  * before its line handshake. Per the `secure` mode it runs Noise (see
  * `secure.ts`) or lets a plaintext link through; it refuses keys off the
- * allowlist; and it remembers which ids keys have proven, so that a
- * plaintext peer cannot take over a proven id.
+ * allowlist; and it pins what Noise proved: ids that keys have proven, so
+ * that a plaintext peer cannot take over one, and addresses that answered
+ * over Noise, so that a `preferred` dialer never falls back to plaintext
+ * with them (no downgrade).
  */
-import { AccessDeniedError, IdentityMismatchError, NoiseRefusedError, PlaintextPeerError, PlaintextRefusedError } from '../errors.js'
+import { AccessDeniedError, DowngradeRefusedError, IdentityMismatchError, NoiseRefusedError, PlaintextPeerError, PlaintextRefusedError } from '../errors.js'
 import { fingerprint, nodeIdFromPublicKey, publicKeyHex, type Identity } from './identity.js'
 import type { Direction, LinkSecurity, PeerInfo, SecureMode } from '../types.js'
 import { classifyInbound, secureTransport } from './secure-transport.js'
@@ -17,15 +19,28 @@ export interface SecuredLink {
   security: LinkSecurity
   /** The peer's static key, when `security` is `noise`. */
   publicKey: Uint8Array | undefined
+  /** `outbound` when this node dialled it. */
+  direction: Direction
 }
 
-/** A peer the allowlist refused: after the Noise handshake proved a key that is not on it, or at once for a plaintext peer (`publicKey` undefined). */
+/**
+ * A peer refused for who it is: by the allowlist (after the Noise handshake
+ * proved a key that is not on it, or at once for a plaintext peer,
+ * `publicKey` undefined), or for a downgrade: a plaintext answer from a
+ * pinned address, or a plaintext hello claiming an id a key has proven.
+ */
 export interface Denial {
   remoteAddress: string
   direction: Direction
   publicKey: string | undefined
   fingerprint: string | undefined
-  error: AccessDeniedError
+  error: AccessDeniedError | DowngradeRefusedError | IdentityMismatchError
+}
+
+/** A pinned address: it proved the key of `id` over Noise when this node dialled it. */
+export interface Pin {
+  address: string
+  id: string
 }
 
 /** The node's options that secure-link setup reads (see `MeshNodeOptions`). */
@@ -69,6 +84,8 @@ export const PROBE_ROUND_TRIPS = 8
 export class SecureLinks {
   /** Ids proven over Noise, oldest first: a plaintext peer may not claim one. Bounded by `maxKnownPeers`. */
   private readonly keyBoundIds = new Set<string>()
+  /** Addresses that answered over Noise when dialled, with the id proven there, oldest first. Bounded by `maxKnownPeers`. */
+  private readonly pins = new Map<string, string>()
   /** Transports still in their first byte or Noise handshake, so that `closePending()` can close them. */
   private readonly securing = new Set<Transport>()
 
@@ -90,7 +107,8 @@ export class SecureLinks {
    */
   async outbound (address: string, open: () => Promise<Transport>, lastSecurity: LinkSecurity | undefined): Promise<SecuredLink> {
     const { secure, secureProbeFloor, secureProbeTimeout } = this.opts
-    const plaintextPeer = secure === 'preferred' && this.opts.allowlist === undefined && lastSecurity === 'plaintext'
+    const pinnedId = this.pins.get(address)
+    const plaintextPeer = secure === 'preferred' && this.opts.allowlist === undefined && lastSecurity === 'plaintext' && pinnedId === undefined
     if (secure === 'off' || plaintextPeer) return this.plaintextLink(await open(), 'outbound')
     const dialStarted = performance.now()
     const transport = await open()
@@ -100,6 +118,7 @@ export class SecureLinks {
     } catch (err) {
       if (!(err instanceof PlaintextPeerError) || !this.opts.running()) throw err
       if (secure === 'required') throw new PlaintextRefusedError({ cause: err })
+      if (pinnedId !== undefined) throw this.denied(new DowngradeRefusedError(address, pinnedId, { cause: err }), address, 'outbound')
       // No second connection for a peer the allowlist would refuse anyway.
       if (this.opts.allowlist !== undefined) throw this.deny(address, 'outbound', undefined)
       return this.plaintextLink(await open(), 'outbound')
@@ -119,13 +138,30 @@ export class SecureLinks {
       return
     }
     if (this.opts.secure !== 'off' && (claimed === this.opts.id || this.keyBoundIds.has(claimed))) {
-      throw new IdentityMismatchError(claimed, 'that id belongs to a key proven over Noise, which a plaintext link cannot prove')
+      const error = new IdentityMismatchError(claimed, 'that id belongs to a key proven over Noise, which a plaintext link cannot prove')
+      throw this.denied(error, link.transport.remoteAddress, link.direction)
     }
+  }
+
+  /** Pins `address`, dialled and proven over Noise to be `id`'s: a `preferred` dialer never falls back to plaintext there. */
+  pin (address: string, id: string): void {
+    this.pins.delete(address)
+    this.pins.set(address, id)
+    if (this.pins.size > this.opts.maxKnownPeers) this.pins.delete(this.pins.keys().next().value as string)
+    this.bindKey(id)
+  }
+
+  /** The id pinned to `address`, if any. */
+  pinnedId (address: string): string | undefined {
+    return this.pins.get(address)
   }
 
   /** Remembers `id`, admitted over `link`, as proven when a key proved it, forgetting the oldest such id beyond `maxKnownPeers`. */
   bindId (id: string, link: SecuredLink): void {
-    if (link.publicKey === undefined) return
+    if (link.publicKey !== undefined) this.bindKey(id)
+  }
+
+  private bindKey (id: string): void {
     this.keyBoundIds.delete(id)
     this.keyBoundIds.add(id)
     if (this.keyBoundIds.size > this.opts.maxKnownPeers) this.keyBoundIds.delete(this.keyBoundIds.values().next().value as string)
@@ -153,7 +189,7 @@ export class SecureLinks {
       transport.close()
       throw this.deny(transport.remoteAddress, direction, undefined)
     }
-    return { transport, security: 'plaintext', publicKey: undefined }
+    return { transport, security: 'plaintext', publicKey: undefined, direction }
   }
 
   /**
@@ -174,13 +210,16 @@ export class SecureLinks {
         if (allowlist !== undefined && !allowlist.has(publicKeyHex(key))) throw this.deny(transport.remoteAddress, direction, key)
       }
     })
-    return { transport: secured, security: 'noise', publicKey: secured.remotePublicKey }
+    return { transport: secured, security: 'noise', publicKey: secured.remotePublicKey, direction }
   }
 
   private deny (remoteAddress: string, direction: Direction, key: Uint8Array | undefined): AccessDeniedError {
-    const publicKey = key === undefined ? undefined : publicKeyHex(key)
-    const error = new AccessDeniedError(publicKey)
-    this.opts.onDenied({ remoteAddress, direction, publicKey, fingerprint: key === undefined ? undefined : fingerprint(key), error })
+    return this.denied(new AccessDeniedError(key === undefined ? undefined : publicKeyHex(key)), remoteAddress, direction, key)
+  }
+
+  /** Tells of a refused peer; returns `error` to throw. */
+  private denied<E extends Denial['error']> (error: E, remoteAddress: string, direction: Direction, key?: Uint8Array): E {
+    this.opts.onDenied({ remoteAddress, direction, publicKey: key === undefined ? undefined : publicKeyHex(key), fingerprint: key === undefined ? undefined : fingerprint(key), error })
     return error
   }
 

@@ -32,7 +32,7 @@ function connection (role: 'dialer' | 'listener', publicKey?: Uint8Array): { con
     onClose: () => {}
   })
   open.push(conn)
-  return { conn, link: { transport, security: publicKey === undefined ? 'plaintext' : 'noise', publicKey } }
+  return { conn, link: { transport, security: publicKey === undefined ? 'plaintext' : 'noise', publicKey, direction: role === 'dialer' ? 'outbound' : 'inbound' } }
 }
 
 function admit (table: PeerTable, role: 'dialer' | 'listener', id: string, listenAddress?: string, publicKey?: Uint8Array): Admitted & { conn: Connection } {

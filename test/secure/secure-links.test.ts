@@ -131,6 +131,19 @@ describe('SecureLinks', () => {
     assert.equal((await known.received[0] as Buffer).length, 0, 'no Noise message 1 was sent')
   })
 
+  it('never falls back to plaintext at a pinned address: a downgrade is refused and told, without a second connection', async () => {
+    const pinned = plaintextPeer()
+    const dialer = side('preferred')
+    dialer.links.pin('peer:1', 'proven-id')
+    assert.equal(dialer.links.pinnedId('peer:1'), 'proven-id')
+    await assert.rejects(dialer.links.outbound('peer:1', pinned.open, 'plaintext'), { code: 'ERR_DOWNGRADE_REFUSED' })
+    assert.equal(pinned.opened(), 1, 'Noise was tried although the address answered in plaintext last time, and nothing after it')
+    assert.deepEqual(dialer.denials.map(d => [d.remoteAddress, d.direction, d.error.code]), [['peer:1', 'outbound', 'ERR_DOWNGRADE_REFUSED']])
+    // A pinned id may not be claimed over plaintext either.
+    const [transport] = duplexPair()
+    assert.throws(() => { dialer.links.checkClaimedId('proven-id', { transport, security: 'plaintext', publicKey: undefined, direction: 'inbound' }) }, { code: 'ERR_IDENTITY_MISMATCH' })
+  })
+
   it('dialling a plaintext peer, required refuses it and an allowlist denies it, without a second connection', async () => {
     const required = plaintextPeer()
     await assert.rejects(side('required').links.outbound('peer:1', required.open, undefined), { code: 'ERR_PLAINTEXT_REFUSED' })
@@ -147,8 +160,8 @@ describe('SecureLinks', () => {
     const self = side('preferred', { maxKnownPeers: 2 })
     const [transport] = duplexPair()
     const key = generateIdentity().publicKey
-    const noise: SecuredLink = { transport, security: 'noise', publicKey: key }
-    const plaintext: SecuredLink = { transport, security: 'plaintext', publicKey: undefined }
+    const noise: SecuredLink = { transport, security: 'noise', publicKey: key, direction: 'inbound' }
+    const plaintext: SecuredLink = { transport, security: 'plaintext', publicKey: undefined, direction: 'inbound' }
     self.links.checkClaimedId(nodeIdFromPublicKey(key), noise)
     assert.throws(() => { self.links.checkClaimedId('someone-else', noise) }, { code: 'ERR_IDENTITY_MISMATCH' })
 

@@ -145,8 +145,8 @@ describe('CipherState', () => {
   })
 
   it('refuses to seal or open past its message limit', () => {
-    const sender = new CipherState(key, 2)
-    const receiver = new CipherState(key, 2)
+    const sender = new CipherState(key, { limit: 2 })
+    const receiver = new CipherState(key, { limit: 2 })
     const sealed = [seal(sender, Buffer.from('a')), seal(sender, Buffer.from('b'))]
     assert.throws(() => seal(sender, Buffer.from('c')), { code: 'ERR_NONCE_EXHAUSTED' })
     for (const message of sealed) receiver.open(message)
@@ -154,6 +154,29 @@ describe('CipherState', () => {
     beyond.n = 2
     assert.throws(() => receiver.open(seal(beyond, Buffer.from('c'))), { code: 'ERR_NONCE_EXHAUSTED' })
   })
+
+  for (const cipher of ['ChaChaPoly', 'AESGCM'] as const) {
+    it(`${cipher}: rekeys every rekeyInterval messages on both ends, across the boundary, with the key REKEY defines`, () => {
+      const sender = new CipherState(key, { cipher, rekeyInterval: 3 })
+      const receiver = new CipherState(key, { cipher, rekeyInterval: 3 })
+      const stale = new CipherState(key, { cipher })
+      for (let i = 0; i < 7; i++) {
+        const message = seal(sender, Buffer.from(`message ${i}`))
+        assert.equal(Buffer.from(receiver.open(message).subarray()).toString(), `message ${i}`)
+        // An end that does not rekey reads the first three and nothing after.
+        if (i < 3) stale.open(message)
+        else assert.throws(() => stale.open(message), { code: 'ERR_INTEGRITY' })
+      }
+      // REKEY(k) = ENCRYPT(k, 2^64-1, empty, 32 zeros), first 32 bytes: by hand, after the third message.
+      const maxNonce = Buffer.from('00000000ffffffffffffffff', 'hex')
+      const rekeyed = (cipher === 'AESGCM' ? createCipheriv('aes-256-gcm', key, maxNonce) : createCipheriv('chacha20-poly1305', key, maxNonce, { authTagLength: 16 })).update(new Uint8Array(32))
+      const manual = new CipherState(rekeyed, { cipher })
+      manual.n = 3
+      const fromSender = new CipherState(key, { cipher, rekeyInterval: 3 })
+      for (let i = 0; i < 3; i++) seal(fromSender, Buffer.from('x'))
+      assert.deepEqual(seal(manual, Buffer.from('same')).subarray(), seal(fromSender, Buffer.from('same')).subarray())
+    })
+  }
 
   it('passes bytes through before it has a key, as the handshake needs', () => {
     const state = new CipherState()

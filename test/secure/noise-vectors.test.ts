@@ -1,13 +1,14 @@
 /**
  * The Noise core against the published cacophony test vectors for
- * Noise_XX_25519_ChaChaPoly_SHA256: every handshake message and every
- * transport message must match byte for byte, in both directions.
+ * Noise_XX_25519_ChaChaPoly_SHA256 and Noise_XX_25519_AESGCM_SHA256: every
+ * handshake message and every transport message must match byte for byte,
+ * in both directions.
  */
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { NOISE_PROTOCOL_NAME, XXHandshake, keyPairFromPrivateKey } from '../../lib/secure/noise/index.js'
+import { NOISE_PROTOCOL_NAMES, XXHandshake, keyPairFromPrivateKey, type NoiseCipher } from '../../lib/secure/noise/index.js'
 
 interface Vector {
   name: string
@@ -20,25 +21,28 @@ interface Vector {
   messages: Array<{ payload: string, ciphertext: string }>
 }
 
-const fixture = JSON.parse(readFileSync(new URL('../fixtures/noise-xx-25519-chachapoly-sha256.json', import.meta.url), 'utf8')) as { vectors: Vector[] }
 const hex = (text: string): Buffer => Buffer.from(text, 'hex')
 const HANDSHAKE_MESSAGES = 3
+const FIXTURES: Record<NoiseCipher, string> = { ChaChaPoly: 'noise-xx-25519-chachapoly-sha256.json', AESGCM: 'noise-xx-25519-aesgcm-sha256.json' }
 
-describe('Noise_XX_25519_ChaChaPoly_SHA256 test vectors', () => {
+for (const [cipher, file] of Object.entries(FIXTURES) as Array<[NoiseCipher, string]>) describe(`${NOISE_PROTOCOL_NAMES[cipher]} test vectors`, () => {
+  const fixture = JSON.parse(readFileSync(new URL(`../fixtures/${file}`, import.meta.url), 'utf8')) as { vectors: Vector[] }
   it('has vectors for exactly this protocol', () => {
     assert.ok(fixture.vectors.length > 0)
-    for (const vector of fixture.vectors) assert.equal(vector.name, NOISE_PROTOCOL_NAME)
+    for (const vector of fixture.vectors) assert.equal(vector.name, NOISE_PROTOCOL_NAMES[cipher])
   })
 
   for (const [index, vector] of fixture.vectors.entries()) {
     it(`vector ${index + 1}: handshake and transport messages match byte for byte`, () => {
       const initiator = new XXHandshake({
+        cipher,
         initiator: true,
         prologue: hex(vector.init_prologue),
         staticKeyPair: keyPairFromPrivateKey(hex(vector.init_static)),
         ephemeralKeyPair: keyPairFromPrivateKey(hex(vector.init_ephemeral))
       })
       const responder = new XXHandshake({
+        cipher,
         initiator: false,
         prologue: hex(vector.resp_prologue),
         staticKeyPair: keyPairFromPrivateKey(hex(vector.resp_static)),

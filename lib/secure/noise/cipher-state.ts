@@ -1,12 +1,15 @@
 /**
- * The Noise CipherState for ChaChaPoly: a key and a counter nonce. The
- * 96-bit nonce is 32 zero bits then the 64-bit counter, little-endian, as
- * the Noise spec fixes for ChaChaPoly. Transport messages go through
- * `seal`/`open`, which take a message as the pieces it is spread over and
- * append what they produce to a `Uint8ArrayList`: nothing is concatenated,
- * and each piece is one `update()` whose output is used as it is.
+ * The Noise CipherState, for either of the standard Noise ciphers: a key
+ * and a counter nonce. The 96-bit nonce is 32 zero bits then the 64-bit
+ * counter, little-endian for ChaChaPoly and big-endian for AESGCM, as the
+ * Noise spec fixes them. Transport messages go through `seal`/`open`, which
+ * take a message as the pieces it is spread over and append what they
+ * produce to a `Uint8ArrayList`: nothing is concatenated, and each piece is
+ * one `update()` whose output is used as it is. A state may rekey itself
+ * every `rekeyInterval` messages (Noise spec, section 11.3), which both
+ * ends of a link do at the same message.
  */
-import { createCipheriv, createDecipheriv } from 'node:crypto'
+import { createCipheriv, createDecipheriv, type CipherChaCha20Poly1305, type CipherGCM, type DecipherChaCha20Poly1305, type DecipherGCM } from 'node:crypto'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { IntegrityError, NonceExhaustedError } from '../../errors.js'
 
@@ -22,8 +25,25 @@ export const KEYLEN = 32
  */
 export const DEFAULT_MAX_NOISE_MESSAGES = Number.MAX_SAFE_INTEGER
 
-const ALGORITHM = 'chacha20-poly1305'
+/** The Noise cipher functions, by their names in a Noise protocol name. */
+export type NoiseCipher = 'ChaChaPoly' | 'AESGCM'
+
+const ALGORITHMS = { ChaChaPoly: 'chacha20-poly1305', AESGCM: 'aes-256-gcm' } as const
 const CIPHER_OPTIONS = { authTagLength: TAGLEN }
+/** The nonce REKEY encrypts under: 2^64-1, the one the spec reserves for it. */
+const MAX_NONCE = Buffer.from('00000000ffffffffffffffff', 'hex')
+const ZEROS = new Uint8Array(KEYLEN)
+
+type Algorithm = typeof ALGORITHMS[NoiseCipher]
+
+// One call per algorithm: Node's typings pick an overload by a literal algorithm name.
+function cipheriv (algorithm: Algorithm, key: Buffer, nonce: Buffer): CipherGCM | CipherChaCha20Poly1305 {
+  return algorithm === 'aes-256-gcm' ? createCipheriv(algorithm, key, nonce, CIPHER_OPTIONS) : createCipheriv(algorithm, key, nonce, CIPHER_OPTIONS)
+}
+
+function decipheriv (algorithm: Algorithm, key: Buffer, nonce: Buffer): DecipherGCM | DecipherChaCha20Poly1305 {
+  return algorithm === 'aes-256-gcm' ? createDecipheriv(algorithm, key, nonce, CIPHER_OPTIONS) : createDecipheriv(algorithm, key, nonce, CIPHER_OPTIONS)
+}
 const NO_AD = new Uint8Array(0)
 const TWO_POW_32 = 2 ** 32
 
@@ -34,19 +54,33 @@ function piecesOf (bytes: Pieces): Iterable<Uint8Array> {
   return bytes instanceof Uint8Array ? [bytes] : bytes
 }
 
+export interface CipherStateOptions {
+  /** Messages after which this state refuses to go on (`maxNoiseMessages`); at most 2^53-1, far below the 2^64-1 the spec reserves. */
+  limit?: number
+  /** @default 'ChaChaPoly' */
+  cipher?: NoiseCipher
+  /** Rekey after every this many messages; never when not set. */
+  rekeyInterval?: number
+}
+
 export class CipherState {
   /** The nonce of the next message: also how many messages this state has sealed or opened. */
   n = 0
+  readonly limit: number
+  readonly cipher: NoiseCipher
   private key: Buffer | undefined
+  private readonly algorithm: Algorithm
+  private readonly rekeyInterval: number | undefined
   private readonly nonceBytes = Buffer.alloc(12)
   /** Where a tag split across two pieces of a received message is put back together. */
   private readonly tagBytes = Buffer.alloc(TAGLEN)
 
-  /**
-   * @param key - 32 bytes, or none for the pass-through state of a handshake before its first DH
-   * @param limit - messages after which this state refuses to go on (`maxNoiseMessages`); at most 2^53-1, far below the 2^64-1 the spec reserves
-   */
-  constructor (key?: Uint8Array, readonly limit: number = DEFAULT_MAX_NOISE_MESSAGES) {
+  /** @param key - 32 bytes, or none for the pass-through state of a handshake before its first DH */
+  constructor (key?: Uint8Array, { limit = DEFAULT_MAX_NOISE_MESSAGES, cipher = 'ChaChaPoly', rekeyInterval }: CipherStateOptions = {}) {
+    this.limit = limit
+    this.cipher = cipher
+    this.algorithm = ALGORITHMS[cipher]
+    this.rekeyInterval = rekeyInterval
     if (key !== undefined) this.initializeKey(key)
   }
 
@@ -104,16 +138,34 @@ export class CipherState {
     return this.key
   }
 
+  /** REKEY(k): the first 32 bytes of ENCRYPT(k, 2^64-1, empty, 32 zeros). The nonce counter goes on. */
+  rekey (): void {
+    const cipher = cipheriv(this.algorithm, this.requireKey(), MAX_NONCE)
+    this.key = cipher.update(ZEROS)
+    cipher.final()
+  }
+
   private nextNonce (): Buffer {
     if (this.n >= this.limit) throw new NonceExhaustedError(this.limit)
-    this.nonceBytes.writeUInt32LE(this.n % TWO_POW_32, 4)
-    this.nonceBytes.writeUInt32LE(Math.floor(this.n / TWO_POW_32), 8)
+    if (this.cipher === 'ChaChaPoly') {
+      this.nonceBytes.writeUInt32LE(this.n % TWO_POW_32, 4)
+      this.nonceBytes.writeUInt32LE(Math.floor(this.n / TWO_POW_32), 8)
+    } else {
+      this.nonceBytes.writeUInt32BE(Math.floor(this.n / TWO_POW_32), 4)
+      this.nonceBytes.writeUInt32BE(this.n % TWO_POW_32, 8)
+    }
     return this.nonceBytes
+  }
+
+  /** Counts a message sealed or opened, rekeying at every `rekeyInterval`. */
+  private advance (): void {
+    this.n++
+    if (this.rekeyInterval !== undefined && this.n % this.rekeyInterval === 0) this.rekey()
   }
 
   /** `plaintextLength` only matters with associated data (`setAAD`), which only the handshake has. */
   private encrypt (ad: Uint8Array, plaintext: Pieces, plaintextLength: number, out: Uint8ArrayList): void {
-    const cipher = createCipheriv(ALGORITHM, this.requireKey(), this.nextNonce(), CIPHER_OPTIONS)
+    const cipher = cipheriv(this.algorithm, this.requireKey(), this.nextNonce())
     // Transport messages have no associated data: one native call less per message.
     if (ad.length > 0) cipher.setAAD(ad, { plaintextLength })
     for (const piece of piecesOf(plaintext)) {
@@ -121,7 +173,7 @@ export class CipherState {
     }
     cipher.final()
     out.append(cipher.getAuthTag())
-    this.n++
+    this.advance()
   }
 
   /**
@@ -134,7 +186,7 @@ export class CipherState {
     const nonce = this.nextNonce()
     const bodyLength = ciphertext.byteLength - TAGLEN
     if (bodyLength < 0) throw new IntegrityError()
-    const decipher = createDecipheriv(ALGORITHM, key, nonce, CIPHER_OPTIONS)
+    const decipher = decipheriv(this.algorithm, key, nonce)
     if (ad.length > 0) decipher.setAAD(ad, { plaintextLength: bodyLength })
     const plaintext: Buffer[] = []
     let body = bodyLength
@@ -152,14 +204,14 @@ export class CipherState {
       else this.tagBytes.set(piece.subarray(inBody), tagFill)
       tagFill += inTag
     }
-    // ChaChaPoly takes the tag any time before final().
+    // Both ciphers take the tag any time before final().
     decipher.setAuthTag(tag)
     try {
       decipher.final()
     } catch {
       throw new IntegrityError()
     }
-    this.n++
+    this.advance()
     for (const piece of plaintext) out.append(piece)
   }
 }

@@ -10,13 +10,16 @@
  * the transport CipherStates. A message that fails to read fails the whole
  * handshake (Noise spec, section 5).
  */
-import { type CipherState, TAGLEN } from './cipher-state.js'
+import { type CipherState, type NoiseCipher, TAGLEN } from './cipher-state.js'
 import { DHLEN, dh, generateKeyPair, type KeyPair } from './primitives.js'
 import { SymmetricState } from './symmetric-state.js'
 import { NoiseHandshakeError } from '../../errors.js'
 
-/** The one protocol this implementation speaks. */
-export const NOISE_PROTOCOL_NAME = 'Noise_XX_25519_ChaChaPoly_SHA256'
+/** The Noise protocol of each cipher this implementation speaks. */
+export const NOISE_PROTOCOL_NAMES: Record<NoiseCipher, string> = {
+  ChaChaPoly: 'Noise_XX_25519_ChaChaPoly_SHA256',
+  AESGCM: 'Noise_XX_25519_AESGCM_SHA256'
+}
 
 /** Messages of the XX pattern. */
 const MESSAGES = 3
@@ -34,13 +37,16 @@ export interface XXHandshakeOptions {
   ephemeralKeyPair?: KeyPair
   /** Passed to the transport CipherStates as their message limit. */
   maxMessages?: number
+  /** The cipher functions: the protocol is `Noise_XX_25519_<cipher>_SHA256`. @default 'ChaChaPoly' */
+  cipher?: NoiseCipher
 }
 
 export class XXHandshake {
   readonly initiator: boolean
   /** The peer's static public key, once its message carrying it has been read. */
   remoteStaticKey: Uint8Array | undefined
-  private readonly symmetric = new SymmetricState(NOISE_PROTOCOL_NAME)
+  readonly cipher: NoiseCipher
+  private readonly symmetric: SymmetricState
   private readonly s: KeyPair
   private e: KeyPair | undefined
   private re: Uint8Array | undefined
@@ -50,6 +56,8 @@ export class XXHandshake {
 
   constructor (private readonly opts: XXHandshakeOptions) {
     this.initiator = opts.initiator
+    this.cipher = opts.cipher ?? 'ChaChaPoly'
+    this.symmetric = new SymmetricState(NOISE_PROTOCOL_NAMES[this.cipher], this.cipher)
     this.s = opts.staticKeyPair
     this.symmetric.mixHash(opts.prologue ?? EMPTY)
   }
@@ -115,12 +123,13 @@ export class XXHandshake {
   }
 
   /**
-   * The transport CipherStates, as this side uses them.
+   * The transport CipherStates, as this side uses them, rekeying every
+   * `rekeyInterval` messages if it is given.
    * @throws TypeError before the handshake is complete
    */
-  split (): { send: CipherState, receive: CipherState } {
+  split (rekeyInterval?: number): { send: CipherState, receive: CipherState } {
     if (!this.complete) throw new TypeError('the handshake is not complete')
-    const [initiatorToResponder, responderToInitiator] = this.symmetric.split(this.opts.maxMessages)
+    const [initiatorToResponder, responderToInitiator] = this.symmetric.split({ limit: this.opts.maxMessages, rekeyInterval })
     return this.initiator
       ? { send: initiatorToResponder, receive: responderToInitiator }
       : { send: responderToInitiator, receive: initiatorToResponder }

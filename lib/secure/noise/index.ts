@@ -1,11 +1,13 @@
 /**
- * `Noise_XX_25519_ChaChaPoly_SHA256` on Node's built-in crypto: a
- * synchronous state machine with no I/O, checked against the published
- * cacophony test vectors. `secure-transport.ts` drives it over a transport.
+ * `Noise_XX_25519_AESGCM_SHA256` and `Noise_XX_25519_ChaChaPoly_SHA256` on
+ * Node's built-in crypto: a synchronous state machine with no I/O, checked
+ * against the published cacophony test vectors. `secure-transport.ts`
+ * drives it over a transport.
  */
 export { CipherState, KEYLEN, TAGLEN } from './cipher-state.js'
+export type { CipherStateOptions, NoiseCipher } from './cipher-state.js'
 export { SymmetricState } from './symmetric-state.js'
-export { NOISE_PROTOCOL_NAME, XXHandshake } from './handshake-state.js'
+export { NOISE_PROTOCOL_NAMES, XXHandshake } from './handshake-state.js'
 export type { XXHandshakeOptions } from './handshake-state.js'
 export { DHLEN, HASHLEN, dh, generateKeyPair, hash, hkdf2, keyPairFromKeyObject, keyPairFromPrivateKey } from './primitives.js'
 export type { KeyPair } from './primitives.js'

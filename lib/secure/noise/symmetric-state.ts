@@ -3,7 +3,7 @@
  * and the CipherState they key, with the operations the handshake tokens
  * are made of.
  */
-import { CipherState } from './cipher-state.js'
+import { CipherState, type CipherStateOptions, type NoiseCipher } from './cipher-state.js'
 import { HASHLEN, hash, hkdf2 } from './primitives.js'
 
 const EMPTY = new Uint8Array(0)
@@ -11,10 +11,11 @@ const EMPTY = new Uint8Array(0)
 export class SymmetricState {
   private ck: Uint8Array
   private h: Uint8Array
-  private readonly cipher = new CipherState()
+  private readonly cipher: CipherState
 
-  /** InitializeSymmetric(protocol_name) */
-  constructor (protocolName: string) {
+  /** InitializeSymmetric(protocol_name), where the protocol's cipher functions are `cipher`'s. */
+  constructor (protocolName: string, cipher: NoiseCipher = 'ChaChaPoly') {
+    this.cipher = new CipherState(undefined, { cipher })
     const name = Buffer.from(protocolName, 'utf8')
     this.h = name.length <= HASHLEN ? Buffer.concat([name], HASHLEN) : hash(name)
     this.ck = this.h
@@ -28,7 +29,7 @@ export class SymmetricState {
   mixKey (inputKeyMaterial: Uint8Array): void {
     const [ck, key] = hkdf2(this.ck, inputKeyMaterial)
     this.ck = ck
-    // HASHLEN is 32, the ChaChaPoly key size: no truncation.
+    // HASHLEN is 32, the key size of both ciphers: no truncation.
     this.cipher.initializeKey(key)
   }
 
@@ -50,8 +51,9 @@ export class SymmetricState {
   }
 
   /** The two transport CipherStates: initiator-to-responder first. */
-  split (limit?: number): [CipherState, CipherState] {
+  split (options: Omit<CipherStateOptions, 'cipher'> = {}): [CipherState, CipherState] {
     const [k1, k2] = hkdf2(this.ck, EMPTY)
-    return [new CipherState(k1, limit), new CipherState(k2, limit)]
+    const transport = { ...options, cipher: this.cipher.cipher }
+    return [new CipherState(k1, transport), new CipherState(k2, transport)]
   }
 }

@@ -11,6 +11,9 @@ export type Direction = 'inbound' | 'outbound'
 /** How a link is carried: `noise` (encrypted, the peer's key proven) or `plaintext`. */
 export type LinkSecurity = 'noise' | 'plaintext'
 
+/** A Noise cipher, by its name in a Noise protocol name: AES-256-GCM or ChaCha20-Poly1305. */
+export type NoiseCipher = 'AESGCM' | 'ChaChaPoly'
+
 /** How nodes are connected: see `MeshNodeOptions.topology`. */
 export type Topology = 'full-mesh' | 'overlay'
 
@@ -36,6 +39,8 @@ export interface PeerInfo {
   lastSeen: number
   /** How the link is carried: `noise` (encrypted, the peer's key proven) or `plaintext`. */
   security: LinkSecurity
+  /** The Noise cipher the link uses; `undefined` on a plaintext link. */
+  cipher: NoiseCipher | undefined
   /** The peer's X25519 public key (64 hex characters), proven over Noise; `undefined` on a plaintext link. */
   publicKey: string | undefined
   /** `SHA256:...` of the peer's public key, for people to compare; `undefined` on a plaintext link. */

@@ -76,7 +76,7 @@ export class Commands {
     const peers = this.node.peers()
     this.out.line('NETWORK', `Connected peers: ${peers.length}`)
     for (const peer of peers) {
-      const link = peer.security === 'noise' ? `noise, key ${peer.fingerprint ?? ''}` : 'plaintext'
+      const link = peer.security === 'noise' ? `noise ${peer.cipher ?? ''}, key ${peer.fingerprint ?? ''}` : 'plaintext'
       this.out.line('NETWORK', `  ${peer.name} at ${peer.address ?? peer.remoteAddress} (${peer.direction}, id ${peer.id}, ${link}), last seen ${formatDuration(now - peer.lastSeen)} ago`)
     }
     const known = this.node.knownPeers()

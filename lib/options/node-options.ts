@@ -9,7 +9,8 @@ import { resolveOverlayOptions, type OverlayOptions, type ResolvedOverlayOptions
 import { STREAM_OPTIONS } from '../connection/stream-mux.js'
 import { DEFAULT_MAX_NOISE_MESSAGES } from '../secure/noise/cipher-state.js'
 import type { TransportFactory } from '../transport/transport.js'
-import type { SecureMode, Topology } from '../types.js'
+import type { NoiseCipher, SecureMode, Topology } from '../types.js'
+import { SECURE_TRANSPORT_OPTIONS } from '../secure/secure-transport.js'
 import type { MessageTransform } from '../../transforms/core/link.js'
 import { idProblem, nameProblem } from '../../transforms/core/line-protocol.js'
 import { DEFAULT_MAX_LINE_LENGTH } from '../../transforms/core/limits.js'
@@ -134,6 +135,19 @@ export interface MeshNodeOptions {
   secureProbeFloor?: number
   /** Noise transport messages per link and direction before the link is closed with `ERR_NONCE_EXHAUSTED`, so that no nonce repeats. */
   maxNoiseMessages?: number
+  /**
+   * The Noise ciphers this node speaks, the one it offers first: AESGCM is
+   * the faster on CPUs with AES instructions, ChaChaPoly (which every
+   * meshline node speaks, and which must be in the list) on those without.
+   * Each link's cipher shows in `peers()`.
+   */
+  noiseCiphers?: readonly NoiseCipher[]
+  /**
+   * Noise transport messages per link and direction after which both ends
+   * rekey (Noise spec, section 11.3); 0 for never. Two nodes use the
+   * shorter of their intervals. A message carries at most 64 KiB.
+   */
+  noiseRekeyMessages?: number
   /** Redials of a lost peer that this node had dialled, before giving up; 0 turns redialling off. An address that fails this many dials in a row is forgotten. */
   reconnectAttempts?: number
   /** Delay before the first redial of a lost peer, and before discovery dials a failed address again, doubled on every failure (with jitter), in ms. */
@@ -224,6 +238,8 @@ export const NODE_OPTIONS = {
   secureProbeTimeout: integer(3_000, 1, { unit: 'ms' }),
   secureProbeFloor: integer(50, 1, { unit: 'ms' }),
   maxNoiseMessages: integer(DEFAULT_MAX_NOISE_MESSAGES, 1, { defaultText: '9007199254740991 (2^53-1)' }),
+  noiseCiphers: SECURE_TRANSPORT_OPTIONS.ciphers,
+  noiseRekeyMessages: integer(1_048_576, 0, { defaultText: '1048576 (2^20: a new key after at most 64 GiB)' }),
   reconnectAttempts: integer(6, 0),
   reconnectBackoff: integer(1_000, 0, { unit: 'ms' }),
   reconnectMaxDelay: integer(30_000, 0, { unit: 'ms' }),

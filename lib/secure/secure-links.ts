@@ -7,10 +7,12 @@
  * over Noise, so that a `preferred` dialer never falls back to plaintext
  * with them (no downgrade).
  */
-import { AccessDeniedError, DowngradeRefusedError, IdentityMismatchError, NoiseRefusedError, PlaintextPeerError, PlaintextRefusedError } from '../errors.js'
+import { AccessDeniedError, DowngradeRefusedError, IdentityMismatchError, IntegrityError, NoiseRefusedError, PlaintextPeerError, PlaintextRefusedError } from '../errors.js'
 import { fingerprint, nodeIdFromPublicKey, publicKeyHex, type Identity } from './identity.js'
 import type { Direction, LinkSecurity, PeerInfo, SecureMode } from '../types.js'
 import { classifyInbound, secureTransport } from './secure-transport.js'
+import { BASELINE_CIPHER } from './noise-negotiation.js'
+import type { NoiseCipher } from './noise/index.js'
 import type { Transport } from '../transport/transport.js'
 
 /** A connection before its line handshake: the transport to run it over, and how it is secured. */
@@ -19,6 +21,8 @@ export interface SecuredLink {
   security: LinkSecurity
   /** The peer's static key, when `security` is `noise`. */
   publicKey: Uint8Array | undefined
+  /** The Noise cipher, when `security` is `noise`. */
+  cipher: NoiseCipher | undefined
   /** `outbound` when this node dialled it. */
   direction: Direction
 }
@@ -52,6 +56,10 @@ export interface SecureLinksOptions {
   secureProbeTimeout: number
   secureProbeFloor: number
   maxNoiseMessages: number
+  /** The Noise ciphers this node speaks, the one it offers first. */
+  noiseCiphers: readonly NoiseCipher[]
+  /** Noise transport messages per direction between rekeys; 0 for never. */
+  noiseRekeyMessages: number
   /** Bounds the table of ids that keys have proven. */
   maxKnownPeers: number
   /** This node's key pair; `undefined` only when `secure` is `off`. */
@@ -65,10 +73,11 @@ export interface SecureLinksOptions {
 }
 
 /** How a link is secured, as `PeerInfo` shows it. */
-export function securityInfo (link: SecuredLink): Pick<PeerInfo, 'security' | 'publicKey' | 'fingerprint'> {
+export function securityInfo (link: SecuredLink): Pick<PeerInfo, 'security' | 'cipher' | 'publicKey' | 'fingerprint'> {
   const key = link.publicKey
   return {
     security: link.security,
+    cipher: link.cipher,
     publicKey: key === undefined ? undefined : publicKeyHex(key),
     fingerprint: key === undefined ? undefined : fingerprint(key)
   }
@@ -86,6 +95,8 @@ export class SecureLinks {
   private readonly keyBoundIds = new Set<string>()
   /** Addresses that answered over Noise when dialled, with the id proven there, oldest first. Bounded by `maxKnownPeers`. */
   private readonly pins = new Map<string, string>()
+  /** Addresses whose Noise peer did not speak the cipher this node offers first: they are offered ChaChaPoly. Bounded by `maxKnownPeers`. */
+  private readonly baselineOnly = new Set<string>()
   /** Transports still in their first byte or Noise handshake, so that `closePending()` can close them. */
   private readonly securing = new Set<Transport>()
 
@@ -113,9 +124,15 @@ export class SecureLinks {
     const dialStarted = performance.now()
     const transport = await open()
     const probeTimeout = Math.round(Math.min(secureProbeTimeout, Math.max(secureProbeFloor, PROBE_ROUND_TRIPS * (performance.now() - dialStarted))))
+    const baseline = this.baselineOnly.has(address)
     try {
-      return await this.tracked(transport, this.noiseLink(transport, 'outbound', probeTimeout))
+      return await this.tracked(transport, this.noiseLink(transport, 'outbound', probeTimeout, baseline))
     } catch (err) {
+      // A Noise peer that does not speak the offered cipher ran ChaChaPoly, so message 2 did not authenticate: offer that.
+      if (err instanceof IntegrityError && !baseline && this.opts.noiseCiphers[0] !== BASELINE_CIPHER && this.opts.running()) {
+        this.remember(this.baselineOnly, address)
+        return await this.outbound(address, open, lastSecurity)
+      }
       if (!(err instanceof PlaintextPeerError) || !this.opts.running()) throw err
       if (secure === 'required') throw new PlaintextRefusedError({ cause: err })
       if (pinnedId !== undefined) throw this.denied(new DowngradeRefusedError(address, pinnedId, { cause: err }), address, 'outbound')
@@ -151,6 +168,13 @@ export class SecureLinks {
     this.bindKey(id)
   }
 
+  /** Adds `value` to a bounded set of this node's, as its newest entry. */
+  private remember (set: Set<string>, value: string): void {
+    set.delete(value)
+    set.add(value)
+    if (set.size > this.opts.maxKnownPeers) set.delete(set.values().next().value as string)
+  }
+
   /** The id pinned to `address`, if any. */
   pinnedId (address: string): string | undefined {
     return this.pins.get(address)
@@ -162,9 +186,7 @@ export class SecureLinks {
   }
 
   private bindKey (id: string): void {
-    this.keyBoundIds.delete(id)
-    this.keyBoundIds.add(id)
-    if (this.keyBoundIds.size > this.opts.maxKnownPeers) this.keyBoundIds.delete(this.keyBoundIds.values().next().value as string)
+    this.remember(this.keyBoundIds, id)
   }
 
   /** Closes every transport still being secured: the node is stopping. */
@@ -176,7 +198,7 @@ export class SecureLinks {
     const { kind, transport: classified } = await classifyInbound(transport, this.opts.connectionTimeout)
     if (kind === 'plaintext') return this.plaintextLink(classified, 'inbound')
     if (this.opts.secure === 'off') throw new NoiseRefusedError()
-    return await this.noiseLink(classified, 'inbound', undefined)
+    return await this.noiseLink(classified, 'inbound', undefined, false)
   }
 
   /** A plaintext link, if this node's mode and allowlist permit one. */
@@ -189,16 +211,17 @@ export class SecureLinks {
       transport.close()
       throw this.deny(transport.remoteAddress, direction, undefined)
     }
-    return { transport, security: 'plaintext', publicKey: undefined, direction }
+    return { transport, security: 'plaintext', publicKey: undefined, cipher: undefined, direction }
   }
 
   /**
    * Runs the Noise handshake (as initiator when dialling), checking the
    * proven key against the allowlist. A `preferred` dialer takes silence for
-   * `probeTimeout` ms as a plaintext peer's answer.
+   * `probeTimeout` ms as a plaintext peer's answer; a `baseline` one offers
+   * ChaChaPoly.
    */
-  private async noiseLink (transport: Transport, direction: Direction, probeTimeout: number | undefined): Promise<SecuredLink> {
-    const { connectionTimeout, secure, maxNoiseMessages, allowlist } = this.opts
+  private async noiseLink (transport: Transport, direction: Direction, probeTimeout: number | undefined, baseline: boolean): Promise<SecuredLink> {
+    const { connectionTimeout, secure, maxNoiseMessages, allowlist, noiseCiphers, noiseRekeyMessages } = this.opts
     const secured = await secureTransport(transport, {
       role: direction === 'outbound' ? 'initiator' : 'responder',
       identity: this.opts.identity as Identity,
@@ -206,11 +229,13 @@ export class SecureLinks {
       // Only `preferred` has a plaintext fallback to decide on quickly.
       probeTimeout: direction === 'outbound' && secure === 'preferred' ? probeTimeout : undefined,
       maxMessages: maxNoiseMessages,
+      ciphers: baseline ? [BASELINE_CIPHER] : noiseCiphers,
+      rekeyInterval: noiseRekeyMessages,
       verifyRemoteKey: key => {
         if (allowlist !== undefined && !allowlist.has(publicKeyHex(key))) throw this.deny(transport.remoteAddress, direction, key)
       }
     })
-    return { transport: secured, security: 'noise', publicKey: secured.remotePublicKey, direction }
+    return { transport: secured, security: 'noise', publicKey: secured.remotePublicKey, cipher: secured.cipher, direction }
   }
 
   private deny (remoteAddress: string, direction: Direction, key: Uint8Array | undefined): AccessDeniedError {

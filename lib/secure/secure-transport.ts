@@ -18,7 +18,8 @@ import { within } from '../../transforms/core/deadline.js'
 import { applyTable, checkArgument, checked, integer, isFunction, optionalInteger, required, type OptionTable } from '../../transforms/core/option-table.js'
 import { DEFAULT_MAX_NOISE_MESSAGES } from './noise/cipher-state.js'
 import { ConnectionClosedError, HandshakeTimeoutError, NoiseHandshakeError, PlaintextPeerError } from '../errors.js'
-import { XXHandshake, type CipherState, type KeyPair } from './noise/index.js'
+import { DHLEN, XXHandshake, type CipherState, type KeyPair, type NoiseCipher } from './noise/index.js'
+import { BASELINE_CIPHER, NOISE_CIPHERS, answerTo, encodeAnswer, encodeOffer, parseAnswer, parseOffer, type NoiseTerms } from './noise-negotiation.js'
 import type { ByteChunk, Transport } from '../transport/transport.js'
 import type { LinkSecurity } from '../types.js'
 import { NOISE_FIRST_BYTE, NOISE_PROLOGUE, decryptStream, encryptStream, frameNoiseMessage, noiseFramer } from './noise-framing.js'
@@ -31,6 +32,10 @@ export interface SecureTransport extends Transport {
   readonly remotePublicKey: Uint8Array
   /** The Noise handshake hash: the same on both ends, unique to this session. */
   readonly handshakeHash: Uint8Array
+  /** The cipher both ends agreed on. */
+  readonly cipher: NoiseCipher
+  /** Transport messages per direction between rekeys, as both ends agreed; 0 for never. */
+  readonly rekeyInterval: number
 }
 
 export interface SecureTransportOptions {
@@ -50,6 +55,10 @@ export interface SecureTransportOptions {
   probeTimeout?: number
   /** Transport messages per direction before the link refuses to go on (`NonceExhaustedError`). */
   maxMessages?: number
+  /** The ciphers this side speaks, the one it offers as initiator first; ChaChaPoly must be one of them. @default ['AESGCM', 'ChaChaPoly'] */
+  ciphers?: readonly NoiseCipher[]
+  /** Rekey every this many transport messages per direction; 0 for never. Two ends use the shorter of their intervals. @default 0 */
+  rekeyInterval?: number
   /** Told the peer's static key as soon as it is proven; throw to refuse the peer before the handshake ends. */
   verifyRemoteKey?: (publicKey: Uint8Array) => void
 }
@@ -64,6 +73,9 @@ export const SECURE_TRANSPORT_OPTIONS = {
   timeout: integer(DEFAULT_CONNECTION_TIMEOUT, 1, { unit: 'ms' }),
   probeTimeout: optionalInteger(1, 'none', { unit: 'ms' }),
   maxMessages: integer(DEFAULT_MAX_NOISE_MESSAGES, 1),
+  ciphers: checked<readonly NoiseCipher[]>(NOISE_CIPHERS, `an array of ${NOISE_CIPHERS.map(c => `'${c}'`).join(' and ')}, holding '${BASELINE_CIPHER}'`,
+    value => Array.isArray(value) && value.length > 0 && value.every(c => NOISE_CIPHERS.includes(c as NoiseCipher)) && value.includes(BASELINE_CIPHER), "['AESGCM', 'ChaChaPoly']"),
+  rekeyInterval: integer(0, 0),
   verifyRemoteKey: checked<((publicKey: Uint8Array) => void) | undefined>(undefined, 'a function', isFunction, 'none')
 } satisfies OptionTable<SecureTransportOptions>
 
@@ -215,7 +227,8 @@ export async function secureTransport (transport: Transport, options: SecureTran
   const opts = applyTable(SECURE_TRANSPORT_OPTIONS, options)
   const { timeout } = opts
   const initiator = opts.role === 'initiator'
-  const handshake = new XXHandshake({ initiator, staticKeyPair: opts.identity, prologue: NOISE_PROLOGUE, maxMessages: opts.maxMessages })
+  const handshakeOf = (cipher: NoiseCipher): XXHandshake =>
+    new XXHandshake({ initiator, cipher, staticKeyPair: opts.identity, prologue: NOISE_PROLOGUE, maxMessages: opts.maxMessages })
   const writer = new SecureWriter(transport)
   const raw = transport.source[Symbol.asyncIterator]()
   const timedOut = new HandshakeTimeoutError(timeout)
@@ -224,32 +237,48 @@ export async function secureTransport (transport: Transport, options: SecureTran
 
   try {
     let source: AsyncIterable<ByteChunk> = { [Symbol.asyncIterator]: () => raw }
-    if (initiator) {
-      writer.writeHandshake(handshake.writeMessage())
+    const offer: NoiseTerms = { cipher: opts.ciphers[0] as NoiseCipher, rekeyInterval: opts.rekeyInterval }
+    let handshake = initiator ? handshakeOf(offer.cipher) : undefined
+    if (handshake !== undefined) {
+      writer.writeHandshake(handshake.writeMessage(encodeOffer(offer)))
       source = prepend(await withinHandshake(probeAnswer(raw, opts.probeTimeout)), raw)
     }
     const frames = noiseFramer()(source)
-    const readMessage = async (): Promise<void> => {
+    const nextMessage = async (): Promise<Uint8Array> => {
       const result = await withinHandshake(frames.next())
       if (result.done === true) throw new NoiseHandshakeError('connection closed during the Noise handshake')
-      handshake.readMessage(result.value.subarray())
+      return result.value.subarray()
     }
-    if (!initiator) {
-      await readMessage()
-      writer.writeHandshake(handshake.writeMessage())
+    let terms: NoiseTerms
+    if (handshake !== undefined) {
+      // A responder that does not speak the offered cipher ran another protocol: this read fails (IntegrityError).
+      const answer = parseAnswer(handshake.readMessage(await nextMessage()))
+      if (answer !== undefined && answer.cipher !== offer.cipher) throw new NoiseHandshakeError(`the responder answered ${answer.cipher} to an offer of ${offer.cipher}`)
+      // No answer: an earlier meshline node, which speaks ChaChaPoly and never rekeys.
+      terms = answer ?? { cipher: offer.cipher, rekeyInterval: 0 }
+    } else {
+      // The offer, in message 1's plaintext payload, decides the protocol before the message is read.
+      const first = await nextMessage()
+      const offered = parseOffer(first.subarray(DHLEN))
+      terms = answerTo(offered, opts.ciphers, opts.rekeyInterval)
+      handshake = handshakeOf(terms.cipher)
+      handshake.readMessage(first)
+      writer.writeHandshake(handshake.writeMessage(offered === undefined ? undefined : encodeAnswer(terms)))
+      handshake.readMessage(await nextMessage())
     }
-    await readMessage()
     const remotePublicKey = handshake.remoteStaticKey as Uint8Array
     opts.verifyRemoteKey?.(remotePublicKey)
     if (initiator) writer.writeHandshake(handshake.writeMessage())
 
-    const { send, receive } = handshake.split()
+    const { send, receive } = handshake.split(terms.rekeyInterval > 0 ? terms.rekeyInterval : undefined)
     writer.start(send)
     return {
       ...withSource(transport, decryptStream(receive)(frames)),
       sink: writer.sink,
       remotePublicKey,
-      handshakeHash: handshake.handshakeHash
+      handshakeHash: handshake.handshakeHash,
+      cipher: terms.cipher,
+      rekeyInterval: terms.rekeyInterval
     }
   } catch (err) {
     writer.fail()

@@ -121,7 +121,7 @@ describe('meshline: three processes on loopback, driven through stdin', () => {
   it('lists the other peers and the known addresses with /peers', async () => {
     const mark = at(0).send('/peers')
     await at(0).waitFor(/\[NETWORK\] Connected peers: 2$/, mark)
-    await at(0).waitFor(/\[NETWORK\] {3}bob at 127\.0\.0\.1:\d+ \(\w+, id \w+, noise, key SHA256:[A-Za-z0-9+/]{43}\), last seen \d+ ms ago$/, mark)
+    await at(0).waitFor(/\[NETWORK\] {3}bob at 127\.0\.0\.1:\d+ \(\w+, id \w+, noise AESGCM, key SHA256:[A-Za-z0-9+/]{43}\), last seen \d+ ms ago$/, mark)
     await at(0).waitFor(/\[NETWORK\] {3}carol at 127\.0\.0\.1:\d+ /, mark)
     await at(0).waitFor(/\[NETWORK\] Known addresses: 2$/, mark)
     await at(0).waitFor(/\[NETWORK\] {3}127\.0\.0\.1:\d+: connected, /, mark)
@@ -387,7 +387,7 @@ describe('meshline: secure links', () => {
     await bob.waitFor(/\[SYSTEM\] Secure links: preferred, a new key for this run; public key [0-9a-f]{64}, fingerprint SHA256:\S+; only peers allowed by /)
     await bob.waitFor(/\[NETWORK\] Connected to alice at 127\.0\.0\.1:\d+ \(outbound, noise\)/)
     const mark = bob.send('/peers')
-    await bob.waitFor(new RegExp(`\\[NETWORK\\] {3}alice at 127\\.0\\.0\\.1:\\d+ \\(outbound, id ${aliceId}, noise, key ${aliceFingerprint.replace(/[+/]/g, '\\$&')}\\)`), mark)
+    await bob.waitFor(new RegExp(`\\[NETWORK\\] {3}alice at 127\\.0\\.0\\.1:\\d+ \\(outbound, id ${aliceId}, noise AESGCM, key ${aliceFingerprint.replace(/[+/]/g, '\\$&')}\\)`), mark)
 
     start(['--name', 'mallory', '0', bobAddress])
     await bob.waitFor(/\[ERROR\] Refused 127\.0\.0\.1:\d+ \(inbound\): key SHA256:\S+ is not on the allowlist$/)

@@ -22,7 +22,7 @@ const OPTIONS: DiallerOptions = {
 }
 
 const peer = (address: string): PeerInfo => ({
-  id: `id-${address}`, name: address, address, remoteAddress: address, direction: 'outbound', connectedAt: 0, lastSeen: 0, security: 'plaintext', publicKey: undefined, fingerprint: undefined
+  id: `id-${address}`, name: address, address, remoteAddress: address, direction: 'outbound', connectedAt: 0, lastSeen: 0, security: 'plaintext', cipher: undefined, publicKey: undefined, fingerprint: undefined
 })
 
 /** A dialler whose attempts run `open`, over a real book and self-address set; what it reports is collected. */

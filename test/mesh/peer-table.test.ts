@@ -32,7 +32,7 @@ function connection (role: 'dialer' | 'listener', publicKey?: Uint8Array): { con
     onClose: () => {}
   })
   open.push(conn)
-  return { conn, link: { transport, security: publicKey === undefined ? 'plaintext' : 'noise', publicKey, direction: role === 'dialer' ? 'outbound' : 'inbound' } }
+  return { conn, link: { transport, security: publicKey === undefined ? 'plaintext' : 'noise', publicKey, cipher: publicKey === undefined ? undefined : 'AESGCM', direction: role === 'dialer' ? 'outbound' : 'inbound' } }
 }
 
 function admit (table: PeerTable, role: 'dialer' | 'listener', id: string, listenAddress?: string, publicKey?: Uint8Array): Admitted & { conn: Connection } {
@@ -57,6 +57,7 @@ describe('PeerTable', () => {
       connectedAt: 0,
       lastSeen: 0,
       security: 'plaintext',
+      cipher: undefined,
       publicKey: undefined,
       fingerprint: undefined
     })

@@ -309,7 +309,7 @@ describe('overlay topology', () => {
 /** The driver alone, with a host whose peers and clock the test controls. */
 describe('overlay driver', () => {
   function peerInfo (id: string): PeerInfo {
-    return { id, name: id, address: `sim:${id.length}`, remoteAddress: 'sim:9', direction: 'inbound', connectedAt: 0, lastSeen: 0, security: 'plaintext', publicKey: undefined, fingerprint: undefined }
+    return { id, name: id, address: `sim:${id.length}`, remoteAddress: 'sim:9', direction: 'inbound', connectedAt: 0, lastSeen: 0, security: 'plaintext', cipher: undefined, publicKey: undefined, fingerprint: undefined }
   }
 
   type FakeHost = OverlayHost & { peers: Map<string, PeerInfo>, sent: Array<[string, Message]>, closed: Array<[string, string]>, delivered: IncomingMessage[] }

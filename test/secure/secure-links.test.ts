@@ -26,6 +26,8 @@ function side (secure: SecureMode, opts: { allow?: Identity[], maxKnownPeers?: n
     connectionTimeout: 2000,
     secureProbeTimeout: 100,
     secureProbeFloor: 50,
+    noiseCiphers: ['AESGCM', 'ChaChaPoly'],
+    noiseRekeyMessages: 0,
     maxNoiseMessages: 1000,
     maxKnownPeers: opts.maxKnownPeers ?? 100,
     identity: secure === 'off' ? undefined : identity,
@@ -78,7 +80,7 @@ describe('SecureLinks', () => {
     assert.deepEqual(linkOf(out).publicKey, listener.identity.publicKey)
     assert.deepEqual(linkOf(inb).publicKey, dialer.identity.publicKey)
     assert.deepEqual(securityInfo(linkOf(inb)), {
-      security: 'noise', publicKey: publicKeyHex(dialer.identity.publicKey), fingerprint: fingerprint(dialer.identity.publicKey)
+      security: 'noise', cipher: 'AESGCM', publicKey: publicKeyHex(dialer.identity.publicKey), fingerprint: fingerprint(dialer.identity.publicKey)
     })
   })
 
@@ -108,7 +110,7 @@ describe('SecureLinks', () => {
       return outcome
     }
     const hello = 'plain-id:plain\n'
-    assert.deepEqual(securityInfo(linkOf(await accept(side('preferred'), hello))), { security: 'plaintext', publicKey: undefined, fingerprint: undefined })
+    assert.deepEqual(securityInfo(linkOf(await accept(side('preferred'), hello))), { security: 'plaintext', cipher: undefined, publicKey: undefined, fingerprint: undefined })
     assert.equal(codeOf(await accept(side('required'), hello)), 'ERR_PLAINTEXT_REFUSED')
     const strict = side('preferred', { allow: [generateIdentity()] })
     assert.equal(codeOf(await accept(strict, hello)), 'ERR_ACCESS_DENIED')
@@ -141,7 +143,7 @@ describe('SecureLinks', () => {
     assert.deepEqual(dialer.denials.map(d => [d.remoteAddress, d.direction, d.error.code]), [['peer:1', 'outbound', 'ERR_DOWNGRADE_REFUSED']])
     // A pinned id may not be claimed over plaintext either.
     const [transport] = duplexPair()
-    assert.throws(() => { dialer.links.checkClaimedId('proven-id', { transport, security: 'plaintext', publicKey: undefined, direction: 'inbound' }) }, { code: 'ERR_IDENTITY_MISMATCH' })
+    assert.throws(() => { dialer.links.checkClaimedId('proven-id', { transport, security: 'plaintext', publicKey: undefined, cipher: undefined, direction: 'inbound' }) }, { code: 'ERR_IDENTITY_MISMATCH' })
   })
 
   it('dialling a plaintext peer, required refuses it and an allowlist denies it, without a second connection', async () => {
@@ -160,8 +162,8 @@ describe('SecureLinks', () => {
     const self = side('preferred', { maxKnownPeers: 2 })
     const [transport] = duplexPair()
     const key = generateIdentity().publicKey
-    const noise: SecuredLink = { transport, security: 'noise', publicKey: key, direction: 'inbound' }
-    const plaintext: SecuredLink = { transport, security: 'plaintext', publicKey: undefined, direction: 'inbound' }
+    const noise: SecuredLink = { transport, security: 'noise', publicKey: key, cipher: 'AESGCM', direction: 'inbound' }
+    const plaintext: SecuredLink = { transport, security: 'plaintext', publicKey: undefined, cipher: undefined, direction: 'inbound' }
     self.links.checkClaimedId(nodeIdFromPublicKey(key), noise)
     assert.throws(() => { self.links.checkClaimedId('someone-else', noise) }, { code: 'ERR_IDENTITY_MISMATCH' })
 

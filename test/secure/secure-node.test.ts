@@ -19,6 +19,7 @@ import { portOf } from '../../harness/loopback.js'
 import { RawSocket } from '../support/raw-socket.js'
 import { RelayProxy } from '../support/proxy.js'
 import { collect, pushable } from '../../harness/streams.js'
+import { waitFor } from '../../harness/async.js'
 import { tcpTransport } from '../../lib/transport/index.js'
 import { receiveFiles, sendFile } from '../../lib/file-transfer/index.js'
 
@@ -131,9 +132,9 @@ describe('secure links', () => {
     for (const marker of ['CHAT-MARKER', 'REPLY-MARKER', 'BYTES-MARKER', 'FILE-CONTENT-MARKER', 'FILENAME-MARKER', 'NAME-MARKER', 'BYTES:', 'FILESTART', 'LISTEN:', 'REQUEST_PEERS', a.id, b.id]) {
       assert.equal(wire.includes(marker), false, `${marker} is not on the wire`)
     }
-    // Both directions open with a Noise handshake message: 32 and 96 bytes.
-    assert.deepEqual([...Buffer.concat(proxy.upstream).subarray(0, 2)], [0x00, 0x20])
-    assert.deepEqual([...Buffer.concat(proxy.downstream).subarray(0, 2)], [0x00, 0x60])
+    // Both directions open with a Noise handshake message (a 2-byte length below 256), with the cipher offer and the answer.
+    assert.equal(Buffer.concat(proxy.upstream)[0], 0x00)
+    assert.equal(Buffer.concat(proxy.downstream)[0], 0x00)
   })
 
   for (const attack of ['flip', 'reorder', 'replay'] as const) {
@@ -358,6 +359,46 @@ describe('secure links', () => {
     const extra = Math.min(...preferredMs) - Math.min(...offMs)
     assert.ok(extra < 100, `a preferred join took ${extra.toFixed(1)} ms longer than a plaintext one`)
     assert.ok(Math.min(...preferredMs) >= preferred.options.secureProbeFloor, 'it waited for the floor before falling back')
+  })
+
+  it('negotiates AESGCM between current nodes, and ChaChaPoly with a node that speaks only that', async () => {
+    const a = await startNode({ ...QUIET, secure: 'required' })
+    const b = await startNode({ ...QUIET, secure: 'required' })
+    assert.equal((await a.connect(b.address)).cipher, 'AESGCM')
+    await waitFor(() => b.peers().length === 1, 'b to see a')
+    assert.equal(b.peers()[0]?.cipher, 'AESGCM')
+
+    // An earlier meshline node speaks ChaChaPoly only: the offer of AESGCM fails once, the dialer offers ChaChaPoly.
+    const chacha = await startNode({ ...QUIET, secure: 'required', noiseCiphers: ['ChaChaPoly'] })
+    const peer = await a.connect(chacha.address)
+    assert.deepEqual([peer.security, peer.cipher], ['noise', 'ChaChaPoly'])
+    const heard = next(chacha, 'chat')
+    await a.send(chacha.id, 'over ChaChaPoly')
+    assert.equal((await heard)[0].text, 'over ChaChaPoly')
+    // Plaintext links have no cipher.
+    const off = await startNode({ ...QUIET, secure: 'off' })
+    assert.equal((await off.connect(chacha.address).catch(() => undefined))?.cipher, undefined)
+  })
+
+  it('rekeys both directions at the same message, at the shorter of the two intervals, with nothing lost across the boundaries', async () => {
+    const a = await startNode({ ...QUIET, secure: 'required', noiseRekeyMessages: 3 })
+    const b = await startNode({ ...QUIET, secure: 'required', noiseRekeyMessages: 5 })
+    await a.connect(b.address)
+    await waitFor(() => b.peers().length === 1, 'b to see a')
+    const atB: string[] = []
+    const atA: string[] = []
+    b.on('chat', ({ text }) => { atB.push(text) })
+    a.on('chat', ({ text }) => { atA.push(text) })
+    // One message at a time, so that each is a Noise message of its own and many rekeys happen.
+    for (let i = 0; i < 20; i++) {
+      await a.send(b.id, `a ${i}`)
+      await waitFor(() => atB.length === i + 1, `message ${i} to b`)
+      await b.send(a.id, `b ${i}`)
+      await waitFor(() => atA.length === i + 1, `message ${i} to a`)
+    }
+    assert.deepEqual(atB, Array.from({ length: 20 }, (_, i) => `a ${i}`))
+    assert.deepEqual(atA, Array.from({ length: 20 }, (_, i) => `b ${i}`))
+    assert.equal(a.peers().length, 1, 'the link held')
   })
 
   it('closes a link with ERR_NONCE_EXHAUSTED at maxNoiseMessages, after delivering everything before it', async () => {

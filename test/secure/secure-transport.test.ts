@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { encodeOffer } from '../../lib/secure/noise-negotiation.js'
 import { randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
 import { generateKeyPair } from '../../lib/secure/noise/index.js'
@@ -51,10 +52,12 @@ describe('secureTransport', () => {
       const dialing = secureTransport(a, { role: 'initiator', identity: generateKeyPair(), probeTimeout: 50, timeout: 2000 })
       act(peer)
       await assert.rejects(dialing, (err: { code?: string, answer?: string }) => err.code === 'ERR_PLAINTEXT_PEER' && err.answer === answer)
-      // What the plaintext peer saw is message 1 alone: 00 20 and 32 key bytes.
+      // What the plaintext peer saw is message 1 alone: its length, 32 key bytes and the offer.
       const seen = await peer.received
-      assert.equal(seen.length, 34)
-      assert.deepEqual([...seen.subarray(0, 2)], [0x00, 0x20])
+      const offer = encodeOffer({ cipher: 'AESGCM', rekeyInterval: 0 })
+      assert.equal(seen.length, 2 + 32 + offer.length)
+      assert.deepEqual([...seen.subarray(0, 2)], [0x00, 32 + offer.length])
+      assert.deepEqual(seen.subarray(34), Buffer.from(offer))
     }
   })
 

@@ -12,6 +12,7 @@
 import { createCipheriv, createDecipheriv, type CipherChaCha20Poly1305, type CipherGCM, type DecipherChaCha20Poly1305, type DecipherGCM } from 'node:crypto'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { IntegrityError, NonceExhaustedError } from '../../errors.js'
+import type { NoiseCipher } from '../../types.js'
 
 /** Bytes of a ChaChaPoly authentication tag. */
 export const TAGLEN = 16
@@ -25,8 +26,7 @@ export const KEYLEN = 32
  */
 export const DEFAULT_MAX_NOISE_MESSAGES = Number.MAX_SAFE_INTEGER
 
-/** The Noise cipher functions, by their names in a Noise protocol name. */
-export type NoiseCipher = 'ChaChaPoly' | 'AESGCM'
+export type { NoiseCipher }
 
 const ALGORITHMS = { ChaChaPoly: 'chacha20-poly1305', AESGCM: 'aes-256-gcm' } as const
 const CIPHER_OPTIONS = { authTagLength: TAGLEN }

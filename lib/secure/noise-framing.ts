@@ -5,8 +5,8 @@
  *   <length: 2 bytes, big-endian> <message: length bytes, at most 65535>
  *
  * framed by `it-length-prefixed` with a fixed 2-byte length coder. A
- * transport message is the ChaChaPoly ciphertext of up to 65519 plaintext
- * bytes plus its 16-byte tag; the nonce is the message's position in its
+ * transport message is the AESGCM or ChaChaPoly ciphertext of up to 65519
+ * plaintext bytes plus its 16-byte tag; the nonce is the message's position in its
  * direction, so a reordered, replayed or dropped message fails to
  * authenticate. The plaintext is the line protocol, unchanged.
  */
@@ -26,7 +26,7 @@ export const NOISE_MAX_PLAINTEXT = NOISE_MAX_MESSAGE - TAGLEN
 export const NOISE_LENGTH_BYTES = 2
 /**
  * The first byte a Noise initiator sends: the high byte of the length of
- * handshake message 1 (32 bytes, so `00 20`). A line of the plaintext
+ * handshake message 1 (a key and a short offer, under 256 bytes). A line of the plaintext
  * protocol never starts with NUL, which is how a listener tells them apart.
  */
 export const NOISE_FIRST_BYTE = 0x00

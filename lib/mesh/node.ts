@@ -29,7 +29,7 @@ import { FanOut } from '../connection/fan-out.js'
 import { ConnectionClosedError, InvalidMessageError, InvalidOptionError, LimitExceededError, NotRunningError, PeerNotFoundError } from '../errors.js'
 import { applyTable, checkArgument, isString, type OptionTable } from '../../transforms/core/option-table.js'
 import { resolveOptions, type MeshNodeOptions, type ResolvedOptions } from '../options/node-options.js'
-import { CAPS_PROBE, answerCapabilityProbes } from '../overlay/capabilities.js'
+import { CAPS_PROBES, answerCapabilityProbes } from '../overlay/capabilities.js'
 import { Overlay, type OverlayHost, type OverlayStatus } from '../overlay/overlay.js'
 import { OVERLAY_PREFIX, isOverlayPayload } from '../overlay/overlay-protocol.js'
 import { fingerprint, generateIdentity, identityFromKeyObject, loadIdentity, nodeIdFromPublicKey, publicKeyHex, resolveAllowlist } from '../secure/identity.js'
@@ -172,7 +172,8 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     this.connections = new ConnectionSet({ ...options, capabilityTimeout: options.overlay.capabilityTimeout }, {
       ...tables,
       streams: this.streams,
-      probe: async conn => { await conn.send(CAPS_PROBE) },
+      // It names this node's topology: an overlay peer must not take a full-mesh node for one of its own.
+      probe: async conn => { await conn.send(CAPS_PROBES[options.topology]) },
       table: this.table,
       get running () { return node.running },
       get signal () { return node.lifetime.signal },

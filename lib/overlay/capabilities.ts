@@ -31,8 +31,11 @@ interface PeerState {
   timer: NodeJS.Timeout | undefined
 }
 
-/** The `CAPS` probe an overlay node sends to every new peer (never changed once encoded, so shared). */
-export const CAPS_PROBE: Message = { type: 'bytes', data: encodeFrame({ type: 'caps', topology: 'overlay', reply: false }) }
+/** The `CAPS` probe of a node of each topology (never changed once encoded, so shared): an overlay node sends it to every new peer, any node before its first protocol stream to a peer it knows nothing of. */
+export const CAPS_PROBES: Readonly<Record<Topology, Message>> = {
+  overlay: { type: 'bytes', data: encodeFrame({ type: 'caps', topology: 'overlay', reply: false }) },
+  'full-mesh': { type: 'bytes', data: encodeFrame({ type: 'caps', topology: 'full-mesh', reply: false }) }
+}
 
 /** The answer to a `CAPS` probe. */
 export function capsReply (topology: Topology): CapsFrame {

@@ -14,7 +14,7 @@ import { performance } from 'node:perf_hooks'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { Plumtree, type BroadcastAction } from './broadcast.js'
 import { FanOut } from '../connection/fan-out.js'
-import { Capabilities, CAPS_PROBE, capsReply, type PeerKind } from './capabilities.js'
+import { Capabilities, CAPS_PROBES, capsReply, type PeerKind } from './capabilities.js'
 import type { CachedMessage } from './message-cache.js'
 import { Membership, type MembershipAction } from './membership.js'
 import { RoutingTable } from './routing.js'
@@ -189,7 +189,7 @@ export class Overlay {
   peerUp (peer: PeerInfo): void {
     this.capabilities.added(peer.id)
     this.stats.sent.caps++
-    void this.sendMessage(peer.id, CAPS_PROBE)
+    void this.sendMessage(peer.id, CAPS_PROBES.overlay)
   }
 
   /** A peer's connection closed. */

@@ -201,6 +201,19 @@ describe('protocol streams between nodes', () => {
     await stopNodes(a, b)
   })
 
+  it('a full-mesh node and an overlay node run streams, and the overlay\'s broadcasts still reach the full-mesh node as chat', async () => {
+    const overlay = await startNode({ topology: 'overlay', maxPeers: 6, overlay: { activeViewSize: 3, capabilityTimeout: 200 } })
+    const full = await startNode()
+    await full.connect(overlay.address)
+    overlay.handleRequests('/echo/1', request => request)
+    assert.equal(str(await full.request(overlay.id, '/echo/1', text('probe first'))), 'probe first')
+    await waitFor(() => overlay.overlayStatus()?.plain.includes(full.id) === true, 'the overlay node to take the full-mesh node for plain')
+    const heard = nextEvent(full, 'chat')
+    await overlay.broadcast('to everyone, plain or not')
+    assert.equal((await heard)[0].text, 'to everyone, plain or not')
+    await stopNodes(overlay, full)
+  })
+
   it('never sends a stream frame to a line-protocol peer: openStream() fails typed, the peer sees only the probe', async () => {
     const node = await startNode()
     const raw = await RawSocket.connect(portOf(node.address))
@@ -214,7 +227,8 @@ describe('protocol streams between nodes', () => {
     await node.send('legacy-peer', 'still chatting')
     const seen = (): string => Buffer.concat(received).toString('latin1')
     await waitFor(() => seen().includes('still chatting\n'), 'the chat line to follow the probe')
-    assert.ok(seen().includes('meshline-overlay/1 CAPS'), 'the capability probe went out')
+    // The probe names the prober's own topology: an overlay peer must not take this node for one of its own.
+    assert.ok(seen().includes('meshline-overlay/1 CAPS full-mesh probe'), 'the capability probe went out')
     assert.ok(!seen().includes(STREAM_PREFIX), 'no stream frame did')
     raw.destroy()
     await stopNodes(node)

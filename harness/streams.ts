@@ -1,5 +1,5 @@
 /** Small stream helpers for tests: a pushable source, a collecting reader, and a raw connection end. */
-import type { ByteChunk, Transport } from '../lib/index.js'
+import type { ByteChunk, ProtocolStream, Transport } from '../lib/index.js'
 
 export interface Pushable<T> extends AsyncIterable<T> {
   push: (item: T) => void
@@ -58,4 +58,35 @@ export function rechunk (bytes: Uint8Array, max: number): Uint8Array[] {
     at += size
   }
   return chunks
+}
+
+/**
+ * What a fairness test of protocol streams looks at: a handler that counts
+ * the bytes each stream receives (and half-closes it at its end), and each
+ * stream's count at the moment the first one had received `size`.
+ */
+export interface ProgressRecorder {
+  handle: (stream: ProtocolStream) => void
+  received: Map<number, number>
+  /** Streams that had a quarter of `size` across when the first one had all of it. */
+  startedWhenFirstDone: () => number
+}
+
+export function progressRecorder (size: number): ProgressRecorder {
+  const received = new Map<number, number>()
+  let whenFirstDone: number[] | undefined
+  return {
+    received,
+    handle: stream => {
+      void (async () => {
+        for await (const chunk of stream.source) {
+          const total = (received.get(stream.id) ?? 0) + chunk.byteLength
+          received.set(stream.id, total)
+          if (total === size) whenFirstDone ??= [...received.values()]
+        }
+        await stream.closeWrite()
+      })()
+    },
+    startedWhenFirstDone: () => (whenFirstDone ?? []).filter(n => n >= size / 4).length
+  }
 }

@@ -13,7 +13,7 @@ import { encoder } from '../../transforms/encoder.js'
 import { frameDecoder } from '../../transforms/frame-decoder.js'
 import { defaultsOf } from '../../transforms/core/option-table.js'
 import type { Message } from '../../transforms/core/line-protocol.js'
-import { pushable } from '../../harness/streams.js'
+import { progressRecorder, pushable } from '../../harness/streams.js'
 import { PENDING, settled, waitFor, within } from '../../harness/async.js'
 
 type Handlers = Record<string, AcceptStream>
@@ -309,27 +309,17 @@ describe('StreamMux', () => {
     const window = 64 * 1024
     const { a, b, close } = wire({ a: { streamWindow: window, maxStreamWindow: window }, b: { streamWindow: window, maxStreamWindow: window } })
     const size = 192 * 1024
-    const received = new Map<number, number>()
-    let whenFirstDone: number[] | undefined
-    b.handlers['/count/1'] = stream => {
-      void (async () => {
-        for await (const chunk of stream.source) {
-          const total = (received.get(stream.id) ?? 0) + chunk.byteLength
-          received.set(stream.id, total)
-          if (total === size) whenFirstDone ??= [...received.values()]
-        }
-        await stream.closeWrite()
-      })()
-    }
+    const progress = progressRecorder(size)
+    b.handlers['/count/1'] = progress.handle
     const streams = await Promise.all(Array.from({ length: 100 }, async () => await a.mux.open('/count/1', OPEN)))
     await Promise.all(streams.map(async (stream, n) => {
       await stream.sink((function * () { for (let i = 0; i < size / 16384; i++) yield filled(16384, n + i) })())
       await readAll(stream)
     }))
-    assert.equal(received.size, 100)
-    assert.ok([...received.values()].every(n => n === size), 'every stream delivered in full')
-    const progressed = (whenFirstDone ?? []).filter(n => n >= size / 4).length
-    assert.ok(progressed >= 90, `when the first stream was done, ${progressed} of 100 had a quarter of their data across`)
+    assert.equal(progress.received.size, 100)
+    assert.ok([...progress.received.values()].every(n => n === size), 'every stream delivered in full')
+    const started = progress.startedWhenFirstDone()
+    assert.ok(started >= 90, `when the first stream was done, ${started} of 100 had a quarter of their data across`)
     close()
   })
 

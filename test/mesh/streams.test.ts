@@ -13,6 +13,7 @@ import { MeshNode, type MeshNodeOptions, type ProtocolStream } from '../../lib/i
 import { memoryNetwork } from '../../lib/transport/index.js'
 import { STREAM_PREFIX } from '../../lib/connection/stream-protocol.js'
 import { PENDING, settled, waitFor, within } from '../../harness/async.js'
+import { progressRecorder } from '../../harness/streams.js'
 import { HOST, portOf } from '../../harness/loopback.js'
 import { fileNodes, nextEvent, QUIET } from '../support/mesh.js'
 import { RawSocket } from '../support/raw-socket.js'
@@ -141,27 +142,17 @@ describe('protocol streams between nodes', () => {
   it('100 concurrent streams over TCP all make progress: none waits for the others to finish', async () => {
     const [a, b] = await pair()
     const size = 256 * 1024
-    const received = new Map<number, number>()
-    let whenFirstDone: number[] | undefined
-    b.handleStream('/count/1', ({ stream }) => {
-      void (async () => {
-        for await (const chunk of stream.source) {
-          const total = (received.get(stream.id) ?? 0) + chunk.byteLength
-          received.set(stream.id, total)
-          if (total === size) whenFirstDone ??= [...received.values()]
-        }
-        await stream.closeWrite()
-      })()
-    })
+    const progress = progressRecorder(size)
+    b.handleStream('/count/1', ({ stream }) => { progress.handle(stream) })
     const streams = await Promise.all(Array.from({ length: 100 }, async () => await a.openStream(b.id, '/count/1')))
     await Promise.all(streams.map(async stream => {
       for (let i = 0; i < size / 16384; i++) await stream.write(new Uint8Array(16384))
       await stream.closeWrite()
       await readAll(stream)
     }))
-    assert.equal(received.size, 100)
-    assert.ok([...received.values()].every(n => n === size))
-    const started = (whenFirstDone ?? []).filter(n => n >= size / 4).length
+    assert.equal(progress.received.size, 100)
+    assert.ok([...progress.received.values()].every(n => n === size))
+    const started = progress.startedWhenFirstDone()
     assert.ok(started >= 90, `when the first stream was done, ${started} of 100 had a quarter of their data across`)
     await waitFor(() => a.stats().streams === 0 && b.stats().streams === 0, 'every stream to end')
     await stopNodes(a, b)

@@ -23,10 +23,16 @@
  */
 import { once } from 'node:events'
 import net from 'node:net'
+import { pipe } from 'it-pipe'
 import { MeshNode, type MeshNodeOptions } from '../lib/index.js'
 import { liveMemory } from '../harness/memory.js'
 
 const HOST = '127.0.0.1'
+
+/** Messages per array that a `sink` round's source yields. */
+const SINK_BATCH = 4096
+/** Bytes per write of the packed raw baseline. */
+const PACKED_WRITE = 64 * 1024
 
 /** The protocol a receiver counts the bytes of. */
 const STREAM_SINK = '/bench/sink/1'
@@ -50,11 +56,14 @@ export interface StreamArgs {
   /** Messages to send (to each peer, for a broadcast). */
   count: number
   /**
-   * meshline only: `send` to the first peer, `broadcast` to all, or
-   * `streams`: write the payloads on protocol streams to the first peer
-   * (receivers then count bytes, not messages).
+   * meshline only: `send` to the first peer, `broadcast` to all,
+   * `sink`: through `sender()` to the first peer, from a source of arrays of
+   * `SINK_BATCH` messages, or `streams`: write the payloads on protocol
+   * streams to the first peer (receivers then count bytes, not messages).
    */
-  mode: 'send' | 'broadcast' | 'streams'
+  mode: 'send' | 'broadcast' | 'sink' | 'streams'
+  /** The raw baseline only: messages packed back to back into writes of about 64 KiB, instead of a write each. */
+  packed?: boolean
   /** `streams` mode: how many streams share the payloads, each writing its part one `write()` per payload. @default 1 */
   streams?: number
   /**
@@ -363,7 +372,13 @@ const methods = {
     }
     node.on('peer:disconnect', onDisconnect)
     const memory = args.watchMemory === true ? watchMemory() : undefined
-    if (args.mode === 'streams') {
+    if (args.mode === 'sink') {
+      const one = payload.kind === 'chat' ? CHAT_TEXT : reused
+      const batch = new Array(SINK_BATCH).fill(one)
+      await pipe(function * () {
+        for (let sent = 0; sent < count; sent += SINK_BATCH) yield count - sent >= SINK_BATCH ? batch : batch.slice(0, count - sent)
+      }, node.sender(peerId))
+    } else if (args.mode === 'streams') {
       const streams = args.streams ?? 1
       await Promise.all(Array.from({ length: streams }, async (_, n) => {
         const stream = await node.openStream(peerId, STREAM_SINK)
@@ -382,10 +397,19 @@ const methods = {
     return { memory: memory?.(), disconnects }
   },
 
-  /** Writes `count` messages to every raw socket: one `write()` each, awaiting `drain` when a write returns false. */
+  /**
+   * Writes `count` messages to every raw socket: one `write()` each, or
+   * (`packed`) as many as fit back to back in about 64 KiB per write;
+   * awaiting `drain` when a write returns false.
+   */
   async rawStream (args: StreamArgs): Promise<void> {
-    const { payload, count } = args
-    const message = payload.kind === 'chat' ? Buffer.from(`${CHAT_TEXT}\n`) : Buffer.alloc(payload.payloadBytes, 0x61)
+    const { payload } = args
+    const single = payload.kind === 'chat' ? Buffer.from(`${CHAT_TEXT}\n`) : Buffer.alloc(payload.payloadBytes, 0x61)
+    const perWrite = args.packed === true ? Math.max(1, Math.floor(PACKED_WRITE / single.length)) : 1
+    const message = perWrite === 1 ? single : Buffer.concat(new Array(perWrite).fill(single))
+    const count = Math.floor(args.count / perWrite)
+    const rest = args.count - count * perWrite
+    if (rest > 0) for (const socket of rawSockets) socket.write(message.subarray(0, rest * single.length))
     const drains: Array<Promise<unknown>> = []
     for (let i = 0; i < count; i++) {
       for (const socket of rawSockets) {

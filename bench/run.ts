@@ -22,6 +22,7 @@ import { runPointToPoint } from './point-to-point.js'
 import { runSecureBench } from './secure.js'
 import { runSlowConsumer } from './slow-consumer.js'
 import { runStreamsBench } from './streams.js'
+import { runBatchBench } from './batch.js'
 
 interface BenchOptions {
   quick: boolean
@@ -40,7 +41,8 @@ const suites: Array<{ name: string, run: (opts: BenchOptions) => Promise<Row[]> 
   { name: 'slow consumer (fast peers beside the same broadcast without the slow peer)', run: runSlowConsumer },
   { name: 'latency over TCP (meshline vs a raw net.Socket echo; ratio of round trips per second at the median RTT)', run: runLatency },
   { name: SECURE, run: runSecureBench },
-  { name: 'protocol streams', run: runStreamsBench }
+  { name: 'protocol streams', run: runStreamsBench },
+  { name: 'batch', run: runBatchBench }
 ]
 
 function format (value: string | number): string {

@@ -22,7 +22,8 @@
  * transforms, usable without a node).
  */
 export { MeshNode } from './mesh/node.js'
-export type { MeshStats, WaitOptions } from './mesh/node.js'
+export type { MeshStats, MessagesOptions, WaitOptions } from './mesh/node.js'
+export type { MessageSink, Outgoing, OutgoingSource } from './mesh/sinks.js'
 export type { ConnectOptions } from './mesh/dialler.js'
 export type { MeshEvents } from './mesh/events.js'
 export type { KnownPeer } from './mesh/address-book.js'

@@ -33,6 +33,10 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
  * faster than `TypedArray#indexOf`, which scans about one byte per ns.
  */
 const { indexOf: indexOfByte } = Buffer.prototype
+/** Bytes to text, one character per byte: for ASCII, the same as decoding UTF-8, and much cheaper for a short line. */
+const { latin1Slice } = Buffer.prototype as unknown as { latin1Slice: (this: Uint8Array, start: number, end: number) => string }
+/** Lines up to this long are checked byte by byte in JavaScript; longer ones by the native search and decoder. */
+const SHORT_LINE = 256
 
 /**
  * Turns a raw line (without its `\n`) into its text: trims ASCII whitespace
@@ -45,6 +49,16 @@ export function decodeLine (bytes: Uint8Array): string {
   while (start < end && isAsciiSpace(bytes[start] as number)) start++
   while (end > start && isAsciiSpace(bytes[end - 1] as number)) end--
   if (start === end) return ''
+  if (end - start <= SHORT_LINE) {
+    // Most lines are short ASCII (chat, control words): one pass, and no decoder or view to make.
+    let ascii = true
+    for (let i = start; i < end; i++) {
+      const byte = bytes[i] as number
+      if (byte === 0) throw new NulByteError()
+      if (byte >= 0x80) ascii = false
+    }
+    if (ascii) return latin1Slice.call(bytes, start, end)
+  }
   const text = bytes.subarray(start, end)
   if (indexOfByte.call(text, 0) >= 0) throw new NulByteError()
   try {

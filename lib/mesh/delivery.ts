@@ -65,7 +65,7 @@ export class Delivery {
   }
 
   /** A new reader: first of the messages kept while no reader was attached, then of every one from now on. */
-  messages (): AsyncIterableIterator<IncomingMessage> {
+  messages (): Inbox<IncomingMessage> {
     const inbox: Inbox<IncomingMessage> = new Inbox(this.inboxSize, () => { this.inboxes.delete(inbox) })
     inbox.prefill(this.retained.take())
     if (this.stopped) inbox.end()

@@ -1,5 +1,6 @@
 /**
- * A bounded queue between the node's delivery and one `for await` reader.
+ * A bounded queue between the node's delivery and one `for await` reader,
+ * of items one by one or (`batches()`) of everything buffered at a time.
  * When it is full, delivery waits, which in turn stops the reading of the
  * sockets: a slow reader slows its peers down instead of losing messages.
  */
@@ -29,20 +30,45 @@ export class Inbox<T> implements AsyncIterableIterator<T> {
   end (): void {
     this.ended = true
     this.wakeReader?.()
-    for (const wake of this.waitingWriters.splice(0)) wake()
+    this.wakeWriters()
   }
 
   async next (): Promise<IteratorResult<T>> {
-    for (;;) {
-      if (this.items.length > 0) {
-        const value = this.items.shift() as T
-        if (this.items.length < this.capacity) for (const wake of this.waitingWriters.splice(0)) wake()
+    if (!await this.readable()) return { value: undefined, done: true }
+    const value = this.items.shift() as T
+    if (this.items.length < this.capacity) this.wakeWriters()
+    return { value, done: false }
+  }
+
+  /** The same items, as arrays of everything buffered when the reader asks: one step per burst, not per item. */
+  batches (): AsyncIterableIterator<T[]> {
+    return {
+      next: async () => {
+        if (!await this.readable()) return { value: undefined, done: true }
+        const value = this.items.splice(0)
+        this.wakeWriters()
         return { value, done: false }
-      }
-      if (this.ended) return { value: undefined, done: true }
+      },
+      return: async () => {
+        await this.return()
+        return { value: undefined, done: true }
+      },
+      [Symbol.asyncIterator] () { return this }
+    }
+  }
+
+  /** Waits for an item; false once the inbox has ended and is empty. */
+  private async readable (): Promise<boolean> {
+    while (this.items.length === 0) {
+      if (this.ended) return false
       await new Promise<void>(resolve => { this.wakeReader = resolve })
       this.wakeReader = undefined
     }
+    return true
+  }
+
+  private wakeWriters (): void {
+    for (const wake of this.waitingWriters.splice(0)) wake()
   }
 
   async return (): Promise<IteratorResult<T>> {

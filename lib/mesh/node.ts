@@ -21,13 +21,15 @@ import { PeerTable } from './peer-table.js'
 import { PeersFile } from './peers-file.js'
 import { reconnectDelay } from './reconnect.js'
 import { SelfAddresses } from './self-addresses.js'
+import { messageSink, type ChatOrBytes, type MessageSink, type Outgoing } from './sinks.js'
 import { ProtocolStreams, type OpenStreamOptions, type RequestHandler, type RequestHandlerOptions, type RequestOptions, type StreamHandler } from './streams.js'
 import type { ProtocolStream } from '../connection/protocol-stream.js'
 import type { StreamMux } from '../connection/stream-mux.js'
 import { STREAM_PREFIX, isStreamPayload } from '../connection/stream-protocol.js'
+import type { Connection } from '../connection/connection.js'
 import { FanOut } from '../connection/fan-out.js'
 import { ConnectionClosedError, InvalidMessageError, InvalidOptionError, LimitExceededError, NotRunningError, PeerNotFoundError } from '../errors.js'
-import { applyTable, checkArgument, isString, type OptionTable } from '../../transforms/core/option-table.js'
+import { applyTable, checkArgument, checked, isString, type OptionTable } from '../../transforms/core/option-table.js'
 import { resolveOptions, type MeshNodeOptions, type ResolvedOptions } from '../options/node-options.js'
 import { CAPS_PROBES, answerCapabilityProbes } from '../overlay/capabilities.js'
 import { Overlay, type OverlayHost, type OverlayStatus } from '../overlay/overlay.js'
@@ -71,6 +73,16 @@ const WAIT_OPTIONS = {
   timeout: CONNECT_OPTIONS.timeout,
   signal: CONNECT_OPTIONS.signal
 } satisfies OptionTable<WaitOptions>
+
+/** How `messages()` hands messages over. */
+export interface MessagesOptions {
+  /** Arrays of every message buffered at the moment of reading, instead of one message per step. */
+  batch?: boolean
+}
+
+const MESSAGES_OPTIONS = {
+  batch: checked(false, 'a boolean', value => typeof value === 'boolean')
+} satisfies OptionTable<MessagesOptions>
 
 export class MeshNode extends EventEmitter<MeshEvents> {
   readonly id: string
@@ -430,8 +442,46 @@ export class MeshNode extends EventEmitter<MeshEvents> {
    * `limit:exceeded` event. A reader ends when the node stops, after what it
    * holds.
    */
-  messages (): AsyncIterableIterator<IncomingMessage> {
-    return this.delivery.messages()
+  messages (options?: MessagesOptions & { batch?: false }): AsyncIterableIterator<IncomingMessage>
+  /** With `{ batch: true }`: arrays of every message buffered when the reader asks, one step per burst. */
+  messages (options: MessagesOptions & { batch: true }): AsyncIterableIterator<IncomingMessage[]>
+  messages (options?: MessagesOptions): AsyncIterableIterator<IncomingMessage> | AsyncIterableIterator<IncomingMessage[]> {
+    const { batch } = applyTable(MESSAGES_OPTIONS, options)
+    const inbox = this.delivery.messages()
+    return batch ? inbox.batches() : inbox
+  }
+
+  /**
+   * An it-pipe sink that sends every item of its source to one peer: chat
+   * text for a string, a `BYTES` payload otherwise. The source may yield
+   * arrays of messages. It waits only while the peer's queue is full, so a
+   * producer pays no promise per message; each item is checked as `send()`
+   * and `sendBytes()` check theirs. In the overlay topology a node that is
+   * not connected is reached through the overlay. Resolves once the source
+   * has ended and everything is queued.
+   * @throws what `send()` throws, for the first message that fails (the rest of the source is not read)
+   */
+  sender (peerId: string): MessageSink {
+    checkArgument('peerId', 'a peer id string', peerId, isString)
+    // The peer's connection, looked up again only once it closes (the peer may have moved to another).
+    let conn: Connection | undefined
+    return messageSink(msg => {
+      this.assertRunning()
+      if (conn?.closeReason !== undefined) conn = undefined
+      conn ??= this.table.get(peerId)?.conn
+      if (conn !== undefined) return conn.enqueue(msg)
+      if (this.overlay === undefined) throw new PeerNotFoundError(peerId)
+      return this.overlay.sendTo(peerId, msg)
+    }, item => this.outgoing(item))
+  }
+
+  /**
+   * An it-pipe sink that broadcasts every item of its source, as `sender()`
+   * sends to one peer. A peer that fails meanwhile is disconnected and
+   * `peer:disconnect` says why; the others get every message.
+   */
+  broadcaster (): MessageSink {
+    return messageSink(msg => this.queueBroadcast(msg), item => this.outgoing(item))
   }
 
   /** @throws NotRunningError unless the node is running: the one rule for every network operation. */
@@ -476,6 +526,31 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     if (peer.address === undefined) return
     this.dialler.connected(peer.address)
     if (peer.direction === 'outbound') this.peersFile?.changed()
+  }
+
+  /** A sink's item as a checked message. */
+  private outgoing (item: Outgoing): ChatOrBytes {
+    if (typeof item === 'string') return chatMessage(item)
+    this.assertPayload(item)
+    return { type: 'bytes', data: item }
+  }
+
+  /** Queues a broadcast: `undefined` when every peer took it at once, else what to wait on. */
+  private queueBroadcast (msg: ChatOrBytes): Promise<unknown> | undefined {
+    this.assertRunning()
+    if (this.overlay !== undefined) return this.overlay.broadcast(msg)
+    let waits: Array<Promise<void>> | undefined
+    // A peer that fails (throws, or rejects) is being disconnected, with its reason in `peer:disconnect`.
+    const skip = (): void => {}
+    for (const { conn } of this.table.values()) {
+      try {
+        const wait = conn.enqueue(msg)
+        if (wait !== undefined) (waits ??= []).push(wait.catch(skip))
+      } catch {
+        skip()
+      }
+    }
+    return waits === undefined ? undefined : Promise.all(waits)
   }
 
   private async broadcastMessage (msg: Extract<Message, { type: 'chat' | 'bytes' }>): Promise<BroadcastResult> {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
+import fc from 'fast-check'
 import { describe, it } from 'node:test'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { LineSplitter, lineFramer, type LineFramerOptions } from '../../transforms/line-framer.js'
+import { LineSplitter, decodeLine, lineFramer, type LineFramerOptions } from '../../transforms/line-framer.js'
 import { bytes, chunked } from '../support/bytes.js'
 import { collect, from } from '../support/pipeline.js'
 import type { ByteChunk } from '../../transforms/core/bytes.js'
@@ -189,5 +190,26 @@ describe('lineFramer', () => {
 
   it('applies maxLineLength', async () => {
     await assert.rejects(collect(lineFramer({ maxLineLength: 3 })(from([bytes('abcd')]))), { code: 'ERR_LINE_TOO_LONG' })
+  })
+})
+
+describe('decodeLine', () => {
+  it('decodes any text, short or long, ASCII or not, exactly as strict UTF-8 with ASCII whitespace trimmed (property)', () => {
+    fc.assert(fc.property(fc.oneof(fc.string({ maxLength: 300 }), fc.string({ unit: 'grapheme', maxLength: 300 })), text => {
+      const clean = text.replace(/\u0000/g, '')
+      const expected = clean.replace(/^[\t\n\v\f\r ]+|[\t\n\v\f\r ]+$/g, '')
+      assert.equal(decodeLine(Buffer.from(clean)), expected)
+    }), { numRuns: 500 })
+  })
+
+  it('finds a NUL byte and invalid UTF-8 in short and long lines alike', () => {
+    for (const size of [10, 1000]) {
+      const nul = Buffer.alloc(size, 0x61)
+      nul[size >> 1] = 0
+      assert.throws(() => decodeLine(nul), { code: 'ERR_NUL_BYTE' })
+      const invalid = Buffer.alloc(size, 0x61)
+      invalid[size >> 1] = 0xff
+      assert.throws(() => decodeLine(invalid), { code: 'ERR_INVALID_UTF8' })
+    }
   })
 })

@@ -111,6 +111,8 @@ export class Connection implements Link {
 
     this.done = Promise.all([inbound, outbound]).then(async () => {
       clearTimeout(this.lingerTimer)
+      // Nothing will be written any more: senders still waiting for room are told so, and the slow-peer clock stops.
+      this.queue.abort(new ConnectionClosedError(this.closeReason?.message))
       this.transport.close()
       await this.transport.closed
     })

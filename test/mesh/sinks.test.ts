@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { pipe } from 'it-pipe'
 import type { MeshNode, IncomingMessage } from '../../lib/index.js'
-import { PENDING, settled, waitFor } from '../../harness/async.js'
+import { PENDING, activeTimers, settled, waitFor } from '../../harness/async.js'
 import { fileNodes, QUIET } from '../support/mesh.js'
 import { RawSocket } from '../support/raw-socket.js'
 import { portOf, HOST } from '../../harness/loopback.js'
@@ -91,8 +91,14 @@ describe('batch API: sender(), broadcaster(), messages({ batch: true })', () => 
     await waitFor(() => { const stable = pulled === before; before = pulled; return stable && pulled > 0 }, 'the producer to be held back', 5000)
     assert.equal(await settled(sending), PENDING)
     assert.ok(pulled < 100_000, `pulled ${pulled} of 100,000`)
+    // Its connection gone, the waiting sink is told so, and no timer outlives it.
+    const waitingSend = node.send('stuck-peer', 'waits behind the full queue')
+    waitingSend.catch(() => {})
     raw.destroy()
+    await assert.rejects(sending, code('ERR_CONNECTION_CLOSED'))
+    await assert.rejects(waitingSend, code('ERR_CONNECTION_CLOSED'))
     await stopNodes(node)
+    assert.equal(activeTimers(), 0, 'no timer left running')
   })
 
   it('refuses what send() and sendBytes() refuse, typed, and unknown peers', async () => {

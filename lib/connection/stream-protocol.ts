@@ -43,7 +43,7 @@ export const MAX_REASON_LENGTH = 512
 /** Largest stream id: ids are 32-bit. */
 export const MAX_STREAM_ID = 0xffff_ffff
 
-export const FrameType = { open: 0, accept: 1, refuse: 2, data: 3, window: 4, fin: 5, reset: 6 } as const
+const FrameType = { open: 0, accept: 1, refuse: 2, data: 3, window: 4, fin: 5, reset: 6 } as const
 
 /** Why a stream was refused or reset, as the wire says it. */
 export const ResetCode = {

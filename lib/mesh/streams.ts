@@ -152,7 +152,6 @@ export class ProtocolStreams {
    * exchange takes one round trip.
    * @throws what `open()` throws; StreamResetError (the handler failed, or the connection closed); LimitExceededError; TimeoutError
    */
-
   async request (peerId: string, protocol: string, request: StreamChunk, options?: RequestOptions): Promise<Uint8Array> {
     checkArgument('peerId', 'a peer id string', peerId, value => typeof value === 'string')
     checkArgument('protocol', PROTOCOL_NAME, protocol, isProtocolName)

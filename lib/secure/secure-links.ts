@@ -41,11 +41,6 @@ export interface Denial {
   error: AccessDeniedError | DowngradeRefusedError | IdentityMismatchError
 }
 
-/** A pinned address: it proved the key of `id` over Noise when this node dialled it. */
-export interface Pin {
-  address: string
-  id: string
-}
 
 /** The node's options that secure-link setup reads (see `MeshNodeOptions`). */
 export interface SecureLinksOptions {
@@ -88,7 +83,7 @@ export function securityInfo (link: SecuredLink): Pick<PeerInfo, 'security' | 'c
  * time the dial itself took (about one round trip): it answers at once, so
  * silence for this long means a plaintext peer waiting for a hello line.
  */
-export const PROBE_ROUND_TRIPS = 8
+const PROBE_ROUND_TRIPS = 8
 
 export class SecureLinks {
   /** Ids proven over Noise, oldest first: a plaintext peer may not claim one. Bounded by `maxKnownPeers`. */
@@ -165,14 +160,7 @@ export class SecureLinks {
     this.pins.delete(address)
     this.pins.set(address, id)
     if (this.pins.size > this.opts.maxKnownPeers) this.pins.delete(this.pins.keys().next().value as string)
-    this.bindKey(id)
-  }
-
-  /** Adds `value` to a bounded set of this node's, as its newest entry. */
-  private remember (set: Set<string>, value: string): void {
-    set.delete(value)
-    set.add(value)
-    if (set.size > this.opts.maxKnownPeers) set.delete(set.values().next().value as string)
+    this.remember(this.keyBoundIds, id)
   }
 
   /** The id pinned to `address`, if any. */
@@ -182,11 +170,7 @@ export class SecureLinks {
 
   /** Remembers `id`, admitted over `link`, as proven when a key proved it, forgetting the oldest such id beyond `maxKnownPeers`. */
   bindId (id: string, link: SecuredLink): void {
-    if (link.publicKey !== undefined) this.bindKey(id)
-  }
-
-  private bindKey (id: string): void {
-    this.remember(this.keyBoundIds, id)
+    if (link.publicKey !== undefined) this.remember(this.keyBoundIds, id)
   }
 
   /** Closes every transport still being secured: the node is stopping. */
@@ -246,6 +230,13 @@ export class SecureLinks {
   private denied<E extends Denial['error']> (error: E, remoteAddress: string, direction: Direction, key?: Uint8Array): E {
     this.opts.onDenied({ remoteAddress, direction, publicKey: key === undefined ? undefined : publicKeyHex(key), fingerprint: key === undefined ? undefined : fingerprint(key), error })
     return error
+  }
+
+  /** Adds `value` to a bounded set of this node's, as its newest entry. */
+  private remember (set: Set<string>, value: string): void {
+    set.delete(value)
+    set.add(value)
+    if (set.size > this.opts.maxKnownPeers) set.delete(set.values().next().value as string)
   }
 
   /** Runs `work` on a transport that `closePending()` must be able to close meanwhile. */

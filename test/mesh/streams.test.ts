@@ -40,9 +40,9 @@ async function readAll (stream: ProtocolStream): Promise<Uint8Array> {
 /** A length-prefixed echo of upper-cased messages: the README's custom protocol. */
 function upperCase (node: MeshNode): void {
   node.handleStream('/upper/1.0.0', ({ stream }) => {
-    void pipe(stream, source => lp.decode(source), async function * (source) {
+    void pipe(stream, lp.decode, async function * (source) {
       for await (const msg of source) yield text(str(msg).toUpperCase())
-    }, source => lp.encode(source), stream)
+    }, lp.encode, stream)
   })
 }
 
@@ -53,7 +53,7 @@ describe('protocol streams between nodes', () => {
     const accepted = nextEvent(b, 'stream:error').catch(() => undefined)
     const stream = await a.openStream(b.id, '/upper/1.0.0')
     assert.equal(stream.protocol, '/upper/1.0.0')
-    const replies = await pipe(['one', 'two', 'three'].map(text), source => lp.encode(source), stream, source => lp.decode(source), async source => {
+    const replies = await pipe(['one', 'two', 'three'].map(text), lp.encode, stream, lp.decode, async source => {
       const out: string[] = []
       for await (const msg of source) out.push(str(msg))
       return out

@@ -1,6 +1,7 @@
 /**
  * Protocol fuzzing against a live node: fast-check builds streams of valid
- * frames (hello, LISTEN, control lines, PEERS lists, chat, BYTES), corrupts
+ * frames (hello, LISTEN, control lines, PEERS lists, chat, BYTES, protocol
+ * stream frames for the handlers the node has and others), corrupts
  * some of them (flipped, inserted and deleted bytes, a cut-off end, a bogus
  * BYTES header), or makes pure noise or a Noise-shaped first flight, and
  * cuts them into chunks at random boundaries. Each stream goes to the node on a connection of its own; the
@@ -10,7 +11,10 @@
  */
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
+import { pipe } from 'it-pipe'
+import { Uint8ArrayList } from 'uint8arraylist'
 import { MeshNode, MeshlineError, type MeshNodeOptions, type TransportFactory } from '../lib/index.js'
+import { STREAM_PREFIX, encodeStreamFrame, type StreamFrame } from '../lib/connection/stream-protocol.js'
 import { waitFor, within } from './async.js'
 import { collect } from './streams.js'
 import type { SecureMode } from '../lib/types.js'
@@ -28,8 +32,35 @@ const host = fc.oneof(fc.constantFrom('127.0.0.1', 'localhost', '[::1]', '10.0.0
 const port = fc.oneof(fc.integer({ min: 1, max: 65535 }), fc.constantFrom(0, -1, 99999))
 const address = fc.tuple(host, port).map(([h, p]) => `${h}:${p}`)
 
+/** A `BYTES` frame of `payload`. */
+function bytesFrame (payload: Uint8Array): Uint8Array {
+  return concat([encoder.encode(`BYTES:${payload.length}\n`), payload])
+}
+
+/** The protocols the fuzzed node handles, and some it does not. */
+export const FUZZ_ECHO = '/fuzz/echo/1'
+export const FUZZ_REQUEST = '/fuzz/request/1'
+const streamId = fc.integer({ min: 0, max: 12 })
+
+/** A protocol-stream frame: well-formed (for a handled protocol or not, with any window), or a header with any type and body. */
+const streamFrame: fc.Arbitrary<Uint8Array> = fc.oneof(
+  fc.tuple(streamId, fc.constantFrom(FUZZ_ECHO, FUZZ_REQUEST, '/unknown/1'), fc.integer({ min: 0, max: 1 << 20 }), fc.integer({ min: 0, max: 1 << 18 }))
+    .map(([id, protocol, window, maxFrame]): StreamFrame => ({ type: 'open', id, window, maxFrame, protocol })),
+  fc.tuple(streamId, fc.uint8Array({ maxLength: 2000 })).map(([id, data]): StreamFrame => ({ type: 'data', id, data: new Uint8ArrayList(data) })),
+  fc.tuple(streamId, fc.nat()).map(([id, credit]): StreamFrame => ({ type: 'window', id, credit })),
+  streamId.map((id): StreamFrame => ({ type: 'fin', id })),
+  fc.tuple(streamId, fc.integer({ min: 1, max: 6 }), fc.string({ maxLength: 40 })).map(([id, code, reason]): StreamFrame => ({ type: 'reset', id, code: code as 1, reason }))
+).map(frame => encodeStreamFrame(frame)).map(payload => payload instanceof Uint8Array ? payload : payload.subarray())
+  .chain(payload => fc.oneof(
+    { weight: 4, arbitrary: fc.constant(payload) },
+    // Any type byte and body after the prefix: unknown types, short and long bodies.
+    { weight: 1, arbitrary: fc.tuple(fc.integer({ min: 0, max: 255 }), fc.uint8Array({ maxLength: 40 })).map(([type, body]) => concat([encoder.encode(STREAM_PREFIX), Uint8Array.of(type), body])) }
+  ))
+  .map(bytesFrame)
+
 /** One frame of the protocol, as bytes: well-formed most of the time. */
 const frame: fc.Arbitrary<Uint8Array> = fc.oneof(
+  streamFrame,
   fc.tuple(id, fc.string({ maxLength: 30 })).map(([i, name]) => line(`${i}:${name}`)),
   address.map(a => line(`LISTEN:${a}`)),
   fc.constantFrom('PING', 'PONG', 'REQUEST_PEERS', 'DUPLICATE', 'MAX_PEERS', '', '\r', '  PING  ').map(line),
@@ -146,11 +177,14 @@ export async function fuzzNode (opts: FuzzOptions): Promise<FuzzReport> {
     maintenanceInterval: 60_000,
     discoveryInterval: 60_000,
     maxLineLength: 4096,
-    maxBytesPerMessage: 8192,
+    // Room for stream frames: a node takes streams only when 16 KiB of data and a header fit.
+    maxBytesPerMessage: 32 * 1024,
     dialJitter: 0,
     secure: opts.secure ?? 'off'
   }
   const node = new MeshNode(settings)
+  node.handleStream(FUZZ_ECHO, ({ stream }) => { void pipe(stream, stream).catch(() => {}) })
+  node.handleRequests(FUZZ_REQUEST, request => request)
   const crashes: unknown[] = []
   const onCrash = (error: unknown): void => { crashes.push(error) }
   process.on('uncaughtException', onCrash)

@@ -13,6 +13,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import ts from 'typescript'
 import { TCP_OPTIONS } from '../lib/transport/tcp.js'
+import { WEBSOCKET_OPTIONS } from '../lib/transport/websocket.js'
 import { MEMORY_TRANSPORT_OPTIONS } from '../lib/transport/memory.js'
 import { FILE_RECEIVER_OPTIONS } from '../lib/file-transfer/receiver.js'
 import { NODE_OPTIONS } from '../lib/options/node-options.js'
@@ -36,6 +37,7 @@ export const SOURCES: Source[] = [
   { title: '`new MeshNode(options)`', file: 'lib/options/node-options.ts', interface: 'MeshNodeOptions', table: NODE_OPTIONS },
   { title: '`new MeshNode({ topology: \'overlay\', overlay })`', file: 'lib/options/overlay-options.ts', interface: 'OverlayOptions', table: OVERLAY_OPTIONS },
   { title: '`tcpTransport(options)`', file: 'lib/transport/tcp.ts', interface: 'TcpOptions', table: TCP_OPTIONS },
+  { title: '`websocketTransport(options)`', file: 'lib/transport/websocket.ts', interface: 'WebSocketTransportOptions', table: WEBSOCKET_OPTIONS },
   { title: '`memoryNetwork(options)`', file: 'lib/transport/memory.ts', interface: 'MemoryTransportOptions', table: MEMORY_TRANSPORT_OPTIONS },
   { title: '`receiveFiles(node, options)`', file: 'lib/file-transfer/receiver.ts', interface: 'FileReceiverOptions', table: FILE_RECEIVER_OPTIONS }
 ]

@@ -15,6 +15,8 @@
  */
 export { tcpTransport, socketTransport, DEFAULT_LISTEN_BACKLOG, DEFAULT_READ_HIGH_WATER_MARK } from './tcp.js'
 export type { TcpOptions } from './tcp.js'
+export { websocketTransport, WEBSOCKET_OPTIONS, MAX_MESSAGE_BYTES } from './websocket.js'
+export type { WebSocketTransportOptions } from './websocket.js'
 export { duplexPair, memoryNetwork } from './memory.js'
 export type { MemoryTransportOptions } from './memory.js'
 export { crashable } from './crashable.js'

@@ -1,6 +1,6 @@
 /**
  * One contract suite, run against every transport: TCP on 127.0.0.1, the
- * in-memory network, and a bare in-memory duplex pair.
+ * in-memory network, WebSocket on 127.0.0.1, and a bare in-memory duplex pair.
  */
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
@@ -10,6 +10,7 @@ import vm from 'node:vm'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { duplexPair, memoryNetwork } from '../../lib/transport/memory.js'
 import { tcpTransport } from '../../lib/transport/tcp.js'
+import { websocketTransport } from '../../lib/transport/websocket.js'
 import type { ByteChunk, Transport, TransportFactory } from '../../lib/transport/transport.js'
 import { PENDING, settled, sleep, within } from '../../harness/async.js'
 import { bytes } from '../support/bytes.js'
@@ -287,6 +288,7 @@ function transportContract (name: string, setup: () => Promise<Harness>): void {
 }
 
 transportContract('TCP on 127.0.0.1', async () => await factoryHarness(tcpTransport(), '127.0.0.1'))
+transportContract('WebSocket on 127.0.0.1', async () => await factoryHarness(websocketTransport(), '127.0.0.1'))
 transportContract('in-memory network', async () => await factoryHarness(memoryNetwork(), 'node-b'))
 transportContract('in-memory duplex pair', async () => pairHarness())
 

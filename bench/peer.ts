@@ -10,10 +10,11 @@
  *   `broadcastBytes()` (or `send()` / `broadcast()` for chat); the raw sender
  *   makes one `write()` per message per socket and awaits `drain` whenever a
  *   write returns false.
- * - meshline nodes belong to a group, `mesh` or `secure`, each with its own
- *   sender and counters, so that two kinds of meshline link (plaintext and
- *   Noise) can be up side by side and measured in alternating rounds; the
- *   parent gives each group its node options.
+ * - meshline nodes belong to a group, `mesh`, `secure` or `websocket`, each
+ *   with its own sender and counters, so that two kinds of meshline link
+ *   (plaintext and Noise, TCP and WebSocket) can be up side by side and
+ *   measured in alternating rounds; the parent gives each group its node
+ *   options, and the `websocket` group's nodes use the WebSocket transport.
  * - for latency, receivers echo chat lines (meshline) or ping frames (raw).
  * - every meshline receiver also takes protocol streams (`STREAM_SINK`),
  *   counting their bytes, and answers requests (`STREAM_ECHO`) with the
@@ -25,6 +26,7 @@ import { once } from 'node:events'
 import net from 'node:net'
 import { pipe } from 'it-pipe'
 import { MeshNode, type MeshNodeOptions } from '../lib/index.js'
+import { websocketTransport } from '../lib/transport/websocket.js'
 import { liveMemory } from '../harness/memory.js'
 
 const HOST = '127.0.0.1'
@@ -174,12 +176,17 @@ function codeOf (err: Error): string {
 const NODE_DEFAULTS: MeshNodeOptions = { host: HOST, autoDial: false }
 
 /** What receivers count apart: meshline nodes of two groups, and raw sockets. */
-export type Group = 'mesh' | 'secure' | 'raw'
+export type Group = 'mesh' | 'secure' | 'websocket' | 'raw'
 /** The groups of meshline nodes. */
 export type MeshGroup = Exclude<Group, 'raw'>
 
+/** A transport is no IPC argument: the `websocket` group's nodes make theirs here. */
+function transportOf (group: MeshGroup | undefined): MeshNodeOptions {
+  return group === 'websocket' ? { transport: websocketTransport() } : {}
+}
+
 /** Receivers count apart by group, so that a round never waits on another group's receivers. */
-let counters: Record<Group, Counters> = { mesh: new Counters(), secure: new Counters(), raw: new Counters() }
+let counters: Record<Group, Counters> = { mesh: new Counters(), secure: new Counters(), websocket: new Counters(), raw: new Counters() }
 const nodes: MeshNode[] = []
 const servers: net.Server[] = []
 /** Every socket of this process, to close them all. */
@@ -281,7 +288,7 @@ const methods = {
     const addresses: string[] = []
     const group = counters[args.group ?? 'mesh']
     for (let i = 0; i < args.count; i++) {
-      const node = new MeshNode({ ...NODE_DEFAULTS, ...args.options })
+      const node = new MeshNode({ ...NODE_DEFAULTS, ...transportOf(args.group), ...args.options })
       const index = group.add()
       node.on('bytes', () => { group.count(index, 1) })
       node.handleStream(STREAM_SINK, ({ stream }) => {
@@ -332,7 +339,7 @@ const methods = {
 
   /** Starts the meshline sender of a group (`mesh` by default) and connects it to every receiver. Resolves with its own address. */
   async meshSender (args: { addresses: string[], group?: MeshGroup, options?: MeshNodeOptions }): Promise<string> {
-    const node = new MeshNode({ ...NODE_DEFAULTS, maxPeers: args.addresses.length, ...args.options })
+    const node = new MeshNode({ ...NODE_DEFAULTS, maxPeers: args.addresses.length, ...transportOf(args.group), ...args.options })
     const peers: string[] = []
     senders[args.group ?? 'mesh'] = { node, peers }
     const address = await node.start()
@@ -496,7 +503,7 @@ const methods = {
     const stopping = [...Object.values(senders).map(sender => sender.node), ...nodes.splice(0)].map(async node => { await node.stop() })
     senders = {}
     await Promise.all([...stopping, ...servers.splice(0).map(async server => { await new Promise(resolve => server.close(resolve)) })])
-    counters = { mesh: new Counters(), secure: new Counters(), raw: new Counters() }
+    counters = { mesh: new Counters(), secure: new Counters(), websocket: new Counters(), raw: new Counters() }
   },
 
   async exit (_args: undefined): Promise<void> {

@@ -23,6 +23,7 @@ import { runSecureBench } from './secure.js'
 import { runSlowConsumer } from './slow-consumer.js'
 import { runStreamsBench } from './streams.js'
 import { runBatchBench } from './batch.js'
+import { runWebSocketBench } from './websocket.js'
 
 interface BenchOptions {
   quick: boolean
@@ -42,7 +43,8 @@ const suites: Array<{ name: string, run: (opts: BenchOptions) => Promise<Row[]> 
   { name: 'latency over TCP (meshline vs a raw net.Socket echo; ratio of round trips per second at the median RTT)', run: runLatency },
   { name: SECURE, run: runSecureBench },
   { name: 'protocol streams', run: runStreamsBench },
-  { name: 'batch', run: runBatchBench }
+  { name: 'batch', run: runBatchBench },
+  { name: 'websocket (meshline over WebSocket vs over TCP, point to point)', run: runWebSocketBench }
 ]
 
 function format (value: string | number): string {

@@ -233,7 +233,8 @@ export class ProtocolStream {
   private async * read (): AsyncGenerator<Uint8ArrayList, void, undefined> {
     try {
       while (true) {
-        const chunk = this.chunks.shift()
+        // Everything buffered goes out as one list: one step for the reader per burst, not per frame.
+        const chunk = this.chunks.length > 1 ? new Uint8ArrayList(...this.chunks.splice(0)) : this.chunks.shift()
         if (chunk !== undefined) {
           this.buffered -= chunk.byteLength
           this.consumed += chunk.byteLength

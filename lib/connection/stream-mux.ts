@@ -38,7 +38,7 @@ export interface StreamOptions {
 export const STREAM_OPTIONS = {
   maxStreamsPerPeer: integer(256, 1, { max: 65_536 }),
   streamWindow: integer(256 * 1024, BASE_WINDOW, { max: 0xffff_ffff, unit: 'bytes' }),
-  maxStreamWindow: integer(16 * 1024 * 1024, BASE_WINDOW, { max: 0xffff_ffff, unit: 'bytes' }),
+  maxStreamWindow: integer(64 * 1024 * 1024, BASE_WINDOW, { max: 0xffff_ffff, unit: 'bytes' }),
   maxStreamGrowthPerPeer: integer(64 * 1024 * 1024, 0, { unit: 'bytes' })
 } satisfies OptionTable<StreamOptions>
 

@@ -3,11 +3,10 @@
  * socket once `readHighWaterMark` bytes wait unread, so TCP flow control
  * slows a peer whose messages are not consumed; writing waits for `drain`.
  */
-import { once } from 'node:events'
 import net from 'node:net'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { ConnectionClosedError, DialError } from '../errors.js'
-import type { ByteChunk, DialOptions, Transport, TransportFactory, TransportListener } from './transport.js'
+import { ConnectionClosedError } from '../errors.js'
+import { whenOpen, type ByteChunk, type DialOptions, type Transport, type TransportFactory, type TransportListener } from './transport.js'
 import { applyTable, checkArgument, integer, type OptionTable } from '../../transforms/core/option-table.js'
 import { formatAddress } from '../../transforms/core/line-protocol.js'
 
@@ -147,15 +146,7 @@ export function tcpTransport (options: TcpOptions = {}): TransportFactory {
     async dial (host: string, port: number, dialOpts: DialOptions): Promise<Transport> {
       const address = formatAddress(host, port)
       const socket = net.connect({ host, port, allowHalfOpen: true })
-      const timeout = AbortSignal.timeout(dialOpts.timeout)
-      const signal = dialOpts.signal === undefined ? timeout : AbortSignal.any([dialOpts.signal, timeout])
-      try {
-        // Rejects on the socket's 'error' too, and removes its listeners either way.
-        await once(socket, 'connect', { signal })
-      } catch (err) {
-        socket.destroy()
-        throw new DialError(address, 1, { cause: err })
-      }
+      await whenOpen(socket, 'connect', address, dialOpts, () => { socket.destroy() })
       return socketTransport(socket, opts)
     },
 

@@ -1,9 +1,11 @@
-import type { ByteChunk } from '../../transforms/core/bytes.js'
 /**
  * The transport contract: how a node gets byte duplexes to and from other
  * nodes. TCP is the default; the in-memory transport passes the same
  * contract tests and lets one process simulate many nodes.
  */
+import { once, type EventEmitter } from 'node:events'
+import { DialError } from '../errors.js'
+import type { ByteChunk } from '../../transforms/core/bytes.js'
 
 export type { ByteChunk }
 
@@ -44,4 +46,21 @@ export interface TransportListener {
 export interface TransportFactory {
   dial: (host: string, port: number, opts: DialOptions) => Promise<Transport>
   listen: (host: string, port: number, onConnection: (transport: Transport) => void) => Promise<TransportListener>
+}
+
+/**
+ * Waits for a connection being dialled to `address` to emit `event` (it is
+ * open), within the dial's `timeout` and until its `signal`.
+ * @throws DialError, its cause the connection's error, the timeout or the abort, once `abandon()` has closed the connection
+ */
+export async function whenOpen (connection: EventEmitter, event: string, address: string, opts: DialOptions, abandon: () => void): Promise<void> {
+  const timeout = AbortSignal.timeout(opts.timeout)
+  const signal = opts.signal === undefined ? timeout : AbortSignal.any([opts.signal, timeout])
+  try {
+    // Rejects on the connection's 'error' too, and removes its listeners either way.
+    await once(connection, event, { signal })
+  } catch (err) {
+    abandon()
+    throw new DialError(address, 1, { cause: err })
+  }
 }

@@ -12,9 +12,9 @@ import type { IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { WebSocket, WebSocketServer } from 'ws'
-import { ConnectionClosedError, DialError } from '../errors.js'
+import { ConnectionClosedError } from '../errors.js'
 import { DEFAULT_LISTEN_BACKLOG, DEFAULT_READ_HIGH_WATER_MARK } from './tcp.js'
-import type { ByteChunk, DialOptions, Transport, TransportFactory, TransportListener } from './transport.js'
+import { whenOpen, type ByteChunk, type DialOptions, type Transport, type TransportFactory, type TransportListener } from './transport.js'
 import { applyTable, integer, type OptionTable } from '../../transforms/core/option-table.js'
 import { formatAddress } from '../../transforms/core/line-protocol.js'
 import { forEachPiece } from '../../transforms/core/bytes.js'
@@ -130,16 +130,10 @@ export function websocketTransport (options: WebSocketTransportOptions = {}): Tr
     async dial (host: string, port: number, dialOpts: DialOptions): Promise<Transport> {
       const address = formatAddress(host, port)
       const ws = new WebSocket(`ws://${address}/`, { ...wsOptions, handshakeTimeout: dialOpts.timeout })
-      const timeout = AbortSignal.timeout(dialOpts.timeout)
-      const signal = dialOpts.signal === undefined ? timeout : AbortSignal.any([dialOpts.signal, timeout])
-      try {
-        await once(ws, 'open', { signal })
-      } catch (err) {
-        ws.terminate()
-        throw new DialError(address, 1, { cause: err })
-      }
-      const socket = (ws as unknown as { _socket: { localAddress?: string } })._socket
-      return websocketConnection(ws, host, port, socket.localAddress ?? 'unknown', opts)
+      let localHost = 'unknown'
+      ws.once('upgrade', (response: IncomingMessage) => { localHost = response.socket.localAddress ?? localHost })
+      await whenOpen(ws, 'open', address, dialOpts, () => { ws.terminate() })
+      return websocketConnection(ws, host, port, localHost, opts)
     },
 
     async listen (host: string, port: number, onConnection: (transport: Transport) => void): Promise<TransportListener> {

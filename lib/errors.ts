@@ -67,7 +67,7 @@ export class DuplicateHandlerError extends MeshlineError {
   readonly code = 'ERR_DUPLICATE_HANDLER'
   /** @param prefix the `BYTES` prefix, or the stream protocol when `of` says so */
   constructor (readonly prefix: string, of: 'prefix' | 'protocol' = 'prefix') {
-    super(`a handler for the ${of} ${JSON.stringify(prefix)} is already registered; call the function that registered it returned to remove it first`)
+    super(`a handler for the ${of} ${JSON.stringify(prefix)} is already registered; remove it first with the function its registration returned`)
   }
 }
 

@@ -47,7 +47,7 @@ function websocketConnection (ws: WebSocket, remoteHost: string, remotePort: num
   let unread = new Uint8ArrayList()
   let remoteEnded = false
   let localEnded = false
-  let closedBy: Error | undefined
+  let gone = false
   let wake: (() => void) | undefined
   const closed = new Promise<void>(resolve => { ws.once('close', () => { resolve() }) })
 
@@ -63,7 +63,7 @@ function websocketConnection (ws: WebSocket, remoteHost: string, remotePort: num
     wake?.()
   })
   ws.on('close', () => {
-    closedBy ??= new ConnectionClosedError('socket closed')
+    gone = true
     wake?.()
   })
   // Errors end the connection; `close` follows and tells the reader and the writer.
@@ -76,7 +76,7 @@ function websocketConnection (ws: WebSocket, remoteHost: string, remotePort: num
         unread = new Uint8ArrayList()
         if (ws.isPaused) ws.resume()
         yield batch
-      } else if (remoteEnded || closedBy !== undefined) {
+      } else if (remoteEnded || gone) {
         return
       } else {
         await new Promise<void>(resolve => { wake = resolve })
@@ -87,7 +87,7 @@ function websocketConnection (ws: WebSocket, remoteHost: string, remotePort: num
 
   /** Sends a chunk as binary messages; resolves once the last of them is handed to the socket. */
   function send (chunk: ByteChunk): Promise<void> {
-    if (closedBy !== undefined || ws.readyState !== WebSocket.OPEN) throw new ConnectionClosedError('socket closed while writing')
+    if (gone || ws.readyState !== WebSocket.OPEN) throw new ConnectionClosedError('socket closed while writing')
     let written: Promise<void> = Promise.resolve()
     forEachPiece(chunk, piece => {
       for (let at = 0; at < piece.length; at += MAX_MESSAGE_BYTES) {
@@ -103,9 +103,9 @@ function websocketConnection (ws: WebSocket, remoteHost: string, remotePort: num
       const written = send(chunk)
       // `ws` has no drain event: past the mark, wait until this chunk has gone to the socket.
       if (ws.bufferedAmount > opts.writeHighWaterMark) await Promise.race([written, closed])
-      if (closedBy !== undefined) throw new ConnectionClosedError('socket closed while writing')
+      if (gone) throw new ConnectionClosedError('socket closed while writing')
     }
-    if (closedBy !== undefined || ws.readyState !== WebSocket.OPEN) return
+    if (gone || ws.readyState !== WebSocket.OPEN) return
     localEnded = true
     ws.send(END, { binary: true })
     if (remoteEnded) ws.close()

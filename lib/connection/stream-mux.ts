@@ -132,16 +132,19 @@ export class StreamMux {
 
   private async * takeFrames (source: AsyncIterable<Message[]>): AsyncGenerator<Message[]> {
     for await (const batch of source) {
-      if (!batch.some(isStreamMessage)) {
-        yield batch
-        continue
+      // One look at each message; a batch without stream frames passes as it is, not copied.
+      let rest: Message[] | undefined
+      for (let i = 0; i < batch.length; i++) {
+        const msg = batch[i] as Message
+        if (isStreamMessage(msg)) {
+          rest ??= batch.slice(0, i)
+          this.receive(msg.data as Uint8ArrayList)
+        } else {
+          rest?.push(msg)
+        }
       }
-      const rest: Message[] = []
-      for (const msg of batch) {
-        if (isStreamMessage(msg)) this.receive(msg.data as Uint8ArrayList)
-        else rest.push(msg)
-      }
-      if (rest.length > 0) yield rest
+      if (rest === undefined) yield batch
+      else if (rest.length > 0) yield rest
     }
   }
 

@@ -120,15 +120,16 @@ export class ProtocolStreams {
     const handler = this.handlers.get(protocol)
     const peer = peerOf()
     if (handler === undefined || peer === undefined) return undefined
+    const info = { ...peer }
     return stream => {
       const failed = (error: unknown): void => {
         // A stream reset meanwhile (by the peer, or its link closing) is no fault of the handler.
         if (error === stream.error) return
         stream.abort(new Error(`handler for ${protocol} failed`))
-        this.host.events.emit('stream:error', { error: error as Error, peer: { ...peer }, protocol })
+        this.host.events.emit('stream:error', { error: error as Error, peer: info, protocol })
       }
       try {
-        handler({ stream, peer: { ...peer }, protocol })?.catch(failed)
+        handler({ stream, peer: info, protocol })?.catch(failed)
       } catch (error) {
         failed(error)
       }

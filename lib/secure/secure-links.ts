@@ -159,7 +159,7 @@ export class SecureLinks {
   pin (address: string, id: string): void {
     this.pins.delete(address)
     this.pins.set(address, id)
-    if (this.pins.size > this.opts.maxKnownPeers) this.pins.delete(this.pins.keys().next().value as string)
+    this.trim(this.pins)
     this.remember(this.keyBoundIds, id)
   }
 
@@ -236,7 +236,12 @@ export class SecureLinks {
   private remember (set: Set<string>, value: string): void {
     set.delete(value)
     set.add(value)
-    if (set.size > this.opts.maxKnownPeers) set.delete(set.values().next().value as string)
+    this.trim(set)
+  }
+
+  /** Forgets the oldest entry of a table past `maxKnownPeers`: every table of what Noise proved is bounded by it. */
+  private trim (table: Set<string> | Map<string, string>): void {
+    if (table.size > this.opts.maxKnownPeers) table.delete(table.keys().next().value as string)
   }
 
   /** Runs `work` on a transport that `closePending()` must be able to close meanwhile. */

@@ -115,6 +115,13 @@ describe('protocol streams between nodes', () => {
     await assert.rejects(a.request(b.id, '/slow/1', text('x'), { timeout: 100 }), code('ERR_TIMEOUT'))
     await assert.rejects(a.request(b.id, '/big/1', text('x'), { maxResponseBytes: 4096 }), code('ERR_LIMIT_EXCEEDED'))
     await waitFor(() => a.stats().streams === 0, 'every request stream to end on the requester')
+    // A request over the handler's maxRequestBytes: the responder stops reading it and says why.
+    b.handleRequests('/small/1', request => request, { maxRequestBytes: 16 })
+    const refused = nextEvent(b, 'stream:error', ({ protocol }) => protocol === '/small/1')
+    const tooLong = await a.request(b.id, '/small/1', new Uint8Array(100)).catch((e: unknown) => e)
+    assert.ok(code('ERR_STREAM_RESET')(tooLong))
+    assert.match((tooLong as Error).message, /maxRequestBytes \(16\)/)
+    assert.equal(((await refused)[0].error as { code?: string }).code, 'ERR_LIMIT_EXCEEDED')
     await stopNodes(a, b)
   })
 

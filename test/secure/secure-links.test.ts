@@ -141,6 +141,10 @@ describe('SecureLinks', () => {
     await assert.rejects(dialer.links.outbound('peer:1', pinned.open, 'plaintext'), { code: 'ERR_DOWNGRADE_REFUSED' })
     assert.equal(pinned.opened(), 1, 'Noise was tried although the address answered in plaintext last time, and nothing after it')
     assert.deepEqual(dialer.denials.map(d => [d.remoteAddress, d.direction, d.error.code]), [['peer:1', 'outbound', 'ERR_DOWNGRADE_REFUSED']])
+    // Pins are bounded by maxKnownPeers: past it the oldest goes.
+    const bounded = side('preferred', { maxKnownPeers: 2 })
+    for (const n of [1, 2, 3]) bounded.links.pin(`peer:${n}`, `id-${n}`)
+    assert.deepEqual([1, 2, 3].map(n => bounded.links.pinnedId(`peer:${n}`)), [undefined, 'id-2', 'id-3'])
     // A pinned id may not be claimed over plaintext either.
     const [transport] = duplexPair()
     assert.throws(() => { dialer.links.checkClaimedId('proven-id', { transport, security: 'plaintext', publicKey: undefined, cipher: undefined, direction: 'inbound' }) }, { code: 'ERR_IDENTITY_MISMATCH' })

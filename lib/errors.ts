@@ -356,3 +356,24 @@ export class DowngradeRefusedError extends ProtocolError {
     super(`${address} answered as a plaintext peer, but it proved the key of ${pinnedId.slice(0, 16)}... over Noise before: plaintext refused`, options)
   }
 }
+
+/** Why an overlay message was refused end to end: see `UntrustedMessageError`. */
+export type UntrustedReason = 'malformed' | 'bad-signature' | 'key-mismatch' | 'replay' | 'unsigned' | 'undecryptable'
+
+/**
+ * An overlay message that is not what its author wrote, or not new: it is
+ * neither delivered nor relayed. `malformed`: a signed or sealed body that
+ * does not parse; `bad-signature`: altered or forged; `key-mismatch`: the
+ * signing key is not the key of the id it claims; `replay`: seen before
+ * (within the replay window, or older than it); `unsigned`: no signature
+ * where `overlay.endToEnd` is 'required'; `undecryptable`: a routed message
+ * that was not sealed to this node, or was altered. `origin` is the id the
+ * message claims, where it names one.
+ */
+export class UntrustedMessageError extends ProtocolError {
+  override readonly name = 'UntrustedMessageError'
+  readonly code = 'ERR_UNTRUSTED_MESSAGE'
+  constructor (readonly reason: UntrustedReason, detail: string, readonly origin?: string, options?: ErrorOptions) {
+    super(`${reason}: ${detail}`, options)
+  }
+}

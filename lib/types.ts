@@ -20,8 +20,22 @@ export type Topology = 'full-mesh' | 'overlay'
 /** See `MeshNodeOptions.secure`. */
 export type SecureMode = 'off' | 'preferred' | 'required'
 
+/** See `OverlayOptions.endToEnd`. */
+export type EndToEndMode = 'required' | 'preferred' | 'off'
+
 /** The author of a broadcast or routed message. */
 export interface Origin { id: string, name: string }
+
+/**
+ * How a message's `origin` is known. `link`: it came straight from the
+ * connected peer that wrote it, as authentic as that link (`peer.security`).
+ * `signed`: its author signed it (a broadcast) or sealed it to this node (a
+ * routed message), and this node verified that. `vouched`: a line-protocol
+ * peer wrote it, which cannot sign; the gateway it is connected to (the
+ * message's `gateway`) signed it on its behalf. `unverified`: it was relayed
+ * without a signature (`overlay.endToEnd` 'off' somewhere on the way).
+ */
+export type Authenticity = 'link' | 'signed' | 'vouched' | 'unverified'
 
 /** A connected peer, as the node sees it. */
 export interface PeerInfo {
@@ -54,20 +68,26 @@ export interface BroadcastResult {
 }
 
 /**
- * A message, as `messages()` yields it. `peer` is the connected peer it
- * came from; `origin` the node that wrote it, which in the overlay topology
- * may be further away: `hops` is the number of links it crossed (1 when
- * `origin` is `peer`).
+ * Where a message came from beyond the connected peer: its author, the
+ * links it crossed (`peer` and 1 when sent directly), how its author is
+ * known, and for a `vouched` message the id of the gateway that vouched.
  */
-export type IncomingMessage =
-  | { type: 'chat', peer: PeerInfo, text: string, origin: Origin, hops: number }
-  | { type: 'bytes', peer: PeerInfo, data: Uint8ArrayList, origin: Origin, hops: number }
-
-/** Where a message came from beyond the connected peer: its author and the links it crossed (`peer` and 1 when sent directly). */
 export interface MessageSource {
   origin: Origin
   hops: number
+  authenticity: Authenticity
+  gateway?: string
 }
+
+/**
+ * A message, as `messages()` yields it. `peer` is the connected peer it
+ * came from; `origin` the node that wrote it, which in the overlay topology
+ * may be further away: `hops` is the number of links it crossed (1 when
+ * `origin` is `peer`). `authenticity` says how `origin` is known.
+ */
+export type IncomingMessage =
+  | { type: 'chat', peer: PeerInfo, text: string } & MessageSource
+  | { type: 'bytes', peer: PeerInfo, data: Uint8ArrayList } & MessageSource
 
 /**
  * Handles `BYTES` payloads that start with a registered prefix, whether

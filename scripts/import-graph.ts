@@ -23,6 +23,7 @@ export const LAYERS: ReadonlyArray<{ name: string, paths: readonly string[] }> =
   { name: 'shared types and errors', paths: ['lib/types.ts', 'lib/errors.ts'] },
   { name: 'transports', paths: ['lib/transport/'] },
   { name: 'secure links', paths: ['lib/secure/'] },
+  { name: 'end-to-end trust', paths: ['lib/trust/'] },
   { name: 'connection', paths: ['lib/connection/'] },
   { name: 'options', paths: ['lib/options/'] },
   { name: 'overlay', paths: ['lib/overlay/'] },

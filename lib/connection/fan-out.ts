@@ -26,6 +26,11 @@ export class FanOut {
     }
   }
 
+  /** What to wait for before `result` is complete: `undefined` when every peer took the message at once. */
+  get pending (): Promise<BroadcastResult> | undefined {
+    return this.waits === undefined ? undefined : this.done()
+  }
+
   /** Resolves with the result once every peer's queue has taken the message or failed. */
   async done (): Promise<BroadcastResult> {
     if (this.waits !== undefined) await Promise.all(this.waits)

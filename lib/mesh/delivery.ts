@@ -93,9 +93,9 @@ export class Delivery {
       for (const msg of batch) {
         let wait: Promise<void> | undefined
         if (msg.type === 'chat') {
-          wait = this.deliverChat({ type: 'chat', peer, text: msg.text, origin: peer, hops: 1 })
+          wait = this.deliverChat({ type: 'chat', peer, text: msg.text, origin: peer, hops: 1, authenticity: 'link' })
         } else if (msg.type === 'bytes') {
-          wait = this.deliverBytes({ type: 'bytes', peer, data: msg.data as Uint8ArrayList, origin: peer, hops: 1 }, false)
+          wait = this.deliverBytes({ type: 'bytes', peer, data: msg.data as Uint8ArrayList, origin: peer, hops: 1, authenticity: 'link' }, false)
         } else {
           this.events.emit('debug', { peer, message: msg })
         }
@@ -114,21 +114,20 @@ export class Delivery {
   }
 
   private deliverChat (msg: Extract<IncomingMessage, { type: 'chat' }>): Promise<void> | undefined {
-    const { peer, text, origin, hops } = msg
-    this.events.emit('chat', { peer, text, origin, hops })
+    this.events.emit('chat', msg)
     return this.toInboxes(msg)
   }
 
   private deliverBytes (msg: Extract<IncomingMessage, { type: 'bytes' }>, relayed: boolean): Promise<void> | undefined {
-    const { peer, data, origin, hops } = msg
+    const { peer, data } = msg
     const handler = this.handlers.find(candidate => (candidate.relayed || !relayed) && startsWithBytes(data, candidate.bytes))
     if (handler === undefined) {
-      this.events.emit('bytes', { peer, data, origin, hops })
+      this.events.emit('bytes', msg)
       return this.toInboxes(msg)
     }
     const failed = (error: unknown): void => { this.events.emit('handler:error', { error: error as Error, peer, prefix: handler.prefix }) }
     try {
-      return handler.handle(data, peer, { origin, hops })?.catch(failed)
+      return handler.handle(data, peer, msg)?.catch(failed)
     } catch (error) {
       failed(error)
       return undefined

@@ -1,8 +1,8 @@
 /** The events a `MeshNode` emits, with what each one carries. */
 import type { Uint8ArrayList } from 'uint8arraylist'
-import type { LimitExceededError, PeersFileError } from '../errors.js'
+import type { LimitExceededError, PeersFileError, UntrustedMessageError } from '../errors.js'
 import type { Denial } from '../secure/secure-links.js'
-import type { Origin, PeerInfo } from '../types.js'
+import type { MessageSource, PeerInfo } from '../types.js'
 import type { Message } from '../../transforms/core/line-protocol.js'
 
 export interface MeshEvents {
@@ -14,10 +14,10 @@ export interface MeshEvents {
   'peer:timeout': [{ peer: PeerInfo }]
   /** Addresses learnt from a `PEERS:` list that were not known before. */
   'peers:discovered': [{ from: PeerInfo | undefined, addresses: string[] }]
-  /** Chat text; `origin` and `hops` as in `IncomingMessage`. */
-  chat: [{ peer: PeerInfo, text: string, origin: Origin, hops: number }]
+  /** Chat text; `origin`, `hops` and `authenticity` as in `IncomingMessage`. */
+  chat: [{ peer: PeerInfo, text: string } & MessageSource]
   /** `BYTES` payloads that no handler claimed. */
-  bytes: [{ peer: PeerInfo, data: Uint8ArrayList, origin: Origin, hops: number }]
+  bytes: [{ peer: PeerInfo, data: Uint8ArrayList } & MessageSource]
   /** A dial failed after its last attempt. */
   'dial:failed': [{ address: string, error: Error }]
   /** Something went wrong on a connection; `closed` says whether the connection was closed for it. */
@@ -33,6 +33,13 @@ export interface MeshEvents {
   'peer:denied': [Denial]
   /** Control traffic received: `PING`, `PONG`, `REQUEST_PEERS`, `PEERS:`. */
   debug: [{ peer: PeerInfo, message: Message }]
+  /**
+   * An overlay message relayed by `peer` was refused end to end (forged,
+   * altered, replayed, unsigned where signatures are required, or sealed for
+   * another key): neither delivered nor relayed. `closed` says whether the
+   * link was cut for sending `overlay.maxInvalidMessages` of them.
+   */
+  'message:refused': [{ error: UntrustedMessageError, peer: PeerInfo, closed: boolean }]
   /** A node-wide table (known addresses, redials) hit its bound: the excess was forgotten or refused. */
   'limit:exceeded': [{ error: LimitExceededError }]
   /** The peers file could not be read or written, or was damaged; the node runs on without it. */

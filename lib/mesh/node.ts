@@ -34,7 +34,7 @@ import { resolveOptions, type MeshNodeOptions, type ResolvedOptions } from '../o
 import { CAPS_PROBES, answerCapabilityProbes } from '../overlay/capabilities.js'
 import { Overlay, type OverlayHost, type OverlayStatus } from '../overlay/overlay.js'
 import { OVERLAY_PREFIX, isOverlayPayload } from '../overlay/overlay-protocol.js'
-import { fingerprint, generateIdentity, identityFromKeyObject, loadIdentity, nodeIdFromPublicKey, publicKeyHex, resolveAllowlist } from '../secure/identity.js'
+import { fingerprint, generateIdentity, identityFromKeyObject, loadIdentity, nodeIdFromPublicKey, publicKeyHex, resolveAllowlist, type Identity } from '../secure/identity.js'
 import { SecureLinks } from '../secure/secure-links.js'
 import { tcpTransport } from '../transport/tcp.js'
 import type { TransportFactory, TransportListener } from '../transport/transport.js'
@@ -88,7 +88,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
   readonly id: string
   readonly name: string
   readonly options: Readonly<ResolvedOptions>
-  /** This node's X25519 public key (64 hex characters); `undefined` without an identity (`secure: 'off'`). */
+  /** This node's X25519 public key (64 hex characters); `undefined` without an identity (`secure` 'off', and no signing overlay). */
   readonly publicKey: string | undefined
   /** `SHA256:...` of `publicKey`, as peers see it. */
   readonly fingerprint: string | undefined
@@ -116,8 +116,10 @@ export class MeshNode extends EventEmitter<MeshEvents> {
   constructor (opts: MeshNodeOptions = {}) {
     super()
     const resolved = resolveOptions(opts)
+    // Noise links prove a key, and so do signed overlay messages.
+    const needsKey = resolved.secure !== 'off' || (resolved.topology === 'overlay' && resolved.overlay.endToEnd !== 'off')
     const identity = resolved.identity === undefined
-      ? (resolved.secure === 'off' ? undefined : generateIdentity())
+      ? (needsKey ? generateIdentity() : undefined)
       : typeof resolved.identity === 'string' ? loadIdentity(resolved.identity) : identityFromKeyObject(resolved.identity)
     // With a key, the id is the key's: one anybody can check, and nobody else can prove.
     const id = identity === undefined ? resolved.id : nodeIdFromPublicKey(identity.publicKey)
@@ -207,7 +209,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     })
     let overlayFrames: BytesHandler
     if (options.topology === 'overlay') {
-      this.overlay = new Overlay(this.overlayHost(), { ...options.overlay, connectionTimeout: options.connectionTimeout })
+      this.overlay = new Overlay(this.overlayHost(identity), { ...options.overlay, connectionTimeout: options.connectionTimeout })
       overlayFrames = this.overlay.receive
     } else {
       overlayFrames = answerCapabilityProbes(options.topology, async (peerId, msg) => { await this.table.entry(peerId).conn.send(msg) })
@@ -538,7 +540,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
   /** Queues a broadcast: `undefined` when every peer took it at once, else what to wait on. */
   private queueBroadcast (msg: ChatOrBytes): Promise<unknown> | undefined {
     this.assertRunning()
-    if (this.overlay !== undefined) return this.overlay.broadcast(msg)
+    if (this.overlay !== undefined) return this.overlay.enqueueBroadcast(msg)
     let waits: Array<Promise<void>> | undefined
     // A peer that fails (throws, or rejects) is being disconnected, with its reason in `peer:disconnect`.
     const skip = (): void => {}
@@ -562,16 +564,21 @@ export class MeshNode extends EventEmitter<MeshEvents> {
   }
 
   /** What the overlay may do with this node: its connections, a single dial, and delivery to the application. */
-  private overlayHost (): OverlayHost {
+  private overlayHost (identity: Identity | undefined): OverlayHost {
     return {
       id: this.id,
       name: this.name,
+      identity,
       address: () => this.address,
       peer: id => this.table.get(id)?.info,
       send: (peerId, msg) => this.table.entry(peerId).conn.enqueue(msg),
       dial: async address => await this.dialler.dial(address),
       disconnect: (peerId, reason) => { this.table.get(peerId)?.conn.close(reason) },
-      deliver: msg => this.delivery.relayed(msg)
+      deliver: msg => this.delivery.relayed(msg),
+      refused: ({ error, peer, closed }) => {
+        this.emit('message:refused', { error, peer, closed })
+        if (closed) this.table.get(peer.id)?.conn.close(error)
+      }
     }
   }
 }

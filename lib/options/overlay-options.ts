@@ -2,7 +2,8 @@
  * The overlay topology's options: documented here, each one's default and
  * range in `OVERLAY_OPTIONS` beside them.
  */
-import { applyTable, checked, defaultsOf, expected, integer, isFunction, type Defaults, type OptionTable } from '../../transforms/core/option-table.js'
+import { applyTable, checked, defaultsOf, expected, integer, isFunction, oneOf, type Defaults, type OptionTable } from '../../transforms/core/option-table.js'
+import type { EndToEndMode } from '../types.js'
 
 /** Limits and timers of the overlay topology. Every field is optional. */
 export interface OverlayOptions {
@@ -50,6 +51,26 @@ export interface OverlayOptions {
   routeTtl?: number
   /** How long a direct message to a node that is not a neighbour waits for a route, in ms. */
   routeTimeout?: number
+  /**
+   * End-to-end trust of broadcasts and routed messages. `'required'`: this
+   * node signs what it broadcasts and seals what it routes to its recipient;
+   * it verifies everything relayed to it before delivering or relaying it,
+   * and refuses unsigned overlay traffic. `'preferred'`: the same, but
+   * unsigned traffic is delivered, marked `unverified`. `'off'`: it sends
+   * unsigned `GOSSIP` and `ROUTE` frames (what arrives signed is still
+   * verified). Independent of `secure`, which protects each link.
+   */
+  endToEnd?: EndToEndMode
+  /** Messages a link may relay that no honest node would (forged, altered, malformed or, where required, unsigned) before it is cut. */
+  maxInvalidMessages?: number
+  /** Authors whose message counters are kept to refuse replays; the one heard from least recently is forgotten first. */
+  maxTrackedOrigins?: number
+  /** Messages an author's later messages may overtake and still be accepted (a replay within the window is refused by its counter). */
+  replayWindow?: number
+  /** Other nodes' keys kept (to verify their signatures and seal messages to them). */
+  maxKnownKeys?: number
+  /** Message bytes signed together in one bundle at most: what a node broadcasts within one turn of the event loop is signed once. */
+  maxBundleBytes?: number
   /** Source of randomness for neighbour choices and walks, returning [0, 1); seed it for reproducible runs. */
   random?: () => number
 }
@@ -81,6 +102,12 @@ export const OVERLAY_OPTIONS = {
   maxRoutes: integer(4096, 0),
   routeTtl: integer(60_000, 1, { unit: 'ms' }),
   routeTimeout: integer(3_000, 1, { unit: 'ms' }),
+  endToEnd: oneOf<EndToEndMode>('required', ['required', 'preferred', 'off']),
+  maxInvalidMessages: integer(8, 1),
+  maxTrackedOrigins: integer(65_536, 1),
+  replayWindow: integer(1024, 1),
+  maxKnownKeys: integer(65_536, 1),
+  maxBundleBytes: integer(64 * 1024, 1, { unit: 'bytes' }),
   random: checked<() => number>(Math.random, 'a function returning a number in [0, 1)', isFunction, 'Math.random')
 } satisfies OptionTable<OverlayOptions>
 

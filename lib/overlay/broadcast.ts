@@ -169,6 +169,11 @@ export class Plumtree {
     this.makeLazy(from)
   }
 
+  /** Whether a broadcast was seen (so a copy of it is a duplicate). */
+  has (id: string, now: number): boolean {
+    return this.cache.has(id, now)
+  }
+
   /** Ids waiting for their payload. */
   get missingCount (): number {
     return this.missing.size

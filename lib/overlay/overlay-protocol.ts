@@ -47,13 +47,17 @@ export const IHAVE = 'IHAVE'
 export const GRAFT = 'GRAFT'
 /** `PRUNE`: push only ids to me from now on (the payload came twice). */
 export const PRUNE = 'PRUNE'
+/** `SIGNED <msgId> <hops> <hopLimit> <originId>\n<bundle>`: a broadcast of a signed bundle (eager push like `GOSSIP`); the id is the bundle's own. */
+export const SIGNED = 'SIGNED'
 /** `ROUTE <srcId> <dstId> <hops> <hopLimit> <kind> <srcName>\n<payload>`: a direct message relayed towards `dstId`. */
 export const ROUTE = 'ROUTE'
-/** `ROUTE_REPLY <requesterId> <targetId> <hops> <hopLimit>`: the target's answer to a route request, relayed back to the requester. */
+/** `SEALED <srcId> <dstId> <hops> <hopLimit>\n<sealed>`: a direct message sealed to `dstId`, relayed towards it. */
+export const SEALED = 'SEALED'
+/** `ROUTE_REPLY <requesterId> <targetId> <hops> <hopLimit> [<targetKey>]`: the target's answer to a route request, relayed back to the requester, with the target's X25519 key (hex) to seal to. */
 export const ROUTE_REPLY = 'ROUTE_REPLY'
 
-/** What a broadcast or routed payload is: chat text, opaque bytes, or (broadcasts only) a request for a route to the node whose id it holds. */
-export type PayloadKind = 'chat' | 'bytes' | 'route-request'
+/** What a broadcast or routed payload is: chat text, opaque bytes, (broadcasts only) a request for a route to the node whose id it holds or a signed bundle, (routed only) a sealed message. */
+export type PayloadKind = 'chat' | 'bytes' | 'route-request' | 'signed'
 
 /** A node as the overlay refers to it. */
 export interface PeerRef { id: string, address: string }
@@ -66,13 +70,14 @@ export interface NeighborReplyFrame { type: 'neighbor-reply', accepted: boolean 
 export interface DisconnectFrame { type: 'disconnect' }
 export interface ShuffleFrame { type: 'shuffle', ttl: number, hops: number, origin: string, entries: PeerRef[] }
 export interface ShuffleReplyFrame { type: 'shuffle-reply', target: string, hops: number, entries: PeerRef[] }
-/** `hops` counts the links the payload has crossed once received: the origin sends 1. */
+/** `hops` counts the links the payload has crossed once received: the origin sends 1. A `signed` frame's origin has no name here (it is in the bundle). */
 export interface GossipFrame { type: 'gossip', id: string, kind: PayloadKind, hops: number, hopLimit: number, origin: Origin, payload: Uint8Array | Uint8ArrayList }
 export interface IHaveFrame { type: 'ihave', ids: Array<{ id: string, hops: number }> }
 export interface GraftFrame { type: 'graft', id?: string }
 export interface PruneFrame { type: 'prune' }
-export interface RouteFrame { type: 'route', source: Origin, target: string, hops: number, hopLimit: number, kind: 'chat' | 'bytes', payload: Uint8Array | Uint8ArrayList }
-export interface RouteReplyFrame { type: 'route-reply', requester: string, target: string, hops: number, hopLimit: number }
+/** A `sealed` frame's source has no name here (it is sealed in). */
+export interface RouteFrame { type: 'route', source: Origin, target: string, hops: number, hopLimit: number, kind: 'chat' | 'bytes' | 'sealed', payload: Uint8Array | Uint8ArrayList }
+export interface RouteReplyFrame { type: 'route-reply', requester: string, target: string, hops: number, hopLimit: number, key?: Uint8Array }
 
 export type MembershipFrame = JoinFrame | ForwardJoinFrame | NeighborFrame | NeighborReplyFrame | DisconnectFrame | ShuffleFrame | ShuffleReplyFrame
 export type BroadcastFrame = GossipFrame | IHaveFrame | GraftFrame | PruneFrame
@@ -88,7 +93,8 @@ const NEWLINE = 0x0a
 const SPACE = ' '
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 const MESSAGE_ID = /^[0-9A-Za-z_-]{1,64}$/
-const KINDS: readonly PayloadKind[] = ['chat', 'bytes', 'route-request']
+const HEX_KEY = /^[0-9a-f]{64}$/
+const KINDS = ['chat', 'bytes', 'route-request'] as const
 
 function peerRef (ref: PeerRef): string {
   return `${ref.id}:${ref.address}`
@@ -105,12 +111,19 @@ function header (frame: OverlayFrame): string {
     case 'disconnect': return DISCONNECT
     case 'shuffle': return [SHUFFLE, frame.ttl, frame.hops, frame.origin, ...frame.entries.map(peerRef)].join(SPACE)
     case 'shuffle-reply': return [SHUFFLE_REPLY, frame.target, frame.hops, ...frame.entries.map(peerRef)].join(SPACE)
-    case 'gossip': return `${GOSSIP} ${frame.id} ${frame.kind} ${frame.hops} ${frame.hopLimit} ${frame.origin.id} ${frame.origin.name}`
+    case 'gossip':
+      if (frame.kind === 'signed') return `${SIGNED} ${frame.id} ${frame.hops} ${frame.hopLimit} ${frame.origin.id}`
+      return `${GOSSIP} ${frame.id} ${frame.kind} ${frame.hops} ${frame.hopLimit} ${frame.origin.id} ${frame.origin.name}`
     case 'ihave': return [IHAVE, ...frame.ids.flatMap(({ id, hops }) => [id, hops])].join(SPACE)
     case 'graft': return frame.id === undefined ? GRAFT : `${GRAFT} ${frame.id}`
     case 'prune': return PRUNE
-    case 'route': return `${ROUTE} ${frame.source.id} ${frame.target} ${frame.hops} ${frame.hopLimit} ${frame.kind} ${frame.source.name}`
-    case 'route-reply': return `${ROUTE_REPLY} ${frame.requester} ${frame.target} ${frame.hops} ${frame.hopLimit}`
+    case 'route':
+      if (frame.kind === 'sealed') return `${SEALED} ${frame.source.id} ${frame.target} ${frame.hops} ${frame.hopLimit}`
+      return `${ROUTE} ${frame.source.id} ${frame.target} ${frame.hops} ${frame.hopLimit} ${frame.kind} ${frame.source.name}`
+    case 'route-reply': {
+      const reply = `${ROUTE_REPLY} ${frame.requester} ${frame.target} ${frame.hops} ${frame.hopLimit}`
+      return frame.key === undefined ? reply : `${reply} ${Buffer.from(frame.key).toString('hex')}`
+    }
   }
 }
 
@@ -252,7 +265,7 @@ export function decodeFrame (data: Uint8ArrayList): OverlayFrame {
     if (newline < 0) throw f.fail('missing payload separator')
     return data.sublist(newline + 1)
   }
-  if (newline >= 0 && word !== GOSSIP && word !== ROUTE) throw f.fail('unexpected payload')
+  if (newline >= 0 && word !== GOSSIP && word !== ROUTE && word !== SIGNED && word !== SEALED) throw f.fail('unexpected payload')
 
   let frame: OverlayFrame
   switch (word) {
@@ -278,6 +291,14 @@ export function decodeFrame (data: Uint8ArrayList): OverlayFrame {
       const origin = { id: f.peerId('origin'), name: f.name() }
       return { type: 'gossip', id, kind, hops, hopLimit, origin, payload: payload() }
     }
+    case SIGNED: {
+      const id = f.messageId()
+      const hops = f.int('hops', 255)
+      const hopLimit = f.int('hop limit', 255)
+      const origin = { id: f.peerId('origin'), name: '' }
+      f.end()
+      return { type: 'gossip', id, kind: 'signed', hops, hopLimit, origin, payload: payload() }
+    }
     case IHAVE: {
       const ids: IHaveFrame['ids'] = []
       while (!f.done) {
@@ -298,9 +319,24 @@ export function decodeFrame (data: Uint8ArrayList): OverlayFrame {
       const kind = f.oneOf('kind', ['chat', 'bytes'] as const)
       return { type: 'route', source: { id: sourceId, name: f.name() }, target, hops, hopLimit, kind, payload: payload() }
     }
-    case ROUTE_REPLY:
-      frame = { type: 'route-reply', requester: f.peerId('requester'), target: f.peerId('target'), hops: f.int('hops', 255), hopLimit: f.int('hop limit', 255) }
+    case SEALED: {
+      const source = { id: f.peerId('source'), name: '' }
+      const target = f.peerId('target')
+      const hops = f.int('hops', 255)
+      const hopLimit = f.int('hop limit', 255)
+      f.end()
+      return { type: 'route', source, target, hops, hopLimit, kind: 'sealed', payload: payload() }
+    }
+    case ROUTE_REPLY: {
+      const reply: RouteReplyFrame = { type: 'route-reply', requester: f.peerId('requester'), target: f.peerId('target'), hops: f.int('hops', 255), hopLimit: f.int('hop limit', 255) }
+      if (!f.done) {
+        const key = f.next('key')
+        if (!HEX_KEY.test(key)) throw f.fail('invalid key')
+        reply.key = Buffer.from(key, 'hex')
+      }
+      frame = reply
       break
+    }
     default:
       throw new OverlayFrameError(`unknown frame ${JSON.stringify(word.slice(0, 40))}`)
   }

@@ -7,7 +7,9 @@
  *
  * The node calls it on peer connect and disconnect, hands it every `BYTES`
  * payload that starts with `OVERLAY_PREFIX`, and delegates broadcasts and
- * direct messages to peers it has no connection to.
+ * direct messages to peers it has no connection to. What it authors and
+ * what it receives through others passes `EndToEnd` (signatures, sealing,
+ * replays) on the way.
  */
 import { randomBytes } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
@@ -19,15 +21,20 @@ import type { CachedMessage } from './message-cache.js'
 import { Membership, type MembershipAction } from './membership.js'
 import { RoutingTable } from './routing.js'
 import { decodeFrame, encodeFrame, type GossipFrame, type OverlayFrame, type PayloadKind, type PeerRef, type RouteFrame, type RouteReplyFrame, type ShuffleReplyFrame } from './overlay-protocol.js'
-import { ConnectionClosedError, NoRouteError, NotRunningError, OverlayFrameError } from '../errors.js'
+import { ConnectionClosedError, NoRouteError, NotRunningError, OverlayFrameError, type UntrustedReason } from '../errors.js'
 import { assertChatText, type Message } from '../../transforms/core/line-protocol.js'
-import type { BroadcastResult, IncomingMessage, Origin, PeerInfo } from '../types.js'
+import type { Authenticity, BroadcastResult, IncomingMessage, MessageSource, Origin, PeerInfo } from '../types.js'
 import type { ResolvedOverlayOptions } from '../options/overlay-options.js'
+import type { Identity } from '../secure/identity.js'
+import { EndToEnd, type Refusal } from '../trust/end-to-end.js'
+import type { BundleEntry } from '../trust/signed-bundle.js'
 
 /** What the overlay needs from its node. */
 export interface OverlayHost {
   readonly id: string
   readonly name: string
+  /** The node's keys: without them (`endToEnd` and `secure` both 'off') it signs and seals nothing. */
+  readonly identity: Identity | undefined
   /** The node's advertised listen address (once started). */
   address: () => string
   /** A connected peer. */
@@ -44,6 +51,8 @@ export interface OverlayHost {
   disconnect: (peerId: string, reason: Error) => void
   /** Hands a message to the application; a promise means the application needs time (backpressure). */
   deliver: (msg: IncomingMessage) => Promise<void> | undefined
+  /** A relayed message was refused end to end; when `closed`, the node closes its link. */
+  refused: (refusal: Refusal) => void
 }
 
 export type OverlayFrameType = OverlayFrame['type']
@@ -60,6 +69,8 @@ export interface OverlayStats {
   delivered: number
   /** Routed frames dropped: no route, or hop limit reached. */
   routeDrops: number
+  /** Relayed messages refused end to end, by reason. */
+  refused: Record<UntrustedReason, number>
 }
 
 /** A snapshot of the overlay state of a node. */
@@ -93,6 +104,7 @@ const FRAME_TYPES: OverlayFrameType[] = [
   'caps', 'join', 'forward-join', 'neighbor', 'neighbor-reply', 'disconnect', 'shuffle', 'shuffle-reply',
   'gossip', 'ihave', 'graft', 'prune', 'route', 'route-reply'
 ]
+const REFUSAL_REASONS: UntrustedReason[] = ['malformed', 'bad-signature', 'key-mismatch', 'replay', 'unsigned', 'undecryptable']
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 /** For a route request's target id: bytes that are not UTF-8 simply match no id. */
 const lenientUtf8 = new TextDecoder('utf-8')
@@ -114,6 +126,7 @@ export class Overlay {
   private readonly plumtree: Plumtree
   private readonly routes: RoutingTable
   private readonly capabilities: Capabilities
+  private readonly trust: EndToEnd
   private membership: Membership | undefined
   private readonly graftTimers = new Map<string, NodeJS.Timeout>()
   private readonly idleTimers = new Map<string, NodeJS.Timeout>()
@@ -130,7 +143,8 @@ export class Overlay {
       plainSent: 0,
       duplicates: 0,
       delivered: 0,
-      routeDrops: 0
+      routeDrops: 0,
+      refused: Object.fromEntries(REFUSAL_REASONS.map(reason => [reason, 0])) as Record<UntrustedReason, number>
     }
     this.plumtree = new Plumtree(opts)
     this.routes = new RoutingTable(opts)
@@ -138,6 +152,13 @@ export class Overlay {
       capabilityTimeout: opts.capabilityTimeout,
       maxHeldMessages: opts.maxHeldMessages,
       onDecided: (peer, kind, held) => { this.decided(peer, kind, held) }
+    })
+    this.trust = new EndToEnd(host.identity, { id: host.id, name: host.name }, { ...opts, mode: opts.endToEnd }, {
+      publish: (id, bundle, entries) => this.publishBundle(id, bundle, entries),
+      refused: refusal => {
+        this.stats.refused[refusal.error.reason]++
+        host.refused(refusal)
+      }
     })
   }
 
@@ -181,12 +202,14 @@ export class Overlay {
       eager: [...this.plumtree.eager],
       lazy: [...this.plumtree.lazy],
       plain: [...this.capabilities.ofKind('plain')],
-      stats: { ...this.stats, sent: { ...this.stats.sent } }
+      stats: { ...this.stats, sent: { ...this.stats.sent }, refused: { ...this.stats.refused } }
     }
   }
 
   /** A new peer completed its handshake, whose own lines are queued already: the probe follows them. */
   peerUp (peer: PeerInfo): void {
+    // Proven over Noise: what to seal to it.
+    if (peer.publicKey !== undefined) this.trust.keys.learnLinkKey(peer.id, Buffer.from(peer.publicKey, 'hex'))
     this.capabilities.added(peer.id)
     this.stats.sent.caps++
     void this.sendMessage(peer.id, CAPS_PROBES.overlay)
@@ -199,6 +222,7 @@ export class Overlay {
     this.idleTimers.delete(peer.id)
     this.routes.forget(peer.id)
     this.plumtree.neighborDown(peer.id)
+    this.trust.peerDown(peer.id)
     this.joinIntents.delete(peer.id)
     this.wakeJoinWaiters(peer.id)
     if (this.membership !== undefined) void this.run(this.membership.disconnected(peer.id, performance.now()))
@@ -252,24 +276,21 @@ export class Overlay {
     }
   }
 
-  /** Broadcasts chat text or bytes to every node of the overlay and to this node's plain peers. */
+  /**
+   * Broadcasts chat text or bytes to every node of the overlay and to this
+   * node's plain peers; resolves once queued for each. Signed, it goes out
+   * in a bundle with what else this node broadcasts in the same turn.
+   */
   async broadcast (msg: Extract<Message, { type: 'chat' | 'bytes' }>): Promise<BroadcastResult> {
-    const fan = new FanOut()
-    const actions = this.originate(msg.type, payloadOf(msg))
-    for (const action of actions) {
-      if (action.type !== 'send') continue
-      const frame: Message = { type: 'bytes', data: encodeFrame(action.frame) }
-      for (const peer of action.to) {
-        this.stats.sent[action.frame.type]++
-        fan.add(peer, () => this.host.send(peer, frame))
-      }
-    }
-    for (const peer of this.capabilities.ofKind('plain')) {
-      this.stats.plainSent++
-      fan.add(peer, () => this.host.send(peer, msg))
-    }
-    for (const peer of this.capabilities.ofKind('pending')) this.capabilities.hold(peer, msg)
+    if (this.trust.signing) return await this.trust.broadcast({ kind: msg.type, data: payloadOf(msg) }).result
+    const fan = this.fanOut(this.originate(msg.type, payloadOf(msg)), [msg])
     return await fan.done()
+  }
+
+  /** Queues a broadcast for a producer at a high rate: `undefined` when it may go on at once, else what to wait for (a full queue). */
+  enqueueBroadcast (msg: Extract<Message, { type: 'chat' | 'bytes' }>): Promise<unknown> | undefined {
+    if (this.trust.signing) return this.trust.broadcast({ kind: msg.type, data: payloadOf(msg) }).wait
+    return this.fanOut(this.originate(msg.type, payloadOf(msg)), [msg]).pending
   }
 
   /**
@@ -278,8 +299,18 @@ export class Overlay {
    * @throws NoRouteError when no route is found within `routeTimeout`
    */
   async sendTo (target: string, msg: Extract<Message, { type: 'chat' | 'bytes' }>): Promise<void> {
-    const via = await this.route(target)
-    const frame: RouteFrame = { type: 'route', source: { id: this.host.id, name: this.host.name }, target, hops: 1, hopLimit: this.opts.maxHops, kind: msg.type, payload: payloadOf(msg) }
+    const signing = this.trust.signing
+    const via = await this.route(target, signing)
+    const route = { type: 'route', target, hops: 1, hopLimit: this.opts.maxHops } as const
+    let frame: RouteFrame
+    if (signing) {
+      const sealed = this.trust.seal(target, msg.type, payloadOf(msg))
+      // The route was found, but its reply carried no key: the target signs nothing.
+      if (sealed === undefined) throw new NoRouteError(target, this.opts.routeTimeout)
+      frame = { ...route, source: { id: this.host.id, name: '' }, kind: 'sealed', payload: sealed }
+    } else {
+      frame = { ...route, source: { id: this.host.id, name: this.host.name }, kind: msg.type, payload: payloadOf(msg) }
+    }
     this.stats.sent.route++
     await this.host.send(via, { type: 'bytes', data: encodeFrame(frame) })
   }
@@ -337,8 +368,8 @@ export class Overlay {
     this.joinWaiters.delete(peer)
   }
 
-  /** Starts a broadcast from this node. */
-  private originate (kind: PayloadKind, payload: Uint8Array): BroadcastAction[] {
+  /** Starts an unsigned broadcast from this node. */
+  private originate (kind: Exclude<PayloadKind, 'signed'>, payload: Uint8Array): BroadcastAction[] {
     const message: CachedMessage = {
       type: 'gossip',
       id: randomBytes(12).toString('hex'),
@@ -351,33 +382,75 @@ export class Overlay {
     return this.plumtree.broadcast(message, performance.now())
   }
 
+  /** Sends what starting a broadcast decided, and the plain copies (`plain`) to plain peers, each peer through its queue. */
+  private fanOut (actions: BroadcastAction[], plain: Message[]): FanOut {
+    const fan = new FanOut()
+    for (const action of actions) {
+      if (action.type !== 'send') continue
+      const frame: Message = { type: 'bytes', data: encodeFrame(action.frame) }
+      for (const peer of action.to) {
+        this.stats.sent[action.frame.type]++
+        fan.add(peer, () => this.host.send(peer, frame))
+      }
+    }
+    for (const peer of this.capabilities.ofKind('plain')) {
+      for (const msg of plain) {
+        this.stats.plainSent++
+        fan.add(peer, () => this.host.send(peer, msg))
+      }
+    }
+    for (const peer of this.capabilities.ofKind('pending')) for (const msg of plain) this.capabilities.hold(peer, msg)
+    return fan
+  }
+
+  /** Broadcasts a bundle `EndToEnd` has signed. */
+  private publishBundle (id: string, bundle: Uint8Array, entries: BundleEntry[]): { result: BroadcastResult, wait: Promise<BroadcastResult> | undefined } {
+    const message: CachedMessage = { type: 'gossip', id, kind: 'signed', hops: 0, hopLimit: this.opts.maxHops, origin: { id: this.host.id, name: '' }, payload: bundle }
+    const plain = entries.flatMap(entry => entry.kind === 'route-request' ? [] : [plainCopy(entry.kind, entry.data)])
+    const fan = this.fanOut(this.plumtree.broadcast(message, performance.now()), plain)
+    return { result: fan.result, wait: fan.pending }
+  }
+
   private onGossip (peer: PeerInfo, frame: GossipFrame, now: number): Promise<void> | undefined {
+    const signed = frame.kind === 'signed'
+    const duplicate = this.plumtree.has(frame.id, now)
+    if (!duplicate && !signed && !this.trust.acceptsUnsigned(peer, 'broadcast', frame.origin.id)) return undefined
     // Copied once, so the cache does not pin the whole chunk it arrived in.
     const message: CachedMessage = { ...frame, payload: copyOf(frame.payload) }
+    // A duplicate is not verified: it is neither delivered nor relayed.
+    const bundle = signed && !duplicate ? this.trust.openBundle(peer, frame.id, frame.origin.id, message.payload) : undefined
+    if (signed && !duplicate && bundle === undefined) return undefined
     const { fresh, actions } = this.plumtree.onGossip(peer.id, message, now)
     if (!fresh) {
       this.stats.duplicates++
       return this.run(actions)
     }
+    this.routes.learn(message.origin.id, peer.id, message.hops, now)
     const waits = new Waits()
+    const origin = bundle === undefined ? message.origin : { id: message.origin.id, name: bundle.name }
+    const entries: BundleEntry[] = bundle?.entries ?? [{ kind: message.kind as BundleEntry['kind'], data: message.payload }]
+    let delivered = true
+    for (const entry of entries) delivered = this.deliverEntry(entry, peer, origin, message.hops, bundle === undefined ? 'unverified' : 'signed', waits) && delivered
     // A broadcast that cannot be delivered (its peer is closed for it) is not forwarded either.
-    if (this.deliverBroadcast(message, peer, waits)) waits.add(this.run(actions))
+    if (delivered) waits.add(this.run(actions))
     return waits.done
   }
 
-  /** A broadcast's first arrival: to the application, to plain peers, or answered if it asks for a route to us. */
-  private deliverBroadcast (message: CachedMessage, peer: PeerInfo, waits: Waits): boolean {
-    this.routes.learn(message.origin.id, peer.id, message.hops, performance.now())
-    if (message.kind === 'route-request') {
-      if (lenientUtf8.decode(message.payload) === this.host.id) {
-        const reply: RouteReplyFrame = { type: 'route-reply', requester: message.origin.id, target: this.host.id, hops: 1, hopLimit: this.opts.maxHops }
-        waits.add(this.forward(reply, message.origin.id, undefined))
+  /** One message of a broadcast's first arrival: to the application and plain peers, or answered if it asks for a route to us. */
+  private deliverEntry (entry: BundleEntry, peer: PeerInfo, author: Origin, hops: number, authenticity: Authenticity, waits: Waits): boolean {
+    if (entry.kind === 'route-request') {
+      if (lenientUtf8.decode(entry.data) === this.host.id) {
+        const reply: RouteReplyFrame = { type: 'route-reply', requester: author.id, target: this.host.id, hops: 1, hopLimit: this.opts.maxHops }
+        if (this.trust.linkKey !== undefined) reply.key = this.trust.linkKey
+        waits.add(this.forward(reply, author.id, undefined))
       }
       return true
     }
-    const msg = this.incoming(message.kind, message.payload, peer, message.origin, message.hops)
+    const vouched = entry.vouchedFor !== undefined && authenticity === 'signed'
+    const source = vouched ? { origin: entry.vouchedFor as Origin, hops, authenticity: 'vouched' as const, gateway: author.id } : { origin: author, hops, authenticity }
+    const msg = this.incoming(entry.kind, entry.data, peer, source)
     if (msg === undefined) return false
-    const plain: Message = msg.type === 'chat' ? { type: 'chat', text: msg.text } : { type: 'bytes', data: message.payload }
+    const plain = msg.type === 'chat' ? { type: 'chat' as const, text: msg.text } : plainCopy('bytes', entry.data)
     this.stats.delivered++
     waits.add(this.host.deliver(msg))
     for (const target of this.capabilities.ofKind('plain')) waits.add(this.sendPlain(target, plain))
@@ -386,10 +459,10 @@ export class Overlay {
   }
 
   /** A broadcast or routed payload as the application gets it; `undefined` when it is invalid chat text (its peer is closed then). */
-  private incoming (kind: 'chat' | 'bytes', payload: Uint8Array, peer: PeerInfo, origin: Origin, hops: number): IncomingMessage | undefined {
-    if (kind === 'bytes') return { type: 'bytes', peer, data: new Uint8ArrayList(payload), origin, hops }
+  private incoming (kind: 'chat' | 'bytes', payload: Uint8Array, peer: PeerInfo, source: MessageSource): IncomingMessage | undefined {
+    if (kind === 'bytes') return { type: 'bytes', peer, data: new Uint8ArrayList(payload), ...source }
     const text = this.chatText(payload, peer)
-    return text === undefined ? undefined : { type: 'chat', peer, text, origin, hops }
+    return text === undefined ? undefined : { type: 'chat', peer, text, ...source }
   }
 
   /** Decodes and checks relayed chat text; a peer that relays something no chat line can be is closed. */
@@ -404,18 +477,33 @@ export class Overlay {
     }
   }
 
+  /** A routed message for this node: opened if sealed, and handed to the application. */
+  private deliverRouted (peer: PeerInfo, frame: RouteFrame): Promise<void> | undefined {
+    let msg: IncomingMessage | undefined
+    if (frame.kind === 'sealed') {
+      const content = this.trust.openSealed(peer, frame.source.id, copyOf(frame.payload))
+      if (content === undefined) return undefined
+      msg = this.incoming(content.kind, content.data, peer, { origin: { id: frame.source.id, name: content.name }, hops: frame.hops, authenticity: 'signed' })
+    } else {
+      msg = this.incoming(frame.kind, copyOf(frame.payload), peer, { origin: frame.source, hops: frame.hops, authenticity: 'unverified' })
+    }
+    if (msg === undefined) return undefined
+    this.stats.delivered++
+    return this.host.deliver(msg)
+  }
+
   private onRouted (peer: PeerInfo, frame: RouteFrame | RouteReplyFrame | ShuffleReplyFrame, now: number): Promise<void> | undefined {
     const from = peer.id
     switch (frame.type) {
       case 'route': {
+        if (frame.kind !== 'sealed' && !this.trust.acceptsUnsigned(peer, 'routed message', frame.source.id)) return undefined
         this.routes.learn(frame.source.id, peer.id, frame.hops, now)
         if (frame.target !== this.host.id) return this.forward(frame, frame.target, peer.id)
-        const msg = this.incoming(frame.kind, copyOf(frame.payload), peer, frame.source, frame.hops)
-        if (msg === undefined) return undefined
-        this.stats.delivered++
-        return this.host.deliver(msg)
+        return this.deliverRouted(peer, frame)
       }
       case 'route-reply':
+        // Every node on the way checks the key against the id: a reply claiming another key for it goes no further.
+        if (frame.key !== undefined && !this.trust.keyClaim(peer, frame.target, frame.key)) return undefined
         this.routes.learn(frame.target, from, frame.hops, now)
         if (frame.requester !== this.host.id) return this.forward(frame, frame.requester, from)
         this.discoveries.get(frame.target)?.resolve(from)
@@ -446,10 +534,14 @@ export class Overlay {
     return this.routes.nextHop(target, performance.now())
   }
 
-  /** Resolves with the neighbour to send to for `target`, asking the overlay for a route if none is known. */
-  private async route (target: string): Promise<string> {
+  /**
+   * Resolves with the neighbour to send to for `target`, asking the overlay
+   * for a route if none is known, or if the target's key is needed and not
+   * known (the route reply carries it).
+   */
+  private async route (target: string, needKey: boolean): Promise<string> {
     const known = this.nextHop(target)
-    if (known !== undefined) return known
+    if (known !== undefined && (!needKey || this.trust.keys.linkKey(target) !== undefined)) return known
     let discovery = this.discoveries.get(target)
     if (discovery === undefined) {
       let settle: Pick<Discovery, 'resolve' | 'reject'> = { resolve: () => {}, reject: () => {} }
@@ -462,7 +554,9 @@ export class Overlay {
       promise.then(done, done)
       discovery = { promise, timer, ...settle }
       this.discoveries.set(target, discovery)
-      void this.run(this.originate('route-request', Buffer.from(target, 'utf8')))
+      const request = Buffer.from(target, 'utf8')
+      if (this.trust.signing) this.trust.broadcast({ kind: 'route-request', data: request }).result.catch(() => {})
+      else void this.run(this.originate('route-request', request))
     }
     return await discovery.promise
   }
@@ -555,6 +649,11 @@ export class Overlay {
 /** The payload of chat text or bytes the application sends, as a copy of its own. */
 function payloadOf (msg: Extract<Message, { type: 'chat' | 'bytes' }>): Uint8Array {
   return msg.type === 'chat' ? Buffer.from(msg.text, 'utf8') : copyOf(msg.data)
+}
+
+/** A broadcast message as a plain peer gets it. */
+function plainCopy (kind: 'chat' | 'bytes', data: Uint8Array): Message {
+  return kind === 'chat' ? { type: 'chat', text: utf8.decode(data) } : { type: 'bytes', data }
 }
 
 /** A payload as one contiguous copy of its own. */

@@ -1,9 +1,13 @@
 /**
- * A node's long-term identity: an X25519 key pair whose private key lives
- * in a PEM (PKCS#8) key file that only its owner may read. The node id of
- * a key is the first 16 bytes of SHA-256 of its public key, as 32
- * lowercase hex characters: the same shape as the protocol's random ids,
- * but one that only the key's holder can prove over Noise.
+ * A node's long-term identity: an Ed25519 signing key, kept in a PEM
+ * (PKCS#8) key file that only its owner may read, and the X25519 key its
+ * Noise links use, derived from it by the standard birational map (as
+ * libsodium's `crypto_sign_ed25519_sk_to_curve25519`). The node id is the
+ * first 16 bytes of SHA-256 of the X25519 public key, as 32 lowercase hex
+ * characters: the same shape as the protocol's random ids, but one that
+ * only the key's holder can prove over Noise, and that anybody can check
+ * a signing key against (`nodeIdFromSigningKey`), so a signature proves its
+ * author's id without a word from the nodes that carried it.
  *
  * @example
  * ```ts
@@ -11,15 +15,22 @@
  * console.log(nodeIdFromPublicKey(identity.publicKey), fingerprint(identity.publicKey))
  * ```
  */
-import { createPrivateKey, KeyObject } from 'node:crypto'
+import { createPrivateKey, createPublicKey, generateKeyPairSync, KeyObject } from 'node:crypto'
+import { ed25519 } from '@noble/curves/ed25519.js'
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { IdentityError, InvalidOptionError } from '../errors.js'
-import { generateKeyPair, hash, keyPairFromKeyObject, type KeyPair } from './noise/index.js'
+import { hash, keyPairFromPrivateKey, type KeyPair } from './noise/index.js'
 import { checkArgument, isNonEmptyString } from '../../transforms/core/option-table.js'
 
-/** A node's static key pair. */
-export type Identity = KeyPair
+/** A node's keys: the X25519 pair of its Noise links (`privateKey`, `publicKey`) and the Ed25519 pair it signs with. */
+export interface Identity extends KeyPair {
+  readonly signingKey: KeyObject
+  /** The 32-byte Ed25519 public key. */
+  readonly signingPublicKey: Uint8Array
+}
+
+const ED25519_PUBLIC_KEY_BYTES = 32
 
 /** Permission bits for group and others: a key file must have none. */
 const GROUP_OTHER_BITS = 0o077
@@ -29,20 +40,23 @@ const HEX_KEY = /^[0-9a-f]{64}$/i
 
 /** A fresh random identity, kept in memory only. */
 export function generateIdentity (): Identity {
-  return generateKeyPair()
+  return identityFromKeyObject(generateKeyPairSync('ed25519').privateKey)
 }
 
 /**
- * The identity of an X25519 private key object.
- * @throws IdentityError for any other kind of key
+ * The identity of an Ed25519 private key object.
+ * @throws IdentityError for any other kind of key (an X25519 key cannot sign, so it cannot be an identity)
  */
 export function identityFromKeyObject (privateKey: KeyObject): Identity {
   checkArgument('privateKey', 'a KeyObject', privateKey, value => value instanceof KeyObject)
-  try {
-    return keyPairFromKeyObject(privateKey)
-  } catch {
-    throw new IdentityError(`expected an X25519 private key, got a ${privateKey.type} ${privateKey.asymmetricKeyType ?? ''} key`)
+  if (privateKey.type !== 'private' || privateKey.asymmetricKeyType !== 'ed25519') {
+    const kind = `${privateKey.type} ${privateKey.asymmetricKeyType ?? ''} key`
+    const hint = privateKey.asymmetricKeyType === 'x25519' ? ' (an X25519 key cannot sign; move that key file aside and a new identity is created)' : ''
+    throw new IdentityError(`expected an Ed25519 private key, got a ${kind}${hint}`)
   }
+  const seed = Buffer.from(privateKey.export({ format: 'jwk' }).d as string, 'base64url')
+  const signingPublicKey = Buffer.from(createPublicKey(privateKey).export({ format: 'jwk' }).x as string, 'base64url')
+  return { ...keyPairFromPrivateKey(ed25519.utils.toMontgomerySecret(seed)), signingKey: privateKey, signingPublicKey }
 }
 
 function isMissing (err: unknown): boolean {
@@ -71,7 +85,7 @@ function readKeyFile (path: string): Identity {
  * Loads the identity kept in `path`, or, on first use, generates one and
  * writes it there with mode 0600 (creating the folder with mode 0700).
  * Synchronous: a node reads it once, when it is constructed.
- * @throws IdentityError when the file is not an X25519 private key or is accessible by others
+ * @throws IdentityError when the file is not an Ed25519 private key or is accessible by others
  */
 export function loadIdentity (path: string): Identity {
   checkArgument('path', 'a key file path', path, isNonEmptyString)
@@ -85,7 +99,7 @@ export function loadIdentity (path: string): Identity {
   try {
     mkdirSync(dirname(path), { recursive: true, mode: KEY_DIR_MODE })
     // `wx`: never replace a key another process wrote in the meantime.
-    writeFileSync(path, identity.privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: KEY_FILE_MODE, flag: 'wx' })
+    writeFileSync(path, identity.signingKey.export({ format: 'pem', type: 'pkcs8' }), { mode: KEY_FILE_MODE, flag: 'wx' })
   } catch (err) {
     if ((err as { code?: unknown }).code === 'EEXIST') return loadIdentity(path)
     throw new IdentityError(`cannot write identity ${path}: ${(err as Error).message}`)
@@ -98,9 +112,24 @@ export function publicKeyHex (publicKey: Uint8Array): string {
   return Buffer.from(publicKey).toString('hex')
 }
 
-/** The node id a key proves: the first 16 bytes of SHA-256 of the public key, in lowercase hex. */
+/** The node id a key proves: the first 16 bytes of SHA-256 of the X25519 public key, in lowercase hex. */
 export function nodeIdFromPublicKey (publicKey: Uint8Array): string {
   return hash(publicKey).subarray(0, 16).toString('hex')
+}
+
+/** The X25519 public key an Ed25519 public key maps to. @throws IdentityError for bytes that are no Ed25519 public key */
+export function linkKeyOfSigningKey (signingPublicKey: Uint8Array): Uint8Array {
+  if (signingPublicKey.length !== ED25519_PUBLIC_KEY_BYTES) throw new IdentityError(`an Ed25519 public key is ${ED25519_PUBLIC_KEY_BYTES} bytes, got ${signingPublicKey.length}`)
+  try {
+    return ed25519.utils.toMontgomery(signingPublicKey)
+  } catch {
+    throw new IdentityError('not an Ed25519 public key (no point on the curve)')
+  }
+}
+
+/** The node id an Ed25519 signing key belongs to. @throws IdentityError */
+export function nodeIdFromSigningKey (signingPublicKey: Uint8Array): string {
+  return nodeIdFromPublicKey(linkKeyOfSigningKey(signingPublicKey))
 }
 
 /** A key's fingerprint for people to compare: `SHA256:` and the unpadded base64 of the key's SHA-256. */

@@ -4,7 +4,7 @@
  * transport of its own or as framing transforms.
  */
 export {
-  fingerprint, generateIdentity, identityFromKeyObject, loadIdentity, nodeIdFromPublicKey, parseAllowlist, publicKeyHex, resolveAllowlist
+  fingerprint, generateIdentity, identityFromKeyObject, linkKeyOfSigningKey, loadIdentity, nodeIdFromPublicKey, nodeIdFromSigningKey, parseAllowlist, publicKeyHex, resolveAllowlist
 } from './identity.js'
 export type { Identity } from './identity.js'
 export { classifyInbound, secureTransport } from './secure-transport.js'

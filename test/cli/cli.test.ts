@@ -250,9 +250,9 @@ describe('meshline: report', () => {
     reportNode(node, new Output({ stream: { write: (text: string) => chunks.push(text) }, terminal: false, color: false }), false)
     const via = { id: 'v', name: 'victor' } as PeerInfo
     const origin = { id: 'o', name: 'olga' }
-    node.emit('chat', { peer: via, text: 'hi', origin, hops: 3 })
-    node.emit('bytes', { peer: via, data: new Uint8ArrayList(new Uint8Array(5)), origin, hops: 3 })
-    node.emit('bytes', { peer: via, data: new Uint8ArrayList(new Uint8Array(5)), origin: via, hops: 1 })
+    node.emit('chat', { peer: via, text: 'hi', origin, hops: 3, authenticity: 'signed' })
+    node.emit('bytes', { peer: via, data: new Uint8ArrayList(new Uint8Array(5)), origin, hops: 3, authenticity: 'signed' })
+    node.emit('bytes', { peer: via, data: new Uint8ArrayList(new Uint8Array(5)), origin: via, hops: 1, authenticity: 'link' })
     const lines = chunks.join('').trimEnd().split('\n')
     assert.match(lines[0] as string, new RegExp(`^${TIME} \\[olga\\] hi$`))
     assert.match(lines[1] as string, /\[NETWORK\] Received 5 B of binary data from olga \(3 hops, via victor\)$/)

@@ -66,7 +66,7 @@ describe('Delivery', () => {
     events.on('bytes', ({ data, origin, hops }) => { unclaimed.push(`${text(data)} by ${origin.id} at ${hops}`) })
     const author = { id: 'author-id', name: 'author' }
     const relayed = (payload: string): Promise<void> | undefined =>
-      delivery.relayed({ type: 'bytes', peer, data: new Uint8ArrayList(new TextEncoder().encode(payload)), origin: author, hops: 3 })
+      delivery.relayed({ type: 'bytes', peer, data: new Uint8ArrayList(new TextEncoder().encode(payload)), origin: author, hops: 3, authenticity: 'signed' })
     await relayed('APP:far')
     await relayed('LINK:far')
     source.push([bytes('LINK:near'), bytes('APP:near')])

@@ -67,7 +67,7 @@ describe('overlay capabilities', () => {
     const replies: Array<[string, Message]> = []
     const handler = answerCapabilityProbes('full-mesh', async (peerId, msg) => { replies.push([peerId, msg]) })
     const peer = { id: 'o', name: 'o' } as PeerInfo
-    const direct = { origin: peer, hops: 1 }
+    const direct = { origin: peer, hops: 1, authenticity: 'link' } as const
     await handler(encodeFrame({ type: 'caps', topology: 'overlay', reply: false }), peer, direct)
     await handler(encodeFrame({ type: 'caps', topology: 'overlay', reply: true }), peer, direct)
     await handler(encodeFrame({ type: 'prune' }), peer, direct)

@@ -322,12 +322,14 @@ describe('overlay driver', () => {
     return {
       id: 'self',
       name: 'Self',
+      identity: undefined,
       address: () => 'sim:1',
       peer: id => peers.get(id),
       send: (peerId, msg) => { sent.push([peerId, msg]); return undefined },
       dial: async () => { throw new Error('no dialling here') },
       disconnect: (peerId, reason) => { closed.push([peerId, (reason as { code?: string }).code ?? '']); peers.delete(peerId) },
       deliver: msg => { delivered.push(msg); return undefined },
+      refused: () => { throw new Error('nothing is refused with endToEnd off') },
       peers,
       sent,
       closed,
@@ -358,7 +360,8 @@ describe('overlay driver', () => {
   })
 
   function started (host: OverlayHost, overlay: Partial<OverlayOptions> = {}, connectionTimeout = 1000): Overlay {
-    const driver = new Overlay(host, { ...DEFAULT_OVERLAY_OPTIONS, ...FAST_OVERLAY, capabilityTimeout: 20, ...overlay, connectionTimeout })
+    // Unsigned frames, written by hand here; signed ones have tests of their own.
+    const driver = new Overlay(host, { ...DEFAULT_OVERLAY_OPTIONS, ...FAST_OVERLAY, capabilityTimeout: 20, endToEnd: 'off', ...overlay, connectionTimeout })
     drivers.add(driver)
     driver.start()
     return driver

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import {
-  fingerprint, generateIdentity, identityFromKeyObject, loadIdentity, nodeIdFromPublicKey, parseAllowlist, publicKeyHex, resolveAllowlist
+  fingerprint, generateIdentity, identityFromKeyObject, linkKeyOfSigningKey, loadIdentity, nodeIdFromPublicKey, nodeIdFromSigningKey, parseAllowlist, publicKeyHex, resolveAllowlist
 } from '../../lib/secure/identity.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'meshline-identity-'))
@@ -26,7 +26,7 @@ describe('identity', () => {
     assert.equal(first.publicKey.length, 32)
   })
 
-  it('refuses a key file that others may read, and one that is not an X25519 key', { skip: !posix && 'POSIX permissions' }, () => {
+  it('refuses a key file that others may read, and one that is not an Ed25519 key, saying what to do with an X25519 one', { skip: !posix && 'POSIX permissions' }, () => {
     const open = join(dir, 'open.key')
     loadIdentity(open)
     chmodSync(open, 0o644)
@@ -34,12 +34,26 @@ describe('identity', () => {
     const garbage = join(dir, 'garbage.key')
     writeFileSync(garbage, 'not a key', { mode: 0o600 })
     assert.throws(() => loadIdentity(garbage), { code: 'ERR_IDENTITY' })
-    const ed25519 = join(dir, 'ed25519.key')
-    writeFileSync(ed25519, generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 })
-    assert.throws(() => loadIdentity(ed25519), { code: 'ERR_IDENTITY' })
-    assert.throws(() => identityFromKeyObject(generateKeyPairSync('ed25519').privateKey), { code: 'ERR_IDENTITY' })
+    const x25519 = join(dir, 'x25519.key')
+    writeFileSync(x25519, generateKeyPairSync('x25519').privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 })
+    assert.throws(() => loadIdentity(x25519), (err: Error & { code?: string }) => err.code === 'ERR_IDENTITY' && /cannot sign; move that key file aside/.test(err.message))
+    assert.throws(() => identityFromKeyObject(generateKeyPairSync('x25519').privateKey), { code: 'ERR_IDENTITY' })
     // A key file that cannot be created: its folder would be inside a file.
     assert.throws(() => loadIdentity(join(garbage, 'node.key')), { code: 'ERR_IDENTITY' })
+  })
+
+  it('derives the X25519 link key from the Ed25519 signing key, so that the signing key alone gives the node id', () => {
+    const identity = generateIdentity()
+    assert.equal(identity.signingPublicKey.length, 32)
+    assert.equal(identity.signingKey.asymmetricKeyType, 'ed25519')
+    assert.equal(identity.privateKey.asymmetricKeyType, 'x25519')
+    assert.deepEqual(Buffer.from(linkKeyOfSigningKey(identity.signingPublicKey)), Buffer.from(identity.publicKey))
+    assert.equal(nodeIdFromSigningKey(identity.signingPublicKey), nodeIdFromPublicKey(identity.publicKey))
+    // The same key file gives the same keys: the derivation is deterministic.
+    const again = identityFromKeyObject(identity.signingKey)
+    assert.deepEqual(Buffer.from(again.publicKey), Buffer.from(identity.publicKey))
+    assert.notEqual(nodeIdFromSigningKey(generateIdentity().signingPublicKey), nodeIdFromPublicKey(identity.publicKey))
+    assert.throws(() => linkKeyOfSigningKey(new Uint8Array(31)), { code: 'ERR_IDENTITY' })
   })
 
   it('derives a 32-hex-character id and a SHA256 fingerprint from the public key', () => {

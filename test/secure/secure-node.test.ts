@@ -242,8 +242,8 @@ describe('secure links', () => {
     const bKey = generateIdentity()
     const allowFile = join(dir, 'allow.txt')
     await writeFile(allowFile, `# the mesh\n${publicKeyHex(aKey.publicKey)}\n${publicKeyHex(bKey.publicKey)}\n`)
-    const a = await startNode({ secure: 'required', identity: aKey.privateKey, allow: allowFile })
-    const b = await startNode({ secure: 'required', identity: bKey.privateKey, allow: [publicKeyHex(aKey.publicKey), publicKeyHex(bKey.publicKey)] })
+    const a = await startNode({ secure: 'required', identity: aKey.signingKey, allow: allowFile })
+    const b = await startNode({ secure: 'required', identity: bKey.signingKey, allow: [publicKeyHex(aKey.publicKey), publicKeyHex(bKey.publicKey)] })
     const outsider = await startNode({ secure: 'preferred' })
 
     assert.equal((await b.connect(a.address)).security, 'noise')

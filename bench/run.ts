@@ -24,6 +24,7 @@ import { runSlowConsumer } from './slow-consumer.js'
 import { runStreamsBench } from './streams.js'
 import { runBatchBench } from './batch.js'
 import { runWebSocketBench } from './websocket.js'
+import { runTrustBench } from './trust.js'
 
 interface BenchOptions {
   quick: boolean
@@ -44,7 +45,8 @@ const suites: Array<{ name: string, run: (opts: BenchOptions) => Promise<Row[]> 
   { name: SECURE, run: runSecureBench },
   { name: 'protocol streams', run: runStreamsBench },
   { name: 'batch', run: runBatchBench },
-  { name: 'websocket (meshline over WebSocket vs over TCP, point to point)', run: runWebSocketBench }
+  { name: 'websocket (meshline over WebSocket vs over TCP, point to point)', run: runWebSocketBench },
+  { name: 'overlay trust', run: runTrustBench }
 ]
 
 function format (value: string | number): string {

@@ -9,8 +9,9 @@ import { parseArgs as parseArgv } from 'node:util'
 import { InvalidAddressError, InvalidOptionError } from '../errors.js'
 import { DEFAULT_MAX_FILE_SIZE } from '../file-transfer/receiver.js'
 import { normalizeAddress } from '../../transforms/core/line-protocol.js'
-import type { SecureMode, Topology } from '../types.js'
+import type { EndToEndMode, SecureMode, Topology } from '../types.js'
 import { NODE_OPTIONS, SECURE_MODES, TOPOLOGIES, type MeshNodeOptions } from '../options/node-options.js'
+import { END_TO_END_MODES, OVERLAY_OPTIONS } from '../options/overlay-options.js'
 
 /** Node options the command line can set beyond the existing CLI's. */
 export type Tuning = Pick<MeshNodeOptions, 'maxPeers' | 'maintenanceInterval' | 'discoveryInterval' | 'peerTimeout' | 'dialJitter'>
@@ -37,6 +38,8 @@ export interface NodeArgs {
   tuning: Tuning
   security: Security
   topology: Topology
+  /** The overlay's end-to-end options given on the command line (`--end-to-end`, `--relay-plain-peers`). */
+  overlay: { endToEnd?: EndToEndMode, relayPlainPeers?: boolean }
 }
 
 export type CliArgs = { command: 'help' } | { command: 'version' } | { command: 'demo' } | NodeArgs
@@ -59,7 +62,7 @@ const NUMERIC_FLAGS = {
 
 export const USAGE = `Usage: meshline [--name NAME] [--debug] [--host HOST] [--downloads DIR] <port> [bootstrap-host:port]
        meshline [--secure off|preferred|required] [--identity FILE] [--allow FILE] ... <port> [bootstrap-host:port]
-       meshline --topology overlay ... <port> [bootstrap-host:port]
+       meshline --topology overlay [--end-to-end MODE] [--relay-plain-peers] ... <port> [bootstrap-host:port]
        meshline demo
        meshline --help | --version`
 
@@ -84,10 +87,15 @@ Options:
   --topology T               full-mesh (every node connects to every node, as the line protocol
                              does) or overlay (a few neighbours each, broadcasts relayed; for
                              large meshes of meshline nodes) (default: ${DEFAULT_TOPOLOGY})
+  --end-to-end MODE          overlay only: required (sign broadcasts, seal routed messages, refuse
+                             unsigned ones), preferred (sign and seal; deliver unsigned ones marked
+                             unverified) or off (default: ${OVERLAY_OPTIONS.endToEnd.default})
+  --relay-plain-peers        overlay only: relay what line-protocol peers send into the overlay,
+                             vouched for by this node as their gateway
   -h, --help                 show this help
   --version                  show the version
 
-Secure links (Noise_XX_25519_ChaChaPoly_SHA256):
+Secure links (Noise_XX_25519 with AES-256-GCM, or ChaCha20-Poly1305 for peers without it):
   --secure MODE              off, preferred (Noise where the peer speaks it) or required (default: ${DEFAULT_SECURE})
   --identity FILE            this node's key file, created with mode 0600 if missing; the node id
                              comes from its key (default: a new key, and so a new id, each run)
@@ -146,7 +154,9 @@ export function parseArgs (argv: string[]): CliArgs {
         secure: { type: 'string' },
         identity: { type: 'string' },
         allow: { type: 'string' },
-        topology: { type: 'string' }
+        topology: { type: 'string' },
+        'end-to-end': { type: 'string' },
+        'relay-plain-peers': { type: 'boolean' }
       }
     })
   } catch (error) {
@@ -185,8 +195,22 @@ export function parseArgs (argv: string[]): CliArgs {
     peersFile: nonEmpty('--peers-file', values['peers-file']),
     tuning,
     security,
-    topology: topology(values.topology)
+    ...topologyArgs(values.topology, values['end-to-end'], values['relay-plain-peers'])
   }
+}
+
+function topologyArgs (text: string | undefined, endToEnd: string | undefined, relayPlainPeers: boolean | undefined): Pick<NodeArgs, 'topology' | 'overlay'> {
+  const chosen = topology(text)
+  const overlay: NodeArgs['overlay'] = {}
+  if (chosen !== 'overlay' && (endToEnd !== undefined || relayPlainPeers !== undefined)) {
+    throw new InvalidOptionError(`Expected \`--topology overlay\` with \`${endToEnd !== undefined ? '--end-to-end' : '--relay-plain-peers'}\`, which only the overlay has`)
+  }
+  if (endToEnd !== undefined) {
+    if (!END_TO_END_MODES.includes(endToEnd as EndToEndMode)) throw new InvalidOptionError(`Expected \`--end-to-end\` to be one of ${END_TO_END_MODES.join(', ')}, got ${JSON.stringify(endToEnd)}`)
+    overlay.endToEnd = endToEnd as EndToEndMode
+  }
+  if (relayPlainPeers === true) overlay.relayPlainPeers = true
+  return { topology: chosen, overlay }
 }
 
 function topology (text: string | undefined): Topology {

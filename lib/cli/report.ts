@@ -29,7 +29,11 @@ export function reportNode (node: MeshNode, out: Output, debug: boolean): void {
     out.line('DISCOVERY', `Learnt ${addresses.length} new address(es) from ${from?.name ?? 'a peer'}: ${addresses.join(', ')}`)
   })
   // In the overlay, the author of a relayed message is its origin, not the neighbour that passed it on.
-  node.on('chat', ({ origin, text }) => { out.chat(origin.name, text) })
+  // Only what no signature proves says so: who vouched for it, or that nobody did.
+  node.on('chat', ({ origin, text, authenticity, gateway }) => {
+    const by = authenticity === 'vouched' ? ` (vouched for by ${gateway ?? 'a gateway'})` : authenticity === 'unverified' ? ' (unverified)' : ''
+    out.chat(origin.name + by, text)
+  })
   node.on('bytes', ({ peer, origin, hops, data }) => {
     out.line('NETWORK', `Received ${formatBytes(data.byteLength)} of binary data from ${origin.name}${hops > 1 ? ` (${hops} hops, via ${peer.name})` : ''}`)
   })
@@ -42,6 +46,9 @@ export function reportNode (node: MeshNode, out: Output, debug: boolean): void {
       ? explain(error)
       : fingerprint === undefined ? 'a plaintext peer proves no key, and an allowlist is set' : `key ${fingerprint} is not on the allowlist`
     out.line('ERROR', `Refused ${remoteAddress} (${direction}): ${why}`)
+  })
+  node.on('message:refused', ({ error, peer, closed }) => {
+    out.line('ERROR', `Refused a message relayed by ${peer.name}: ${explain(error)}${closed ? ' (connection closed: too many)' : ''}`)
   })
   node.on('handler:error', ({ error, peer, prefix }) => { out.line('ERROR', `${prefix} handler failed on a message from ${peer.name}: ${explain(error)}`) })
   node.on('limit:exceeded', ({ error }) => {

@@ -21,7 +21,7 @@ const SIGNALS = ['SIGINT', 'SIGTERM'] as const
 export async function runNode (args: NodeArgs, out: Output, input: Readable & { isTTY?: boolean }): Promise<number> {
   let node: MeshNode
   try {
-    node = new MeshNode({ host: args.host, port: args.port, name: args.name, peersFile: args.peersFile, topology: args.topology, ...args.tuning, ...args.security })
+    node = new MeshNode({ host: args.host, port: args.port, name: args.name, peersFile: args.peersFile, topology: args.topology, overlay: args.overlay, ...args.tuning, ...args.security })
   } catch (error) {
     // An identity file others can read, or an unreadable allowlist: nothing to run with.
     if (!(error instanceof MeshlineError)) throw error

@@ -34,6 +34,9 @@ export class Delivery {
   /** Set while the node is stopped: a reader then gets what is kept, and ends. */
   private stopped = false
 
+  /** Told of every chat and unclaimed `BYTES` message a peer sent over its link, once delivered here; a promise holds back the peer's next messages. */
+  onDirect: ((msg: IncomingMessage) => Promise<unknown> | undefined) | undefined
+
   /**
    * @param events where `chat`, `bytes`, `debug`, `handler:error` and `limit:exceeded` are emitted
    * @param inboxSize messages buffered per `messages()` reader before delivery waits
@@ -91,15 +94,22 @@ export class Delivery {
       const peer = peerOf()
       if (peer === undefined) continue
       for (const msg of batch) {
-        let wait: Promise<void> | undefined
+        let wait: Promise<unknown> | undefined
+        let direct: IncomingMessage | undefined
         if (msg.type === 'chat') {
-          wait = this.deliverChat({ type: 'chat', peer, text: msg.text, origin: peer, hops: 1, authenticity: 'link' })
+          direct = { type: 'chat', peer, text: msg.text, origin: peer, hops: 1, authenticity: 'link' }
+          wait = this.deliverChat(direct)
         } else if (msg.type === 'bytes') {
-          wait = this.deliverBytes({ type: 'bytes', peer, data: msg.data as Uint8ArrayList, origin: peer, hops: 1, authenticity: 'link' }, false)
+          const bytes: Extract<IncomingMessage, { type: 'bytes' }> = { type: 'bytes', peer, data: msg.data as Uint8ArrayList, origin: peer, hops: 1, authenticity: 'link' }
+          const handler = this.handlerFor(bytes.data, false)
+          if (handler === undefined) direct = bytes
+          wait = handler === undefined ? this.unclaimed(bytes) : this.claimed(handler, bytes)
         } else {
           this.events.emit('debug', { peer, message: msg })
         }
         if (wait !== undefined) await wait
+        const relayed = direct === undefined ? undefined : this.onDirect?.(direct)
+        if (relayed !== undefined) await relayed
       }
     }
   }
@@ -119,15 +129,24 @@ export class Delivery {
   }
 
   private deliverBytes (msg: Extract<IncomingMessage, { type: 'bytes' }>, relayed: boolean): Promise<void> | undefined {
-    const { peer, data } = msg
-    const handler = this.handlers.find(candidate => (candidate.relayed || !relayed) && startsWithBytes(data, candidate.bytes))
-    if (handler === undefined) {
-      this.events.emit('bytes', msg)
-      return this.toInboxes(msg)
-    }
-    const failed = (error: unknown): void => { this.events.emit('handler:error', { error: error as Error, peer, prefix: handler.prefix }) }
+    const handler = this.handlerFor(msg.data, relayed)
+    return handler === undefined ? this.unclaimed(msg) : this.claimed(handler, msg)
+  }
+
+  /** The handler whose prefix `data` starts with (the longest), if any takes it. */
+  private handlerFor (data: Uint8ArrayList, relayed: boolean): Handler | undefined {
+    return this.handlers.find(candidate => (candidate.relayed || !relayed) && startsWithBytes(data, candidate.bytes))
+  }
+
+  private unclaimed (msg: Extract<IncomingMessage, { type: 'bytes' }>): Promise<void> | undefined {
+    this.events.emit('bytes', msg)
+    return this.toInboxes(msg)
+  }
+
+  private claimed (handler: Handler, msg: Extract<IncomingMessage, { type: 'bytes' }>): Promise<void> | undefined {
+    const failed = (error: unknown): void => { this.events.emit('handler:error', { error: error as Error, peer: msg.peer, prefix: handler.prefix }) }
     try {
-      return handler.handle(data, peer, msg)?.catch(failed)
+      return handler.handle(msg.data, msg.peer, msg)?.catch(failed)
     } catch (error) {
       failed(error)
       return undefined

@@ -209,8 +209,11 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     })
     let overlayFrames: BytesHandler
     if (options.topology === 'overlay') {
-      this.overlay = new Overlay(this.overlayHost(identity), { ...options.overlay, connectionTimeout: options.connectionTimeout })
-      overlayFrames = this.overlay.receive
+      // Half of what a peer takes in one frame: room for the bundle's header, whatever its entries.
+      const maxBundleBytes = Math.min(options.overlay.maxBundleBytes, Math.floor(options.maxBytesPerMessage / 2))
+      const overlay = this.overlay = new Overlay(this.overlayHost(identity), { ...options.overlay, maxBundleBytes, connectionTimeout: options.connectionTimeout })
+      overlayFrames = overlay.receive
+      if (options.overlay.relayPlainPeers) this.delivery.onDirect = msg => overlay.vouch(msg)
     } else {
       overlayFrames = answerCapabilityProbes(options.topology, async (peerId, msg) => { await this.table.entry(peerId).conn.send(msg) })
     }

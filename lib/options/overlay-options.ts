@@ -69,13 +69,23 @@ export interface OverlayOptions {
   replayWindow?: number
   /** Other nodes' keys kept (to verify their signatures and seal messages to them). */
   maxKnownKeys?: number
-  /** Message bytes signed together in one bundle at most: what a node broadcasts within one turn of the event loop is signed once. */
+  /** Bytes of messages signed together in one bundle at most (and never more than half of `maxBytesPerMessage`): what a node broadcasts within one turn of the event loop is signed once. */
   maxBundleBytes?: number
+  /**
+   * Broadcast what plain peers (line-protocol peers, full-mesh nodes) send
+   * this node into the overlay, signed by this node as their gateway: others
+   * get it marked `vouched`, with this node as `gateway`. A peer connected to
+   * two gateways is relayed twice. Needs `endToEnd` other than 'off'.
+   */
+  relayPlainPeers?: boolean
   /** Source of randomness for neighbour choices and walks, returning [0, 1); seed it for reproducible runs. */
   random?: () => number
 }
 
 export type ResolvedOverlayOptions = Defaults<OverlayOptions>
+
+/** Every `endToEnd` mode, for the checks here and the command line's. */
+export const END_TO_END_MODES: readonly EndToEndMode[] = ['required', 'preferred', 'off']
 
 /** Each overlay option's default and range; see `OverlayOptions` for what it does. */
 export const OVERLAY_OPTIONS = {
@@ -102,12 +112,13 @@ export const OVERLAY_OPTIONS = {
   maxRoutes: integer(4096, 0),
   routeTtl: integer(60_000, 1, { unit: 'ms' }),
   routeTimeout: integer(3_000, 1, { unit: 'ms' }),
-  endToEnd: oneOf<EndToEndMode>('required', ['required', 'preferred', 'off']),
+  endToEnd: oneOf<EndToEndMode>('required', END_TO_END_MODES),
   maxInvalidMessages: integer(8, 1),
   maxTrackedOrigins: integer(65_536, 1),
   replayWindow: integer(1024, 1),
   maxKnownKeys: integer(65_536, 1),
-  maxBundleBytes: integer(64 * 1024, 1, { unit: 'bytes' }),
+  maxBundleBytes: integer(256 * 1024, 1, { unit: 'bytes' }),
+  relayPlainPeers: checked(false, 'a boolean', value => typeof value === 'boolean'),
   random: checked<() => number>(Math.random, 'a function returning a number in [0, 1)', isFunction, 'Math.random')
 } satisfies OptionTable<OverlayOptions>
 

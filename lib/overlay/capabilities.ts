@@ -29,6 +29,8 @@ interface PeerState {
   kind: PeerKind
   held: Message[]
   timer: NodeJS.Timeout | undefined
+  /** Woken once it is decided, or gone. */
+  waiters: Array<() => void>
 }
 
 /** The `CAPS` probe of a node of each topology (never changed once encoded, so shared): an overlay node sends it to every new peer, any node before its first protocol stream to a peer it knows nothing of. */
@@ -54,12 +56,22 @@ export class Capabilities {
   /** A new peer: undecided until it answers or `capabilityTimeout` passes. */
   added (peer: string): void {
     const timer = setTimeout(() => { this.decide(peer, 'plain') }, this.opts.capabilityTimeout)
-    this.peers.set(peer, { kind: 'pending', held: [], timer })
+    this.peers.set(peer, { kind: 'pending', held: [], timer, waiters: [] })
   }
 
   removed (peer: string): void {
-    clearTimeout(this.peers.get(peer)?.timer)
+    const state = this.peers.get(peer)
+    if (state === undefined) return
+    clearTimeout(state.timer)
     this.peers.delete(peer)
+    for (const wake of state.waiters) wake()
+  }
+
+  /** Resolves once a pending peer is decided or gone (at once otherwise). */
+  async decision (peer: string): Promise<void> {
+    const state = this.peers.get(peer)
+    if (state?.kind !== 'pending') return
+    await new Promise<void>(resolve => { state.waiters.push(resolve) })
   }
 
   /**
@@ -76,6 +88,9 @@ export class Capabilities {
     const held = state.held
     state.held = []
     this.opts.onDecided(peer, kind, held)
+    const waiters = state.waiters
+    state.waiters = []
+    for (const wake of waiters) wake()
   }
 
   /** Holds a plain copy for a pending peer. @returns false when the peer is not pending (send it now, or not at all). */
@@ -93,8 +108,7 @@ export class Capabilities {
   }
 
   stop (): void {
-    for (const state of this.peers.values()) clearTimeout(state.timer)
-    this.peers.clear()
+    for (const peer of [...this.peers.keys()]) this.removed(peer)
   }
 }
 

@@ -283,14 +283,31 @@ export class Overlay {
    */
   async broadcast (msg: Extract<Message, { type: 'chat' | 'bytes' }>): Promise<BroadcastResult> {
     if (this.trust.signing) return await this.trust.broadcast({ kind: msg.type, data: payloadOf(msg) }).result
-    const fan = this.fanOut(this.originate(msg.type, payloadOf(msg)), [msg])
+    const fan = this.fanOut(this.originate(msg.type, payloadOf(msg)), [{ msg }])
     return await fan.done()
   }
 
   /** Queues a broadcast for a producer at a high rate: `undefined` when it may go on at once, else what to wait for (a full queue). */
   enqueueBroadcast (msg: Extract<Message, { type: 'chat' | 'bytes' }>): Promise<unknown> | undefined {
     if (this.trust.signing) return this.trust.broadcast({ kind: msg.type, data: payloadOf(msg) }).wait
-    return this.fanOut(this.originate(msg.type, payloadOf(msg)), [msg]).pending
+    return this.fanOut(this.originate(msg.type, payloadOf(msg)), [{ msg }]).pending
+  }
+
+  /**
+   * A message a peer sent over its link, delivered here. With
+   * `relayPlainPeers`, what a plain peer sends is broadcast into the overlay
+   * as well, in this node's signed bundle, vouched for by it: a line-protocol
+   * peer cannot sign. A peer whose kind is not known yet holds back its
+   * messages until it is.
+   */
+  vouch (msg: IncomingMessage): Promise<unknown> | undefined {
+    if (!this.opts.relayPlainPeers || !this.trust.signing) return undefined
+    const peer = msg.peer
+    const kind = this.capabilities.kind(peer.id)
+    if (kind === 'pending') return this.capabilities.decision(peer.id).then(() => this.vouch(msg))
+    if (kind !== 'plain') return undefined
+    const data = msg.type === 'chat' ? Buffer.from(msg.text, 'utf8') : copyOf(msg.data)
+    return this.trust.broadcast({ kind: msg.type, data, vouchedFor: { id: peer.id, name: peer.name } }).wait
   }
 
   /**
@@ -382,8 +399,8 @@ export class Overlay {
     return this.plumtree.broadcast(message, performance.now())
   }
 
-  /** Sends what starting a broadcast decided, and the plain copies (`plain`) to plain peers, each peer through its queue. */
-  private fanOut (actions: BroadcastAction[], plain: Message[]): FanOut {
+  /** Sends what starting a broadcast decided, and the plain copies (`plain`) to plain peers but their author, each peer through its queue. */
+  private fanOut (actions: BroadcastAction[], plain: PlainCopy[]): FanOut {
     const fan = new FanOut()
     for (const action of actions) {
       if (action.type !== 'send') continue
@@ -394,19 +411,20 @@ export class Overlay {
       }
     }
     for (const peer of this.capabilities.ofKind('plain')) {
-      for (const msg of plain) {
+      for (const { msg, author } of plain) {
+        if (peer === author) continue
         this.stats.plainSent++
         fan.add(peer, () => this.host.send(peer, msg))
       }
     }
-    for (const peer of this.capabilities.ofKind('pending')) for (const msg of plain) this.capabilities.hold(peer, msg)
+    for (const peer of this.capabilities.ofKind('pending')) for (const { msg } of plain) this.capabilities.hold(peer, msg)
     return fan
   }
 
   /** Broadcasts a bundle `EndToEnd` has signed. */
   private publishBundle (id: string, bundle: Uint8Array, entries: BundleEntry[]): { result: BroadcastResult, wait: Promise<BroadcastResult> | undefined } {
     const message: CachedMessage = { type: 'gossip', id, kind: 'signed', hops: 0, hopLimit: this.opts.maxHops, origin: { id: this.host.id, name: '' }, payload: bundle }
-    const plain = entries.flatMap(entry => entry.kind === 'route-request' ? [] : [plainCopy(entry.kind, entry.data)])
+    const plain = entries.flatMap(entry => entry.kind === 'route-request' ? [] : [{ msg: plainCopy(entry.kind, entry.data), author: entry.vouchedFor?.id }])
     const fan = this.fanOut(this.plumtree.broadcast(message, performance.now()), plain)
     return { result: fan.result, wait: fan.pending }
   }
@@ -650,6 +668,9 @@ export class Overlay {
 function payloadOf (msg: Extract<Message, { type: 'chat' | 'bytes' }>): Uint8Array {
   return msg.type === 'chat' ? Buffer.from(msg.text, 'utf8') : copyOf(msg.data)
 }
+
+/** A copy of a broadcast for plain peers, and the plain peer that wrote it (who does not get it back). */
+interface PlainCopy { msg: Message, author?: string | undefined }
 
 /** A broadcast message as a plain peer gets it. */
 function plainCopy (kind: 'chat' | 'bytes', data: Uint8Array): Message {

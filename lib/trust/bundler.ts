@@ -2,15 +2,16 @@
  * The author's side of signing: messages broadcast within one turn of the
  * event loop (a producer's batch, or calls made one after another without
  * awaiting) go out as one bundle, signed once. A bundle is closed when it
- * would pass `maxBundleBytes`, or at the end of the turn (a microtask, so an
- * idle message waits for no timer).
+ * would pass `maxBundleBytes` (its entries as encoded) or `MAX_BUNDLE_ENTRIES`,
+ * or at the end of the turn (a microtask, so an idle message waits for no
+ * timer).
  *
  * Backpressure is the publisher's: while the last bundle waits for a full
  * queue, `add()` hands that wait to the producer, so at most one bundle more
  * than the queues hold is ever built.
  */
 import type { BroadcastResult } from '../types.js'
-import type { BundleEntry } from './signed-bundle.js'
+import { ENTRY_OVERHEAD, MAX_BUNDLE_ENTRIES, type BundleEntry } from './signed-bundle.js'
 
 /** Signs and sends one bundle: `undefined` when every queue took it at once, else a promise of when they did. */
 export type Publish = (entries: BundleEntry[]) => { result: BroadcastResult, wait: Promise<BroadcastResult> | undefined }
@@ -28,7 +29,7 @@ export class Bundler {
   private backpressure: Promise<unknown> | undefined
 
   /**
-   * @param maxBundleBytes data bytes in one bundle at most (a larger message goes alone)
+   * @param maxBundleBytes encoded entry bytes in one bundle at most (a larger message goes alone)
    * @param publish signs and sends a closed bundle
    */
   constructor (private readonly maxBundleBytes: number, private readonly publish: Publish) {}
@@ -38,8 +39,8 @@ export class Bundler {
    * @returns `result`: the bundle's, once it is queued for every neighbour; `wait`: what a producer should wait for before the next message
    */
   add (entry: BundleEntry): { result: Promise<BroadcastResult>, wait: Promise<unknown> | undefined } {
-    const size = entry.data.byteLength
-    if (this.open !== undefined && this.open.bytes + size > this.maxBundleBytes) this.close()
+    const size = entrySize(entry)
+    if (this.open !== undefined && (this.open.bytes + size > this.maxBundleBytes || this.open.entries.length === MAX_BUNDLE_ENTRIES)) this.close()
     let open = this.open
     if (open === undefined) {
       let settle: OpenBundle['settle'] = () => {}
@@ -72,4 +73,10 @@ export class Bundler {
     open.settle(wait)
     const pending = this.backpressure = wait.then(() => { if (this.backpressure === pending) this.backpressure = undefined })
   }
+}
+
+/** Bytes an entry takes in a bundle (names counted by UTF-16 units, at most 3 bytes each in UTF-8). */
+function entrySize (entry: BundleEntry): number {
+  const vouched = entry.vouchedFor === undefined ? 0 : 4 + 3 * (entry.vouchedFor.id.length + entry.vouchedFor.name.length)
+  return ENTRY_OVERHEAD + vouched + entry.data.byteLength
 }

@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline'
 import { after, before, describe, it } from 'node:test'
 import { DEFAULT_HOST, DEFAULT_DOWNLOADS, parseArgs } from '../../lib/cli/args.js'
 import { DEFAULT_MAX_FILE_SIZE } from '../../lib/file-transfer/receiver.js'
-import { LimitExceededError, MeshNode } from '../../lib/index.js'
+import { LimitExceededError, MeshNode, UntrustedMessageError } from '../../lib/index.js'
 import { Output } from '../../lib/cli/output.js'
 import { reportNode } from '../../lib/cli/report.js'
 import { Uint8ArrayList } from 'uint8arraylist'
@@ -253,10 +253,16 @@ describe('meshline: report', () => {
     node.emit('chat', { peer: via, text: 'hi', origin, hops: 3, authenticity: 'signed' })
     node.emit('bytes', { peer: via, data: new Uint8ArrayList(new Uint8Array(5)), origin, hops: 3, authenticity: 'signed' })
     node.emit('bytes', { peer: via, data: new Uint8ArrayList(new Uint8Array(5)), origin: via, hops: 1, authenticity: 'link' })
+    node.emit('chat', { peer: via, text: 'from a line-protocol peer', origin, hops: 2, authenticity: 'vouched', gateway: 'victor-id' })
+    node.emit('chat', { peer: via, text: 'nobody signed this', origin, hops: 2, authenticity: 'unverified' })
+    node.emit('message:refused', { peer: via, error: new UntrustedMessageError('bad-signature', 'altered'), closed: true })
     const lines = chunks.join('').trimEnd().split('\n')
     assert.match(lines[0] as string, new RegExp(`^${TIME} \\[olga\\] hi$`))
     assert.match(lines[1] as string, /\[NETWORK\] Received 5 B of binary data from olga \(3 hops, via victor\)$/)
     assert.match(lines[2] as string, /\[NETWORK\] Received 5 B of binary data from victor$/)
+    assert.match(lines[3] as string, /\[olga \(vouched for by victor-id\)\] from a line-protocol peer$/)
+    assert.match(lines[4] as string, /\[olga \(unverified\)\] nobody signed this$/)
+    assert.match(lines[5] as string, /\[ERROR\] Refused a message relayed by victor: bad-signature: altered \(connection closed: too many\)$/)
   })
 })
 
@@ -273,10 +279,10 @@ describe('meshline: report of limits', () => {
 describe('meshline: arguments', () => {
   it('reads the existing CLI\'s arguments, in any order, with --flag=value too', () => {
     assert.deepEqual(parseArgs(['--name', 'n', '--debug', '--host=127.0.0.1', '--downloads', 'd', '9000', 'h:9001']), {
-      command: 'node', port: 9000, bootstrap: 'h:9001', name: 'n', host: '127.0.0.1', downloads: 'd', debug: true, maxFileSize: DEFAULT_MAX_FILE_SIZE, peersFile: undefined, tuning: {}, security: { secure: 'preferred' }, topology: 'full-mesh'
+      command: 'node', port: 9000, bootstrap: 'h:9001', name: 'n', host: '127.0.0.1', downloads: 'd', debug: true, maxFileSize: DEFAULT_MAX_FILE_SIZE, peersFile: undefined, tuning: {}, security: { secure: 'preferred' }, topology: 'full-mesh', overlay: {}
     })
     assert.deepEqual(parseArgs(['9000']), {
-      command: 'node', port: 9000, bootstrap: undefined, name: undefined, host: DEFAULT_HOST, downloads: DEFAULT_DOWNLOADS, debug: false, maxFileSize: DEFAULT_MAX_FILE_SIZE, peersFile: undefined, tuning: {}, security: { secure: 'preferred' }, topology: 'full-mesh'
+      command: 'node', port: 9000, bootstrap: undefined, name: undefined, host: DEFAULT_HOST, downloads: DEFAULT_DOWNLOADS, debug: false, maxFileSize: DEFAULT_MAX_FILE_SIZE, peersFile: undefined, tuning: {}, security: { secure: 'preferred' }, topology: 'full-mesh', overlay: {}
     })
   })
 
@@ -286,6 +292,13 @@ describe('meshline: arguments', () => {
     if (args.command !== 'node') return
     assert.deepEqual(args.tuning, { peerTimeout: 500, maintenanceInterval: 100, discoveryInterval: 200, dialJitter: 0, maxPeers: 3 })
     assert.equal(args.maxFileSize, 1024)
+  })
+
+  it('reads --end-to-end and --relay-plain-peers with the overlay, and refuses them without it', () => {
+    const args = parseArgs(['--topology', 'overlay', '--end-to-end', 'preferred', '--relay-plain-peers', '0'])
+    assert.equal(args.command === 'node' && JSON.stringify([args.topology, args.overlay]), JSON.stringify(['overlay', { endToEnd: 'preferred', relayPlainPeers: true }]))
+    assert.throws(() => parseArgs(['--end-to-end', 'off', '0']), (err: Error & { code?: string }) => err.code === 'ERR_INVALID_OPTION' && err.message.includes('--topology overlay'))
+    assert.throws(() => parseArgs(['--topology', 'overlay', '--end-to-end', 'sometimes', '0']), (err: Error & { code?: string }) => err.code === 'ERR_INVALID_OPTION' && err.message.includes('required, preferred, off'))
   })
 
   it('reads --secure, --identity and --allow', () => {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import { generateIdentity, nodeIdFromPublicKey } from '../../lib/secure/identity.js'
-import { readBundle, signBundle, verifyBundle, type BundleEntry } from '../../lib/trust/signed-bundle.js'
+import { MAX_BUNDLE_ENTRIES, readBundle, signBundle, verifyBundle, type BundleEntry } from '../../lib/trust/signed-bundle.js'
 import { openMessage, sealMessage } from '../../lib/trust/sealed-message.js'
 import { FLOOR_BUCKETS, ReplayGuard } from '../../lib/trust/replay-guard.js'
 import { KeyBook } from '../../lib/trust/key-book.js'
@@ -166,15 +166,27 @@ describe('bundler', () => {
 
   it('signs what is added within one turn once, and splits at maxBundleBytes', async () => {
     const bundles: number[][] = []
-    const bundler = new Bundler(10, entries => {
+    const bundler = new Bundler(20, entries => {
       bundles.push(entries.map(entry => entry.data.byteLength))
       return { result, wait: undefined }
     })
     const results = [4, 4, 4, 20, 1].map(size => bundler.add({ kind: 'bytes', data: new Uint8Array(size) }).result)
     assert.deepEqual(await Promise.all(results), [result, result, result, result, result])
-    assert.deepEqual(bundles, [[4, 4], [4], [20], [1]])
+    assert.deepEqual(bundles, [[4, 4], [4], [20], [1]], 'each entry takes its data and 6 bytes')
     await bundler.add({ kind: 'chat', data: text('later') }).result
     assert.equal(bundles.length, 5, 'a later turn, a new bundle')
+  })
+
+  it('closes a bundle at MAX_BUNDLE_ENTRIES entries, however small', async () => {
+    const sizes: number[] = []
+    const bundler = new Bundler(Number.MAX_SAFE_INTEGER, entries => {
+      sizes.push(entries.length)
+      return { result, wait: undefined }
+    })
+    let last: Promise<BroadcastResult> | undefined
+    for (let i = 0; i < MAX_BUNDLE_ENTRIES + 10; i++) last = bundler.add({ kind: 'chat', data: new Uint8Array(0) }).result
+    await last
+    assert.deepEqual(sizes, [MAX_BUNDLE_ENTRIES, 10])
   })
 
   it('hands a full queue\'s wait to the producer until it ends, and a failure to every caller of its bundle', async () => {

@@ -30,11 +30,11 @@ export type { KnownPeer } from './mesh/address-book.js'
 export type { IncomingStream, OpenStreamOptions, RequestHandler, RequestHandlerOptions, RequestOptions, StreamHandler } from './mesh/streams.js'
 export type { ProtocolStream, StreamChunk } from './connection/protocol-stream.js'
 export type {
-  BroadcastResult, BytesHandler, Direction, HandlerOptions, IncomingMessage, LinkSecurity, MessageSource, Origin, PeerInfo, SecureMode, Topology
+  Authenticity, BroadcastResult, BytesHandler, Direction, EndToEndMode, HandlerOptions, IncomingMessage, LinkSecurity, MessageSource, Origin, PeerInfo, SecureMode, Topology
 } from './types.js'
 export { DEFAULT_OPTIONS, NODE_OPTIONS, resolveOptions } from './options/node-options.js'
 export type { MeshNodeOptions, ResolvedOptions } from './options/node-options.js'
-export { DEFAULT_OVERLAY_OPTIONS, OVERLAY_OPTIONS } from './options/overlay-options.js'
+export { DEFAULT_OVERLAY_OPTIONS, END_TO_END_MODES, OVERLAY_OPTIONS } from './options/overlay-options.js'
 export type { OverlayOptions } from './options/overlay-options.js'
 export type { OptionSpec } from '../transforms/core/option-table.js'
 export type { OverlayStats, OverlayStatus } from './overlay/overlay.js'

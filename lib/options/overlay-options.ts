@@ -117,7 +117,7 @@ export const OVERLAY_OPTIONS = {
   maxTrackedOrigins: integer(65_536, 1),
   replayWindow: integer(1024, 1),
   maxKnownKeys: integer(65_536, 1),
-  maxBundleBytes: integer(256 * 1024, 1, { unit: 'bytes' }),
+  maxBundleBytes: integer(1024 * 1024, 1, { unit: 'bytes' }),
   relayPlainPeers: checked(false, 'a boolean', value => typeof value === 'boolean'),
   random: checked<() => number>(Math.random, 'a function returning a number in [0, 1)', isFunction, 'Math.random')
 } satisfies OptionTable<OverlayOptions>

@@ -1,7 +1,8 @@
 /**
- * Secure links: node identities (X25519 keys, ids derived from them,
- * allowlists) and Noise_XX_25519_ChaChaPoly_SHA256 over any transport, as a
- * transport of its own or as framing transforms.
+ * Secure links: node identities (an Ed25519 key and the X25519 key derived
+ * from it, ids derived from them, allowlists) and Noise_XX_25519 (AES-256-GCM
+ * or ChaCha20-Poly1305) over any transport, as a transport of its own or as
+ * framing transforms.
  */
 export {
   fingerprint, generateIdentity, identityFromKeyObject, linkKeyOfSigningKey, loadIdentity, nodeIdFromPublicKey, nodeIdFromSigningKey, parseAllowlist, publicKeyHex, resolveAllowlist

@@ -33,7 +33,7 @@ export interface OverlayOptions {
   graftHoldTime?: number
   /** Wait for a new peer's capability announcement before treating it as a plain line-protocol peer, in ms. */
   capabilityTimeout?: number
-  /** Broadcasts held for a peer while its capabilities are unknown; one more decides it is a plain peer. */
+  /** Broadcasts held for a peer while its capabilities are unknown; past that, broadcasts wait for its answer (at most `capabilityTimeout`). */
   maxHeldMessages?: number
   /** Hop limit of broadcasts and routed messages, at most 255. */
   maxHops?: number

@@ -181,8 +181,11 @@ export class Plumtree {
 
   private push (message: CachedMessage, from: string | undefined): BroadcastAction[] {
     if (message.hops >= Math.min(message.hopLimit, this.opts.maxHops)) return []
-    const eager = [...this.eager].filter(peer => peer !== from)
-    const lazy = [...this.lazy].filter(peer => peer !== from)
+    // Not back to its author either: a copy there is wasted, and the PRUNE it
+    // sets off, racing a PRUNE elsewhere, cut nodes off the tree in bursts.
+    const onward = (peer: string): boolean => peer !== from && peer !== message.origin.id
+    const eager = [...this.eager].filter(onward)
+    const lazy = [...this.lazy].filter(onward)
     const actions: BroadcastAction[] = []
     const hops = message.hops + 1
     if (eager.length > 0) actions.push({ type: 'send', to: eager, frame: { ...message, hops } satisfies GossipFrame })

@@ -7,9 +7,11 @@
  * broadcasts as plain chat lines and `BYTES` frames, never overlay frames.
  *
  * While a peer is undecided, the plain copies of broadcasts meant for it are
- * held (at most `maxHeldMessages`; one more decides it is plain). They are
- * sent if it turns out plain, and dropped if it speaks the overlay, which
- * then reaches it through its own links.
+ * held, at most `maxHeldMessages`. They are sent if it turns out plain, and
+ * dropped if it speaks the overlay, which then reaches it through its own
+ * links. Past that bound a broadcast waits for the decision, as it waits for
+ * a full queue: guessing 'plain' instead sent a burst's copies to overlay
+ * nodes whose answer was on its way, and they delivered them twice.
  */
 import { decodeFrame, encodeFrame, type CapsFrame } from './overlay-protocol.js'
 import type { Message } from '../../transforms/core/line-protocol.js'
@@ -93,13 +95,18 @@ export class Capabilities {
     for (const wake of waiters) wake()
   }
 
-  /** Holds a plain copy for a pending peer. @returns false when the peer is not pending (send it now, or not at all). */
-  hold (peer: string, msg: Message): boolean {
+  /**
+   * Holds a plain copy for a pending peer.
+   * @returns `false` when the peer is not pending (send it now, or not at all); `true` once held; while `maxHeldMessages` are held already, a promise that resolves with `msg` once the peer is decided (send it then if the peer is plain)
+   */
+  hold (peer: string, msg: Message): boolean | Promise<Message> {
     const state = this.peers.get(peer)
     if (state?.kind !== 'pending') return false
-    state.held.push(msg)
-    if (state.held.length > this.opts.maxHeldMessages) this.decide(peer, 'plain')
-    return true
+    if (state.held.length < this.opts.maxHeldMessages) {
+      state.held.push(msg)
+      return true
+    }
+    return this.decision(peer).then(() => msg)
   }
 
   /** Peers of one kind. */

@@ -417,7 +417,12 @@ export class Overlay {
         fan.add(peer, () => this.host.send(peer, msg))
       }
     }
-    for (const peer of this.capabilities.ofKind('pending')) for (const { msg } of plain) this.capabilities.hold(peer, msg)
+    for (const peer of this.capabilities.ofKind('pending')) {
+      for (const { msg } of plain) {
+        const wait = this.holdPlain(peer, msg)
+        if (wait !== undefined) fan.add(peer, () => wait)
+      }
+    }
     return fan
   }
 
@@ -472,8 +477,15 @@ export class Overlay {
     this.stats.delivered++
     waits.add(this.host.deliver(msg))
     for (const target of this.capabilities.ofKind('plain')) waits.add(this.sendPlain(target, plain))
-    for (const target of this.capabilities.ofKind('pending')) this.capabilities.hold(target, plain)
+    for (const target of this.capabilities.ofKind('pending')) waits.add(this.holdPlain(target, plain))
     return true
+  }
+
+  /** Holds a plain copy for an undecided peer; past `maxHeldMessages`, what to wait for: the copy goes once the peer turns out plain. */
+  private holdPlain (peer: string, msg: Message): Promise<void> | undefined {
+    const held = this.capabilities.hold(peer, msg)
+    if (typeof held === 'boolean') return undefined
+    return held.then(copy => this.capabilities.kind(peer) === 'plain' ? this.sendPlain(peer, copy) : undefined)
   }
 
   /** A broadcast or routed payload as the application gets it; `undefined` when it is invalid chat text (its peer is closed then). */

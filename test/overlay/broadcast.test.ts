@@ -119,6 +119,14 @@ class Simulation {
 }
 
 describe('overlay broadcast (Plumtree core)', () => {
+  it('pushes a payload to neither the neighbour it came from nor its author', () => {
+    const core = new Plumtree(OPTS)
+    for (const peer of ['o', 'a', 'b', 'c']) core.neighborUp(peer, 0)
+    core.onPrune('c')
+    const { actions } = core.onGossip('a', message('m1', 1), 0)
+    assert.deepEqual(sends(actions), [[['b'], 'gossip'], [['c'], 'ihave']])
+  })
+
   it('pushes a broadcast eagerly to every neighbour at first, and delivers a payload once', () => {
     const core = new Plumtree(OPTS)
     core.neighborUp('a', 0)

@@ -4,7 +4,7 @@ import { Uint8ArrayList } from 'uint8arraylist'
 import { Capabilities, answerCapabilityProbes, type PeerKind } from '../../lib/overlay/capabilities.js'
 import { decodeFrame, encodeFrame } from '../../lib/overlay/overlay-protocol.js'
 import type { Message } from '../../transforms/core/line-protocol.js'
-import { activeTimers, sleep } from '../../harness/async.js'
+import { PENDING, activeTimers, settled, sleep } from '../../harness/async.js'
 import type { PeerInfo } from '../../lib/types.js'
 
 function tracked (opts: { capabilityTimeout?: number, maxHeldMessages?: number } = {}): { caps: Capabilities, decisions: Array<[string, PeerKind, number]> } {
@@ -43,11 +43,17 @@ describe('overlay capabilities', () => {
     caps.stop()
   })
 
-  it('decides plain once more than maxHeldMessages are held', () => {
+  it('holds maxHeldMessages, then has the next one wait for the decision instead of guessing', async () => {
     const { caps, decisions } = tracked({ maxHeldMessages: 2 })
     caps.added('p')
-    for (const text of ['a', 'b', 'c']) caps.hold('p', chat(text))
-    assert.deepEqual(decisions, [['p', 'plain', 3]])
+    assert.deepEqual(['a', 'b'].map(text => caps.hold('p', chat(text))), [true, true])
+    const third = caps.hold('p', chat('c'))
+    assert.ok(third instanceof Promise)
+    assert.equal(await settled(third), PENDING, 'still undecided')
+    caps.decide('p', 'overlay')
+    assert.deepEqual(await third, chat('c'))
+    assert.deepEqual(decisions, [['p', 'overlay', 2]])
+    assert.equal(caps.hold('p', chat('d')), false, 'decided: nothing held')
     caps.stop()
   })
 

@@ -153,6 +153,29 @@ describe('overlay topology', () => {
     await stopAll(nodes)
   })
 
+  for (const endToEnd of ['off', 'required'] as const) it(`delivers every payload of a burst that outruns the payload cache (endToEnd ${endToEnd})`, async () => {
+    // A chain whose ends meet mid-burst: copies pushed back to the author once set off PRUNEs that cut
+    // two nodes off the tree, and the payloads their GRAFTs asked for had left the 16 MiB cache.
+    const network = memoryNetwork()
+    const nodes: MeshNode[] = []
+    for (let i = 0; i < 4; i++) {
+      const node = new MeshNode({ host: 'sim', transport: network, topology: 'overlay', connectionTimeout: 1000, overlay: { ...FAST_OVERLAY, endToEnd } })
+      running.add(node)
+      await node.start()
+      if (i > 0) await node.connect((nodes[i - 1] as MeshNode).address)
+      nodes.push(node)
+    }
+    const [author, ...receivers] = nodes as [MeshNode, ...MeshNode[]]
+    const delivered = receivers.map(() => new Set<number>())
+    receivers.forEach((node, i) => node.on('bytes', ({ data }) => { delivered[i]?.add(Buffer.from(data.subarray(0, 4)).readUInt32BE(0)) }))
+    const count = 600
+    const payloads = Array.from({ length: count }, (_, k) => { const payload = Buffer.alloc(64 * 1024); payload.writeUInt32BE(k); return payload })
+    await author.broadcaster()([payloads.slice(0, 256), payloads.slice(256, 512), payloads.slice(512)])
+    await waitFor(() => delivered.every(set => set.size === count), 'every payload at every node', PATIENCE)
+    assert.equal(author.overlayStatus()?.stats.duplicates, 0, 'nothing came back to its author')
+    await stopAll(nodes.map(node => ({ node, crash: () => {}, alive: true })))
+  })
+
   it('routes a direct message to a node that is not a neighbour, and fails with ERR_NO_ROUTE for an unknown id', async () => {
     const nodes = await overlayOf(30, 5)
     await waitFor(() => overlayConnected(nodes), 'a connected overlay', PATIENCE)

@@ -57,6 +57,30 @@ describe('signed bundles', () => {
     for (const cut of [0, 10, 60, bytes.length - 65]) assert.throws(() => readBundle(bytes.subarray(0, cut)), { code: 'ERR_UNTRUSTED_MESSAGE' })
   })
 
+  it('reads arbitrary bytes as a bundle or a sealed message only to refuse them with ERR_UNTRUSTED_MESSAGE', () => {
+    const recipient = generateIdentity()
+    const refused = (read: () => unknown): boolean => {
+      try {
+        read()
+        return false
+      } catch (err) {
+        return (err as { code?: string }).code === 'ERR_UNTRUSTED_MESSAGE'
+      }
+    }
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 600 }), bytes => {
+      // A random bundle may parse (a well-formed layout is easy to hit), but its signature never verifies.
+      let parsedAndVerified = false
+      try {
+        const read = readBundle(bytes)
+        const key = new KeyBook(1).signingKey(idOf(author), read.signingKey)
+        parsedAndVerified = key !== undefined && verifyBundle(read, key)
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'ERR_UNTRUSTED_MESSAGE') return false
+      }
+      return !parsedAndVerified && refused(() => openMessage(recipient, 'a', 'b', bytes))
+    }), { numRuns: 300 })
+  })
+
   it('ties a signing key to one id: another node\'s id, or a key that is no point, is refused', () => {
     const keys = new KeyBook(8)
     const mallory = generateIdentity()

@@ -45,6 +45,8 @@ export class Bundler {
     if (open === undefined) {
       let settle: OpenBundle['settle'] = () => {}
       const result = new Promise<BroadcastResult>(resolve => { settle = resolve })
+      // A producer that only waits for queues never looks at the result: its failure must not go unhandled.
+      result.catch(() => {})
       open = this.open = { entries: [], bytes: 0, result, settle }
       queueMicrotask(() => { if (this.open === open) this.close() })
     }

@@ -7,10 +7,11 @@
  * (`ReplayGuard`) and a count of bad messages per link.
  *
  * A link that sends `maxInvalidMessages` messages that no honest node would
- * relay (malformed, forged or altered bundles; unsigned traffic where
- * signatures are required) is cut. Replays and sealed messages that do not
- * open are refused without counting against the link: an honest relay may
- * carry those unknowingly.
+ * relay (malformed, forged or altered bundles; route replies with a key
+ * that is not the target's; unsigned traffic where signatures are required)
+ * is cut. Replays and sealed messages (whatever is wrong with them) are
+ * refused without counting against the link: an honest relay may carry
+ * those unknowingly.
  */
 import { UntrustedMessageError, type UntrustedReason } from '../errors.js'
 import type { Identity } from '../secure/identity.js'
@@ -114,7 +115,8 @@ export class EndToEnd {
       this.checkReplay(source, content.stamp, 'routed message')
       return content
     } catch (err) {
-      this.refuse(peer, err as Error, source)
+      // Nothing in a seal can be checked on the way: whatever is wrong with it, the link that relayed it is not to blame.
+      this.refuse(peer, err as Error, source, false)
       return undefined
     }
   }
@@ -143,10 +145,10 @@ export class EndToEnd {
     if (verdict !== 'fresh') throw new UntrustedMessageError('replay', `${what} from ${origin} was seen before (${verdict})`, origin)
   }
 
-  private refuse (peer: PeerInfo, err: Error, origin: string): void {
+  private refuse (peer: PeerInfo, err: Error, origin: string, blameLink = true): void {
     const error = err instanceof UntrustedMessageError ? err : new UntrustedMessageError('malformed', err.message, origin, { cause: err })
     let closed = false
-    if (STRIKES.has(error.reason)) {
+    if (blameLink && STRIKES.has(error.reason)) {
       const strikes = (this.strikes.get(peer.id) ?? 0) + 1
       this.strikes.set(peer.id, strikes)
       closed = strikes >= this.opts.maxInvalidMessages

@@ -13,6 +13,7 @@ import { MeshNode, type MeshNodeOptions } from '../../lib/index.js'
 import { decodeFrame, encodeFrame, isOverlayPayload, type GossipFrame, type OverlayFrame } from '../../lib/overlay/overlay-protocol.js'
 import { generateIdentity, type Identity } from '../../lib/secure/identity.js'
 import { signBundle } from '../../lib/trust/signed-bundle.js'
+import { sealMessage } from '../../lib/trust/sealed-message.js'
 import { memoryNetwork } from '../../lib/transport/index.js'
 import type { TransportFactory } from '../../lib/transport/transport.js'
 import type { IncomingMessage } from '../../lib/types.js'
@@ -217,6 +218,18 @@ describe('end-to-end trust against a malicious member', () => {
     await t.a.send(t.c.id, 'altered on the way')
     const [{ error, closed }] = await within(refused, 'the refusal')
     assert.deepEqual([error.reason, closed], ['undecryptable', false])
+    assert.deepEqual(chatOf(t.atC).map(([text]) => text), ['secret for C only'])
+
+    // Sealed by M, in A's name: the seal proves M's key, and the relay that carried it is not blamed either.
+    t.tamper.rewrite = (msg, frame) => {
+      if (frame?.type !== 'route') return msg
+      const forged = sealMessage(t.keys.m, t.a.id, t.c.id, t.c.publicKey === undefined ? new Uint8Array(32) : Buffer.from(t.c.publicKey, 'hex'), { stamp: { epoch: 1, counter: 0, time: Date.now() }, kind: 'chat', name: 'A', data: Buffer.from('pay 10 to mallory') })
+      return asBytes({ ...frame, payload: forged })
+    }
+    const inAsName = once(t.c, 'message:refused')
+    await t.a.send(t.c.id, 'replaced on the way')
+    const [forgedRefusal] = await within(inAsName, 'the refusal')
+    assert.deepEqual([forgedRefusal.error.reason, forgedRefusal.closed, t.c.overlayStatus()?.stats.refused['key-mismatch']], ['key-mismatch', false, 2], 'the route reply\'s and this one')
     assert.deepEqual(chatOf(t.atC).map(([text]) => text), ['secret for C only'])
   })
 

@@ -22,7 +22,9 @@
  * transforms, usable without a node).
  */
 export { MeshNode } from './mesh/node.js'
-export type { MeshStats, MessagesOptions, WaitOptions } from './mesh/node.js'
+export type { MessagesOptions, WaitOptions } from './mesh/node.js'
+export type { MeshMetrics, MeshStats } from './mesh/metrics.js'
+export type { TrafficCount, TrafficKind } from './connection/traffic.js'
 export type { MessageSink, Outgoing, OutgoingSource } from './mesh/sinks.js'
 export type { ConnectOptions } from './mesh/dialler.js'
 export type { MeshEvents } from './mesh/events.js'

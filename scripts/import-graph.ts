@@ -28,6 +28,7 @@ export const LAYERS: ReadonlyArray<{ name: string, paths: readonly string[] }> =
   { name: 'options', paths: ['lib/options/'] },
   { name: 'overlay', paths: ['lib/overlay/'] },
   { name: 'mesh', paths: ['lib/mesh/'] },
+  { name: 'metrics', paths: ['lib/metrics/'] },
   { name: 'file transfer', paths: ['lib/file-transfer/'] },
   { name: 'command line', paths: ['lib/cli/'] },
   { name: 'public entry', paths: ['lib/index.ts'] }

@@ -38,6 +38,8 @@ export interface NodeArgs {
   tuning: Tuning
   security: Security
   topology: Topology
+  /** Where `GET /metrics` serves Prometheus text (`--metrics-port`), if anywhere. */
+  metricsPort: number | undefined
   /** The overlay's end-to-end options given on the command line (`--end-to-end`, `--relay-plain-peers`). */
   overlay: { endToEnd?: EndToEndMode, relayPlainPeers?: boolean }
 }
@@ -84,6 +86,8 @@ Options:
                              through them on the next start, even without a bootstrap
   --max-file-size BYTES      largest file a peer may send (default: ${DEFAULT_MAX_FILE_SIZE})
   --max-peers N              connected peers at most (default: ${NODE_OPTIONS.maxPeers.default})
+  --metrics-port PORT        serve the node's metrics as Prometheus text at GET /metrics on
+                             PORT, on --host
   --topology T               full-mesh (every node connects to every node, as the line protocol
                              does) or overlay (a few neighbours each, broadcasts relayed; for
                              large meshes of meshline nodes) (default: ${DEFAULT_TOPOLOGY})
@@ -156,7 +160,8 @@ export function parseArgs (argv: string[]): CliArgs {
         allow: { type: 'string' },
         topology: { type: 'string' },
         'end-to-end': { type: 'string' },
-        'relay-plain-peers': { type: 'boolean' }
+        'relay-plain-peers': { type: 'boolean' },
+        'metrics-port': { type: 'string' }
       }
     })
   } catch (error) {
@@ -193,6 +198,7 @@ export function parseArgs (argv: string[]): CliArgs {
     debug: values.debug === true,
     maxFileSize: typeof values['max-file-size'] === 'string' ? integer('--max-file-size', values['max-file-size'], 0) : DEFAULT_MAX_FILE_SIZE,
     peersFile: nonEmpty('--peers-file', values['peers-file']),
+    metricsPort: typeof values['metrics-port'] === 'string' ? integer('--metrics-port', values['metrics-port'], 0, 65535) : undefined,
     tuning,
     security,
     ...topologyArgs(values.topology, values['end-to-end'], values['relay-plain-peers'])

@@ -14,6 +14,7 @@ import type { NodeArgs } from './args.js'
 import { Commands } from './commands.js'
 import type { Output } from './output.js'
 import { explain, reportNode, reportReceiver } from './report.js'
+import { serveMetrics, type MetricsServer } from './metrics-server.js'
 
 const SIGNALS = ['SIGINT', 'SIGTERM'] as const
 
@@ -40,6 +41,15 @@ export async function runNode (args: NodeArgs, out: Output, input: Readable & { 
   out.line('SYSTEM', `Node ${node.name} (${node.id}) listening on ${node.address}`)
   out.line('SYSTEM', describeSecurity(node, args))
   out.line('SYSTEM', `Received files go to ${resolve(args.downloads)}; /help lists the commands`)
+  let metrics: MetricsServer | undefined
+  if (args.metricsPort !== undefined) {
+    try {
+      metrics = await serveMetrics(node, args.host, args.metricsPort)
+      out.line('SYSTEM', `Metrics at ${metrics.url}`)
+    } catch (error) {
+      out.line('ERROR', `Cannot serve metrics on ${args.host}:${args.metricsPort}: ${explain(error)}`)
+    }
+  }
 
   let stopping = false
   let quit: (reason: string) => void = () => {}
@@ -63,6 +73,7 @@ export async function runNode (args: NodeArgs, out: Output, input: Readable & { 
   out.line('SYSTEM', `Shutting down (${await quitting})`)
   for (const signal of SIGNALS) process.off(signal, onSignal)
   lines.close()
+  await metrics?.close()
   await files.close()
   await node.stop()
   await commands.settled()

@@ -23,6 +23,7 @@ import { encoder } from '../../transforms/encoder.js'
 import { frameDecoder, type FrameDecoderOptions } from '../../transforms/frame-decoder.js'
 import { composeTransforms, type ConnectionContext, type Link, type MessageTransform } from '../../transforms/core/link.js'
 import type { Message } from '../../transforms/core/line-protocol.js'
+import type { TrafficCounters } from './traffic.js'
 import { DEFAULT_MAX_BYTES_PER_MESSAGE } from '../../transforms/core/limits.js'
 
 /** What the connection's stream mux is given beyond the connection's own role, link and payload limit. */
@@ -53,6 +54,8 @@ export interface ConnectionOptions extends FrameDecoderOptions {
   deliver: (source: AsyncIterable<Message[]>) => Promise<void>
   /** Told once, synchronously, when the connection starts closing. */
   onClose: (reason: Error) => void
+  /** Counts every message queued on this connection; none when not set. */
+  traffic?: TrafficCounters
 }
 
 /** A stage for it-pipe, which passes a source only: `transform` with this connection's context. */
@@ -72,6 +75,7 @@ export class Connection implements Link {
   private readonly queue: OutboundQueue
   private readonly lingerTimeout: number
   private readonly onClose: (reason: Error) => void
+  private readonly traffic: TrafficCounters | undefined
   private lingerTimer: NodeJS.Timeout | undefined
   private handshaking = true
 
@@ -80,6 +84,7 @@ export class Connection implements Link {
     this.role = opts.role
     this.lingerTimeout = opts.lingerTimeout
     this.onClose = opts.onClose
+    this.traffic = opts.traffic
     this.queue = new OutboundQueue({
       maxQueuedBytes: opts.maxQueuedBytes,
       slowPeerTimeout: opts.slowPeerTimeout,
@@ -125,11 +130,13 @@ export class Connection implements Link {
 
   /** Queues a message, waiting while the queue is full. Rejects once the connection is closing. */
   send (msg: Message): Promise<void> {
+    this.traffic?.countSent(msg)
     return this.queue.push(msg)
   }
 
   /** Queues a message at once if there is room, else waits in line; see `OutboundQueue.enqueue`. */
   enqueue (msg: Message): Promise<void> | undefined {
+    this.traffic?.countSent(msg)
     return this.queue.enqueue(msg)
   }
 

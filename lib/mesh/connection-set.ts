@@ -7,6 +7,7 @@
  *
  *   transport -> SecureLinks -> Connection(handshake, heartbeat, discovery, streams, ...inbound) -> Delivery
  */
+import type { TrafficCounters } from '../connection/traffic.js'
 import type { EventEmitter } from 'node:events'
 import type { AddressBook } from './address-book.js'
 import type { Delivery } from './delivery.js'
@@ -46,6 +47,8 @@ export interface ConnectionSetHost {
   readonly table: PeerTable
   readonly book: AddressBook
   readonly self: SelfAddresses
+  /** Counts what every connection sends. */
+  readonly traffic: TrafficCounters
   readonly delivery: Delivery
   readonly streams: ProtocolStreams
   /** Sends `conn`'s remote a capability probe, which every meshline node answers. */
@@ -166,6 +169,7 @@ export class ConnectionSet {
       maxHandshakeBytes: opts.maxHandshakeBytes,
       slowPeerTimeout: opts.slowPeerTimeout,
       lingerTimeout: opts.connectionTimeout,
+      traffic: host.traffic,
       protocol: link => [
         handshake({
           role,

@@ -9,6 +9,7 @@ import type { EventEmitter } from 'node:events'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { startsWithBytes } from '../../transforms/core/bytes.js'
 import { Inbox } from './inbox.js'
+import type { TrafficCounters } from '../connection/traffic.js'
 import { RetainedMessages } from './retained.js'
 import { DuplicateHandlerError, LimitExceededError } from '../errors.js'
 import { applyTable, checkArgument, checked, isFunction, isNonEmptyString, type OptionTable } from '../../transforms/core/option-table.js'
@@ -34,6 +35,8 @@ export class Delivery {
   /** Set while the node is stopped: a reader then gets what is kept, and ends. */
   private stopped = false
 
+  /** Counts every message peers send; none when not set. */
+  traffic: TrafficCounters | undefined
   /** Told of every chat and unclaimed `BYTES` message a peer sent over its link, once delivered here; a promise holds back the peer's next messages. */
   onDirect: ((msg: IncomingMessage) => Promise<unknown> | undefined) | undefined
 
@@ -94,6 +97,7 @@ export class Delivery {
       const peer = peerOf()
       if (peer === undefined) continue
       for (const msg of batch) {
+        this.traffic?.countReceived(msg)
         let wait: Promise<unknown> | undefined
         let direct: IncomingMessage | undefined
         if (msg.type === 'chat') {

@@ -22,6 +22,7 @@ import { PeersFile } from './peers-file.js'
 import { reconnectDelay } from './reconnect.js'
 import { SelfAddresses } from './self-addresses.js'
 import { messageSink, type ChatOrBytes, type MessageSink, type Outgoing } from './sinks.js'
+import { NodeMetrics, type MeshMetrics, type MeshStats } from './metrics.js'
 import { ProtocolStreams, type OpenStreamOptions, type RequestHandler, type RequestHandlerOptions, type RequestOptions, type StreamHandler } from './streams.js'
 import type { ProtocolStream } from '../connection/protocol-stream.js'
 import type { StreamMux } from '../connection/stream-mux.js'
@@ -40,26 +41,6 @@ import { tcpTransport } from '../transport/tcp.js'
 import type { TransportFactory, TransportListener } from '../transport/transport.js'
 import type { BroadcastResult, BytesHandler, HandlerOptions, IncomingMessage, PeerInfo } from '../types.js'
 import { REQUEST_PEERS_MESSAGE, chatMessage, type Message } from '../../transforms/core/line-protocol.js'
-
-/** Current sizes of the tables a node keeps, each bounded by an option. */
-export interface MeshStats {
-  /** Connected peers (`maxPeers`). */
-  peers: number
-  /** Open connections, in any state: handshaking, established or closing. */
-  connections: number
-  /** Accepted connections still in their handshake (`maxPendingHandshakes`). */
-  pendingHandshakes: number
-  /** Known listen addresses (`maxKnownPeers`). */
-  knownAddresses: number
-  /** Protocol streams open, over every connection (`maxStreamsPerPeer` per peer and direction). */
-  streams: number
-  /** Dials queued or in flight (`dialConcurrency` at a time). */
-  dialing: number
-  /** Discovered addresses waiting out their dial jitter (bounded by the room left under `maxPeers`). */
-  scheduledDials: number
-  /** Lost peers being redialled (`maxReconnects`). */
-  reconnecting: number
-}
 
 /** How long `waitForPeers()` may wait, and what may end it sooner. */
 export interface WaitOptions {
@@ -99,6 +80,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
   /** Addresses this node can be reached at, so it never dials itself. */
   private readonly self: SelfAddresses
   private readonly delivery: Delivery
+  private readonly counters: NodeMetrics
   private readonly streams: ProtocolStreams
   private readonly connections: ConnectionSet
   private readonly dialler: Dialler
@@ -133,6 +115,8 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     this.fingerprint = identity === undefined ? undefined : fingerprint(identity.publicKey)
     this.transport = opts.transport ?? tcpTransport()
     this.delivery = new Delivery(this, options.inboxSize, options.maxRetainedBytes)
+    this.counters = new NodeMetrics(this)
+    this.delivery.traffic = this.counters.traffic
     this.streams = new ProtocolStreams({
       events: this,
       streamsOf: peerId => {
@@ -196,6 +180,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
       transport: this.transport,
       links,
       delivery: this.delivery,
+      traffic: this.counters.traffic,
       peersToShare: receiver => this.exchange.peersToShare(receiver),
       learn: (msg, from, remoteAddress) => { this.exchange.learn(msg, from, remoteAddress) },
       peerUp: peer => { this.peerUp(peer) },
@@ -361,6 +346,16 @@ export class MeshNode extends EventEmitter<MeshEvents> {
       streams,
       ...this.dialler.sizes
     }
+  }
+
+  /** A snapshot of the node's metrics: peers, traffic by kind, queues, failures and, in the overlay, its views and counters. */
+  metrics (): MeshMetrics {
+    return this.counters.snapshot({
+      peers: [...this.table.values()].map(entry => entry.info),
+      tables: this.stats(),
+      queuedBytes: [...this.table.values()].map(entry => entry.conn.queuedBytes),
+      overlay: this.overlay?.status()
+    })
   }
 
   /**

@@ -279,10 +279,10 @@ describe('meshline: report of limits', () => {
 describe('meshline: arguments', () => {
   it('reads the existing CLI\'s arguments, in any order, with --flag=value too', () => {
     assert.deepEqual(parseArgs(['--name', 'n', '--debug', '--host=127.0.0.1', '--downloads', 'd', '9000', 'h:9001']), {
-      command: 'node', port: 9000, bootstrap: 'h:9001', name: 'n', host: '127.0.0.1', downloads: 'd', debug: true, maxFileSize: DEFAULT_MAX_FILE_SIZE, peersFile: undefined, tuning: {}, security: { secure: 'preferred' }, topology: 'full-mesh', overlay: {}
+      command: 'node', port: 9000, bootstrap: 'h:9001', name: 'n', host: '127.0.0.1', downloads: 'd', debug: true, maxFileSize: DEFAULT_MAX_FILE_SIZE, peersFile: undefined, metricsPort: undefined, tuning: {}, security: { secure: 'preferred' }, topology: 'full-mesh', overlay: {}
     })
     assert.deepEqual(parseArgs(['9000']), {
-      command: 'node', port: 9000, bootstrap: undefined, name: undefined, host: DEFAULT_HOST, downloads: DEFAULT_DOWNLOADS, debug: false, maxFileSize: DEFAULT_MAX_FILE_SIZE, peersFile: undefined, tuning: {}, security: { secure: 'preferred' }, topology: 'full-mesh', overlay: {}
+      command: 'node', port: 9000, bootstrap: undefined, name: undefined, host: DEFAULT_HOST, downloads: DEFAULT_DOWNLOADS, debug: false, maxFileSize: DEFAULT_MAX_FILE_SIZE, peersFile: undefined, metricsPort: undefined, tuning: {}, security: { secure: 'preferred' }, topology: 'full-mesh', overlay: {}
     })
   })
 

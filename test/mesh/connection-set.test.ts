@@ -3,6 +3,7 @@
  * raw line-protocol peer on the other end, and a host that records what
  * the set tells it.
  */
+import { TrafficCounters } from '../../lib/connection/traffic.js'
 import assert from 'node:assert/strict'
 import { EventEmitter } from 'node:events'
 import { describe, it } from 'node:test'
@@ -36,6 +37,7 @@ function connectionSet (opts: Partial<ConnectionSetOptions> = {}) {
     signal: new AbortController().signal,
     port: 1,
     events,
+    traffic: new TrafficCounters(),
     transport: memoryNetwork(),
     links: new SecureLinks({ ...DEFAULT_OPTIONS, id: 'local', secure: 'off', identity: undefined, allowlist: undefined, running: () => true, onDenied: () => {} }),
     table,

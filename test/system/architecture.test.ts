@@ -40,13 +40,14 @@ describe('architecture', () => {
     assert.match(layerViolations(broken)[0] as string, /transforms\/core\/errors\.ts .* imports lib\/errors\.ts .* a layer above it/)
   })
 
-  it('exports each public entry from a source entry of its own layer: meshline, /transports, /secure, /file-transfer, /transforms', () => {
+  it('exports each public entry from a source entry of its own layer: meshline, /transports, /secure, /metrics, /file-transfer, /transforms', () => {
     const pkg = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { exports: Record<string, { import: string }> }
     const sources = Object.entries(pkg.exports).map(([name, target]) => [name, target.import.replace(/^\.\/dist\//, '').replace(/\.js$/, '.ts')])
     assert.deepEqual(sources, [
       ['.', 'lib/index.ts'],
       ['./transports', 'lib/transport/index.ts'],
       ['./secure', 'lib/secure/index.ts'],
+      ['./metrics', 'lib/metrics/index.ts'],
       ['./file-transfer', 'lib/file-transfer/index.ts'],
       ['./transforms', 'transforms/index.ts']
     ])

@@ -19,6 +19,7 @@ const PROGRAM = `
 import { MeshNode } from 'meshline-p2p'
 import { tcpTransport } from 'meshline-p2p/transports'
 import { mapMessages } from 'meshline-p2p/transforms'
+import { prometheusMetrics } from 'meshline-p2p/metrics'
 
 const shout = mapMessages(m => m.type === 'chat' ? { type: 'chat', text: m.text.toUpperCase() } : m)
 const a = new MeshNode({ host: '127.0.0.1', name: 'a', transport: tcpTransport(), outbound: [shout] })
@@ -29,6 +30,8 @@ const heard = new Promise(resolve => { b.once('chat', ({ peer, text }) => { reso
 await a.connect(b.address)
 await a.broadcast('installed from the tarball')
 console.log(await heard)
+const { registry } = prometheusMetrics(b)
+console.log((await registry.metrics()).includes('meshline_messages_received_total{kind="chat"} 1') ? 'metrics: 1 chat line' : 'metrics: missing')
 await Promise.all([a.stop(), b.stop()])
 `
 
@@ -40,7 +43,7 @@ describe('the package', () => {
     const [{ filename, name, files }] = JSON.parse(packed) as [{ filename: string, name: string, files: Array<{ path: string }> }]
     assert.equal(name, 'meshline-p2p')
     const paths = files.map(file => file.path)
-    for (const entry of ['dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lib/transport/index.js', 'dist/transforms/index.d.ts', 'dist/lib/cli/main.js']) {
+    for (const entry of ['dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lib/transport/index.js', 'dist/lib/metrics/index.js', 'dist/transforms/index.d.ts', 'dist/lib/cli/main.js']) {
       assert.ok(paths.includes(entry), `the tarball holds ${entry}`)
     }
     assert.ok(!paths.some(path => path.startsWith('test/') || path.startsWith('harness/') || (path.endsWith('.ts') && !path.endsWith('.d.ts'))), 'no tests and no sources but type declarations')
@@ -51,7 +54,7 @@ describe('the package', () => {
     await run(NPM, ['install', join(dir, filename), '--no-audit', '--no-fund', '--prefer-offline'], { cwd: project, timeout: 120_000 })
     await writeFile(join(project, 'main.js'), PROGRAM)
     const { stdout } = await run(process.execPath, ['main.js'], { cwd: project, timeout: 30_000 })
-    assert.equal(stdout.trim(), 'a: INSTALLED FROM THE TARBALL')
+    assert.equal(stdout.trim(), 'a: INSTALLED FROM THE TARBALL\nmetrics: 1 chat line')
 
     await access(join(project, 'node_modules/meshline-p2p/dist/lib/index.d.ts'))
     const installed = JSON.parse(await readFile(join(project, 'node_modules/meshline-p2p/package.json'), 'utf8')) as { version: string }

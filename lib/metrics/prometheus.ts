@@ -1,0 +1,89 @@
+/**
+ * A node's metrics for Prometheus, through prom-client: every metric reads
+ * `node.metrics()` when it is scraped, so a scrape costs a snapshot per
+ * metric (proportional to the number of peers) and the node counts nothing
+ * more per message for it. Names are prefixed `meshline_`; counters end in
+ * `_total`.
+ *
+ * @example
+ * ```ts
+ * import { prometheusMetrics } from 'meshline-p2p/metrics'
+ * const { registry } = prometheusMetrics(node)   // or { registry: myRegistry }
+ * const text = await registry.metrics()          // what GET /metrics serves
+ * ```
+ */
+import { Counter, Gauge, Registry, register as defaultRegistry } from 'prom-client'
+import type { MeshNode } from '../mesh/node.js'
+import type { MeshMetrics } from '../mesh/metrics.js'
+import { checkArgument, isFunction } from '../../transforms/core/option-table.js'
+
+export interface PrometheusOptions {
+  /** Where the metrics are registered. @default prom-client's default registry */
+  registry?: Registry
+}
+
+/** One metric: its name (after `meshline_`), help, type, and its series read from a snapshot. */
+interface Definition {
+  name: string
+  help: string
+  type: 'gauge' | 'counter'
+  labels?: string
+  series: (m: MeshMetrics) => Array<[value: number, label?: string]>
+}
+
+const kinds = (count: Record<string, number>): Array<[number, string]> => Object.entries(count).map(([kind, value]) => [value, kind])
+
+const DEFINITIONS: Definition[] = [
+  { name: 'peers', help: 'Connected peers, by link security', type: 'gauge', labels: 'security', series: m => [[m.peers.noise, 'noise'], [m.peers.plaintext, 'plaintext']] },
+  { name: 'peers_by_direction', help: 'Connected peers, by who dialled', type: 'gauge', labels: 'direction', series: m => [[m.peers.inbound, 'inbound'], [m.peers.outbound, 'outbound']] },
+  { name: 'connections', help: 'Open connections, in any state', type: 'gauge', series: m => [[m.tables.connections]] },
+  { name: 'pending_handshakes', help: 'Accepted connections still in their handshake', type: 'gauge', series: m => [[m.tables.pendingHandshakes]] },
+  { name: 'known_addresses', help: 'Known listen addresses', type: 'gauge', series: m => [[m.tables.knownAddresses]] },
+  { name: 'streams', help: 'Open protocol streams', type: 'gauge', series: m => [[m.tables.streams]] },
+  { name: 'messages_sent_total', help: 'Messages queued for peers, by kind', type: 'counter', labels: 'kind', series: m => kinds(m.sent.messages) },
+  { name: 'messages_received_total', help: 'Messages received from peers, by kind', type: 'counter', labels: 'kind', series: m => kinds(m.received.messages) },
+  { name: 'payload_bytes_sent_total', help: 'Bytes of BYTES payloads queued for peers', type: 'counter', series: m => [[m.sent.payloadBytes]] },
+  { name: 'payload_bytes_received_total', help: 'Bytes of BYTES payloads received from peers', type: 'counter', series: m => [[m.received.payloadBytes]] },
+  { name: 'queued_bytes', help: 'Bytes queued for peers and not yet written, over all connections', type: 'gauge', series: m => [[m.queuedBytes.total]] },
+  { name: 'queued_bytes_largest', help: 'Bytes queued on the connection with the most', type: 'gauge', series: m => [[m.queuedBytes.largest]] },
+  { name: 'disconnects_total', help: 'Peers disconnected', type: 'counter', series: m => [[m.disconnects.total]] },
+  { name: 'slow_peer_disconnects_total', help: 'Peers disconnected for a queue that stayed full (ERR_SLOW_PEER)', type: 'counter', series: m => [[m.disconnects.slowPeer]] },
+  { name: 'dial_failures_total', help: 'Dials that failed after their last attempt', type: 'counter', series: m => [[m.dialFailures]] },
+  { name: 'peers_denied_total', help: 'Peers refused by the allowlist or for a downgrade', type: 'counter', series: m => [[m.peersDenied]] },
+  { name: 'messages_refused_total', help: 'Overlay messages refused end to end', type: 'counter', series: m => [[m.messagesRefused]] },
+  { name: 'overlay_active_view', help: 'Overlay neighbours (HyParView active view)', type: 'gauge', series: m => m.overlay === undefined ? [] : [[m.overlay.active.length]] },
+  { name: 'overlay_passive_view', help: 'Nodes kept to repair from (HyParView passive view)', type: 'gauge', series: m => m.overlay === undefined ? [] : [[m.overlay.passive.length]] },
+  { name: 'overlay_tree_links', help: 'Overlay links by role in the broadcast tree', type: 'gauge', labels: 'role', series: m => m.overlay === undefined ? [] : [[m.overlay.eager.length, 'eager'], [m.overlay.lazy.length, 'lazy']] },
+  { name: 'overlay_frames_sent_total', help: 'Overlay frames sent, by type, one per recipient', type: 'counter', labels: 'type', series: m => m.overlay === undefined ? [] : kinds(m.overlay.stats.sent) },
+  { name: 'overlay_duplicates_total', help: 'Broadcast payloads received again after their first delivery', type: 'counter', series: m => m.overlay === undefined ? [] : [[m.overlay.stats.duplicates]] },
+  { name: 'overlay_delivered_total', help: 'Broadcasts and routed messages delivered to the application', type: 'counter', series: m => m.overlay === undefined ? [] : [[m.overlay.stats.delivered]] },
+  { name: 'overlay_refused_total', help: 'Relayed messages refused end to end, by reason', type: 'counter', labels: 'reason', series: m => m.overlay === undefined ? [] : kinds(m.overlay.stats.refused) }
+]
+
+/**
+ * Registers `node`'s metrics in `registry`.
+ * @returns the registry, and a function that removes the node's metrics from it
+ * @throws InvalidArgumentError when the node is not a MeshNode-like object with `metrics()`
+ */
+export function prometheusMetrics (node: MeshNode, options: PrometheusOptions = {}): { registry: Registry, remove: () => void } {
+  checkArgument('node', 'a MeshNode', node, value => typeof value === 'object' && value !== null && isFunction((value as MeshNode).metrics))
+  const registry = options.registry ?? defaultRegistry
+  const names: string[] = []
+  for (const definition of DEFINITIONS) {
+    const name = `meshline_${definition.name}`
+    const labelNames = definition.labels === undefined ? [] : [definition.labels]
+    const metric: Gauge | Counter = definition.type === 'gauge'
+      ? new Gauge({ name, help: definition.help, labelNames, registers: [registry], collect })
+      : new Counter({ name, help: definition.help, labelNames, registers: [registry], collect })
+    function collect (): void {
+      metric.reset()
+      for (const [value, label] of definition.series(node.metrics())) {
+        const labels = label === undefined || definition.labels === undefined ? {} : { [definition.labels]: label }
+        if (metric instanceof Gauge) metric.set(labels, value)
+        else metric.inc(labels, value)
+      }
+    }
+    names.push(name)
+  }
+  return { registry, remove: () => { for (const name of names) registry.removeSingleMetric(name) } }
+}

@@ -1,0 +1,112 @@
+/**
+ * Metrics follow real traffic: `metrics()` counts what two nodes exchange
+ * over TCP on loopback, and the Prometheus text (in a registry of the test's,
+ * and at `GET /metrics` as `--metrics-port` serves it) says the same.
+ */
+import assert from 'node:assert/strict'
+import { after, describe, it } from 'node:test'
+import { Registry } from 'prom-client'
+import { MeshNode, type MeshNodeOptions } from '../../lib/index.js'
+import { prometheusMetrics } from '../../lib/metrics/index.js'
+import { serveMetrics } from '../../lib/cli/metrics-server.js'
+import { memoryNetwork } from '../../lib/transport/index.js'
+import { waitFor } from '../../harness/async.js'
+
+const running = new Set<MeshNode>()
+after(async () => { await Promise.all([...running].map(async node => { await node.stop() })) })
+
+async function started (options: MeshNodeOptions = {}): Promise<MeshNode> {
+  const node = new MeshNode({ host: '127.0.0.1', ...options })
+  running.add(node)
+  await node.start()
+  return node
+}
+
+/** Prometheus text as series: `name{labels}` to value; throws on a line that is neither a comment nor a sample. */
+function parsePrometheus (text: string): Map<string, number> {
+  const series = new Map<string, number>()
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue
+    const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (-?[0-9.e+-]+|NaN|\+Inf|-Inf)$/.exec(line)
+    assert.ok(sample !== null, `not a Prometheus sample: ${JSON.stringify(line)}`)
+    series.set(sample[1] as string, Number(sample[2]))
+  }
+  return series
+}
+
+describe('metrics', () => {
+  it('count the chat lines and payloads two nodes exchange over TCP, by kind, and their peers', async () => {
+    const a = await started()
+    const b = await started()
+    await a.connect(b.address)
+    const before = { sent: a.metrics().sent, received: b.metrics().received }
+    let delivered = 0
+    b.on('chat', () => { delivered++ })
+    b.on('bytes', () => { delivered++ })
+    for (let i = 0; i < 50; i++) await a.send(b.id, `line ${i}`)
+    for (let i = 0; i < 7; i++) await a.sendBytes(b.id, new Uint8Array(1000))
+    await waitFor(() => delivered === 57, 'every message at b')
+    const [sent, received] = [a.metrics().sent, b.metrics().received]
+    assert.equal(sent.messages.chat - before.sent.messages.chat, 50)
+    assert.equal(sent.messages.bytes - before.sent.messages.bytes, 7)
+    assert.equal(sent.payloadBytes - before.sent.payloadBytes, 7000)
+    assert.equal(received.messages.chat - before.received.messages.chat, 50)
+    assert.equal(received.messages.bytes - before.received.messages.bytes, 7)
+    assert.equal(received.payloadBytes - before.received.payloadBytes, 7000)
+    assert.ok(a.metrics().sent.messages.control > 0, 'the handshake lines and heartbeats are control traffic')
+    assert.deepEqual(a.metrics().peers, { total: 1, noise: 0, plaintext: 1, inbound: 0, outbound: 1 })
+    assert.deepEqual(b.metrics().peers, { total: 1, noise: 0, plaintext: 1, inbound: 1, outbound: 0 })
+    assert.equal(a.metrics().overlay, undefined)
+  })
+
+  it('count failed dials and disconnects as the events tell them', async () => {
+    const a = await started({ bootstrapAttempts: 1 })
+    const b = await started()
+    const gone = b.address
+    await b.stop()
+    await assert.rejects(a.connect(gone))
+    assert.equal(a.metrics().dialFailures, 1)
+    const c = await started()
+    await a.connect(c.address)
+    await c.stop()
+    await waitFor(() => a.metrics().disconnects.total === 1, 'the disconnect counted')
+    assert.equal(a.metrics().disconnects.slowPeer, 0)
+  })
+
+  it('are Prometheus text in a registry of the caller\'s, and follow the traffic at every scrape', async () => {
+    const transport = memoryNetwork()
+    const a = await started({ host: 'sim', transport, topology: 'overlay' })
+    const b = await started({ host: 'sim', transport, topology: 'overlay' })
+    await b.connect(a.address)
+    const registry = new Registry()
+    const { remove } = prometheusMetrics(a, { registry })
+    const first = parsePrometheus(await registry.metrics())
+    assert.equal(first.get('meshline_peers{security="plaintext"}'), 1)
+    assert.equal(first.get('meshline_peers_by_direction{direction="inbound"}'), 1)
+    const chatBefore = first.get('meshline_messages_sent_total{kind="chat"}') ?? 0
+    await waitFor(() => (a.overlayStatus()?.active.length ?? 0) === 1, 'b as an overlay neighbour')
+    for (let i = 0; i < 5; i++) await a.send(b.id, `hello ${i}`)
+    const second = parsePrometheus(await registry.metrics())
+    assert.equal(second.get('meshline_messages_sent_total{kind="chat"}'), chatBefore + 5)
+    assert.equal(second.get('meshline_overlay_active_view'), 1)
+    assert.ok((second.get('meshline_overlay_frames_sent_total{type="caps"}') ?? 0) >= 1)
+    assert.match(await registry.metrics(), /# TYPE meshline_messages_sent_total counter/)
+    remove()
+    assert.equal((await registry.metrics()).trim(), '', 'removed from the registry')
+  })
+
+  it('are served at GET /metrics, as --metrics-port serves them, and nothing else is', async () => {
+    const node = await started()
+    const server = await serveMetrics(node, '127.0.0.1', 0)
+    try {
+      const response = await fetch(server.url)
+      assert.equal(response.status, 200)
+      assert.match(response.headers.get('content-type') ?? '', /^text\/plain/)
+      const series = parsePrometheus(await response.text())
+      assert.equal(series.get('meshline_connections'), 0)
+      assert.equal((await fetch(server.url.replace('/metrics', '/other'))).status, 404)
+    } finally {
+      await server.close()
+    }
+  })
+})

@@ -12,6 +12,7 @@ import { normalizeAddress } from '../../transforms/core/line-protocol.js'
 import type { EndToEndMode, SecureMode, Topology } from '../types.js'
 import { NODE_OPTIONS, SECURE_MODES, TOPOLOGIES, type MeshNodeOptions } from '../options/node-options.js'
 import { END_TO_END_MODES, OVERLAY_OPTIONS } from '../options/overlay-options.js'
+import { OUTPUT_FORMATS, type OutputFormat } from './output.js'
 
 /** Node options the command line can set beyond the existing CLI's. */
 export type Tuning = Pick<MeshNodeOptions, 'maxPeers' | 'maintenanceInterval' | 'discoveryInterval' | 'peerTimeout' | 'dialJitter'>
@@ -38,6 +39,8 @@ export interface NodeArgs {
   tuning: Tuning
   security: Security
   topology: Topology
+  /** How lines are printed (`--log`): for people, or one JSON object each. */
+  log: OutputFormat
   /** Where `GET /metrics` serves Prometheus text (`--metrics-port`), if anywhere. */
   metricsPort: number | undefined
   /** The overlay's end-to-end options given on the command line (`--end-to-end`, `--relay-plain-peers`). */
@@ -82,6 +85,8 @@ Options:
   --host HOST                host to listen on (default: ${DEFAULT_HOST})
   --downloads DIR            folder received files are stored in (default: ./${DEFAULT_DOWNLOADS})
   --debug                    also show ping/pong and peer-list traffic
+  --log FORMAT               text (lines for people, the default) or json (one JSON object per
+                             line: time, category, message, and the event's fields, an error's code)
   --peers-file PATH          remember the peers this node dials in PATH, and rejoin
                              through them on the next start, even without a bootstrap
   --max-file-size BYTES      largest file a peer may send (default: ${DEFAULT_MAX_FILE_SIZE})
@@ -161,7 +166,8 @@ export function parseArgs (argv: string[]): CliArgs {
         topology: { type: 'string' },
         'end-to-end': { type: 'string' },
         'relay-plain-peers': { type: 'boolean' },
-        'metrics-port': { type: 'string' }
+        'metrics-port': { type: 'string' },
+        log: { type: 'string' }
       }
     })
   } catch (error) {
@@ -199,6 +205,7 @@ export function parseArgs (argv: string[]): CliArgs {
     maxFileSize: typeof values['max-file-size'] === 'string' ? integer('--max-file-size', values['max-file-size'], 0) : DEFAULT_MAX_FILE_SIZE,
     peersFile: nonEmpty('--peers-file', values['peers-file']),
     metricsPort: typeof values['metrics-port'] === 'string' ? integer('--metrics-port', values['metrics-port'], 0, 65535) : undefined,
+    log: logFormat(values.log),
     tuning,
     security,
     ...topologyArgs(values.topology, values['end-to-end'], values['relay-plain-peers'])
@@ -217,6 +224,12 @@ function topologyArgs (text: string | undefined, endToEnd: string | undefined, r
   }
   if (relayPlainPeers === true) overlay.relayPlainPeers = true
   return { topology: chosen, overlay }
+}
+
+function logFormat (text: string | undefined): OutputFormat {
+  const value = (text ?? 'text') as OutputFormat
+  if (!OUTPUT_FORMATS.includes(value)) throw new InvalidOptionError(`Expected \`--log\` to be one of ${OUTPUT_FORMATS.join(', ')}, got ${JSON.stringify(text)}`)
+  return value
 }
 
 function topology (text: string | undefined): Topology {

@@ -52,7 +52,7 @@ async function main (argv: string[]): Promise<number> {
     case 'demo':
       return await runDemo(new Output())
     case 'node':
-      return await runNode(args, new Output(), process.stdin)
+      return await runNode(args, new Output({ format: args.log }), process.stdin)
   }
 }
 

@@ -3,7 +3,9 @@
  * categories of the existing mesh CLI, `[HH:MM:SS] [<peer name>] <text>` for
  * chat, and progress. On a terminal, lines are coloured and progress is one
  * bar redrawn in place below them; elsewhere there is no colour and progress
- * is a plain line at every quarter.
+ * is a plain line at every quarter. With `format: 'json'`, every line is one
+ * JSON object instead (`time`, `category`, `message` and the line's fields,
+ * such as an error's `code`), for machines to read.
  */
 
 export const CATEGORIES = ['SYSTEM', 'NETWORK', 'DISCOVERY', 'FILE', 'MAINTENANCE', 'BOOTSTRAP', 'ERROR', 'DEBUG'] as const
@@ -23,7 +25,15 @@ export interface OutputOptions {
   terminal?: boolean
   /** Colour, on a terminal. @default unless the NO_COLOR environment variable is set */
   color?: boolean
+  /** `text`: the lines above; `json`: one JSON object per line (no colour, no bar). @default 'text' */
+  format?: OutputFormat
 }
+
+export type OutputFormat = 'text' | 'json'
+export const OUTPUT_FORMATS: readonly OutputFormat[] = ['text', 'json']
+
+/** What a line says beyond its text, for machines: ids, addresses, an error's `code`. */
+export type LineFields = Record<string, string | number | boolean | undefined>
 
 const COLORS: Record<Category | 'chat' | 'time', string> = {
   SYSTEM: '36',
@@ -50,24 +60,28 @@ export class Output {
   readonly terminal: boolean
   private readonly stream: OutputStream
   private readonly color: boolean
+  private readonly json: boolean
   private readonly bars = new Map<string, Bar>()
   private barShown = false
   private lastDraw = 0
 
   constructor (opts: OutputOptions = {}) {
     this.stream = opts.stream ?? process.stdout
-    this.terminal = opts.terminal ?? this.stream.isTTY === true
+    this.json = opts.format === 'json'
+    this.terminal = !this.json && (opts.terminal ?? this.stream.isTTY === true)
     this.color = this.terminal && (opts.color ?? process.env['NO_COLOR'] === undefined)
   }
 
-  /** Prints `[HH:MM:SS] [CATEGORY] text`. */
-  line (category: Category, text: string): void {
-    this.print(category, category, text)
+  /** Prints `[HH:MM:SS] [CATEGORY] text`; `fields` go into a JSON line only. */
+  line (category: Category, text: string, fields?: LineFields): void {
+    if (this.json) this.printJson({ category, message: text, ...fields })
+    else this.print(category, category, text)
   }
 
   /** Prints `[HH:MM:SS] [<from>] <text>`, a chat message received. */
-  chat (from: string, text: string): void {
-    this.print('chat', from, text)
+  chat (from: string, text: string, fields?: LineFields): void {
+    if (this.json) this.printJson({ category: 'CHAT', from, message: text, ...fields })
+    else this.print('chat', from, text)
   }
 
   /** Shows how far the task `key` is: on the bar, or as a FILE line at every quarter. */
@@ -93,6 +107,10 @@ export class Output {
     if (!this.bars.delete(key) || !this.terminal) return
     this.clearBars()
     this.drawBars()
+  }
+
+  private printJson (fields: LineFields): void {
+    this.stream.write(JSON.stringify({ time: new Date().toISOString(), ...fields }) + '\n')
   }
 
   private print (kind: Category | 'chat', tag: string, text: string): void {

@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline'
 import { after, before, describe, it } from 'node:test'
 import { DEFAULT_HOST, DEFAULT_DOWNLOADS, parseArgs } from '../../lib/cli/args.js'
 import { DEFAULT_MAX_FILE_SIZE } from '../../lib/file-transfer/receiver.js'
-import { LimitExceededError, MeshNode, UntrustedMessageError } from '../../lib/index.js'
+import { DialError, LimitExceededError, MeshNode, SlowPeerError, TimeoutError, UntrustedMessageError } from '../../lib/index.js'
 import { Output } from '../../lib/cli/output.js'
 import { reportNode } from '../../lib/cli/report.js'
 import { Uint8ArrayList } from 'uint8arraylist'
@@ -266,6 +266,30 @@ describe('meshline: report', () => {
   })
 })
 
+describe('meshline: --log json', () => {
+  it('prints one JSON object per event, disconnects and errors with their code', () => {
+    const chunks: string[] = []
+    const node = new MeshNode()
+    reportNode(node, new Output({ stream: { write: (text: string) => chunks.push(text) }, format: 'json' }), false)
+    const peer = { id: 'p1', name: 'pat' } as PeerInfo
+    node.emit('peer:disconnect', { peer, reason: new SlowPeerError(500, 4096), peerCount: 0 })
+    node.emit('chat', { peer, text: 'hi\u001b[2J', origin: peer, hops: 1, authenticity: 'link' })
+    node.emit('dial:failed', { address: 'h:1', error: new DialError('h:1', 2, { cause: new TimeoutError('dial', 10) }) })
+    const lines = chunks.join('').trimEnd().split('\n').map(line => JSON.parse(line) as Record<string, unknown>)
+    assert.equal(lines.length, 3)
+    for (const line of lines) assert.ok(!Number.isNaN(Date.parse(line.time as string)), 'an ISO time')
+    assert.deepEqual({ ...lines[0], time: undefined }, { time: undefined, category: 'NETWORK', message: lines[0]?.message, event: 'peer:disconnect', peer: 'p1', code: 'ERR_SLOW_PEER', peers: 0 })
+    assert.deepEqual([lines[1]?.category, lines[1]?.from, lines[1]?.message, lines[1]?.authenticity], ['CHAT', 'pat', 'hi\u001b[2J', 'link'])
+    assert.deepEqual([lines[2]?.event, lines[2]?.code, lines[2]?.cause], ['dial:failed', 'ERR_DIAL_FAILED', 'ERR_TIMEOUT'])
+  })
+
+  it('reads --log text|json, and refuses another format', () => {
+    const args = parseArgs(['--log', 'json', '0'])
+    assert.equal(args.command === 'node' && args.log, 'json')
+    assert.throws(() => parseArgs(['--log', 'xml', '0']), (err: Error & { code?: string }) => err.code === 'ERR_INVALID_OPTION' && err.message.includes('text, json'))
+  })
+})
+
 describe('meshline: report of limits', () => {
   it('says when the node is at --max-peers, and what to do about it', () => {
     const chunks: string[] = []
@@ -279,10 +303,10 @@ describe('meshline: report of limits', () => {
 describe('meshline: arguments', () => {
   it('reads the existing CLI\'s arguments, in any order, with --flag=value too', () => {
     assert.deepEqual(parseArgs(['--name', 'n', '--debug', '--host=127.0.0.1', '--downloads', 'd', '9000', 'h:9001']), {
-      command: 'node', port: 9000, bootstrap: 'h:9001', name: 'n', host: '127.0.0.1', downloads: 'd', debug: true, maxFileSize: DEFAULT_MAX_FILE_SIZE, peersFile: undefined, metricsPort: undefined, tuning: {}, security: { secure: 'preferred' }, topology: 'full-mesh', overlay: {}
+      command: 'node', port: 9000, bootstrap: 'h:9001', name: 'n', host: '127.0.0.1', downloads: 'd', debug: true, maxFileSize: DEFAULT_MAX_FILE_SIZE, peersFile: undefined, metricsPort: undefined, log: 'text', tuning: {}, security: { secure: 'preferred' }, topology: 'full-mesh', overlay: {}
     })
     assert.deepEqual(parseArgs(['9000']), {
-      command: 'node', port: 9000, bootstrap: undefined, name: undefined, host: DEFAULT_HOST, downloads: DEFAULT_DOWNLOADS, debug: false, maxFileSize: DEFAULT_MAX_FILE_SIZE, peersFile: undefined, metricsPort: undefined, tuning: {}, security: { secure: 'preferred' }, topology: 'full-mesh', overlay: {}
+      command: 'node', port: 9000, bootstrap: undefined, name: undefined, host: DEFAULT_HOST, downloads: DEFAULT_DOWNLOADS, debug: false, maxFileSize: DEFAULT_MAX_FILE_SIZE, peersFile: undefined, metricsPort: undefined, log: 'text', tuning: {}, security: { secure: 'preferred' }, topology: 'full-mesh', overlay: {}
     })
   })
 

@@ -35,8 +35,6 @@ export class Delivery {
   /** Set while the node is stopped: a reader then gets what is kept, and ends. */
   private stopped = false
 
-  /** Counts every message peers send; none when not set. */
-  traffic: TrafficCounters | undefined
   /** Told of every chat and unclaimed `BYTES` message a peer sent over its link, once delivered here; a promise holds back the peer's next messages. */
   onDirect: ((msg: IncomingMessage) => Promise<unknown> | undefined) | undefined
 
@@ -44,8 +42,9 @@ export class Delivery {
    * @param events where `chat`, `bytes`, `debug`, `handler:error` and `limit:exceeded` are emitted
    * @param inboxSize messages buffered per `messages()` reader before delivery waits
    * @param maxRetainedBytes messages kept while no reader is attached, in bytes
+   * @param traffic counts every message peers send
    */
-  constructor (private readonly events: EventEmitter<MeshEvents>, private readonly inboxSize: number, maxRetainedBytes: number) {
+  constructor (private readonly events: EventEmitter<MeshEvents>, private readonly inboxSize: number, maxRetainedBytes: number, private readonly traffic?: TrafficCounters) {
     this.retained = new RetainedMessages(maxRetainedBytes, () => {
       events.emit('limit:exceeded', { error: new LimitExceededError('maxRetainedBytes', maxRetainedBytes) })
     })

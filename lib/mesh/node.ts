@@ -114,9 +114,8 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     this.publicKey = identity === undefined ? undefined : publicKeyHex(identity.publicKey)
     this.fingerprint = identity === undefined ? undefined : fingerprint(identity.publicKey)
     this.transport = opts.transport ?? tcpTransport()
-    this.delivery = new Delivery(this, options.inboxSize, options.maxRetainedBytes)
     this.counters = new NodeMetrics(this)
-    this.delivery.traffic = this.counters.traffic
+    this.delivery = new Delivery(this, options.inboxSize, options.maxRetainedBytes, this.counters.traffic)
     this.streams = new ProtocolStreams({
       events: this,
       streamsOf: peerId => {

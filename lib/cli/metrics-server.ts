@@ -1,12 +1,15 @@
 /**
- * `--metrics-port`: the node's metrics as Prometheus text at `GET /metrics`,
- * on the node's own host. Each scrape reads a snapshot; nothing waits on it.
+ * `--metrics-port`: the node's metrics over HTTP on the node's own host:
+ * Prometheus text at `GET /metrics`, the same snapshot as JSON at
+ * `GET /metrics.json` (with the node and its peers), and a live view of it
+ * at `GET /`. Each request reads a snapshot; nothing waits on it.
  */
 import { createServer, type Server } from 'node:http'
 import { once } from 'node:events'
 import { Registry } from 'prom-client'
 import type { MeshNode } from '../mesh/node.js'
 import { prometheusMetrics } from '../metrics/prometheus.js'
+import { LIVE_VIEW_HTML } from './live-view.js'
 
 export interface MetricsServer {
   /** `http://host:port/metrics` */
@@ -17,8 +20,18 @@ export interface MetricsServer {
 export async function serveMetrics (node: MeshNode, host: string, port: number): Promise<MetricsServer> {
   const { registry } = prometheusMetrics(node, { registry: new Registry() })
   const server: Server = createServer((request, response) => {
-    if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') {
-      response.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try GET /metrics\n')
+    const path = request.url?.split('?')[0]
+    if (request.method === 'GET' && path === '/') {
+      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(LIVE_VIEW_HTML)
+      return
+    }
+    if (request.method === 'GET' && path === '/metrics.json') {
+      const body = { node: { id: node.id, name: node.name, address: node.address }, metrics: node.metrics(), peers: node.peers() }
+      response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body))
+      return
+    }
+    if (request.method !== 'GET' || path !== '/metrics') {
+      response.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try GET /, /metrics or /metrics.json\n')
       return
     }
     registry.metrics().then(

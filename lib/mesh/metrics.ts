@@ -42,6 +42,8 @@ export interface MeshMetrics {
   received: TrafficCount
   /** Bytes queued for peers and not yet written, over all connections, and the most on one connection. */
   queuedBytes: { total: number, largest: number }
+  /** Each connected peer's link: bytes queued for it now. */
+  links: Array<{ peer: string, queuedBytes: number }>
   /** Peers disconnected, and of those, for a full queue (`ERR_SLOW_PEER`). */
   disconnects: { total: number, slowPeer: number }
   /** Dials that failed after their last attempt. */
@@ -58,7 +60,7 @@ export interface MeshMetrics {
 export interface MetricsSources {
   peers: PeerInfo[]
   tables: MeshStats
-  queuedBytes: number[]
+  links: Array<{ peer: string, queuedBytes: number }>
   overlay: OverlayStatus | undefined
 }
 
@@ -76,7 +78,8 @@ export class NodeMetrics {
     events.on('message:refused', () => { this.counts.messagesRefused++ })
   }
 
-  snapshot ({ peers, tables, queuedBytes, overlay }: MetricsSources): MeshMetrics {
+  snapshot ({ peers, tables, links, overlay }: MetricsSources): MeshMetrics {
+    const queued = links.map(link => link.queuedBytes)
     const count = (test: (peer: PeerInfo) => boolean): number => peers.filter(test).length
     const { sent, received } = this.traffic
     return {
@@ -90,7 +93,8 @@ export class NodeMetrics {
       tables,
       sent: { messages: { ...sent.messages }, payloadBytes: sent.payloadBytes },
       received: { messages: { ...received.messages }, payloadBytes: received.payloadBytes },
-      queuedBytes: { total: queuedBytes.reduce((sum, bytes) => sum + bytes, 0), largest: Math.max(0, ...queuedBytes) },
+      queuedBytes: { total: queued.reduce((sum, bytes) => sum + bytes, 0), largest: Math.max(0, ...queued) },
+      links,
       disconnects: { total: this.counts.disconnects, slowPeer: this.counts.slowPeer },
       dialFailures: this.counts.dialFailures,
       peersDenied: this.counts.peersDenied,

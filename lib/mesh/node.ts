@@ -352,7 +352,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     return this.counters.snapshot({
       peers: [...this.table.values()].map(entry => entry.info),
       tables: this.stats(),
-      queuedBytes: [...this.table.values()].map(entry => entry.conn.queuedBytes),
+      links: [...this.table.values()].map(entry => ({ peer: entry.info.id, queuedBytes: entry.conn.queuedBytes })),
       overlay: this.overlay?.status()
     })
   }

@@ -95,15 +95,26 @@ describe('metrics', () => {
     assert.equal((await registry.metrics()).trim(), '', 'removed from the registry')
   })
 
-  it('are served at GET /metrics, as --metrics-port serves them, and nothing else is', async () => {
-    const node = await started()
+  it('are served at GET /metrics, as JSON with the peers for the live view at GET /, as --metrics-port serves them, and nothing else is', async () => {
+    const node = await started({ name: 'watched' })
+    const peer = await started()
+    await peer.connect(node.address)
     const server = await serveMetrics(node, '127.0.0.1', 0)
     try {
       const response = await fetch(server.url)
       assert.equal(response.status, 200)
       assert.match(response.headers.get('content-type') ?? '', /^text\/plain/)
       const series = parsePrometheus(await response.text())
-      assert.equal(series.get('meshline_connections'), 0)
+      assert.equal(series.get('meshline_connections'), 1)
+      const json = await (await fetch(server.url + '.json')).json() as { node: { name: string }, metrics: { peers: { total: number }, links: Array<{ peer: string }> }, peers: Array<{ id: string }> }
+      assert.deepEqual([json.node.name, json.metrics.peers.total, json.metrics.links.map(link => link.peer), json.peers.map(p => p.id)], ['watched', 1, [peer.id], [peer.id]])
+      const page = await fetch(server.url.replace('/metrics', '/'))
+      assert.match(page.headers.get('content-type') ?? '', /^text\/html/)
+      const html = await page.text()
+      assert.match(html, /<html lang="en">/)
+      assert.match(html, /fetch\('metrics.json'/, 'the page reads the JSON snapshot')
+      const script = /<script>([\s\S]*)<\/script>/.exec(html)?.[1] ?? ''
+      assert.doesNotThrow(() => { new Function(script) }, 'the page\'s script parses')
       assert.equal((await fetch(server.url.replace('/metrics', '/other'))).status, 404)
     } finally {
       await server.close()

@@ -88,7 +88,8 @@ export class Connection implements Link {
     this.queue = new OutboundQueue({
       maxQueuedBytes: opts.maxQueuedBytes,
       slowPeerTimeout: opts.slowPeerTimeout,
-      onSlow: err => { this.close(err) }
+      onSlow: err => { this.close(err) },
+      traffic: opts.traffic
     })
 
     const link = this.stageLink()

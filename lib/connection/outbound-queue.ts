@@ -5,6 +5,7 @@
  * instead of growing memory or dropping frames. The connection's outbound
  * pipeline reads it as batches: everything queued at the moment of reading.
  */
+import type { TrafficCounters } from './traffic.js'
 import { ConnectionClosedError, SlowPeerError } from '../errors.js'
 import { messageLine, type Message } from '../../transforms/core/line-protocol.js'
 
@@ -15,6 +16,8 @@ export interface OutboundQueueOptions {
   slowPeerTimeout: number
   /** Told once when the peer is found slow. */
   onSlow: (err: SlowPeerError) => void
+  /** Told of every sender that had to wait, and of how full the queue gets; none when not set. */
+  traffic?: TrafficCounters
 }
 
 /** Bytes a message counts for in a queue (lines by their length in UTF-16 units, plus `\n`). */
@@ -75,6 +78,7 @@ export class OutboundQueue implements AsyncIterable<Message[]> {
    */
   enqueue (msg: Message): Promise<void> | undefined {
     if (this.offer(msg)) return undefined
+    if (this.opts.traffic !== undefined) this.opts.traffic.backpressureWaits++
     return new Promise((resolve, reject) => {
       this.waiters.push({ msg, size: queuedSize(msg), resolve, reject })
       this.slowTimer ??= setTimeout(() => { this.reportSlow() }, this.opts.slowPeerTimeout)
@@ -144,6 +148,7 @@ export class OutboundQueue implements AsyncIterable<Message[]> {
   private add (msg: Message, size: number): void {
     this.items.push(msg)
     this.bytes += size
+    if (this.opts.traffic !== undefined && this.bytes > this.opts.traffic.queueHighWaterBytes) this.opts.traffic.queueHighWaterBytes = this.bytes
     this.wake?.()
   }
 

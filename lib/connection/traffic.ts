@@ -1,8 +1,9 @@
 /**
  * Messages and payload bytes a node sent and received over its links, by
- * kind: plain counters, bumped once per message where every message passes
- * (a connection's queue on the way out, delivery on the way in), and read
- * only when someone asks (`MeshNode.metrics()`, a Prometheus scrape).
+ * kind, and how its outbound queues fared: plain counters, bumped once per
+ * message where every message passes (a connection's queue on the way out,
+ * delivery on the way in), and read only when someone asks
+ * (`MeshNode.metrics()`, a Prometheus scrape).
  */
 import type { Message } from '../../transforms/core/line-protocol.js'
 
@@ -22,6 +23,10 @@ function empty (): TrafficCount {
 export class TrafficCounters {
   readonly sent = empty()
   readonly received = empty()
+  /** Senders that found a queue full and waited (backpressure). */
+  backpressureWaits = 0
+  /** The most bytes any one outbound queue held. */
+  queueHighWaterBytes = 0
 
   /** Counts a message queued for a peer. */
   countSent (msg: Message): void {

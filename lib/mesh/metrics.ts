@@ -40,8 +40,10 @@ export interface MeshMetrics {
   sent: TrafficCount
   /** Messages and `BYTES` payload bytes peers sent, by kind. */
   received: TrafficCount
-  /** Bytes queued for peers and not yet written, over all connections, and the most on one connection. */
-  queuedBytes: { total: number, largest: number }
+  /** Bytes queued for peers and not yet written: over all connections, the most on one connection now, and the most one connection ever held (high-water mark). */
+  queuedBytes: { total: number, largest: number, highWater: number }
+  /** Senders that found a peer's queue full and waited (backpressure). */
+  backpressureWaits: number
   /** Each connected peer's link: bytes queued for it now. */
   links: Array<{ peer: string, queuedBytes: number }>
   /** Peers disconnected, and of those, for a full queue (`ERR_SLOW_PEER`). */
@@ -93,7 +95,8 @@ export class NodeMetrics {
       tables,
       sent: { messages: { ...sent.messages }, payloadBytes: sent.payloadBytes },
       received: { messages: { ...received.messages }, payloadBytes: received.payloadBytes },
-      queuedBytes: { total: queued.reduce((sum, bytes) => sum + bytes, 0), largest: Math.max(0, ...queued) },
+      queuedBytes: { total: queued.reduce((sum, bytes) => sum + bytes, 0), largest: Math.max(0, ...queued), highWater: this.traffic.queueHighWaterBytes },
+      backpressureWaits: this.traffic.backpressureWaits,
       links,
       disconnects: { total: this.counts.disconnects, slowPeer: this.counts.slowPeer },
       dialFailures: this.counts.dialFailures,

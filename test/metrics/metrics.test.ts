@@ -59,6 +59,20 @@ describe('metrics', () => {
     assert.equal(a.metrics().overlay, undefined)
   })
 
+  it('count the senders a full queue held back, and the most a queue held', async () => {
+    const a = await started({ maxQueuedBytes: 8192 })
+    const b = await started()
+    await a.connect(b.address)
+    let delivered = 0
+    b.on('bytes', () => { delivered++ })
+    await Promise.all(Array.from({ length: 100 }, async () => { await a.sendBytes(b.id, new Uint8Array(1024)) }))
+    await waitFor(() => delivered === 100, 'every payload at b')
+    const { backpressureWaits, queuedBytes } = a.metrics()
+    assert.ok(backpressureWaits > 0, '100 KiB at once through an 8 KiB queue waits')
+    assert.ok(queuedBytes.highWater >= 4096 && queuedBytes.highWater <= 8192 + 1100, `high water ${queuedBytes.highWater}: within maxQueuedBytes and one message`)
+    assert.equal(b.metrics().backpressureWaits, 0)
+  })
+
   it('count failed dials and disconnects as the events tell them', async () => {
     const a = await started({ bootstrapAttempts: 1 })
     const b = await started()

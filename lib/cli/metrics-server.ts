@@ -26,6 +26,11 @@ export async function serveMetrics (node: MeshNode, host: string, port: number):
       return
     }
     if (request.method === 'GET' && path === '/metrics.json') {
+      // A stopped node has no address: say so rather than fail the server.
+      if (!node.running) {
+        response.writeHead(503, { 'content-type': 'text/plain' }).end('the node is not running\n')
+        return
+      }
       const body = { node: { id: node.id, name: node.name, address: node.address }, metrics: node.metrics(), peers: node.peers() }
       response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body))
       return

@@ -130,6 +130,8 @@ describe('metrics', () => {
       const script = /<script>([\s\S]*)<\/script>/.exec(html)?.[1] ?? ''
       assert.doesNotThrow(() => { new Function(script) }, 'the page\'s script parses')
       assert.equal((await fetch(server.url.replace('/metrics', '/other'))).status, 404)
+      await node.stop()
+      assert.equal((await fetch(server.url + '.json')).status, 503, 'a stopped node is said to be so')
     } finally {
       await server.close()
     }

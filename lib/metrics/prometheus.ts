@@ -63,7 +63,8 @@ const DEFINITIONS: Definition[] = [
 ]
 
 /**
- * Registers `node`'s metrics in `registry`.
+ * Registers `node`'s metrics in `registry`: one node per registry, as the
+ * names carry no node label (prom-client refuses a name registered twice).
  * @returns the registry, and a function that removes the node's metrics from it
  * @throws InvalidArgumentError when the node is not a MeshNode-like object with `metrics()`
  */

@@ -205,7 +205,7 @@ export function parseArgs (argv: string[]): CliArgs {
     maxFileSize: typeof values['max-file-size'] === 'string' ? integer('--max-file-size', values['max-file-size'], 0) : DEFAULT_MAX_FILE_SIZE,
     peersFile: nonEmpty('--peers-file', values['peers-file']),
     metricsPort: typeof values['metrics-port'] === 'string' ? integer('--metrics-port', values['metrics-port'], 0, 65535) : undefined,
-    log: logFormat(values.log),
+    log: choice('--log', values.log ?? 'text', OUTPUT_FORMATS),
     tuning,
     security,
     ...topologyArgs(values.topology, values['end-to-end'], values['relay-plain-peers'])
@@ -213,34 +213,24 @@ export function parseArgs (argv: string[]): CliArgs {
 }
 
 function topologyArgs (text: string | undefined, endToEnd: string | undefined, relayPlainPeers: boolean | undefined): Pick<NodeArgs, 'topology' | 'overlay'> {
-  const chosen = topology(text)
+  const chosen = choice('--topology', text ?? DEFAULT_TOPOLOGY, TOPOLOGIES)
   const overlay: NodeArgs['overlay'] = {}
   if (chosen !== 'overlay' && (endToEnd !== undefined || relayPlainPeers !== undefined)) {
     throw new InvalidOptionError(`Expected \`--topology overlay\` with \`${endToEnd !== undefined ? '--end-to-end' : '--relay-plain-peers'}\`, which only the overlay has`)
   }
-  if (endToEnd !== undefined) {
-    if (!END_TO_END_MODES.includes(endToEnd as EndToEndMode)) throw new InvalidOptionError(`Expected \`--end-to-end\` to be one of ${END_TO_END_MODES.join(', ')}, got ${JSON.stringify(endToEnd)}`)
-    overlay.endToEnd = endToEnd as EndToEndMode
-  }
+  if (endToEnd !== undefined) overlay.endToEnd = choice('--end-to-end', endToEnd, END_TO_END_MODES)
   if (relayPlainPeers === true) overlay.relayPlainPeers = true
   return { topology: chosen, overlay }
 }
 
-function logFormat (text: string | undefined): OutputFormat {
-  const value = (text ?? 'text') as OutputFormat
-  if (!OUTPUT_FORMATS.includes(value)) throw new InvalidOptionError(`Expected \`--log\` to be one of ${OUTPUT_FORMATS.join(', ')}, got ${JSON.stringify(text)}`)
-  return value
-}
-
-function topology (text: string | undefined): Topology {
-  const value = (text ?? DEFAULT_TOPOLOGY) as Topology
-  if (!TOPOLOGIES.includes(value)) throw new InvalidOptionError(`Expected \`--topology\` to be one of ${TOPOLOGIES.join(', ')}, got ${JSON.stringify(text)}`)
-  return value
+/** The value of a flag that takes one of `values`. @throws InvalidOptionError naming them */
+function choice<T extends string> (flag: string, text: string, values: readonly T[]): T {
+  if (!(values as readonly string[]).includes(text)) throw new InvalidOptionError(`Expected \`${flag}\` to be one of ${values.join(', ')}, got ${JSON.stringify(text)}`)
+  return text as T
 }
 
 function securityArgs (mode: string | undefined, identity: string | undefined, allow: string | undefined): Security {
-  const secure = (mode ?? DEFAULT_SECURE) as SecureMode
-  if (!SECURE_MODES.includes(secure)) throw new InvalidOptionError(`Expected \`--secure\` to be one of ${SECURE_MODES.join(', ')}, got ${JSON.stringify(mode)}`)
+  const secure = choice('--secure', mode ?? DEFAULT_SECURE, SECURE_MODES)
   if (allow !== undefined && secure === 'off') throw new InvalidOptionError('`--allow` needs `--secure preferred` or `--secure required`: only Noise proves a key')
   const security: Security = { secure }
   if (identity !== undefined) security.identity = identity

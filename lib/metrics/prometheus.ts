@@ -1,8 +1,8 @@
 /**
  * A node's metrics for Prometheus, through prom-client: every metric reads
- * `node.metrics()` when it is scraped, so a scrape costs a snapshot per
- * metric (proportional to the number of peers) and the node counts nothing
- * more per message for it. Names are prefixed `meshline_`; counters end in
+ * `node.metrics()` when it is scraped, so a scrape costs one snapshot
+ * (proportional to the number of peers), shared by every metric, and the
+ * node counts nothing more per message for it. Names are prefixed `meshline_`; counters end in
  * `_total`.
  *
  * @example
@@ -71,6 +71,15 @@ const DEFINITIONS: Definition[] = [
 export function prometheusMetrics (node: MeshNode, options: PrometheusOptions = {}): { registry: Registry, remove: () => void } {
   checkArgument('node', 'a MeshNode', node, value => typeof value === 'object' && value !== null && isFunction((value as MeshNode).metrics))
   const registry = options.registry ?? defaultRegistry
+  // prom-client collects every metric of a scrape in one synchronous run: they share the snapshot taken first.
+  let shared: MeshMetrics | undefined
+  const snapshot = (): MeshMetrics => {
+    if (shared === undefined) {
+      shared = node.metrics()
+      queueMicrotask(() => { shared = undefined })
+    }
+    return shared
+  }
   const names: string[] = []
   for (const definition of DEFINITIONS) {
     const name = `meshline_${definition.name}`
@@ -80,7 +89,7 @@ export function prometheusMetrics (node: MeshNode, options: PrometheusOptions = 
       : new Counter({ name, help: definition.help, labelNames, registers: [registry], collect })
     function collect (): void {
       metric.reset()
-      for (const [value, label] of definition.series(node.metrics())) {
+      for (const [value, label] of definition.series(snapshot())) {
         const labels = label === undefined || definition.labels === undefined ? {} : { [definition.labels]: label }
         if (metric instanceof Gauge) metric.set(labels, value)
         else metric.inc(labels, value)

@@ -132,8 +132,8 @@ export class Overlay {
   private readonly idleTimers = new Map<string, NodeJS.Timeout>()
   /** Peers `connect()` asked to join through, until they show they speak the overlay (or go). */
   private readonly joinIntents = new Set<string>()
-  /** `connect()` calls waiting for the first decision on their peer. */
-  private readonly joinWaiters = new Map<string, Array<() => void>>()
+  /** Peers a `connect()` call waits for the first decision on (it joins then itself). */
+  private readonly joinsWaiting = new Set<string>()
   private readonly discoveries = new Map<string, Discovery>()
   private intervals: NodeJS.Timeout[] = []
 
@@ -184,8 +184,6 @@ export class Overlay {
     this.graftTimers.clear()
     this.idleTimers.clear()
     this.capabilities.stop()
-    for (const waiters of this.joinWaiters.values()) for (const wake of waiters) wake()
-    this.joinWaiters.clear()
     this.joinIntents.clear()
     for (const discovery of this.discoveries.values()) {
       clearTimeout(discovery.timer)
@@ -224,7 +222,6 @@ export class Overlay {
     this.plumtree.neighborDown(peer.id)
     this.trust.peerDown(peer.id)
     this.joinIntents.delete(peer.id)
-    this.wakeJoinWaiters(peer.id)
     if (this.membership !== undefined) void this.run(this.membership.disconnected(peer.id, performance.now()))
   }
 
@@ -236,7 +233,9 @@ export class Overlay {
   async join (peer: PeerInfo): Promise<void> {
     this.joinIntents.add(peer.id)
     if (this.capabilities.kind(peer.id) === 'pending') {
-      await new Promise<void>(resolve => { this.joinWaiters.set(peer.id, [...(this.joinWaiters.get(peer.id) ?? []), resolve]) })
+      this.joinsWaiting.add(peer.id)
+      await this.capabilities.decision(peer.id)
+      this.joinsWaiting.delete(peer.id)
     }
     await this.joinIfOverlay(peer.id)
   }
@@ -283,14 +282,14 @@ export class Overlay {
    */
   async broadcast (msg: Extract<Message, { type: 'chat' | 'bytes' }>): Promise<BroadcastResult> {
     if (this.trust.signing) return await this.trust.broadcast({ kind: msg.type, data: payloadOf(msg) }).result
-    const fan = this.fanOut(this.originate(msg.type, payloadOf(msg)), [{ msg }])
+    const fan = this.fanOut(this.originate(msg.type, payloadOf(msg)), () => [{ msg }])
     return await fan.done()
   }
 
   /** Queues a broadcast for a producer at a high rate: `undefined` when it may go on at once, else what to wait for (a full queue). */
   enqueueBroadcast (msg: Extract<Message, { type: 'chat' | 'bytes' }>): Promise<unknown> | undefined {
     if (this.trust.signing) return this.trust.broadcast({ kind: msg.type, data: payloadOf(msg) }).wait
-    return this.fanOut(this.originate(msg.type, payloadOf(msg)), [{ msg }]).pending
+    return this.fanOut(this.originate(msg.type, payloadOf(msg)), () => [{ msg }]).pending
   }
 
   /**
@@ -364,11 +363,10 @@ export class Overlay {
       for (const msg of held) this.sendPlain(peer, msg)
     } else if (this.joinIntents.has(peer)) {
       // With `connect()` waiting, it joins; else the answer came after the timeout.
-      if (!this.joinWaiters.has(peer)) void this.joinIfOverlay(peer)
+      if (!this.joinsWaiting.has(peer)) void this.joinIfOverlay(peer)
     } else {
       this.closeIfIdle(peer)
     }
-    this.wakeJoinWaiters(peer)
   }
 
   /** An overlay connection that no neighbour link or request claims within `connectionTimeout` is closed. */
@@ -378,11 +376,6 @@ export class Overlay {
       this.idleTimers.delete(peer)
       if (this.membership?.wants(peer) === false) this.host.disconnect(peer, new ConnectionClosedError('not an overlay neighbour'))
     }, this.opts.connectionTimeout))
-  }
-
-  private wakeJoinWaiters (peer: string): void {
-    for (const wake of this.joinWaiters.get(peer) ?? []) wake()
-    this.joinWaiters.delete(peer)
   }
 
   /** Starts an unsigned broadcast from this node. */
@@ -399,8 +392,12 @@ export class Overlay {
     return this.plumtree.broadcast(message, performance.now())
   }
 
-  /** Sends what starting a broadcast decided, and the plain copies (`plain`) to plain peers but their author, each peer through its queue. */
-  private fanOut (actions: BroadcastAction[], plain: PlainCopy[]): FanOut {
+  /**
+   * Sends what starting a broadcast decided, and plain copies to plain peers
+   * but their author, each peer through its queue. `plain` makes the copies,
+   * only when there is a plain or undecided peer to take them.
+   */
+  private fanOut (actions: BroadcastAction[], plain: () => PlainCopy[]): FanOut {
     const fan = new FanOut()
     for (const action of actions) {
       if (action.type !== 'send') continue
@@ -410,15 +407,16 @@ export class Overlay {
         fan.add(peer, () => this.host.send(peer, frame))
       }
     }
+    let copies: PlainCopy[] | undefined
     for (const peer of this.capabilities.ofKind('plain')) {
-      for (const { msg, author } of plain) {
+      for (const { msg, author } of copies ??= plain()) {
         if (peer === author) continue
         this.stats.plainSent++
         fan.add(peer, () => this.host.send(peer, msg))
       }
     }
     for (const peer of this.capabilities.ofKind('pending')) {
-      for (const { msg } of plain) {
+      for (const { msg } of copies ??= plain()) {
         const wait = this.holdPlain(peer, msg)
         if (wait !== undefined) fan.add(peer, () => wait)
       }
@@ -429,7 +427,7 @@ export class Overlay {
   /** Broadcasts a bundle `EndToEnd` has signed. */
   private publishBundle (id: string, bundle: Uint8Array, entries: BundleEntry[]): { result: BroadcastResult, wait: Promise<BroadcastResult> | undefined } {
     const message: CachedMessage = { type: 'gossip', id, kind: 'signed', hops: 0, hopLimit: this.opts.maxHops, origin: { id: this.host.id, name: '' }, payload: bundle }
-    const plain = entries.flatMap(entry => entry.kind === 'route-request' ? [] : [{ msg: plainCopy(entry.kind, entry.data), author: entry.vouchedFor?.id }])
+    const plain = (): PlainCopy[] => entries.flatMap(entry => entry.kind === 'route-request' ? [] : [{ msg: plainCopy(entry.kind, entry.data), author: entry.vouchedFor?.id }])
     const fan = this.fanOut(this.plumtree.broadcast(message, performance.now()), plain)
     return { result: fan.result, wait: fan.pending }
   }

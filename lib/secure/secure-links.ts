@@ -41,7 +41,6 @@ export interface Denial {
   error: AccessDeniedError | DowngradeRefusedError | IdentityMismatchError
 }
 
-
 /** The node's options that secure-link setup reads (see `MeshNodeOptions`). */
 export interface SecureLinksOptions {
   /** This node's id. */

@@ -109,6 +109,18 @@ describe('metrics', () => {
     assert.equal((await registry.metrics()).trim(), '', 'removed from the registry')
   })
 
+  it('take one snapshot per scrape, shared by every metric', async () => {
+    const node = await started()
+    let snapshots = 0
+    const take = node.metrics.bind(node)
+    node.metrics = () => { snapshots++; return take() }
+    const { registry } = prometheusMetrics(node, { registry: new Registry() })
+    await registry.metrics()
+    assert.equal(snapshots, 1)
+    await registry.metrics()
+    assert.equal(snapshots, 2, 'a new scrape, a new snapshot')
+  })
+
   it('are served at GET /metrics, as JSON with the peers for the live view at GET /, as --metrics-port serves them, and nothing else is', async () => {
     const node = await started({ name: 'watched' })
     const peer = await started()

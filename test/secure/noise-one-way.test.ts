@@ -3,32 +3,20 @@
  * Noise_X_25519_AESGCM_SHA256, and what opening must refuse.
  */
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import { ONE_WAY_OVERHEAD, ONE_WAY_PROTOCOL_NAME, generateKeyPair, keyPairFromPrivateKey, openOneWay, sealOneWay } from '../../lib/secure/noise/index.js'
-
-interface Vector {
-  name: string
-  init_prologue: string
-  init_static: string
-  init_ephemeral: string
-  init_remote_static: string
-  resp_static: string
-  messages: Array<{ payload: string, ciphertext: string }>
-}
-
-const hex = (text: string): Buffer => Buffer.from(text, 'hex')
+import { cacophonyVectors, hex, type CacophonyVector } from '../support/cacophony.js'
 
 describe(`${ONE_WAY_PROTOCOL_NAME}`, () => {
-  const { vectors } = JSON.parse(readFileSync(new URL('../fixtures/noise-x-25519-aesgcm-sha256.json', import.meta.url), 'utf8')) as { vectors: Vector[] }
+  const vectors = cacophonyVectors('noise-x-25519-aesgcm-sha256.json')
 
   it('seals the test vector\'s message byte for byte, and opens it with the sender\'s key', () => {
     assert.equal(vectors.length, 1)
-    const [vector] = vectors as [Vector]
+    const [vector] = vectors as [CacophonyVector]
     assert.equal(vector.name, ONE_WAY_PROTOCOL_NAME)
     const sender = keyPairFromPrivateKey(hex(vector.init_static))
     const recipient = keyPairFromPrivateKey(hex(vector.resp_static))
-    assert.deepEqual(Buffer.from(recipient.publicKey), hex(vector.init_remote_static))
+    assert.deepEqual(Buffer.from(recipient.publicKey), hex(vector.init_remote_static as string))
     const [{ payload, ciphertext }] = vector.messages as [{ payload: string, ciphertext: string }]
     const sealed = sealOneWay(sender, recipient.publicKey, hex(payload), {
       prologue: hex(vector.init_prologue),

@@ -5,34 +5,21 @@
  * in both directions.
  */
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { NOISE_PROTOCOL_NAMES, XXHandshake, keyPairFromPrivateKey, type NoiseCipher } from '../../lib/secure/noise/index.js'
-
-interface Vector {
-  name: string
-  init_prologue: string
-  init_static: string
-  init_ephemeral: string
-  resp_prologue: string
-  resp_static: string
-  resp_ephemeral: string
-  messages: Array<{ payload: string, ciphertext: string }>
-}
-
-const hex = (text: string): Buffer => Buffer.from(text, 'hex')
+import { cacophonyVectors, hex } from '../support/cacophony.js'
 const HANDSHAKE_MESSAGES = 3
 const FIXTURES: Record<NoiseCipher, string> = { ChaChaPoly: 'noise-xx-25519-chachapoly-sha256.json', AESGCM: 'noise-xx-25519-aesgcm-sha256.json' }
 
 for (const [cipher, file] of Object.entries(FIXTURES) as Array<[NoiseCipher, string]>) describe(`${NOISE_PROTOCOL_NAMES[cipher]} test vectors`, () => {
-  const fixture = JSON.parse(readFileSync(new URL(`../fixtures/${file}`, import.meta.url), 'utf8')) as { vectors: Vector[] }
+  const vectors = cacophonyVectors(file)
   it('has vectors for exactly this protocol', () => {
-    assert.ok(fixture.vectors.length > 0)
-    for (const vector of fixture.vectors) assert.equal(vector.name, NOISE_PROTOCOL_NAMES[cipher])
+    assert.ok(vectors.length > 0)
+    for (const vector of vectors) assert.equal(vector.name, NOISE_PROTOCOL_NAMES[cipher])
   })
 
-  for (const [index, vector] of fixture.vectors.entries()) {
+  for (const [index, vector] of vectors.entries()) {
     it(`vector ${index + 1}: handshake and transport messages match byte for byte`, () => {
       const initiator = new XXHandshake({
         cipher,
@@ -46,7 +33,7 @@ for (const [cipher, file] of Object.entries(FIXTURES) as Array<[NoiseCipher, str
         initiator: false,
         prologue: hex(vector.resp_prologue),
         staticKeyPair: keyPairFromPrivateKey(hex(vector.resp_static)),
-        ephemeralKeyPair: keyPairFromPrivateKey(hex(vector.resp_ephemeral))
+        ephemeralKeyPair: keyPairFromPrivateKey(hex(vector.resp_ephemeral as string))
       })
       assert.ok(vector.messages.length > HANDSHAKE_MESSAGES, 'the vector has transport messages')
 

@@ -80,6 +80,15 @@ export class DialError extends MeshlineError {
   }
 }
 
+/** The transport cannot listen where it runs: a browser can only dial. */
+export class ListenUnsupportedError extends MeshlineError {
+  override readonly name = 'ListenUnsupportedError'
+  readonly code = 'ERR_LISTEN_UNSUPPORTED'
+  constructor (readonly transport: string) {
+    super(`${transport} cannot listen here (a browser can only dial)`)
+  }
+}
+
 /** A table the network can grow (pending handshakes, a `PEERS` list, known addresses, redials) hit its bound; the excess was refused or forgotten, nothing crashed. */
 export class LimitExceededError extends MeshlineError {
   override readonly name = 'LimitExceededError'

@@ -21,6 +21,7 @@ export const LAYERS: ReadonlyArray<{ name: string, paths: readonly string[] }> =
   { name: 'line-protocol core', paths: ['transforms/core/'] },
   { name: 'transforms', paths: ['transforms/'] },
   { name: 'shared types and errors', paths: ['lib/types.ts', 'lib/errors.ts'] },
+  { name: 'crypto', paths: ['lib/crypto/'] },
   { name: 'transports', paths: ['lib/transport/'] },
   { name: 'secure links', paths: ['lib/secure/'] },
   { name: 'end-to-end trust', paths: ['lib/trust/'] },
@@ -31,7 +32,7 @@ export const LAYERS: ReadonlyArray<{ name: string, paths: readonly string[] }> =
   { name: 'metrics', paths: ['lib/metrics/'] },
   { name: 'file transfer', paths: ['lib/file-transfer/'] },
   { name: 'command line', paths: ['lib/cli/'] },
-  { name: 'public entry', paths: ['lib/index.ts'] }
+  { name: 'public entry', paths: ['lib/index.ts', 'lib/browser.ts'] }
 ]
 
 /** Files, relative to the root, mapped to the project files they import. */

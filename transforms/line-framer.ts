@@ -33,8 +33,14 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
  * faster than `TypedArray#indexOf`, which scans about one byte per ns.
  */
 const { indexOf: indexOfByte } = Buffer.prototype
-/** Bytes to text, one character per byte: for ASCII, the same as decoding UTF-8, and much cheaper for a short line. */
-const { latin1Slice } = Buffer.prototype as unknown as { latin1Slice: (this: Uint8Array, start: number, end: number) => string }
+/**
+ * Bytes to text, one character per byte: for ASCII, the same as decoding
+ * UTF-8, and much cheaper for a short line. Node's Buffer has it natively;
+ * the browser build's Buffer does not, so there the char codes are taken
+ * as they are.
+ */
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice?: (this: Uint8Array, start: number, end: number) => string }).latin1Slice ??
+  function (this: Uint8Array, start: number, end: number): string { return String.fromCharCode(...this.subarray(start, end)) }
 /** Lines up to this long are checked byte by byte in JavaScript; longer ones by the native search and decoder. */
 const SHORT_LINE = 256
 

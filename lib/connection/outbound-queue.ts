@@ -9,6 +9,9 @@ import type { TrafficCounters } from './traffic.js'
 import { ConnectionClosedError, SlowPeerError } from '../errors.js'
 import { messageLine, type Message } from '../../transforms/core/line-protocol.js'
 
+// Browsers have no `process.nextTick`: a microtask is the nearest they have.
+const nextTick: (callback: () => void) => void = typeof process === 'object' ? process.nextTick : queueMicrotask
+
 export interface OutboundQueueOptions {
   /** Bytes the queue may hold before senders wait; one message larger than this still passes alone. */
   maxQueuedBytes: number
@@ -117,7 +120,7 @@ export class OutboundQueue implements AsyncIterable<Message[]> {
         // Senders awaiting already-resolved sends run as microtasks: let them
         // all queue before taking the batch (a tick runs once microtasks are
         // drained), or each write would carry only a message or two.
-        await new Promise(resolve => { process.nextTick(resolve) })
+        await new Promise<void>(resolve => { nextTick(resolve) })
         if (this.aborted) return
         // No local for the batch: a suspended generator keeps its locals, and
         // the last batch would stay reachable, payloads and all, until the

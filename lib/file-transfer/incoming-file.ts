@@ -5,7 +5,7 @@
  * `discard`, deletes it. Operations run one after another, so a discard that
  * arrives mid-write (the sender disconnected) waits for the write to end.
  */
-import { createHash, type Hash } from 'node:crypto'
+import { createSha256, type Sha256 } from '../crypto/crypto.js'
 import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import type { Uint8ArrayList } from 'uint8arraylist'
@@ -25,7 +25,7 @@ export class IncomingFile {
   /** Where the partial file is, once opened. */
   partPath: string | undefined
   private readonly dir: string
-  private readonly hash: Hash = createHash('sha256')
+  private readonly hash: Sha256 = createSha256()
   private file: FileHandle | undefined
   private tail: Promise<unknown> = Promise.resolve()
   private closed = false
@@ -85,7 +85,7 @@ export class IncomingFile {
     return await this.serially(async () => {
       const { partPath } = this
       if (this.closed || partPath === undefined) throw new FileAccessError(join(this.dir, this.name), { cause: new RangeError('the partial file is gone') })
-      const actual = this.hash.digest('hex')
+      const actual = this.hash.digest().toString('hex')
       const failure = this.received !== size
         ? new FileSizeMismatchError(size, this.received)
         : actual !== sha256 ? new FileHashMismatchError(sha256, actual) : undefined

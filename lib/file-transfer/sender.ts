@@ -6,26 +6,26 @@
  * each chunk waiting for every receiver's stream or queue, so memory stays
  * bounded whatever the file's size.
  */
-import { createHash } from 'node:crypto'
+import { createSha256 } from '../crypto/crypto.js'
 import { EventEmitter } from 'node:events'
-import { open, type FileHandle } from 'node:fs/promises'
-import { basename } from 'node:path'
 import * as lp from 'it-length-prefixed'
 import type { Uint8ArrayList } from 'uint8arraylist'
-import { FileAccessError, FileChangedError, NoPeersError, PeerNotFoundError, ProtocolUnsupportedError, StreamsUnsupportedError, TransferAbortedError } from '../errors.js'
+import { FileChangedError, NoPeersError, PeerNotFoundError, ProtocolUnsupportedError, StreamsUnsupportedError, TransferAbortedError } from '../errors.js'
 import { MeshNode } from '../mesh/node.js'
 import type { ProtocolStream } from '../connection/protocol-stream.js'
 import { applyTable, checkArgument, checked, isNonEmptyString, type OptionTable } from '../../transforms/core/option-table.js'
 import { safeFileName } from './safe-name.js'
+import { openSource } from './file-source.js'
+import type { FileSource } from './blob-source.js'
 import { FILE_CHUNK_SIZE, FILE_STREAM_PROTOCOL, encodeFileChunk, encodeFileEnd, encodeFileStart, fileChunkHeader } from './file-protocol.js'
 
-/** Bytes read at a time while hashing, in bytes. */
+/** Bytes read at a time while hashing. */
 const HASH_READ_SIZE = 1024 * 1024
 
 export interface SendFileOptions {
   /** Id of the one peer to send to. @default every peer connected when the transfer starts */
   to?: string
-  /** Name announced to receivers (made safe like a received one). @default the file's base name */
+  /** Name announced to receivers (made safe like a received one). @default the file's base name (a File's name; `file` for a Blob without one) */
   name?: string
 }
 
@@ -72,16 +72,18 @@ export class FileSend extends EventEmitter<FileSendEvents> {
    */
   readonly done: Promise<FileSendResult>
 
-  constructor (node: MeshNode, path: string, options: SendFileOptions = {}) {
+  /** @param file - a path, or a `Blob` (a browser's `File`) */
+  constructor (node: MeshNode, file: string | Blob, options: SendFileOptions = {}) {
     super()
     checkArgument('node', 'a MeshNode', node, value => value instanceof MeshNode)
-    checkArgument('path', 'a file path', path, isNonEmptyString)
+    checkArgument('file', 'a file path or a Blob', file, value => isNonEmptyString(value) || value instanceof Blob)
     const opts = applyTable(SEND_FILE_OPTIONS, options)
-    this.name = safeFileName(opts.name ?? basename(path))
-    this.done = this.run(node, path, opts.to)
+    // A path's base name, a File's name; a Blob without one gets the fallback name.
+    this.name = safeFileName(opts.name ?? (typeof file === 'string' ? file : (file as Partial<File>).name ?? ''))
+    this.done = this.run(node, file, opts.to)
   }
 
-  private async run (node: MeshNode, path: string, to: string | undefined): Promise<FileSendResult> {
+  private async run (node: MeshNode, source: string | Blob, to: string | undefined): Promise<FileSendResult> {
     const startedAt = performance.now()
     const name = this.name
     const connected = node.peers().map(peer => peer.id)
@@ -109,7 +111,7 @@ export class FileSend extends EventEmitter<FileSendEvents> {
       if (receivers.size === 0) throw lost()
     }
 
-    const file = await openFile(path)
+    const file = await openSource(source)
     try {
       // Opened while the file is hashed: a line-protocol receiver takes a capability probe to be told apart.
       const opening = Promise.all(targets.map(async peerId => {
@@ -119,27 +121,27 @@ export class FileSend extends EventEmitter<FileSendEvents> {
           failed.push({ peerId, error: error as Error })
         }
       }))
-      const size = await fileSize(file, path)
+      const size = await file.size()
       const progress = (phase: FileSendProgress['phase'], done: number): void => { this.emit('progress', { name, phase, done, size }) }
-      const sha256 = await hashFile(file, size, path, done => { progress('hashing', done) })
+      const sha256 = await hashFile(file, size, done => { progress('hashing', done) })
       await opening
       if (receivers.size === 0) throw lost()
 
       await sendToAll(encodeFileStart({ name, size, sha256 }))
       const header = fileChunkHeader(name)
-      const hash = createHash('sha256')
+      const hash = createSha256()
       let sent = 0
-      for await (const chunk of readChunks(file, size, FILE_CHUNK_SIZE, path)) {
+      for await (const chunk of file.chunks(size, FILE_CHUNK_SIZE)) {
         hash.update(chunk)
         await sendToAll(encodeFileChunk(header, chunk))
         sent += chunk.byteLength
         progress('sending', sent)
       }
       // A file changed since it was hashed ends with the hash of what was sent, so receivers reject the copy.
-      const sentHash = hash.digest('hex')
+      const sentHash = hash.digest().toString('hex')
       await sendToAll(encodeFileEnd({ name, sha256: sentHash }))
       await Promise.all([...receivers].map(async ([peerId, channel]) => { await channel.end().catch(error => { drop(peerId, error) }) }))
-      if (sent !== size || sentHash !== sha256) throw new FileChangedError(path)
+      if (sent !== size || sentHash !== sha256) throw new FileChangedError(file.label)
       return { name, size, sha256, delivered: [...receivers.keys()], failed, durationMs: performance.now() - startedAt }
     } catch (error) {
       for (const channel of receivers.values()) channel.abort(error as Error)
@@ -176,7 +178,7 @@ async function openChannel (node: MeshNode, peerId: string): Promise<FileChannel
 }
 
 /**
- * Sends the file at `path` to one peer (`opts.to`) or to every connected
+ * Sends a file (its path, or a `Blob`: a browser's `File`) to one peer (`opts.to`) or to every connected
  * peer, as `FILESTART`, `FILECHUNK`s and `FILEEND`.
  *
  * @example
@@ -186,50 +188,18 @@ async function openChannel (node: MeshNode, peerId: string): Promise<FileChannel
  * const { sha256, delivered } = await send.done
  * ```
  */
-export function sendFile (node: MeshNode, path: string, opts: SendFileOptions = {}): FileSend {
-  return new FileSend(node, path, opts)
+export function sendFile (node: MeshNode, file: string | Blob, opts: SendFileOptions = {}): FileSend {
+  return new FileSend(node, file, opts)
 }
 
-async function openFile (path: string): Promise<FileHandle> {
-  try {
-    return await open(path, 'r')
-  } catch (error) {
-    throw new FileAccessError(path, { cause: error })
-  }
-}
-
-async function fileSize (file: FileHandle, path: string): Promise<number> {
-  const stats = await file.stat()
-  if (!stats.isFile()) throw new FileAccessError(path, { cause: new TypeError('not a regular file') })
-  return stats.size
-}
-
-async function hashFile (file: FileHandle, size: number, path: string, onProgress: (done: number) => void): Promise<string> {
-  const hash = createHash('sha256')
+async function hashFile (file: FileSource, size: number, onProgress: (done: number) => void): Promise<string> {
+  const hash = createSha256()
   let done = 0
-  for await (const chunk of readChunks(file, size, HASH_READ_SIZE, path)) {
+  for await (const chunk of file.chunks(size, HASH_READ_SIZE)) {
     hash.update(chunk)
     done += chunk.byteLength
     onProgress(done)
   }
-  if (done !== size) throw new FileChangedError(path)
-  return hash.digest('hex')
-}
-
-/** The first `size` bytes of the file, `chunkSize` at a time, each in a buffer of its own (it may still be queued when the next is read). */
-async function * readChunks (file: FileHandle, size: number, chunkSize: number, path: string): AsyncGenerator<Uint8Array> {
-  let position = 0
-  while (position < size) {
-    const buffer = Buffer.allocUnsafe(Math.min(chunkSize, size - position))
-    let bytesRead: number
-    try {
-      ({ bytesRead } = await file.read(buffer, 0, buffer.length, position))
-    } catch (error) {
-      throw new FileAccessError(path, { cause: error })
-    }
-    // The file shrank since it was measured: the caller sees fewer bytes than `size`.
-    if (bytesRead === 0) return
-    position += bytesRead
-    yield bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead)
-  }
+  if (done !== size) throw new FileChangedError(file.label)
+  return hash.digest().toString('hex')
 }

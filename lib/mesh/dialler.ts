@@ -5,14 +5,13 @@
  * peers file, and the jittered dials of discovered addresses. What each
  * attempt teaches goes to the address book.
  */
-import { setTimeout as sleep } from 'node:timers/promises'
 import PQueue from 'p-queue'
 import type { AddressBook } from './address-book.js'
 import { Reconnector, reconnectDelay } from './reconnect.js'
 import type { SelfAddresses } from './self-addresses.js'
 import { shuffled } from './shuffled.js'
 import { AbortedError, DialError, DuplicatePeerError, MaxPeersError, NotRunningError, SelfConnectionError, TimeoutError, type LimitExceededError } from '../errors.js'
-import { raceSignal } from '../../transforms/core/deadline.js'
+import { raceSignal, sleep } from '../../transforms/core/deadline.js'
 import { checked, optionalInteger, type OptionTable } from '../../transforms/core/option-table.js'
 import type { ResolvedOptions } from '../options/node-options.js'
 import type { PeerInfo } from '../types.js'
@@ -121,7 +120,7 @@ export class Dialler {
             : undefined
           if (kept !== undefined) return kept
           if (waits.aborted || err instanceof SelfConnectionError || err instanceof NotRunningError || err instanceof MaxPeersError || err instanceof DuplicatePeerError) break
-          if (attempt < attempts) await sleep(reconnectDelay(attempt, this.opts.bootstrapBackoff, Infinity), undefined, { signal: waits }).catch(() => {})
+          if (attempt < attempts) await sleep(reconnectDelay(attempt, this.opts.bootstrapBackoff, Infinity), waits).catch(() => {})
           if (waits.aborted) break
         }
       }
@@ -206,7 +205,7 @@ export class Dialler {
       const jitter = Math.random() * this.opts.dialJitter
       const signal = host.signal
       this.scheduled.add(address)
-      void sleep(jitter, undefined, { signal })
+      void sleep(jitter, signal)
         .finally(() => { this.scheduled.delete(address) })
         .then(async () => await this.dial(address))
         .catch((error: Error) => {

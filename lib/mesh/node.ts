@@ -29,18 +29,21 @@ import type { StreamMux } from '../connection/stream-mux.js'
 import { STREAM_PREFIX, isStreamPayload } from '../connection/stream-protocol.js'
 import type { Connection } from '../connection/connection.js'
 import { FanOut } from '../connection/fan-out.js'
-import { ConnectionClosedError, InvalidMessageError, InvalidOptionError, LimitExceededError, NotRunningError, PeerNotFoundError } from '../errors.js'
+import { ConnectionClosedError, DialError, InvalidMessageError, InvalidOptionError, LimitExceededError, NotRunningError, PeerNotFoundError } from '../errors.js'
 import { applyTable, checkArgument, checked, isString, type OptionTable } from '../../transforms/core/option-table.js'
 import { resolveOptions, type MeshNodeOptions, type ResolvedOptions } from '../options/node-options.js'
 import { CAPS_PROBES, answerCapabilityProbes } from '../overlay/capabilities.js'
 import { Overlay, type OverlayHost, type OverlayStatus } from '../overlay/overlay.js'
 import { OVERLAY_PREFIX, isOverlayPayload } from '../overlay/overlay-protocol.js'
-import { fingerprint, generateIdentity, identityFromKeyObject, loadIdentity, nodeIdFromPublicKey, publicKeyHex, resolveAllowlist, type Identity } from '../secure/identity.js'
+import { fingerprint, generateIdentity, identityFromKeyObject, nodeIdFromPublicKey, publicKeyHex, type Identity } from '../secure/identity.js'
+import { loadIdentity, resolveAllowlist } from '../secure/key-files.js'
 import { SecureLinks } from '../secure/secure-links.js'
-import { tcpTransport } from '../transport/tcp.js'
-import type { TransportFactory, TransportListener } from '../transport/transport.js'
+import { defaultTransport } from '../transport/default-transport.js'
+import { websocketTransport } from '../transport/websocket.js'
+import type { Transport, TransportFactory, TransportListener } from '../transport/transport.js'
 import type { BroadcastResult, BytesHandler, HandlerOptions, IncomingMessage, PeerInfo } from '../types.js'
-import { REQUEST_PEERS_MESSAGE, chatMessage, type Message } from '../../transforms/core/line-protocol.js'
+import { REQUEST_PEERS_MESSAGE, chatMessage, dialOnlyAddress, parseAddress, type Message } from '../../transforms/core/line-protocol.js'
+import { randomBytes } from '../crypto/crypto.js'
 
 /** How long `waitForPeers()` may wait, and what may end it sooner. */
 export interface WaitOptions {
@@ -48,6 +51,12 @@ export interface WaitOptions {
   timeout?: number
   /** Rejects it with `AbortedError`. */
   signal?: AbortSignal
+}
+
+/** The listener of a node that only dials: it accepts nothing, and its address is a `dialOnlyAddress()`. */
+function acceptingNothing (address: string): TransportListener {
+  const { host, port } = parseAddress(address)
+  return { host, port, close: async () => {} }
 }
 
 const WAIT_OPTIONS = {
@@ -91,6 +100,10 @@ export class MeshNode extends EventEmitter<MeshEvents> {
   /** The overlay topology's membership, broadcast and routing; absent in a full mesh. */
   private readonly overlay: Overlay | undefined
   private listener: TransportListener | undefined
+  /** The WebSocket listener beside it (`wsPort`). */
+  private wsListener: TransportListener | undefined
+  /** The address a node that does not listen announces. */
+  private readonly dialOnly: string | undefined
   private lifetime = new AbortController()
   /** Whether `limit:exceeded` has told of `maxPeers` since the node was last below it. */
   private fullReported = false
@@ -113,7 +126,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     this.name = options.name
     this.publicKey = identity === undefined ? undefined : publicKeyHex(identity.publicKey)
     this.fingerprint = identity === undefined ? undefined : fingerprint(identity.publicKey)
-    this.transport = opts.transport ?? tcpTransport()
+    this.transport = opts.transport ?? defaultTransport()
     this.counters = new NodeMetrics(this)
     this.delivery = new Delivery(this, options.inboxSize, options.maxRetainedBytes, this.counters.traffic)
     this.streams = new ProtocolStreams({
@@ -125,7 +138,9 @@ export class MeshNode extends EventEmitter<MeshEvents> {
       connectionTimeout: options.connectionTimeout,
       maxBytesPerMessage: options.maxBytesPerMessage
     })
-    this.self = new SelfAddresses(options.host, options.advertiseHost, options.maxKnownPeers)
+    this.dialOnly = options.listen ? undefined : dialOnlyAddress(randomBytes(8).toString('hex'))
+    const advertiseHost = this.dialOnly === undefined ? options.advertiseHost : parseAddress(this.dialOnly).host
+    this.self = new SelfAddresses(options.host, advertiseHost, options.maxKnownPeers)
     this.book = new AddressBook(options.maxKnownPeers, failures => reconnectDelay(failures, options.reconnectBackoff, options.reconnectMaxDelay))
     this.table = new PeerTable(id, options.maxPeers, address => this.dialler.isDialing(address))
     const links = this.links = new SecureLinks({
@@ -161,7 +176,8 @@ export class MeshNode extends EventEmitter<MeshEvents> {
       ...tables,
       connectedAddresses: () => [...this.table.values()].map(entry => entry.info.address),
       // In the overlay, membership decides whom to connect to.
-      dialSome: () => { if (options.autoDial && this.overlay === undefined) this.dialler.dialSome() },
+      // A node that does not listen (a page) cannot reach what others listen on: it keeps to the peers it is connected to.
+      dialSome: () => { if (options.autoDial && options.listen && this.overlay === undefined) this.dialler.dialSome() },
       onDiscovered: (from, addresses) => { this.emit('peers:discovered', { from, addresses }) },
       onListError: (error, peer, remoteAddress) => { this.emit('connection:error', { error, remoteAddress, peer, closed: false }) },
       onLimit: error => { this.emit('limit:exceeded', { error }) }
@@ -219,6 +235,12 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     return this.self.advertised(this.listener.port)
   }
 
+  /** Where the WebSocket listener (`wsPort`) is, `host:port` with the advertised host; undefined without one. */
+  get webSocketAddress (): string | undefined {
+    if (this.listener === undefined) throw new NotRunningError()
+    return this.wsListener === undefined ? undefined : this.self.advertised(this.wsListener.port)
+  }
+
   /** Starts listening. Resolves with the advertised address. */
   async start (): Promise<string> {
     if (this.listener !== undefined) return this.address
@@ -228,8 +250,17 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     // maxPeers and maxReconnects (plus the caller's own connect() calls), so
     // Node's default warning at 10 listeners would be a false alarm.
     setMaxListeners(0, this.lifetime.signal)
-    this.listener = await this.transport.listen(this.options.host, this.options.port, transport => { this.connections.accept(transport) })
+    const accept = (transport: Transport): void => { this.connections.accept(transport) }
+    this.listener = this.options.listen ? await this.transport.listen(this.options.host, this.options.port, accept) : acceptingNothing(this.dialOnly as string)
     this.self.listening(this.listener.port)
+    if (this.options.wsPort !== undefined) {
+      try {
+        this.wsListener = await websocketTransport({ upgradeTimeout: this.options.connectionTimeout }).listen(this.options.host, this.options.wsPort, accept)
+      } catch (error) {
+        await this.stop()
+        throw error
+      }
+    }
     // Before a rejoin: connecting to remembered peers then joins the overlay through them.
     this.overlay?.start()
     if (this.peersFile !== undefined) {
@@ -249,7 +280,8 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     this.lifetime.abort(new NotRunningError())
     const dialsDone = this.dialler.stop()
     this.overlay?.stop()
-    const listenerClosed = listener.close()
+    const listenerClosed = Promise.all([listener.close(), this.wsListener?.close()])
+    this.wsListener = undefined
     await this.connections.close(new ConnectionClosedError('node stopping'))
     await listenerClosed
     await dialsDone
@@ -569,7 +601,10 @@ export class MeshNode extends EventEmitter<MeshEvents> {
       address: () => this.address,
       peer: id => this.table.get(id)?.info,
       send: (peerId, msg) => this.table.entry(peerId).conn.enqueue(msg),
-      dial: async address => await this.dialler.dial(address),
+      dial: async address => {
+        if (!this.options.listen) throw new DialError(address, 0, { cause: new Error('a node that does not listen keeps to the peers it was connected to') })
+        return await this.dialler.dial(address)
+      },
       disconnect: (peerId, reason) => { this.table.get(peerId)?.conn.close(reason) },
       deliver: msg => this.delivery.relayed(msg),
       refused: ({ error, peer, closed }) => {

@@ -9,7 +9,7 @@ import { shuffled } from './shuffled.js'
 import { LimitExceededError, MalformedPeersListError } from '../errors.js'
 import type { ResolvedOptions } from '../options/node-options.js'
 import type { PeerInfo } from '../types.js'
-import type { PeersMessage } from '../../transforms/core/line-protocol.js'
+import { isDialOnlyAddress, type PeersMessage } from '../../transforms/core/line-protocol.js'
 
 export type PeerExchangeOptions = Pick<ResolvedOptions, 'maxPeersPerList' | 'maxKnownPeers' | 'extraPeersShared'>
 
@@ -42,7 +42,7 @@ export class PeerExchange {
    */
   peersToShare (receiver: string | undefined): string[] {
     const shareable = (address: string | undefined): address is string =>
-      address !== undefined && address !== receiver && !isIpv6Loopback(address)
+      address !== undefined && address !== receiver && !isIpv6Loopback(address) && !isDialOnlyAddress(address)
     const connected = this.host.connectedAddresses().filter(shareable)
     const extra = shuffled(this.host.book.provenUnconnected().map(known => known.address).filter(shareable))
       .slice(0, this.opts.extraPeersShared)
@@ -58,7 +58,7 @@ export class PeerExchange {
     const wasFull = host.book.size >= maxKnownPeers
     const discovered: string[] = []
     for (const address of msg.addresses.slice(0, maxPeersPerList)) {
-      if (host.self.has(address) || isIpv6Loopback(address)) continue
+      if (host.self.has(address) || isIpv6Loopback(address) || isDialOnlyAddress(address)) continue
       if (host.book.add(address)) discovered.push(address)
     }
     if (discovered.length > 0) host.onDiscovered(from, discovered)

@@ -5,7 +5,7 @@
  * teller used: the advertised host, any interface address behind a
  * wildcard listener, or `localhost`.
  */
-import { networkInterfaces } from 'node:os'
+import { interfaceAddresses } from './interface-addresses.js'
 import { formatAddress } from '../../transforms/core/line-protocol.js'
 
 const WILDCARD_HOSTS = new Set(['0.0.0.0', '::'])
@@ -41,9 +41,7 @@ export class SelfAddresses {
     this.addresses.add(this.advertised(port))
     if (WILDCARD_HOSTS.has(this.host) || LOOPBACK.test(this.host)) this.addresses.add(formatAddress('localhost', port))
     if (WILDCARD_HOSTS.has(this.host)) {
-      for (const addresses of Object.values(networkInterfaces())) {
-        for (const { address } of addresses ?? []) this.addresses.add(formatAddress(address.toLowerCase(), port))
-      }
+      for (const address of interfaceAddresses()) this.addresses.add(formatAddress(address.toLowerCase(), port))
     } else {
       this.addresses.add(formatAddress(this.host.toLowerCase(), port))
     }

@@ -3,11 +3,12 @@
  * default, range and unit in `NODE_OPTIONS` beside it, and the checks that
  * involve several options in `resolveOptions()`.
  */
-import { KeyObject, randomBytes } from 'node:crypto'
+import { isPrivateKey, randomBytes, type PrivateKey } from '../crypto/crypto.js'
 import { applyTable, checked, defaultsOf, expected, integer, isFunction, isNonEmptyString, isString, oneOf, type OptionTable } from '../../transforms/core/option-table.js'
 import { resolveOverlayOptions, type OverlayOptions, type ResolvedOverlayOptions } from './overlay-options.js'
 import { STREAM_OPTIONS } from '../connection/stream-mux.js'
 import { DEFAULT_MAX_NOISE_MESSAGES } from '../secure/noise/cipher-state.js'
+import { LISTENS_BY_DEFAULT } from '../transport/default-transport.js'
 import type { TransportFactory } from '../transport/transport.js'
 import type { NoiseCipher, SecureMode, Topology } from '../types.js'
 import { SECURE_TRANSPORT_OPTIONS } from '../secure/secure-transport.js'
@@ -22,6 +23,12 @@ import { HEARTBEAT_OPTIONS } from '../../transforms/heartbeat.js'
 export interface MeshNodeOptions {
   /** Port to listen on; 0 picks a free one. */
   port?: number
+  /**
+   * Also listen for WebSocket connections on this port (0 picks a free
+   * one), beside the transport's own listener, for browsers to dial. Such
+   * connections are admitted, bounded and secured like any other.
+   */
+  wsPort?: number
   /** Host to listen on. */
   host?: string
   /**
@@ -66,6 +73,13 @@ export interface MeshNodeOptions {
   dialJitter?: number
   /** Dial addresses learnt from `PEERS:` lists automatically. */
   autoDial?: boolean
+  /**
+   * Listen for connections. A node that cannot (a browser page) does not:
+   * it announces a `.invalid` address in `LISTEN:` that no peer dials, and
+   * keeps to the peers it is connected to (`connect()`), dialling none it
+   * hears of, as what others listen on (TCP) is out of its reach.
+   */
+  listen?: boolean
   /** Addresses this node has dialled before, beyond the connected peers, shared in a `PEERS:` answer. */
   extraPeersShared?: number
   /** Messages buffered for each `messages()` reader before delivery waits for it. */
@@ -116,7 +130,7 @@ export interface MeshNodeOptions {
    * `KeyObject`. With an identity the node id is derived from its public key,
    * and `id` may only repeat that id.
    */
-  identity?: string | KeyObject
+  identity?: string | PrivateKey
   /**
    * The only peers allowed: hex X25519 public keys, as a list or as the path
    * of a file with one key per line (`#` comments allowed). Any other peer,
@@ -189,7 +203,7 @@ export const SECURE_MODES: readonly SecureMode[] = ['off', 'preferred', 'require
 export const TOPOLOGIES: readonly Topology[] = ['full-mesh', 'overlay']
 
 /** Options with no default value: unset, each means what its doc says. */
-type Unset = 'advertiseHost' | 'transport' | 'identity' | 'allow' | 'peersFile'
+type Unset = 'advertiseHost' | 'transport' | 'identity' | 'allow' | 'peersFile' | 'wsPort'
 
 export type ResolvedOptions = Required<Omit<MeshNodeOptions, Unset | 'overlay'>> & Pick<MeshNodeOptions, Unset> & { overlay: ResolvedOverlayOptions }
 
@@ -198,6 +212,7 @@ const isTransforms = (value: unknown): boolean => Array.isArray(value) && value.
 /** Each node option's default, range and unit; see `MeshNodeOptions` for what it does. */
 export const NODE_OPTIONS = {
   port: integer(0, 0, { max: 65535 }),
+  wsPort: checked<number | undefined>(undefined, 'a port from 0 to 65535', value => Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 65535, 'none'),
   host: checked('0.0.0.0', 'a non-empty string', isNonEmptyString),
   advertiseHost: checked<string | undefined>(undefined, 'a non-empty string', isNonEmptyString, 'the listen host; for a wildcard one, the local address of each connection'),
   id: checked<string | undefined>(undefined, '1-128 printable ASCII characters without spaces or `:`', value => isString(value) && idProblem(value as string) === undefined, '32 random lowercase hex characters'),
@@ -224,6 +239,7 @@ export const NODE_OPTIONS = {
   dialsPerDiscovery: integer(3, 0),
   dialJitter: integer(5_000, 0, { unit: 'ms' }),
   autoDial: checked(true, 'a boolean', value => typeof value === 'boolean'),
+  listen: checked(LISTENS_BY_DEFAULT, 'a boolean', value => typeof value === 'boolean', 'true (false in a browser)'),
   extraPeersShared: integer(5, 0),
   inboxSize: integer(1024, 1),
   maxRetainedBytes: integer(1024 * 1024, 0, { unit: 'bytes' }),
@@ -231,7 +247,7 @@ export const NODE_OPTIONS = {
   bootstrapAttempts: integer(5, 1),
   bootstrapBackoff: integer(500, 0, { unit: 'ms' }),
   secure: { ...oneOf<SecureMode>('off', SECURE_MODES), defaultText: "'off' (a library node speaks the v0 protocol byte for byte unless asked; the CLI defaults to 'preferred')" },
-  identity: checked<string | KeyObject | undefined>(undefined, 'a key file path or a private KeyObject', value => value instanceof KeyObject || isNonEmptyString(value), "a fresh key for this node object, when `secure` is not 'off'"),
+  identity: checked<string | PrivateKey | undefined>(undefined, 'a key file path or a private KeyObject', value => isPrivateKey(value) || isNonEmptyString(value), "a fresh key for this node object, when `secure` is not 'off'"),
   allow: checked<string | readonly string[] | undefined>(undefined, 'an allowlist file path or an array of hex public keys',
     value => isString(value) || (Array.isArray(value) && value.every(isString)), 'no allowlist'),
   // Noise peers answer at once; existing plaintext peers stay silent until their own timeout.
@@ -248,7 +264,7 @@ export const NODE_OPTIONS = {
   topology: oneOf<Topology>('full-mesh', TOPOLOGIES),
   overlay: checked<OverlayOptions>({}, 'an object', value => typeof value === 'object' && value !== null, 'DEFAULT_OVERLAY_OPTIONS'),
   transport: checked<TransportFactory | undefined>(undefined, 'a transport (an object with dial and listen functions)',
-    value => typeof value === 'object' && value !== null && typeof (value as TransportFactory).dial === 'function' && typeof (value as TransportFactory).listen === 'function', 'TCP'),
+    value => typeof value === 'object' && value !== null && typeof (value as TransportFactory).dial === 'function' && typeof (value as TransportFactory).listen === 'function', 'TCP (WebSocket in a browser)'),
   inbound: checked<MessageTransform[]>([], 'an array of transforms', isTransforms),
   outbound: checked<MessageTransform[]>([], 'an array of transforms', isTransforms)
 } satisfies OptionTable<MeshNodeOptions>

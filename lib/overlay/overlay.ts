@@ -11,9 +11,8 @@
  * what it receives through others passes `EndToEnd` (signatures, sealing,
  * replays) on the way.
  */
-import { randomBytes } from 'node:crypto'
-import { performance } from 'node:perf_hooks'
 import { Uint8ArrayList } from 'uint8arraylist'
+import { randomBytes } from '../crypto/crypto.js'
 import { Plumtree, type BroadcastAction } from './broadcast.js'
 import { FanOut } from '../connection/fan-out.js'
 import { Capabilities, CAPS_PROBES, capsReply, type PeerKind } from './capabilities.js'

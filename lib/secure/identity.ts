@@ -1,6 +1,6 @@
 /**
- * A node's long-term identity: an Ed25519 signing key, kept in a PEM
- * (PKCS#8) key file that only its owner may read, and the X25519 key its
+ * A node's long-term identity: an Ed25519 signing key (kept in a key file
+ * by `key-files.ts`, or passed in), and the X25519 key its
  * Noise links use, derived from it by the standard birational map (as
  * libsodium's `crypto_sign_ed25519_sk_to_curve25519`). The node id is the
  * first 16 bytes of SHA-256 of the X25519 public key, as 32 lowercase hex
@@ -11,100 +11,45 @@
  *
  * @example
  * ```ts
- * const identity = loadIdentity('./meshline.key') // created, mode 0600, on first use
+ * const identity = generateIdentity()
  * console.log(nodeIdFromPublicKey(identity.publicKey), fingerprint(identity.publicKey))
  * ```
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, KeyObject } from 'node:crypto'
 import { ed25519 } from '@noble/curves/ed25519.js'
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { ed25519Seed, generateEd25519, isPrivateKey, privateKeyKind, publicKeyOf, type PrivateKey } from '../crypto/crypto.js'
 import { IdentityError, InvalidOptionError } from '../errors.js'
 import { hash, keyPairFromPrivateKey, type KeyPair } from './noise/index.js'
-import { checkArgument, isNonEmptyString } from '../../transforms/core/option-table.js'
+import { checkArgument } from '../../transforms/core/option-table.js'
 
 /** A node's keys: the X25519 pair of its Noise links (`privateKey`, `publicKey`) and the Ed25519 pair it signs with. */
 export interface Identity extends KeyPair {
-  readonly signingKey: KeyObject
+  readonly signingKey: PrivateKey
   /** The 32-byte Ed25519 public key. */
   readonly signingPublicKey: Uint8Array
 }
 
 const ED25519_PUBLIC_KEY_BYTES = 32
 
-/** Permission bits for group and others: a key file must have none. */
-const GROUP_OTHER_BITS = 0o077
-const KEY_FILE_MODE = 0o600
-const KEY_DIR_MODE = 0o700
 const HEX_KEY = /^[0-9a-f]{64}$/i
 
 /** A fresh random identity, kept in memory only. */
 export function generateIdentity (): Identity {
-  return identityFromKeyObject(generateKeyPairSync('ed25519').privateKey)
+  return identityFromKeyObject(generateEd25519())
 }
 
 /**
  * The identity of an Ed25519 private key object.
  * @throws IdentityError for any other kind of key (an X25519 key cannot sign, so it cannot be an identity)
  */
-export function identityFromKeyObject (privateKey: KeyObject): Identity {
-  checkArgument('privateKey', 'a KeyObject', privateKey, value => value instanceof KeyObject)
-  if (privateKey.type !== 'private' || privateKey.asymmetricKeyType !== 'ed25519') {
-    const kind = `${privateKey.type} ${privateKey.asymmetricKeyType ?? ''} key`
-    const hint = privateKey.asymmetricKeyType === 'x25519' ? ' (an X25519 key cannot sign; move that key file aside and a new identity is created)' : ''
-    throw new IdentityError(`expected an Ed25519 private key, got a ${kind}${hint}`)
+export function identityFromKeyObject (privateKey: PrivateKey): Identity {
+  checkArgument('privateKey', 'a private key', privateKey, isPrivateKey)
+  const kind = privateKeyKind(privateKey)
+  if (kind !== 'ed25519') {
+    const hint = kind === 'x25519' ? ' (an X25519 key cannot sign; move that key file aside and a new identity is created)' : ''
+    throw new IdentityError(`expected an Ed25519 private key, got a private ${kind} key${hint}`)
   }
-  const seed = Buffer.from(privateKey.export({ format: 'jwk' }).d as string, 'base64url')
-  const signingPublicKey = Buffer.from(createPublicKey(privateKey).export({ format: 'jwk' }).x as string, 'base64url')
-  return { ...keyPairFromPrivateKey(ed25519.utils.toMontgomerySecret(seed)), signingKey: privateKey, signingPublicKey }
-}
-
-function isMissing (err: unknown): boolean {
-  return (err as { code?: unknown }).code === 'ENOENT'
-}
-
-function readKeyFile (path: string): Identity {
-  const stats = statSync(path)
-  if (!stats.isFile()) throw new IdentityError(`identity ${path} is not a file`)
-  // POSIX permissions only: elsewhere the mode bits do not say who can read.
-  if (process.platform !== 'win32' && (stats.mode & GROUP_OTHER_BITS) !== 0) {
-    const mode = (stats.mode & 0o777).toString(8).padStart(4, '0')
-    throw new IdentityError(`identity ${path} is accessible by others (mode ${mode}); run: chmod 600 ${path}`)
-  }
-  const pem = readFileSync(path)
-  let privateKey: KeyObject
-  try {
-    privateKey = createPrivateKey(pem)
-  } catch {
-    throw new IdentityError(`identity ${path} is not a PEM private key`)
-  }
-  return identityFromKeyObject(privateKey)
-}
-
-/**
- * Loads the identity kept in `path`, or, on first use, generates one and
- * writes it there with mode 0600 (creating the folder with mode 0700).
- * Synchronous: a node reads it once, when it is constructed.
- * @throws IdentityError when the file is not an Ed25519 private key or is accessible by others
- */
-export function loadIdentity (path: string): Identity {
-  checkArgument('path', 'a key file path', path, isNonEmptyString)
-  try {
-    return readKeyFile(path)
-  } catch (err) {
-    if (err instanceof IdentityError) throw err
-    if (!isMissing(err)) throw new IdentityError(`cannot read identity ${path}: ${(err as Error).message}`)
-  }
-  const identity = generateIdentity()
-  try {
-    mkdirSync(dirname(path), { recursive: true, mode: KEY_DIR_MODE })
-    // `wx`: never replace a key another process wrote in the meantime.
-    writeFileSync(path, identity.signingKey.export({ format: 'pem', type: 'pkcs8' }), { mode: KEY_FILE_MODE, flag: 'wx' })
-  } catch (err) {
-    if ((err as { code?: unknown }).code === 'EEXIST') return loadIdentity(path)
-    throw new IdentityError(`cannot write identity ${path}: ${(err as Error).message}`)
-  }
-  return identity
+  const signingPublicKey = publicKeyOf(privateKey)
+  return { ...keyPairFromPrivateKey(ed25519.utils.toMontgomerySecret(ed25519Seed(privateKey))), signingKey: privateKey, signingPublicKey }
 }
 
 /** A public key as 64 lowercase hex characters: how allowlists and `PeerInfo` write it. */
@@ -159,16 +104,9 @@ export function parseAllowlist (text: string, source = 'the allowlist'): Set<str
 }
 
 /**
- * The allowlist of the `allow` option: a file path, or the keys themselves.
- * @throws InvalidOptionError for a bad entry or an unreadable file
+ * The allowlist of keys given as a list.
+ * @throws InvalidOptionError naming the first bad entry
  */
-export function resolveAllowlist (allow: string | readonly string[]): Set<string> {
-  if (typeof allow !== 'string') return new Set(allow.map((entry, index) => allowlistEntry(entry.trim(), `\`allow[${index}]\``)))
-  let text: string
-  try {
-    text = readFileSync(allow, 'utf8')
-  } catch (err) {
-    throw new InvalidOptionError(`Expected \`allow\` to name a readable allowlist file, got ${JSON.stringify(allow)} (${(err as { code?: string }).code ?? 'unreadable'})`)
-  }
-  return parseAllowlist(text, allow)
+export function allowlistOf (entries: readonly string[]): Set<string> {
+  return new Set(entries.map((entry, index) => allowlistEntry(entry.trim(), `\`allow[${index}]\``)))
 }

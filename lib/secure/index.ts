@@ -5,8 +5,9 @@
  * framing transforms.
  */
 export {
-  fingerprint, generateIdentity, identityFromKeyObject, linkKeyOfSigningKey, loadIdentity, nodeIdFromPublicKey, nodeIdFromSigningKey, parseAllowlist, publicKeyHex, resolveAllowlist
+  fingerprint, generateIdentity, identityFromKeyObject, linkKeyOfSigningKey, nodeIdFromPublicKey, nodeIdFromSigningKey, parseAllowlist, publicKeyHex
 } from './identity.js'
+export { loadIdentity, resolveAllowlist } from './key-files.js'
 export type { Identity } from './identity.js'
 export { classifyInbound, secureTransport } from './secure-transport.js'
 export type { ClassifiedTransport, SecureTransport, SecureTransportOptions } from './secure-transport.js'

@@ -11,7 +11,7 @@
  * console.log(fingerprint(link.remotePublicKey))
  * ```
  */
-import { KeyObject } from 'node:crypto'
+import { isPrivateKey } from '../crypto/crypto.js'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { DEFAULT_CONNECTION_TIMEOUT } from '../../transforms/core/limits.js'
 import { within } from '../../transforms/core/deadline.js'
@@ -68,8 +68,8 @@ const isKeyBytes = (value: unknown): boolean => value instanceof Uint8Array && v
 /** Each `secureTransport()` option's default and range. */
 export const SECURE_TRANSPORT_OPTIONS = {
   role: required<'initiator' | 'responder'>("'initiator' or 'responder'", value => value === 'initiator' || value === 'responder'),
-  identity: required<KeyPair>('a key pair ({ publicKey: 32 bytes, privateKey: a KeyObject })',
-    value => typeof value === 'object' && value !== null && isKeyBytes((value as KeyPair).publicKey) && (value as KeyPair).privateKey instanceof KeyObject),
+  identity: required<KeyPair>('a key pair ({ publicKey: 32 bytes, privateKey: a private key })',
+    value => typeof value === 'object' && value !== null && isKeyBytes((value as KeyPair).publicKey) && isPrivateKey((value as KeyPair).privateKey)),
   timeout: integer(DEFAULT_CONNECTION_TIMEOUT, 1, { unit: 'ms' }),
   probeTimeout: optionalInteger(1, 'none', { unit: 'ms' }),
   maxMessages: integer(DEFAULT_MAX_NOISE_MESSAGES, 1),

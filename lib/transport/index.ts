@@ -13,7 +13,7 @@
  * const a = new MeshNode({ transport: network, host: 'a' })
  * ```
  */
-export { tcpTransport, socketTransport, DEFAULT_LISTEN_BACKLOG, DEFAULT_READ_HIGH_WATER_MARK } from './tcp.js'
+export { tcpTransport, socketTransport } from './tcp.js'
 export type { TcpOptions } from './tcp.js'
 export { websocketTransport, WEBSOCKET_OPTIONS, MAX_MESSAGE_BYTES } from './websocket.js'
 export type { WebSocketTransportOptions } from './websocket.js'
@@ -21,4 +21,5 @@ export { duplexPair, memoryNetwork } from './memory.js'
 export type { MemoryTransportOptions } from './memory.js'
 export { crashable } from './crashable.js'
 export type { CrashableTransport } from './crashable.js'
+export { DEFAULT_LISTEN_BACKLOG, DEFAULT_READ_HIGH_WATER_MARK } from './transport.js'
 export type { ByteChunk, DialOptions, Transport, TransportFactory, TransportListener } from './transport.js'

@@ -3,18 +3,13 @@
  * socket once `readHighWaterMark` bytes wait unread, so TCP flow control
  * slows a peer whose messages are not consumed; writing waits for `drain`.
  */
+import { once } from 'node:events'
 import net from 'node:net'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { ConnectionClosedError } from '../errors.js'
-import { whenOpen, type ByteChunk, type DialOptions, type Transport, type TransportFactory, type TransportListener } from './transport.js'
+import { DEFAULT_LISTEN_BACKLOG, DEFAULT_READ_HIGH_WATER_MARK, whenOpen, type ByteChunk, type DialOptions, type Transport, type TransportFactory, type TransportListener } from './transport.js'
 import { applyTable, checkArgument, integer, type OptionTable } from '../../transforms/core/option-table.js'
 import { formatAddress } from '../../transforms/core/line-protocol.js'
-
-/** Connections the kernel queues for a TCP listener before they are accepted (Node's own default). */
-export const DEFAULT_LISTEN_BACKLOG = 511
-
-/** Bytes read from a socket and not yet consumed before it is paused. */
-export const DEFAULT_READ_HIGH_WATER_MARK = 256 * 1024
 
 export interface TcpOptions {
   /**
@@ -146,7 +141,8 @@ export function tcpTransport (options: TcpOptions = {}): TransportFactory {
     async dial (host: string, port: number, dialOpts: DialOptions): Promise<Transport> {
       const address = formatAddress(host, port)
       const socket = net.connect({ host, port, allowHalfOpen: true })
-      await whenOpen(socket, 'connect', address, dialOpts, () => { socket.destroy() })
+      // `once` rejects on the socket's 'error' too, and removes its listeners either way.
+      await whenOpen(signal => once(socket, 'connect', { signal }), address, dialOpts, () => { socket.destroy() })
       return socketTransport(socket, opts)
     },
 

@@ -3,11 +3,16 @@
  * nodes. TCP is the default; the in-memory transport passes the same
  * contract tests and lets one process simulate many nodes.
  */
-import { once, type EventEmitter } from 'node:events'
 import { DialError } from '../errors.js'
 import type { ByteChunk } from '../../transforms/core/bytes.js'
 
 export type { ByteChunk }
+
+/** Connections the kernel queues for a TCP listener before they are accepted (Node's own default). */
+export const DEFAULT_LISTEN_BACKLOG = 511
+
+/** Bytes read from a socket and not yet consumed before it is paused. */
+export const DEFAULT_READ_HIGH_WATER_MARK = 256 * 1024
 
 /** One connection's bytes, both directions, as async iterables. */
 export interface Transport {
@@ -49,16 +54,16 @@ export interface TransportFactory {
 }
 
 /**
- * Waits for a connection being dialled to `address` to emit `event` (it is
- * open), within the dial's `timeout` and until its `signal`.
+ * Waits for a connection being dialled to `address` to open, within the
+ * dial's `timeout` and until its `signal`: `opened(signal)` resolves once
+ * it is open, rejects on its error, and stops waiting when `signal` aborts.
  * @throws DialError, its cause the connection's error, the timeout or the abort, once `abandon()` has closed the connection
  */
-export async function whenOpen (connection: EventEmitter, event: string, address: string, opts: DialOptions, abandon: () => void): Promise<void> {
+export async function whenOpen (opened: (signal: AbortSignal) => Promise<unknown>, address: string, opts: DialOptions, abandon: () => void): Promise<void> {
   const timeout = AbortSignal.timeout(opts.timeout)
   const signal = opts.signal === undefined ? timeout : AbortSignal.any([opts.signal, timeout])
   try {
-    // Rejects on the connection's 'error' too, and removes its listeners either way.
-    await once(connection, event, { signal })
+    await opened(signal)
   } catch (err) {
     abandon()
     throw new DialError(address, 1, { cause: err })

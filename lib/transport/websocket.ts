@@ -1,26 +1,20 @@
 /**
- * WebSocket transport (`ws`): the transport contract over WebSocket
- * connections, for peers that can only speak WebSocket. The byte stream
- * travels as binary messages of at most `MAX_MESSAGE_BYTES`; a zero-length
- * binary message ends one direction (WebSocket has no half-close of its
- * own), and the connection closes once both directions have ended. Reading
- * pauses the socket once `readHighWaterMark` bytes wait unread; writing
- * waits while more than `writeHighWaterMark` bytes are buffered.
+ * WebSocket transport in Node (`ws`): dials and listens for
+ * `websocket-connection.ts`'s connections. Reading pauses the socket once
+ * `readHighWaterMark` bytes wait unread; writing waits while more than
+ * `writeHighWaterMark` bytes are buffered. The browser build puts
+ * `websocket.browser.ts` in this file's place.
  */
 import { once } from 'node:events'
-import type { IncomingMessage } from 'node:http'
+import { createServer, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { Uint8ArrayList } from 'uint8arraylist'
 import { WebSocket, WebSocketServer } from 'ws'
-import { ConnectionClosedError } from '../errors.js'
-import { DEFAULT_LISTEN_BACKLOG, DEFAULT_READ_HIGH_WATER_MARK } from './tcp.js'
-import { whenOpen, type ByteChunk, type DialOptions, type Transport, type TransportFactory, type TransportListener } from './transport.js'
+import { DEFAULT_LISTEN_BACKLOG, DEFAULT_READ_HIGH_WATER_MARK, whenOpen, type DialOptions, type Transport, type TransportFactory, type TransportListener } from './transport.js'
+import { MAX_MESSAGE_BYTES, websocketConnection, type Endpoints } from './websocket-connection.js'
 import { applyTable, integer, type OptionTable } from '../../transforms/core/option-table.js'
 import { formatAddress } from '../../transforms/core/line-protocol.js'
-import { forEachPiece } from '../../transforms/core/bytes.js'
 
-/** Largest binary message sent, in bytes: writes are cut into messages of at most this. */
-export const MAX_MESSAGE_BYTES = 64 * 1024
+export { MAX_MESSAGE_BYTES }
 
 export interface WebSocketTransportOptions {
   /** Unread bytes buffered per connection before it is paused. */
@@ -29,97 +23,43 @@ export interface WebSocketTransportOptions {
   writeHighWaterMark?: number
   /** Largest binary message accepted from a peer, in bytes; a larger one closes the connection. */
   maxPayload?: number
+  /**
+   * A listener closes a connection that has not completed its HTTP upgrade
+   * within this many ms (before the mesh's own handshake, which
+   * `connectionTimeout` bounds).
+   */
+  upgradeTimeout?: number
 }
 
 /** Each WebSocket transport option's default and range. */
 export const WEBSOCKET_OPTIONS = {
   readHighWaterMark: integer(DEFAULT_READ_HIGH_WATER_MARK, 1, { unit: 'bytes' }),
   writeHighWaterMark: integer(1024 * 1024, 1, { unit: 'bytes' }),
-  maxPayload: integer(MAX_MESSAGE_BYTES, MAX_MESSAGE_BYTES, { unit: 'bytes' })
+  maxPayload: integer(MAX_MESSAGE_BYTES, MAX_MESSAGE_BYTES, { unit: 'bytes' }),
+  upgradeTimeout: integer(10_000, 1, { unit: 'ms' })
 } satisfies OptionTable<WebSocketTransportOptions>
 
 type Resolved = Required<WebSocketTransportOptions>
 
-const END = new Uint8Array(0)
-
-/** One WebSocket connection as a transport. */
-function websocketConnection (ws: WebSocket, remoteHost: string, remotePort: number, localHost: string, opts: Resolved): Transport {
-  let unread = new Uint8ArrayList()
-  let remoteEnded = false
-  let localEnded = false
-  let gone = false
-  let wake: (() => void) | undefined
-  const closed = new Promise<void>(resolve => { ws.once('close', () => { resolve() }) })
-
-  ws.on('message', (data: Buffer, isBinary: boolean) => {
-    if (!isBinary) {
-      ws.terminate()
-      return
-    }
-    if (data.length === 0) remoteEnded = true
-    else unread.append(data)
-    if (unread.byteLength >= opts.readHighWaterMark) ws.pause()
-    if (remoteEnded && localEnded) ws.close()
-    wake?.()
-  })
-  ws.on('close', () => {
-    gone = true
-    wake?.()
-  })
+/** One `ws` socket as a transport. */
+function wsConnection (ws: WebSocket, endpoints: Endpoints, opts: Resolved): Transport {
+  // `ws` has no drain event: a writer past the mark waits until the last message has gone to the socket.
+  let lastWritten: Promise<void> = Promise.resolve()
+  const connection = websocketConnection({
+    get isOpen () { return ws.readyState === WebSocket.OPEN },
+    get bufferedAmount () { return ws.bufferedAmount },
+    send: message => { lastWritten = new Promise(resolve => { ws.send(message, { binary: true }, () => { resolve() }) }) },
+    drained: async () => { await lastWritten },
+    pause: () => { ws.pause() },
+    resume: () => { ws.resume() },
+    close: () => { ws.close() },
+    terminate: () => { ws.terminate() }
+  }, endpoints, opts)
+  ws.on('message', (data: Buffer, isBinary: boolean) => { connection.received(data, isBinary) })
+  ws.once('close', connection.gone)
   // Errors end the connection; `close` follows and tells the reader and the writer.
   ws.on('error', () => {})
-
-  async function * source (): AsyncGenerator<ByteChunk> {
-    for (;;) {
-      if (unread.byteLength > 0) {
-        const batch = unread
-        unread = new Uint8ArrayList()
-        if (ws.isPaused) ws.resume()
-        yield batch
-      } else if (remoteEnded || gone) {
-        return
-      } else {
-        await new Promise<void>(resolve => { wake = resolve })
-        wake = undefined
-      }
-    }
-  }
-
-  /** Sends a chunk as binary messages; resolves once the last of them is handed to the socket. */
-  function send (chunk: ByteChunk): Promise<void> {
-    if (gone || ws.readyState !== WebSocket.OPEN) throw new ConnectionClosedError('socket closed while writing')
-    let written: Promise<void> = Promise.resolve()
-    forEachPiece(chunk, piece => {
-      for (let at = 0; at < piece.length; at += MAX_MESSAGE_BYTES) {
-        const message = piece.subarray(at, at + MAX_MESSAGE_BYTES)
-        written = new Promise(resolve => { ws.send(message, { binary: true }, () => { resolve() }) })
-      }
-    })
-    return written
-  }
-
-  async function sink (chunks: AsyncIterable<ByteChunk>): Promise<void> {
-    for await (const chunk of chunks) {
-      const written = send(chunk)
-      // `ws` has no drain event: past the mark, wait until this chunk has gone to the socket.
-      if (ws.bufferedAmount > opts.writeHighWaterMark) await Promise.race([written, closed])
-      if (gone) throw new ConnectionClosedError('socket closed while writing')
-    }
-    if (gone || ws.readyState !== WebSocket.OPEN) return
-    localEnded = true
-    ws.send(END, { binary: true })
-    if (remoteEnded) ws.close()
-  }
-
-  return {
-    source: source(),
-    sink,
-    remoteHost,
-    remoteAddress: formatAddress(remoteHost, remotePort),
-    localHost,
-    close: () => { ws.terminate() },
-    closed
-  }
+  return connection.transport
 }
 
 /** Dials and listens over WebSocket (`ws://host:port/`). */
@@ -132,22 +72,29 @@ export function websocketTransport (options: WebSocketTransportOptions = {}): Tr
       const ws = new WebSocket(`ws://${address}/`, { ...wsOptions, handshakeTimeout: dialOpts.timeout })
       let localHost = 'unknown'
       ws.once('upgrade', (response: IncomingMessage) => { localHost = response.socket.localAddress ?? localHost })
-      await whenOpen(ws, 'open', address, dialOpts, () => { ws.terminate() })
-      return websocketConnection(ws, host, port, localHost, opts)
+      await whenOpen(signal => once(ws, 'open', { signal }), address, dialOpts, () => { ws.terminate() })
+      return wsConnection(ws, { remoteHost: host, remotePort: port, localHost }, opts)
     },
 
     async listen (host: string, port: number, onConnection: (transport: Transport) => void): Promise<TransportListener> {
-      const server = new WebSocketServer({ ...wsOptions, host, port, backlog: DEFAULT_LISTEN_BACKLOG })
+      // Node checks request timeouts on an interval: a short one, so that a silent client goes in time.
+      const http = createServer({ requestTimeout: opts.upgradeTimeout, headersTimeout: opts.upgradeTimeout, connectionsCheckingInterval: Math.min(1000, opts.upgradeTimeout) })
+      const server = new WebSocketServer({ ...wsOptions, server: http })
       server.on('connection', (ws: WebSocket, request: IncomingMessage) => {
         const { remoteAddress, remotePort, localAddress } = request.socket
-        onConnection(websocketConnection(ws, remoteAddress ?? 'unknown', remotePort ?? 0, localAddress ?? 'unknown', opts))
+        onConnection(wsConnection(ws, { remoteHost: remoteAddress ?? 'unknown', remotePort: remotePort ?? 0, localHost: localAddress ?? 'unknown' }, opts))
       })
-      await once(server, 'listening')
-      const bound = server.address() as AddressInfo
+      http.listen({ host, port, backlog: DEFAULT_LISTEN_BACKLOG })
+      await once(http, 'listening')
+      const bound = http.address() as AddressInfo
       return {
         host: bound.address,
         port: bound.port,
-        close: () => new Promise<void>(resolve => { server.close(() => { resolve() }) })
+        close: async () => {
+          // The server's own close leaves accepted WebSockets to their owners, as a TCP listener does.
+          await new Promise<void>(resolve => { server.close(() => { resolve() }) })
+          await new Promise<void>(resolve => { http.close(() => { resolve() }) })
+        }
       }
     }
   }

@@ -2,22 +2,19 @@
  * The keys of other nodes, by id, each one checked against the id it is
  * for before it is kept: an id is the hash of an X25519 key, and a signing
  * key maps to exactly one X25519 key, so no node on the way can make
- * another node's id stand for its own key. Signing keys are kept as
- * `KeyObject`s (importing one costs as much as a verification). At most
+ * another node's id stand for its own key. Signing keys are kept imported
+ * (in Node, importing one costs as much as a verification). At most
  * `maxKnownKeys` ids, the one used least recently forgotten first.
  */
-import { createPublicKey, type KeyObject } from 'node:crypto'
+import { ed25519VerificationKey, type VerificationKey } from '../crypto/crypto.js'
 import { linkKeyOfSigningKey, nodeIdFromPublicKey } from '../secure/identity.js'
 
 interface Keys {
   /** Ed25519, raw and imported. */
-  signing?: { raw: Uint8Array, key: KeyObject }
+  signing?: { raw: Uint8Array, key: VerificationKey }
   /** X25519: what messages are sealed to. */
   link?: Uint8Array
 }
-
-// RFC 8410 SubjectPublicKeyInfo of a raw Ed25519 public key.
-const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
 
 export class KeyBook {
   private readonly keys = new Map<string, Keys>()
@@ -32,7 +29,7 @@ export class KeyBook {
    * The verification key of `id`, if `raw` is its signing key.
    * @returns undefined when `raw` is not the signing key of `id` (or no Ed25519 key at all)
    */
-  signingKey (id: string, raw: Uint8Array): KeyObject | undefined {
+  signingKey (id: string, raw: Uint8Array): VerificationKey | undefined {
     const known = this.keys.get(id)
     if (known?.signing !== undefined && Buffer.compare(known.signing.raw, raw) === 0) return this.touch(id, known).signing?.key
     let link: Uint8Array
@@ -42,7 +39,7 @@ export class KeyBook {
       return undefined
     }
     if (nodeIdFromPublicKey(link) !== id) return undefined
-    const key = createPublicKey({ key: Buffer.concat([SPKI_ED25519_PREFIX, raw]), format: 'der', type: 'spki' })
+    const key = ed25519VerificationKey(raw)
     this.store(id, { signing: { raw: Uint8Array.from(raw), key }, link })
     return key
   }

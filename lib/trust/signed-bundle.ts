@@ -17,7 +17,7 @@
  * gateway it is connected to. Hop counts travel outside the bundle: each
  * node on the way changes them.
  */
-import { createHash, sign, verify, type KeyObject } from 'node:crypto'
+import { ed25519Sign, ed25519Verify, sha256, type PrivateKey, type VerificationKey } from '../crypto/crypto.js'
 import { UntrustedMessageError } from '../errors.js'
 import type { Origin } from '../types.js'
 import type { Stamp } from './replay-guard.js'
@@ -65,7 +65,7 @@ export const ENTRY_OVERHEAD = 2 + 4
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
 function digestOf (signed: Uint8Array): Buffer {
-  return createHash('sha256').update(signed).digest()
+  return sha256(signed)
 }
 
 function signedMessage (digest: Uint8Array): Buffer {
@@ -78,7 +78,7 @@ function idOf (digest: Buffer): string {
 }
 
 /** Encodes and signs a bundle. @returns its id and its bytes */
-export function signBundle (bundle: SignedBundle, key: KeyObject): { id: string, bytes: Uint8Array } {
+export function signBundle (bundle: SignedBundle, key: PrivateKey): { id: string, bytes: Uint8Array } {
   const name = Buffer.from(bundle.name, 'utf8')
   let size = BUNDLE_OVERHEAD - SIGNATURE_BYTES + name.length
   const vouched = bundle.entries.map(entry => entry.vouchedFor === undefined ? undefined : { id: Buffer.from(entry.vouchedFor.id, 'utf8'), name: Buffer.from(entry.vouchedFor.name, 'utf8') })
@@ -110,7 +110,7 @@ export function signBundle (bundle: SignedBundle, key: KeyObject): { id: string,
     at += entry.data.byteLength
   }
   const digest = digestOf(out.subarray(0, size))
-  sign(null, signedMessage(digest), key).copy(out, size)
+  out.set(ed25519Sign(key, signedMessage(digest)), size)
   return { id: idOf(digest), bytes: out }
 }
 
@@ -187,6 +187,6 @@ export function readBundle (bytes: Uint8Array): ReceivedBundle {
 }
 
 /** Whether `bundle`'s signature is its author's, made with `key`. */
-export function verifyBundle (bundle: ReceivedBundle, key: KeyObject): boolean {
-  return verify(null, signedMessage(bundle.digest), key, bundle.signature)
+export function verifyBundle (bundle: ReceivedBundle, key: VerificationKey): boolean {
+  return ed25519Verify(key, signedMessage(bundle.digest), bundle.signature)
 }

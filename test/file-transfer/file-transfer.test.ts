@@ -9,6 +9,7 @@ import { after, afterEach, before, describe, it } from 'node:test'
 import { MeshNode } from '../../lib/index.js'
 import { MAX_IGNORED_TRANSFERS, receiveFiles, type FileReceiver, type FileReceiverEvents, type FileReceiverOptions } from '../../lib/file-transfer/receiver.js'
 import { sendFile } from '../../lib/file-transfer/sender.js'
+import { safeFileName } from '../../lib/file-transfer/safe-name.js'
 import { FILE_CHUNK_SIZE, encodeFileChunk, encodeFileEnd, encodeFileStart, fileChunkHeader } from '../../lib/file-transfer/file-protocol.js'
 import { STREAM_PREFIX } from '../../lib/connection/stream-protocol.js'
 import { mapMessages } from '../../transforms/core/link.js'
@@ -107,6 +108,19 @@ describe('file transfer: sendFile and receiveFiles', () => {
     assert.deepEqual(received, [FILE_CHUNK_SIZE, 2 * FILE_CHUNK_SIZE, 3 * FILE_CHUNK_SIZE, data.byteLength])
     assert.deepEqual(await readFile(complete.path), data)
     assert.deepEqual(await listTree(base), ['data.bin', 'downloads', 'downloads/data.bin'])
+  })
+
+  it('sends a Blob (a browser\'s File) under its own name, or the fallback name for a Blob without one', async () => {
+    const { sender, peer, files, downloads } = await pair()
+    const data = randomBytes(2 * FILE_CHUNK_SIZE + 5)
+    const named = new File([data], 'from-a-page.bin')
+    const [result, complete] = await Promise.all([sendFile(sender, named, { to: peer.id }).done, next(files, 'complete')])
+    assert.equal(result.name, 'from-a-page.bin')
+    assert.equal(complete.path, join(downloads, 'from-a-page.bin'))
+    assert.deepEqual(await readFile(complete.path), data)
+    const [unnamed, second] = await Promise.all([sendFile(sender, new Blob([data]), { to: peer.id }).done, next(files, 'complete')])
+    assert.equal(unnamed.name, safeFileName(''))
+    assert.deepEqual(await readFile(second.path), data)
   })
 
   it('sends to every connected peer when no peer is named, and an empty file too', async () => {
@@ -407,7 +421,7 @@ describe('file transfer at its boundary', () => {
     assert.throws(() => receiveFiles(node, {} as FileReceiverOptions), code('ERR_INVALID_OPTION', /`dir` to be a folder path/))
     assert.throws(() => receiveFiles(node, { dir: 'd', maxFileSise: 1 } as FileReceiverOptions), code('ERR_INVALID_OPTION', /did you mean `maxFileSize`/))
     assert.throws(() => receiveFiles({} as MeshNode, { dir: 'd' }), code('ERR_INVALID_ARGUMENT', /`node` to be a MeshNode/))
-    assert.throws(() => sendFile(node, 42 as unknown as string), code('ERR_INVALID_ARGUMENT', /`path`/))
+    assert.throws(() => sendFile(node, 42 as unknown as string), code('ERR_INVALID_ARGUMENT', /`file` to be a file path or a Blob/))
     assert.throws(() => sendFile(node, 'f', { to: 7 } as never), code('ERR_INVALID_OPTION', /`to`/))
   })
 })

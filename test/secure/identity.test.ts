@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import {
   fingerprint, generateIdentity, identityFromKeyObject, linkKeyOfSigningKey, loadIdentity, nodeIdFromPublicKey, nodeIdFromSigningKey, parseAllowlist, publicKeyHex, resolveAllowlist
-} from '../../lib/secure/identity.js'
+} from '../../lib/secure/index.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'meshline-identity-'))
 after(() => { rmSync(dir, { recursive: true, force: true }) })

@@ -7,7 +7,7 @@ import { classifyInbound, secureTransport, type SecureTransport } from '../../li
 import { collect, rawEnd, type RawEnd } from '../../harness/streams.js'
 import { duplexPair } from '../../lib/transport/index.js'
 import { encryptStream } from '../../lib/secure/noise-framing.js'
-import { loadIdentity } from '../../lib/secure/identity.js'
+import { loadIdentity } from '../../lib/secure/key-files.js'
 
 async function securePair (opts: { maxMessages?: number } = {}): Promise<[SecureTransport, SecureTransport]> {
   const [a, b] = duplexPair()

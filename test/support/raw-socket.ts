@@ -2,14 +2,62 @@
  * One end of a TCP connection driven by hand, for hostile-input and
  * wire-compatibility tests: writes whatever it is told, reads back exact
  * lines (with their `\n`) and byte counts, and reports when the other side
- * closes.
+ * closes. `connectWebSocket()` drives a WebSocket listener the same way,
+ * its bytes in binary messages as meshline's WebSocket transport frames
+ * them.
  */
 import assert from 'node:assert/strict'
+import { EventEmitter, once } from 'node:events'
+import type { IncomingMessage } from 'node:http'
 import net from 'node:net'
+import { WebSocket } from 'ws'
 import { within } from '../../harness/async.js'
 import { HOST } from '../../harness/loopback.js'
+import { MAX_MESSAGE_BYTES } from '../../lib/transport/websocket.js'
 
-export class RawSocket {
+/** What RawSocket needs of a connection. */
+export interface ByteSocket {
+  readonly localPort?: number | undefined
+  readonly destroyed: boolean
+  on: (event: 'data' | 'end' | 'close' | 'error', listener: (chunk: Buffer) => void) => unknown
+  once: (event: 'close', listener: () => void) => unknown
+  write: (data: string | Uint8Array, callback: () => void) => unknown
+  /** Ends this direction, keeping the other open. */
+  end: () => unknown
+  destroy: () => unknown
+}
+
+/** A `ws` client as a ByteSocket: binary messages carry the bytes, a zero-length one ends a direction. */
+class WebSocketBytes extends EventEmitter implements ByteSocket {
+  destroyed = false
+  constructor (private readonly ws: WebSocket, readonly localPort: number | undefined) {
+    super()
+    ws.on('message', (data: Buffer) => { this.emit(data.length === 0 ? 'end' : 'data', data) })
+    ws.on('close', () => { this.destroyed = true; this.emit('close') })
+    ws.on('error', error => { this.emit('error', error) })
+  }
+
+  /** Cut into messages of at most MAX_MESSAGE_BYTES, as the transport cuts its writes (a larger one is refused by the WebSocket layer). */
+  write (data: string | Uint8Array, callback: () => void): void {
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data
+    // An empty message would end this direction: nothing to send.
+    if (bytes.length === 0) callback()
+    for (let at = 0; at < bytes.length; at += MAX_MESSAGE_BYTES) {
+      const last = at + MAX_MESSAGE_BYTES >= bytes.length
+      this.ws.send(bytes.subarray(at, at + MAX_MESSAGE_BYTES), { binary: true }, last ? () => { callback() } : undefined)
+    }
+  }
+
+  end (): void {
+    this.ws.send(new Uint8Array(0), { binary: true })
+  }
+
+  destroy (): void {
+    this.ws.terminate()
+  }
+}
+
+export class RawSocket<S extends ByteSocket = net.Socket> {
   private unread = Buffer.alloc(0)
   private ended = false
   private wake: (() => void) | undefined
@@ -17,7 +65,7 @@ export class RawSocket {
   /** When the other side closed the connection (ms since epoch), once it has. */
   closedAt: number | undefined
 
-  constructor (readonly socket: net.Socket) {
+  constructor (readonly socket: S) {
     socket.on('data', (chunk: Buffer) => {
       // Concatenation is fine in a test helper; beyond 1 MiB unread (a hostile peer's flood answered at length), the rest is dropped.
       if (this.unread.length < 1 << 20) this.unread = Buffer.concat([this.unread, chunk])
@@ -33,6 +81,16 @@ export class RawSocket {
     // A reset from the node is how some offences end: it shows up as `closed`.
     socket.on('error', () => {})
     this.closed = new Promise(resolve => { socket.once('close', () => { resolve() }) })
+  }
+
+  /** A WebSocket to `ws://127.0.0.1:port/`, once its upgrade is done. */
+  static async connectWebSocket (port: number, ms = 5000): Promise<RawSocket<ByteSocket>> {
+    const ws = new WebSocket(`ws://${HOST}:${port}/`, { perMessageDeflate: false })
+    let localPort: number | undefined
+    ws.once('upgrade', (response: IncomingMessage) => { localPort = response.socket.localPort })
+    // Rejects on an error before the upgrade.
+    await within(once(ws, 'open'), 'WebSocket open', ms)
+    return new RawSocket<ByteSocket>(new WebSocketBytes(ws, localPort))
   }
 
   static async connect (port: number, ms = 5000): Promise<RawSocket> {

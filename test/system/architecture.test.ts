@@ -40,23 +40,25 @@ describe('architecture', () => {
     assert.match(layerViolations(broken)[0] as string, /transforms\/core\/errors\.ts .* imports lib\/errors\.ts .* a layer above it/)
   })
 
-  it('exports each public entry from a source entry of its own layer: meshline, /transports, /secure, /metrics, /file-transfer, /transforms', () => {
-    const pkg = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { exports: Record<string, { import: string }> }
-    const sources = Object.entries(pkg.exports).map(([name, target]) => [name, target.import.replace(/^\.\/dist\//, '').replace(/\.js$/, '.ts')])
+  it('exports each public entry from a source entry of its own layer: meshline, /transports, /secure, /metrics, /file-transfer, /transforms, /browser', () => {
+    const pkg = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { exports: Record<string, { types: string }> }
+    // The types name the source entry; the browser build's bundle is made from its source entry too.
+    const sources = Object.entries(pkg.exports).map(([name, target]) => [name, target.types.replace(/^\.\/dist\//, '').replace(/\.d\.ts$/, '.ts')])
     assert.deepEqual(sources, [
       ['.', 'lib/index.ts'],
       ['./transports', 'lib/transport/index.ts'],
       ['./secure', 'lib/secure/index.ts'],
       ['./metrics', 'lib/metrics/index.ts'],
       ['./file-transfer', 'lib/file-transfer/index.ts'],
-      ['./transforms', 'transforms/index.ts']
+      ['./transforms', 'transforms/index.ts'],
+      ['./browser', 'lib/browser.ts']
     ])
     for (const [, source] of sources) assert.ok(graph.has(source as string), `${source as string} exists`)
   })
 
-  it('keeps test/ laid out like the source: one folder per source folder, besides support, fixtures and system', () => {
+  it('keeps test/ laid out like the source: one folder per source folder (of lib/, or web/), besides support, fixtures and system', () => {
     const folders = readdirSync(`${ROOT}test`, { withFileTypes: true }).filter(entry => entry.isDirectory()).map(entry => entry.name)
-    const unmatched = folders.filter(name => !['support', 'fixtures', 'system', 'transforms'].includes(name) && !existsSync(`${ROOT}lib/${name}`))
+    const unmatched = folders.filter(name => !['support', 'fixtures', 'system', 'transforms', 'web'].includes(name) && !existsSync(`${ROOT}lib/${name}`))
     assert.deepEqual(unmatched, [])
   })
 })

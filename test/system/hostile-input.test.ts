@@ -20,7 +20,7 @@ import { LiveHarness } from '../support/live.js'
 import { MiB, formatMiB, liveBytes, seededBytes } from '../../harness/memory.js'
 import { causeCodes, newId, nextEvent } from '../support/mesh.js'
 import { HOST, portOf } from '../../harness/loopback.js'
-import { RawSocket } from '../support/raw-socket.js'
+import { RawSocket, type ByteSocket } from '../support/raw-socket.js'
 import type { PeerInfo } from '../../lib/types.js'
 import type { ProtocolStream } from '../../lib/connection/protocol-stream.js'
 import { BASE_WINDOW, EARLY_MAX_FRAME, ResetCode, STREAM_PREFIX, decodeStreamFrame, encodeStreamFrame, type StreamFrame } from '../../lib/connection/stream-protocol.js'
@@ -38,7 +38,7 @@ interface Offence {
   name: string
   /** Complete a valid handshake first, as a connected peer would. */
   handshake: boolean
-  send: (raw: RawSocket, target: MeshNode) => Promise<void>
+  send: (raw: RawSocket<ByteSocket>, target: MeshNode) => Promise<void>
   /** The `code` of the reported error. */
   code: string
   /** Whether the node closes the connection for it. @default true */
@@ -48,10 +48,10 @@ interface Offence {
 }
 
 /** An offence that is one write of `data`. */
-const writes = (data: string | Uint8Array) => async (raw: RawSocket): Promise<void> => { await raw.write(data) }
+const writes = (data: string | Uint8Array) => async (raw: RawSocket<ByteSocket>): Promise<void> => { await raw.write(data) }
 
 /** Writes `line` one byte every `interval` ms until the socket closes. */
-async function trickle (raw: RawSocket, line: string, interval: number): Promise<void> {
+async function trickle (raw: RawSocket<ByteSocket>, line: string, interval: number): Promise<void> {
   for (const byte of Buffer.from(line)) {
     if (raw.isClosed) return
     await raw.write(Buffer.from([byte]))
@@ -181,175 +181,183 @@ const OFFENCES: Offence[] = [
   }
 ]
 
-describe('hostile input on a live node', () => {
-  const nodes = new LiveHarness()
-  let target: MeshNode
-  let good: MeshNode
-  let goodSince: PeerInfo
-  const received: string[] = []
-  let sequence = 0
-  let baseline = 0
+// The same offences over the WebSocket listener (`wsPort`), in binary messages: the transport must not change what the node refuses.
+for (const over of ['TCP', 'WebSocket'] as const) {
+  describe(`hostile input on a live node, over ${over}`, () => {
+    const nodes = new LiveHarness()
+    let target: MeshNode
+    let good: MeshNode
+    let goodSince: PeerInfo
+    const received: string[] = []
+    let sequence = 0
+    let baseline = 0
 
-  before(async () => {
-    target = await nodes.node({
-      maxLineLength: MAX_LINE_LENGTH,
-      maxBytesPerMessage: MAX_BYTES_PER_MESSAGE,
-      connectionTimeout: CONNECTION_TIMEOUT
+    before(async () => {
+      target = await nodes.node({
+        maxLineLength: MAX_LINE_LENGTH,
+        maxBytesPerMessage: MAX_BYTES_PER_MESSAGE,
+        connectionTimeout: CONNECTION_TIMEOUT,
+        ...(over === 'WebSocket' ? { wsPort: 0 } : {})
+      })
+      good = await nodes.node({ name: 'good' })
+      good.on('chat', ({ peer, text }) => { if (peer.id === target.id) received.push(text) })
+      await good.connect(target.address)
+      await waitFor(() => target.peers().some(p => p.id === good.id), 'the good peer on the target')
+      goodSince = target.peers().find(p => p.id === good.id) as PeerInfo
+      baseline = liveBytes()
     })
-    good = await nodes.node({ name: 'good' })
-    good.on('chat', ({ peer, text }) => { if (peer.id === target.id) received.push(text) })
-    await good.connect(target.address)
-    await waitFor(() => target.peers().some(p => p.id === good.id), 'the good peer on the target')
-    goodSince = target.peers().find(p => p.id === good.id) as PeerInfo
-    baseline = liveBytes()
-  })
-  after(async () => { await nodes.close() })
+    after(async () => { await nodes.close() })
 
-  /** The target still serves the good peer on the very same connection, which got every message so far, in order. */
-  async function assertServing (): Promise<void> {
-    const text = `sequence ${++sequence}`
-    const result = await within(target.broadcast(text), 'broadcast', 2000)
-    assert.ok(result.queued.includes(good.id), 'broadcast queued for the good peer')
-    await waitFor(() => received.length >= sequence, `the good peer to receive ${text}`, 2000)
-    assert.deepEqual(received, Array.from({ length: sequence }, (_, i) => `sequence ${i + 1}`))
-    const now = target.peers().find(p => p.id === good.id)
-    assert.equal(now?.connectedAt, goodSince.connectedAt, 'the good peer kept its connection')
-  }
+    async function connectRaw (): Promise<RawSocket<ByteSocket>> {
+      return over === 'TCP' ? await RawSocket.connect(portOf(target.address)) : await RawSocket.connectWebSocket(portOf(target.webSocketAddress as string))
+    }
 
-  /** Each raw peer announces an address of its own (where nothing listens), as distinct peers do. */
-  let listenPorts = 0
-  async function handshake (raw: RawSocket, id: string): Promise<void> {
-    const connected = nextEvent(target, 'peer:connect', ({ peer }) => peer.id === id)
-    await raw.write(`${id}:hostile\nLISTEN:127.0.0.2:${++listenPorts}\n`)
-    assert.equal(await raw.readLine(), `${target.id}:${target.name}\n`)
-    await connected
-  }
+    /** The target still serves the good peer on the very same connection, which got every message so far, in order. */
+    async function assertServing (): Promise<void> {
+      const text = `sequence ${++sequence}`
+      const result = await within(target.broadcast(text), 'broadcast', 2000)
+      assert.ok(result.queued.includes(good.id), 'broadcast queued for the good peer')
+      await waitFor(() => received.length >= sequence, `the good peer to receive ${text}`, 2000)
+      assert.deepEqual(received, Array.from({ length: sequence }, (_, i) => `sequence ${i + 1}`))
+      const now = target.peers().find(p => p.id === good.id)
+      assert.equal(now?.connectedAt, goodSince.connectedAt, 'the good peer kept its connection')
+    }
 
-  for (const offence of OFFENCES) {
-    it(`${offence.name}: reports ${offence.code}, ${offence.closes === false ? 'ignores the bad part' : 'closes only that connection'}`, async () => {
-      const raw = await RawSocket.connect(portOf(target.address))
+    /** Each raw peer announces an address of its own (where nothing listens), as distinct peers do. */
+    let listenPorts = 0
+    async function handshake (raw: RawSocket<ByteSocket>, id: string): Promise<void> {
+      const connected = nextEvent(target, 'peer:connect', ({ peer }) => peer.id === id)
+      await raw.write(`${id}:hostile\nLISTEN:127.0.0.2:${++listenPorts}\n`)
+      assert.equal(await raw.readLine(), `${target.id}:${target.name}\n`)
+      await connected
+    }
+
+    for (const offence of OFFENCES) {
+      it(`${offence.name}: reports ${offence.code}, ${offence.closes === false ? 'ignores the bad part' : 'closes only that connection'}`, async () => {
+        const raw = await connectRaw()
+        try {
+          const id = newId()
+          if (offence.handshake) await handshake(raw, id)
+          const reported = nextEvent(target, 'connection:error', ({ remoteAddress }) => remoteAddress === raw.address, 5000)
+          await offence.send(raw, target)
+          const [{ error, closed, peer }] = await reported
+          assert.equal(causeCodes(error)[0], offence.code, `reported ${causeCodes(error)[0]}: ${error.message}`)
+          if (offence.handshake) assert.equal(peer?.id, id)
+          offence.check?.(target, error)
+          if (offence.closes === false) {
+            assert.equal(closed, false)
+            assert.ok(target.peers().some(p => p.id === id), 'the peer stays connected')
+            raw.destroy()
+            await waitFor(() => !target.peers().some(p => p.id === id), 'the hostile peer to be gone')
+          } else {
+            assert.equal(closed, true)
+            await raw.waitClosed()
+            assert.equal(target.peers().some(p => p.id === id), false)
+          }
+          await assertServing()
+          await waitFor(() => target.stats().connections === 1, 'only the good connection left', 3000)
+          assert.equal(target.stats().pendingHandshakes, 0)
+        } finally {
+          raw.destroy()
+        }
+        const live = liveBytes()
+        assert.ok(live < baseline + MEMORY_SLACK, `live memory ${formatMiB(live)} against ${formatMiB(baseline)} before the offences`)
+      })
+    }
+
+    it('handshake: silence (slowloris) is closed at connectionTimeout with ERR_HANDSHAKE_TIMEOUT', async () => {
+      const raw = await connectRaw()
+      const opened = Date.now()
+      const [{ error, closed }] = await nextEvent(target, 'connection:error', ({ remoteAddress }) => remoteAddress === raw.address, 3000)
+      assert.equal(causeCodes(error)[0], 'ERR_HANDSHAKE_TIMEOUT')
+      assert.equal(closed, true)
+      await raw.waitClosed()
+      const elapsed = (raw.closedAt as number) - opened
+      assert.ok(elapsed >= CONNECTION_TIMEOUT - 50 && elapsed < CONNECTION_TIMEOUT + 1000, `closed after ${elapsed} ms`)
+      await assertServing()
+    })
+
+    it('handshake: a hello sent one byte at a time is closed at connectionTimeout: the timeout bounds the whole handshake', async () => {
+      const raw = await connectRaw()
+      const opened = Date.now()
+      const reported = nextEvent(target, 'connection:error', ({ remoteAddress }) => remoteAddress === raw.address, 3000)
+      // 60 bytes at 50 ms: 3 s, long after connectionTimeout, every byte well within it of the one before.
+      const trickling = trickle(raw, `${newId()}:slow-but-steady\nLISTEN:${HOST}:1\n`, 50)
+      const [{ error }] = await reported
+      assert.equal(causeCodes(error)[0], 'ERR_HANDSHAKE_TIMEOUT')
+      await raw.waitClosed()
+      const elapsed = (raw.closedAt as number) - opened
+      assert.ok(elapsed >= CONNECTION_TIMEOUT - 50 && elapsed < CONNECTION_TIMEOUT + 1000, `closed after ${elapsed} ms`)
+      await trickling
+      await assertServing()
+    })
+
+    it('streams: opening past maxStreamsPerPeer and overrunning a window cost only those streams, never the link', async () => {
+      const raw = await connectRaw()
+      const held: ProtocolStream[] = []
+      const off = target.handleStream('/hostile/1', ({ stream }) => { held.push(stream) })
+      try {
+        await handshake(raw, newId())
+        const limit = target.options.maxStreamsPerPeer
+        const opens = Array.from({ length: limit + 3 }, (_, i) => bytesFrame(encodeStreamFrame({ type: 'open', id: 2 * i + 1, window: BASE_WINDOW, maxFrame: EARLY_MAX_FRAME, protocol: '/hostile/1' })))
+        await raw.write(Buffer.concat(opens))
+        /** The next stream frame the node sends back (its `PEERS:` answer to the hello is skipped). */
+        const nextFrame = async (): Promise<StreamFrame> => {
+          const header = await raw.readLineMatching(line => line.startsWith('BYTES:'))
+          const length = Number(header.slice('BYTES:'.length, -1))
+          return decodeStreamFrame(new Uint8ArrayList(await raw.readBytes(length)))
+        }
+        const answers: StreamFrame[] = []
+        while (answers.length < limit + 3) answers.push(await nextFrame())
+        assert.equal(answers.filter(f => f.type === 'accept').length, limit)
+        const refused = answers.filter(f => f.type === 'refuse')
+        assert.equal(refused.length, 3)
+        assert.ok(refused.every(f => f.type === 'refuse' && f.code === ResetCode.tooManyStreams))
+        assert.equal(held.length, limit)
+        // One stream overrun: the node grants streamWindow, the peer sends more in one frame.
+        const overrun = new Uint8ArrayList(new Uint8Array(target.options.streamWindow + 1))
+        await raw.write(bytesFrame(encodeStreamFrame({ type: 'data', id: 1, data: overrun })))
+        const reset = await nextFrame()
+        assert.deepEqual({ type: reset.type, id: reset.id }, { type: 'reset', id: 1 })
+        assert.equal(reset.type === 'reset' && reset.code, ResetCode.windowExceeded)
+        await assert.rejects(held[0]?.source.next() as Promise<unknown>, (err: Error & { reason?: string }) => err.reason === 'window-exceeded')
+        // The other streams and the link are fine.
+        await raw.write(bytesFrame(encodeStreamFrame({ type: 'data', id: 3, data: new Uint8ArrayList(Buffer.from('still here')) })))
+        const next = await held[1]?.source.next()
+        assert.equal(Buffer.from(next?.value?.subarray() ?? []).toString(), 'still here')
+        assert.equal(target.stats().streams, limit - 1)
+        await assertServing()
+      } finally {
+        off()
+        raw.destroy()
+      }
+      await waitFor(() => target.stats().streams === 0, 'the hostile peer\'s streams to end with its connection')
+    })
+
+    it('PEERS: the node\'s own addresses are never stored nor dialled', async () => {
+      const raw = await connectRaw()
       try {
         const id = newId()
-        if (offence.handshake) await handshake(raw, id)
-        const reported = nextEvent(target, 'connection:error', ({ remoteAddress }) => remoteAddress === raw.address, 5000)
-        await offence.send(raw, target)
-        const [{ error, closed, peer }] = await reported
-        assert.equal(causeCodes(error)[0], offence.code, `reported ${causeCodes(error)[0]}: ${error.message}`)
-        if (offence.handshake) assert.equal(peer?.id, id)
-        offence.check?.(target, error)
-        if (offence.closes === false) {
-          assert.equal(closed, false)
-          assert.ok(target.peers().some(p => p.id === id), 'the peer stays connected')
-          raw.destroy()
-          await waitFor(() => !target.peers().some(p => p.id === id), 'the hostile peer to be gone')
-        } else {
-          assert.equal(closed, true)
-          await raw.waitClosed()
-          assert.equal(target.peers().some(p => p.id === id), false)
-        }
+        await handshake(raw, id)
+        const port = portOf(target.address)
+        let dialledSelf = false
+        const onDialFailed = ({ address }: { address: string }): void => { if (portOf(address) === port) dialledSelf = true }
+        target.on('dial:failed', onDialFailed)
+        const discovered = nextEvent(target, 'peers:discovered', ({ from }) => from?.id === id, 2000)
+        await raw.write(`PEERS:${target.address},localhost:${port},LOCALHOST:${port},127.0.0.1:2\n`)
+        const [{ addresses }] = await discovered
+        assert.deepEqual(addresses, ['127.0.0.1:2'])
+        await sleep(100)
+        target.off('dial:failed', onDialFailed)
+        assert.equal(dialledSelf, false)
+        assert.equal(target.knownPeers().some(k => portOf(k.address) === port), false)
         await assertServing()
-        await waitFor(() => target.stats().connections === 1, 'only the good connection left', 3000)
-        assert.equal(target.stats().pendingHandshakes, 0)
       } finally {
         raw.destroy()
       }
-      const live = liveBytes()
-      assert.ok(live < baseline + MEMORY_SLACK, `live memory ${formatMiB(live)} against ${formatMiB(baseline)} before the offences`)
     })
-  }
-
-  it('handshake: silence (slowloris) is closed at connectionTimeout with ERR_HANDSHAKE_TIMEOUT', async () => {
-    const raw = await RawSocket.connect(portOf(target.address))
-    const opened = Date.now()
-    const [{ error, closed }] = await nextEvent(target, 'connection:error', ({ remoteAddress }) => remoteAddress === raw.address, 3000)
-    assert.equal(causeCodes(error)[0], 'ERR_HANDSHAKE_TIMEOUT')
-    assert.equal(closed, true)
-    await raw.waitClosed()
-    const elapsed = (raw.closedAt as number) - opened
-    assert.ok(elapsed >= CONNECTION_TIMEOUT - 50 && elapsed < CONNECTION_TIMEOUT + 1000, `closed after ${elapsed} ms`)
-    await assertServing()
   })
-
-  it('handshake: a hello sent one byte at a time is closed at connectionTimeout: the timeout bounds the whole handshake', async () => {
-    const raw = await RawSocket.connect(portOf(target.address))
-    const opened = Date.now()
-    const reported = nextEvent(target, 'connection:error', ({ remoteAddress }) => remoteAddress === raw.address, 3000)
-    // 60 bytes at 50 ms: 3 s, long after connectionTimeout, every byte well within it of the one before.
-    const trickling = trickle(raw, `${newId()}:slow-but-steady\nLISTEN:${HOST}:1\n`, 50)
-    const [{ error }] = await reported
-    assert.equal(causeCodes(error)[0], 'ERR_HANDSHAKE_TIMEOUT')
-    await raw.waitClosed()
-    const elapsed = (raw.closedAt as number) - opened
-    assert.ok(elapsed >= CONNECTION_TIMEOUT - 50 && elapsed < CONNECTION_TIMEOUT + 1000, `closed after ${elapsed} ms`)
-    await trickling
-    await assertServing()
-  })
-
-  it('streams: opening past maxStreamsPerPeer and overrunning a window cost only those streams, never the link', async () => {
-    const raw = await RawSocket.connect(portOf(target.address))
-    const held: ProtocolStream[] = []
-    const off = target.handleStream('/hostile/1', ({ stream }) => { held.push(stream) })
-    try {
-      await handshake(raw, newId())
-      const limit = target.options.maxStreamsPerPeer
-      const opens = Array.from({ length: limit + 3 }, (_, i) => bytesFrame(encodeStreamFrame({ type: 'open', id: 2 * i + 1, window: BASE_WINDOW, maxFrame: EARLY_MAX_FRAME, protocol: '/hostile/1' })))
-      await raw.write(Buffer.concat(opens))
-      /** The next stream frame the node sends back (its `PEERS:` answer to the hello is skipped). */
-      const nextFrame = async (): Promise<StreamFrame> => {
-        const header = await raw.readLineMatching(line => line.startsWith('BYTES:'))
-        const length = Number(header.slice('BYTES:'.length, -1))
-        return decodeStreamFrame(new Uint8ArrayList(await raw.readBytes(length)))
-      }
-      const answers: StreamFrame[] = []
-      while (answers.length < limit + 3) answers.push(await nextFrame())
-      assert.equal(answers.filter(f => f.type === 'accept').length, limit)
-      const refused = answers.filter(f => f.type === 'refuse')
-      assert.equal(refused.length, 3)
-      assert.ok(refused.every(f => f.type === 'refuse' && f.code === ResetCode.tooManyStreams))
-      assert.equal(held.length, limit)
-      // One stream overrun: the node grants streamWindow, the peer sends more in one frame.
-      const overrun = new Uint8ArrayList(new Uint8Array(target.options.streamWindow + 1))
-      await raw.write(bytesFrame(encodeStreamFrame({ type: 'data', id: 1, data: overrun })))
-      const reset = await nextFrame()
-      assert.deepEqual({ type: reset.type, id: reset.id }, { type: 'reset', id: 1 })
-      assert.equal(reset.type === 'reset' && reset.code, ResetCode.windowExceeded)
-      await assert.rejects(held[0]?.source.next() as Promise<unknown>, (err: Error & { reason?: string }) => err.reason === 'window-exceeded')
-      // The other streams and the link are fine.
-      await raw.write(bytesFrame(encodeStreamFrame({ type: 'data', id: 3, data: new Uint8ArrayList(Buffer.from('still here')) })))
-      const next = await held[1]?.source.next()
-      assert.equal(Buffer.from(next?.value?.subarray() ?? []).toString(), 'still here')
-      assert.equal(target.stats().streams, limit - 1)
-      await assertServing()
-    } finally {
-      off()
-      raw.destroy()
-    }
-    await waitFor(() => target.stats().streams === 0, 'the hostile peer\'s streams to end with its connection')
-  })
-
-  it('PEERS: the node\'s own addresses are never stored nor dialled', async () => {
-    const raw = await RawSocket.connect(portOf(target.address))
-    try {
-      const id = newId()
-      await handshake(raw, id)
-      const port = portOf(target.address)
-      let dialledSelf = false
-      const onDialFailed = ({ address }: { address: string }): void => { if (portOf(address) === port) dialledSelf = true }
-      target.on('dial:failed', onDialFailed)
-      const discovered = nextEvent(target, 'peers:discovered', ({ from }) => from?.id === id, 2000)
-      await raw.write(`PEERS:${target.address},localhost:${port},LOCALHOST:${port},127.0.0.1:2\n`)
-      const [{ addresses }] = await discovered
-      assert.deepEqual(addresses, ['127.0.0.1:2'])
-      await sleep(100)
-      target.off('dial:failed', onDialFailed)
-      assert.equal(dialledSelf, false)
-      assert.equal(target.knownPeers().some(k => portOf(k.address) === port), false)
-      await assertServing()
-    } finally {
-      raw.destroy()
-    }
-  })
-})
+}
 
 describe('connection flood', () => {
   it('refuses the excess of 5,000 simultaneous sockets at once and stays responsive to its peers', async () => {

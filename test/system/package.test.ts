@@ -43,7 +43,7 @@ describe('the package', () => {
     const [{ filename, name, files }] = JSON.parse(packed) as [{ filename: string, name: string, files: Array<{ path: string }> }]
     assert.equal(name, 'meshline-p2p')
     const paths = files.map(file => file.path)
-    for (const entry of ['dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lib/transport/index.js', 'dist/lib/metrics/index.js', 'dist/transforms/index.d.ts', 'dist/lib/cli/main.js']) {
+    for (const entry of ['dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lib/transport/index.js', 'dist/lib/metrics/index.js', 'dist/transforms/index.d.ts', 'dist/lib/cli/main.js', 'dist/lib/browser.d.ts', 'dist/browser/meshline.js', 'dist/browser/chat.js', 'dist/browser/index.html']) {
       assert.ok(paths.includes(entry), `the tarball holds ${entry}`)
     }
     assert.ok(!paths.some(path => path.startsWith('test/') || path.startsWith('harness/') || (path.endsWith('.ts') && !path.endsWith('.d.ts'))), 'no tests and no sources but type declarations')

@@ -9,7 +9,8 @@ import { describe, it } from 'node:test'
 import { WebSocket } from 'ws'
 import { MeshNode } from '../../lib/index.js'
 import { MAX_MESSAGE_BYTES, websocketTransport } from '../../lib/transport/websocket.js'
-import { within } from '../../harness/async.js'
+import { waitFor, within } from '../../harness/async.js'
+import { RawSocket } from '../support/raw-socket.js'
 import { fileNodes, nextEvent, QUIET } from '../support/mesh.js'
 
 const { startNode, stopNodes } = fileNodes({ ...QUIET, transport: websocketTransport() })
@@ -45,5 +46,64 @@ describe('WebSocket transport', () => {
     assert.equal((await other.connect(node.address)).id, node.id)
     await stopNodes(node)
     await other.stop()
+  })
+
+  it('listens on TCP and WebSocket at once (wsPort): a TCP peer and a WebSocket peer meet through it', async () => {
+    const hub = new MeshNode({ ...QUIET, host: '127.0.0.1', wsPort: 0 })
+    const overTcp = new MeshNode({ ...QUIET, host: '127.0.0.1' })
+    const overWs = new MeshNode({ ...QUIET, host: '127.0.0.1', transport: websocketTransport() })
+    try {
+      await Promise.all([hub, overTcp, overWs].map(async node => await node.start()))
+      const wsAddress = hub.webSocketAddress as string
+      assert.match(wsAddress, /^127\.0\.0\.1:\d+$/)
+      assert.notEqual(wsAddress, hub.address)
+      assert.equal(overTcp.webSocketAddress, undefined)
+      await overTcp.connect(hub.address)
+      await overWs.connect(wsAddress)
+      const heard: string[] = []
+      hub.on('chat', ({ peer, text }) => { heard.push(`${peer.id}: ${text}`) })
+      await overTcp.send(hub.id, 'over TCP')
+      await overWs.send(hub.id, 'over a WebSocket')
+      await waitFor(() => heard.length === 2, 'both chats at the hub')
+      assert.deepEqual(heard.sort(), [`${overTcp.id}: over TCP`, `${overWs.id}: over a WebSocket`].sort())
+    } finally {
+      await Promise.all([hub, overTcp, overWs].map(async node => await node.stop()))
+    }
+  })
+
+  it('a node that does not listen (listen: false) dials, announces a .invalid address, and is never passed on', async () => {
+    const hub = new MeshNode({ ...QUIET, host: '127.0.0.1', wsPort: 0 })
+    const dialOnly = new MeshNode({ ...QUIET, transport: websocketTransport(), listen: false })
+    const other = new MeshNode({ ...QUIET, host: '127.0.0.1' })
+    try {
+      await Promise.all([hub, dialOnly, other].map(async node => await node.start()))
+      assert.match(dialOnly.address, /^[0-9a-f]{16}\.invalid:1$/)
+      await dialOnly.connect(hub.webSocketAddress as string)
+      const seen = hub.peers().find(peer => peer.id === dialOnly.id)
+      assert.equal(seen?.address, dialOnly.address)
+      await other.connect(hub.address)
+      const raw = await RawSocket.connect(Number(hub.address.split(':')[1]))
+      await raw.write(`raw:raw\nLISTEN:127.0.0.1:1\nREQUEST_PEERS\n`)
+      const peers = await raw.readLineMatching(line => line.startsWith('PEERS:'))
+      raw.socket.destroy()
+      assert.ok(peers.includes(other.address), peers)
+      assert.ok(!peers.includes('.invalid'), `passed on: ${peers}`)
+    } finally {
+      await Promise.all([hub, dialOnly, other].map(async node => await node.stop()))
+    }
+  })
+
+  it('closes a connection that never completes its HTTP upgrade, within connectionTimeout', async () => {
+    const node = new MeshNode({ ...QUIET, host: '127.0.0.1', wsPort: 0, connectionTimeout: 300 })
+    await node.start()
+    try {
+      const silent = await RawSocket.connect(Number((node.webSocketAddress as string).split(':')[1]))
+      await silent.write('GET / HTTP/1.1\r\nHost: x\r\n')
+      const started = Date.now()
+      await silent.waitClosed(3000)
+      assert.ok(Date.now() - started < 2000, `closed after ${Date.now() - started} ms`)
+    } finally {
+      await node.stop()
+    }
   })
 })

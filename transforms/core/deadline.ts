@@ -62,3 +62,13 @@ export async function raceSignal<T> (promise: Promise<T>, signal: AbortSignal): 
     signal.removeEventListener('abort', onAbort)
   }
 }
+
+/** Resolves after `ms`, or rejects with the signal's reason as soon as `signal` aborts; the timer goes with the wait. */
+export async function sleep (ms: number, signal: AbortSignal): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  try {
+    await raceSignal(new Promise<void>(resolve => { timer = setTimeout(resolve, ms) }), signal)
+  } finally {
+    clearTimeout(timer)
+  }
+}

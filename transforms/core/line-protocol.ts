@@ -229,6 +229,24 @@ export function formatAddress (host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
 }
 
+/**
+ * Where a node that cannot listen (a browser page) says it listens: a
+ * name under `.invalid`, which never resolves (RFC 6761), so a peer that
+ * tries it fails at once, and meshline peers neither pass it on nor dial
+ * it. The label tells two such nodes apart.
+ */
+export function dialOnlyAddress (label: string): string {
+  return formatAddress(`${label}${DIAL_ONLY_SUFFIX}`, 1)
+}
+
+const DIAL_ONLY_SUFFIX = '.invalid'
+
+/** Whether `address` is a `dialOnlyAddress()`. */
+export function isDialOnlyAddress (address: string): boolean {
+  const colon = address.lastIndexOf(':')
+  return address.slice(0, colon).toLowerCase().endsWith(DIAL_ONLY_SUFFIX)
+}
+
 /** Parses and re-formats an address, so that equal addresses compare equal as strings. */
 export function normalizeAddress (address: string): string {
   const { host, port } = parseAddress(address)

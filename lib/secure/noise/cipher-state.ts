@@ -9,14 +9,14 @@
  * every `rekeyInterval` messages (Noise spec, section 11.3), which both
  * ends of a link do at the same message.
  */
-import { createCipheriv, createDecipheriv, type CipherChaCha20Poly1305, type CipherGCM, type DecipherChaCha20Poly1305, type DecipherGCM } from 'node:crypto'
 import { Uint8ArrayList } from 'uint8arraylist'
+import { aeadOpen, aeadSeal, TAG_BYTES } from '../../crypto/crypto.js'
 import { IntegrityError, NonceExhaustedError } from '../../errors.js'
 import type { NoiseCipher } from '../../types.js'
 
-/** Bytes of a ChaChaPoly authentication tag. */
-export const TAGLEN = 16
-/** Bytes of a ChaChaPoly key. */
+/** Bytes of an authentication tag. */
+export const TAGLEN = TAG_BYTES
+/** Bytes of a cipher key. */
 export const KEYLEN = 32
 
 /**
@@ -28,22 +28,10 @@ export const DEFAULT_MAX_NOISE_MESSAGES = Number.MAX_SAFE_INTEGER
 
 export type { NoiseCipher }
 
-const ALGORITHMS = { ChaChaPoly: 'chacha20-poly1305', AESGCM: 'aes-256-gcm' } as const
-const CIPHER_OPTIONS = { authTagLength: TAGLEN }
 /** The nonce REKEY encrypts under: 2^64-1, the one the spec reserves for it. */
 const MAX_NONCE = Buffer.from('00000000ffffffffffffffff', 'hex')
 const ZEROS = new Uint8Array(KEYLEN)
 
-type Algorithm = typeof ALGORITHMS[NoiseCipher]
-
-// One call per algorithm: Node's typings pick an overload by a literal algorithm name.
-function cipheriv (algorithm: Algorithm, key: Buffer, nonce: Buffer): CipherGCM | CipherChaCha20Poly1305 {
-  return algorithm === 'aes-256-gcm' ? createCipheriv(algorithm, key, nonce, CIPHER_OPTIONS) : createCipheriv(algorithm, key, nonce, CIPHER_OPTIONS)
-}
-
-function decipheriv (algorithm: Algorithm, key: Buffer, nonce: Buffer): DecipherGCM | DecipherChaCha20Poly1305 {
-  return algorithm === 'aes-256-gcm' ? createDecipheriv(algorithm, key, nonce, CIPHER_OPTIONS) : createDecipheriv(algorithm, key, nonce, CIPHER_OPTIONS)
-}
 const NO_AD = new Uint8Array(0)
 const TWO_POW_32 = 2 ** 32
 
@@ -69,7 +57,6 @@ export class CipherState {
   readonly limit: number
   readonly cipher: NoiseCipher
   private key: Buffer | undefined
-  private readonly algorithm: Algorithm
   private readonly rekeyInterval: number | undefined
   private readonly nonceBytes = Buffer.alloc(12)
   /** Where a tag split across two pieces of a received message is put back together. */
@@ -79,7 +66,6 @@ export class CipherState {
   constructor (key?: Uint8Array, { limit = DEFAULT_MAX_NOISE_MESSAGES, cipher = 'ChaChaPoly', rekeyInterval }: CipherStateOptions = {}) {
     this.limit = limit
     this.cipher = cipher
-    this.algorithm = ALGORITHMS[cipher]
     this.rekeyInterval = rekeyInterval
     if (key !== undefined) this.initializeKey(key)
   }
@@ -140,9 +126,9 @@ export class CipherState {
 
   /** REKEY(k): the first 32 bytes of ENCRYPT(k, 2^64-1, empty, 32 zeros). The nonce counter goes on. */
   rekey (): void {
-    const cipher = cipheriv(this.algorithm, this.requireKey(), MAX_NONCE)
-    this.key = cipher.update(ZEROS)
-    cipher.final()
+    const out = new Uint8ArrayList()
+    aeadSeal(this.cipher, this.requireKey(), MAX_NONCE, NO_AD, KEYLEN, [ZEROS], out)
+    this.key = Buffer.from(out.subarray(0, KEYLEN))
   }
 
   private nextNonce (): Buffer {
@@ -163,55 +149,15 @@ export class CipherState {
     if (this.rekeyInterval !== undefined && this.n % this.rekeyInterval === 0) this.rekey()
   }
 
-  /** `plaintextLength` only matters with associated data (`setAAD`), which only the handshake has. */
+  /** `plaintextLength` only matters with associated data, which only the handshake has. */
   private encrypt (ad: Uint8Array, plaintext: Pieces, plaintextLength: number, out: Uint8ArrayList): void {
-    const cipher = cipheriv(this.algorithm, this.requireKey(), this.nextNonce())
-    // Transport messages have no associated data: one native call less per message.
-    if (ad.length > 0) cipher.setAAD(ad, { plaintextLength })
-    for (const piece of piecesOf(plaintext)) {
-      if (piece.length > 0) out.append(cipher.update(piece))
-    }
-    cipher.final()
-    out.append(cipher.getAuthTag())
+    aeadSeal(this.cipher, this.requireKey(), this.nextNonce(), ad, plaintextLength, piecesOf(plaintext), out)
     this.advance()
   }
 
-  /**
-   * One pass over the ciphertext's pieces: the body goes to `update()` as
-   * it lies, the last `TAGLEN` bytes are the tag (a view of one piece, or
-   * put together in `tagBytes` when split across two).
-   */
   private decrypt (ad: Uint8Array, ciphertext: Uint8Array | Uint8ArrayList, out: Uint8ArrayList): void {
     const key = this.requireKey()
-    const nonce = this.nextNonce()
-    const bodyLength = ciphertext.byteLength - TAGLEN
-    if (bodyLength < 0) throw new IntegrityError()
-    const decipher = decipheriv(this.algorithm, key, nonce)
-    if (ad.length > 0) decipher.setAAD(ad, { plaintextLength: bodyLength })
-    const plaintext: Buffer[] = []
-    let body = bodyLength
-    let tag: Uint8Array = this.tagBytes
-    let tagFill = 0
-    for (const piece of piecesOf(ciphertext)) {
-      const inBody = Math.min(body, piece.length)
-      if (inBody > 0) {
-        plaintext.push(decipher.update(inBody === piece.length ? piece : piece.subarray(0, inBody)))
-        body -= inBody
-      }
-      const inTag = piece.length - inBody
-      if (inTag === 0) continue
-      if (inTag === TAGLEN) tag = inBody === 0 ? piece : piece.subarray(inBody)
-      else this.tagBytes.set(piece.subarray(inBody), tagFill)
-      tagFill += inTag
-    }
-    // Both ciphers take the tag any time before final().
-    decipher.setAuthTag(tag)
-    try {
-      decipher.final()
-    } catch {
-      throw new IntegrityError()
-    }
+    if (!aeadOpen(this.cipher, key, this.nextNonce(), ad, ciphertext, out, this.tagBytes)) throw new IntegrityError()
     this.advance()
-    for (const piece of plaintext) out.append(piece)
   }
 }

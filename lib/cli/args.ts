@@ -43,6 +43,10 @@ export interface NodeArgs {
   log: OutputFormat
   /** Where `GET /metrics` serves Prometheus text (`--metrics-port`), if anywhere. */
   metricsPort: number | undefined
+  /** Where the node also listens for WebSocket connections (`--ws-port`); `--web` alone picks a free port. */
+  wsPort: number | undefined
+  /** Where the chat page is served (`--web`), if anywhere. */
+  webPort: number | undefined
   /** The overlay's end-to-end options given on the command line (`--end-to-end`, `--relay-plain-peers`). */
   overlay: { endToEnd?: EndToEndMode, relayPlainPeers?: boolean }
 }
@@ -93,6 +97,9 @@ Options:
   --max-peers N              connected peers at most (default: ${NODE_OPTIONS.maxPeers.default})
   --metrics-port PORT        serve the node's metrics as Prometheus text at GET /metrics on
                              PORT, on --host
+  --ws-port PORT             also listen for WebSocket connections (browsers) on PORT, on --host
+  --web PORT                 serve a chat page at http://HOST:PORT/ that joins the mesh from the
+                             browser through this node (over --ws-port, or a free port)
   --topology T               full-mesh (every node connects to every node, as the line protocol
                              does) or overlay (a few neighbours each, broadcasts relayed; for
                              large meshes of meshline nodes) (default: ${DEFAULT_TOPOLOGY})
@@ -167,6 +174,8 @@ export function parseArgs (argv: string[]): CliArgs {
         'end-to-end': { type: 'string' },
         'relay-plain-peers': { type: 'boolean' },
         'metrics-port': { type: 'string' },
+        'ws-port': { type: 'string' },
+        web: { type: 'string' },
         log: { type: 'string' }
       }
     })
@@ -205,11 +214,18 @@ export function parseArgs (argv: string[]): CliArgs {
     maxFileSize: typeof values['max-file-size'] === 'string' ? integer('--max-file-size', values['max-file-size'], 0) : DEFAULT_MAX_FILE_SIZE,
     peersFile: nonEmpty('--peers-file', values['peers-file']),
     metricsPort: typeof values['metrics-port'] === 'string' ? integer('--metrics-port', values['metrics-port'], 0, 65535) : undefined,
+    ...webArgs(values['ws-port'], values.web),
     log: choice('--log', values.log ?? 'text', OUTPUT_FORMATS),
     tuning,
     security,
     ...topologyArgs(values.topology, values['end-to-end'], values['relay-plain-peers'])
   }
+}
+
+function webArgs (wsPort: string | undefined, web: string | undefined): Pick<NodeArgs, 'wsPort' | 'webPort'> {
+  const webPort = web === undefined ? undefined : integer('--web', web, 0, 65535)
+  // The page needs a WebSocket listener to join through.
+  return { wsPort: wsPort === undefined ? (webPort === undefined ? undefined : 0) : integer('--ws-port', wsPort, 0, 65535), webPort }
 }
 
 function topologyArgs (text: string | undefined, endToEnd: string | undefined, relayPlainPeers: boolean | undefined): Pick<NodeArgs, 'topology' | 'overlay'> {

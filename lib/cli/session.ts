@@ -15,6 +15,7 @@ import { Commands } from './commands.js'
 import type { Output } from './output.js'
 import { explain, reportNode, reportReceiver } from './report.js'
 import { serveMetrics, type MetricsServer } from './metrics-server.js'
+import { serveChatPage, type WebServer } from './web-server.js'
 
 const SIGNALS = ['SIGINT', 'SIGTERM'] as const
 
@@ -22,7 +23,7 @@ const SIGNALS = ['SIGINT', 'SIGTERM'] as const
 export async function runNode (args: NodeArgs, out: Output, input: Readable & { isTTY?: boolean }): Promise<number> {
   let node: MeshNode
   try {
-    node = new MeshNode({ host: args.host, port: args.port, name: args.name, peersFile: args.peersFile, topology: args.topology, overlay: args.overlay, ...args.tuning, ...args.security })
+    node = new MeshNode({ host: args.host, port: args.port, wsPort: args.wsPort, name: args.name, peersFile: args.peersFile, topology: args.topology, overlay: args.overlay, ...args.tuning, ...args.security })
   } catch (error) {
     // An identity file others can read, or an unreadable allowlist: nothing to run with.
     if (!(error instanceof MeshlineError)) throw error
@@ -41,6 +42,7 @@ export async function runNode (args: NodeArgs, out: Output, input: Readable & { 
   out.line('SYSTEM', `Node ${node.name} (${node.id}) listening on ${node.address}`)
   out.line('SYSTEM', describeSecurity(node, args))
   out.line('SYSTEM', `Received files go to ${resolve(args.downloads)}; /help lists the commands`)
+  if (node.webSocketAddress !== undefined) out.line('SYSTEM', `WebSocket connections on ${node.webSocketAddress}`)
   let metrics: MetricsServer | undefined
   if (args.metricsPort !== undefined) {
     try {
@@ -48,6 +50,15 @@ export async function runNode (args: NodeArgs, out: Output, input: Readable & { 
       out.line('SYSTEM', `Metrics at ${metrics.url}`)
     } catch (error) {
       out.line('ERROR', `Cannot serve metrics on ${args.host}:${args.metricsPort}: ${explain(error)}`)
+    }
+  }
+  let web: WebServer | undefined
+  if (args.webPort !== undefined) {
+    try {
+      web = await serveChatPage(node, args.host, args.webPort)
+      out.line('SYSTEM', `Chat page at ${web.url}`)
+    } catch (error) {
+      out.line('ERROR', `Cannot serve the chat page on ${args.host}:${args.webPort}: ${explain(error)}`)
     }
   }
 
@@ -73,7 +84,7 @@ export async function runNode (args: NodeArgs, out: Output, input: Readable & { 
   out.line('SYSTEM', `Shutting down (${await quitting})`)
   for (const signal of SIGNALS) process.off(signal, onSignal)
   lines.close()
-  await metrics?.close()
+  await Promise.all([metrics?.close(), web?.close()])
   await files.close()
   await node.stop()
   await commands.settled()

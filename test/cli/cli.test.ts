@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { after, before, describe, it } from 'node:test'
 import { DEFAULT_HOST, DEFAULT_DOWNLOADS, parseArgs } from '../../lib/cli/args.js'
 import { DEFAULT_MAX_FILE_SIZE } from '../../lib/file-transfer/receiver.js'
@@ -13,63 +11,11 @@ import { Output } from '../../lib/cli/output.js'
 import { reportNode } from '../../lib/cli/report.js'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { sha256 } from '../support/bytes.js'
-import { ROOT, tsx } from '../support/processes.js'
+import { ROOT } from '../support/processes.js'
+import { Cli } from '../support/cli-process.js'
 import type { PeerInfo } from '../../lib/types.js'
 
-/** Longest wait for any one expected line, in ms. */
-const DEADLINE = 15_000
 const TIME = String.raw`\[\d\d:\d\d:\d\d\]`
-
-/** A `meshline` process, its output lines collected as they come. */
-class Cli {
-  readonly child: ChildProcessWithoutNullStreams
-  readonly lines: string[] = []
-  readonly stderr: string[] = []
-  readonly exited: Promise<number | null>
-  private wake: (() => void) | undefined
-
-  constructor (args: string[]) {
-    this.child = spawn(process.execPath, tsx('lib/cli/main.ts', ...args), { cwd: ROOT })
-    createInterface({ input: this.child.stdout }).on('line', line => { this.lines.push(line); this.wake?.() })
-    createInterface({ input: this.child.stderr }).on('line', line => { this.stderr.push(line) })
-    this.exited = new Promise(resolve => { this.child.on('exit', code => { resolve(code); this.wake?.() }) })
-  }
-
-  /** The first line from index `from` on that matches, waiting for it up to DEADLINE. */
-  async waitFor (pattern: RegExp, from = 0): Promise<RegExpMatchArray> {
-    const deadline = Date.now() + DEADLINE
-    for (let seen = from; ; seen++) {
-      while (seen >= this.lines.length) {
-        const left = deadline - Date.now()
-        if (left <= 0 || this.child.exitCode !== null) {
-          assert.fail(`no line matching ${String(pattern)}; output:\n${this.lines.join('\n')}\nstderr:\n${this.stderr.join('\n')}`)
-        }
-        await new Promise<void>(resolve => {
-          const timer = setTimeout(resolve, left)
-          this.wake = () => { clearTimeout(timer); resolve() }
-        })
-      }
-      const match = (this.lines[seen] as string).match(pattern)
-      if (match !== null) return match
-    }
-  }
-
-  /** Writes a command; returns the index its output starts from. */
-  send (line: string): number {
-    const mark = this.lines.length
-    this.child.stdin.write(`${line}\n`)
-    return mark
-  }
-
-  async exitCode (): Promise<number | null> {
-    const timeout = setTimeout(() => { this.child.kill('SIGKILL') }, DEADLINE)
-    try {
-      return await this.exited
-    } finally {
-      clearTimeout(timeout)
-    }
-  }
-}
 
 /** Runs `meshline` with `args` to its end. */
 async function runToEnd (args: string[]): Promise<{ code: number | null, stdout: string, stderr: string }> {
@@ -303,11 +249,21 @@ describe('meshline: report of limits', () => {
 describe('meshline: arguments', () => {
   it('reads the existing CLI\'s arguments, in any order, with --flag=value too', () => {
     assert.deepEqual(parseArgs(['--name', 'n', '--debug', '--host=127.0.0.1', '--downloads', 'd', '9000', 'h:9001']), {
-      command: 'node', port: 9000, bootstrap: 'h:9001', name: 'n', host: '127.0.0.1', downloads: 'd', debug: true, maxFileSize: DEFAULT_MAX_FILE_SIZE, peersFile: undefined, metricsPort: undefined, log: 'text', tuning: {}, security: { secure: 'preferred' }, topology: 'full-mesh', overlay: {}
+      command: 'node', port: 9000, bootstrap: 'h:9001', name: 'n', host: '127.0.0.1', downloads: 'd', debug: true, maxFileSize: DEFAULT_MAX_FILE_SIZE, peersFile: undefined, metricsPort: undefined, wsPort: undefined, webPort: undefined, log: 'text', tuning: {}, security: { secure: 'preferred' }, topology: 'full-mesh', overlay: {}
     })
     assert.deepEqual(parseArgs(['9000']), {
-      command: 'node', port: 9000, bootstrap: undefined, name: undefined, host: DEFAULT_HOST, downloads: DEFAULT_DOWNLOADS, debug: false, maxFileSize: DEFAULT_MAX_FILE_SIZE, peersFile: undefined, metricsPort: undefined, log: 'text', tuning: {}, security: { secure: 'preferred' }, topology: 'full-mesh', overlay: {}
+      command: 'node', port: 9000, bootstrap: undefined, name: undefined, host: DEFAULT_HOST, downloads: DEFAULT_DOWNLOADS, debug: false, maxFileSize: DEFAULT_MAX_FILE_SIZE, peersFile: undefined, metricsPort: undefined, wsPort: undefined, webPort: undefined, log: 'text', tuning: {}, security: { secure: 'preferred' }, topology: 'full-mesh', overlay: {}
     })
+  })
+
+  it('reads --ws-port and --web; --web alone listens for WebSocket connections on a free port', () => {
+    const both = parseArgs(['--ws-port', '7001', '--web', '8080', '9000'])
+    assert.ok(both.command === 'node')
+    assert.deepEqual([both.wsPort, both.webPort], [7001, 8080])
+    const web = parseArgs(['--web', '8080', '9000'])
+    assert.ok(web.command === 'node')
+    assert.deepEqual([web.wsPort, web.webPort], [0, 8080])
+    assert.throws(() => parseArgs(['--ws-port', '70000', '9000']), { code: 'ERR_INVALID_OPTION' })
   })
 
   it('reads the timers and limits', () => {

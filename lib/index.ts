@@ -29,6 +29,7 @@ export type { MessageSink, Outgoing, OutgoingSource } from './mesh/sinks.js'
 export type { ConnectOptions } from './mesh/dialler.js'
 export type { MeshEvents } from './mesh/events.js'
 export type { KnownPeer } from './mesh/address-book.js'
+export type { WebSocketPeer } from './mesh/websocket-peers.js'
 export type { IncomingStream, OpenStreamOptions, RequestHandler, RequestHandlerOptions, RequestOptions, StreamHandler } from './mesh/streams.js'
 export type { ProtocolStream, StreamChunk } from './connection/protocol-stream.js'
 export type {

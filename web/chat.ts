@@ -14,6 +14,8 @@ interface PageConfig {
   node: { id: string, name: string }
 }
 
+/** Nodes a page dials besides the one that served it, when they listen for WebSocket connections. */
+const EXTRA_PEERS = 2
 /** Largest file a page keeps in memory. */
 const MAX_RECEIVED_FILE_BYTES = 256 * 1024 * 1024
 
@@ -95,6 +97,12 @@ async function main (): Promise<void> {
   const address = `${location.hostname}:${config.wsPort}`
   await node.connect(address)
   status.textContent = `${name}, connected to ${config.node.name} at ${address}`
+  // More links than one: the page stays in the mesh if the node that served it goes.
+  node.webSocketPeers(config.node.id).then(async found => {
+    for (const peer of found.filter(({ id }) => id !== config.node.id).slice(0, EXTRA_PEERS)) {
+      await node.connect(peer.address, { attempts: 1 }).catch((error: Error) => { note(`could not connect to ${peer.address}: ${error.message}`) })
+    }
+  }, (error: Error) => { note(`could not ask for more peers: ${error.message}`) })
   document.title = `meshline chat: ${name}`
   enable(chatForm)
   enable(fileForm)

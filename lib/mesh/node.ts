@@ -40,6 +40,7 @@ import { loadIdentity, resolveAllowlist } from '../secure/key-files.js'
 import { SecureLinks } from '../secure/secure-links.js'
 import { defaultTransport } from '../transport/default-transport.js'
 import { websocketTransport } from '../transport/websocket.js'
+import { WEBSOCKET_ADDRESSES_PROTOCOL, WebSocketPeers, type WebSocketPeer } from './websocket-peers.js'
 import type { Transport, TransportFactory, TransportListener } from '../transport/transport.js'
 import type { BroadcastResult, BytesHandler, HandlerOptions, IncomingMessage, PeerInfo } from '../types.js'
 import { REQUEST_PEERS_MESSAGE, chatMessage, dialOnlyAddress, parseAddress, type Message } from '../../transforms/core/line-protocol.js'
@@ -91,6 +92,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
   private readonly delivery: Delivery
   private readonly counters: NodeMetrics
   private readonly streams: ProtocolStreams
+  private readonly wsPeers: WebSocketPeers
   private readonly connections: ConnectionSet
   private readonly dialler: Dialler
   private readonly exchange: PeerExchange
@@ -138,6 +140,16 @@ export class MeshNode extends EventEmitter<MeshEvents> {
       connectionTimeout: options.connectionTimeout,
       maxBytesPerMessage: options.maxBytesPerMessage
     })
+    this.wsPeers = new WebSocketPeers({
+      id,
+      maxPeers: options.maxPeers,
+      connectionTimeout: options.connectionTimeout,
+      peers: () => this.peers(),
+      request: async (peerId, protocol, data, requestOptions) => await this.request(peerId, protocol, data, requestOptions),
+      // As the asking peer reaches this node: a wildcard listener answers with the host of that connection.
+      webSocketAddress: peer => this.wsListener === undefined ? undefined : this.self.advertised(this.wsListener.port, this.table.get(peer.id)?.conn.transport.localHost)
+    })
+    this.streams.handleRequests(WEBSOCKET_ADDRESSES_PROTOCOL, this.wsPeers.handler)
     this.dialOnly = options.listen ? undefined : dialOnlyAddress(randomBytes(8).toString('hex'))
     const advertiseHost = this.dialOnly === undefined ? options.advertiseHost : parseAddress(this.dialOnly).host
     this.self = new SelfAddresses(options.host, advertiseHost, options.maxKnownPeers)
@@ -233,6 +245,16 @@ export class MeshNode extends EventEmitter<MeshEvents> {
   get address (): string {
     if (this.listener === undefined) throw new NotRunningError()
     return this.self.advertised(this.listener.port)
+  }
+
+  /**
+   * Where `peerId` and the peers it is connected to listen for WebSocket
+   * connections (`wsPort`), as they say: how a browser node finds more
+   * nodes it can dial. Nodes without a WebSocket listener, and line-protocol
+   * peers, are not in it.
+   */
+  async webSocketPeers (peerId: string): Promise<WebSocketPeer[]> {
+    return await this.wsPeers.of(peerId)
   }
 
   /** Where the WebSocket listener (`wsPort`) is, `host:port` with the advertised host; undefined without one. */

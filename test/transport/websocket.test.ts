@@ -106,4 +106,34 @@ describe('WebSocket transport', () => {
       await node.stop()
     }
   })
+
+  it('tells a browser node where the mesh listens for WebSocket connections (webSocketPeers), and it can dial them', async () => {
+    // A short connectionTimeout: the hub gives up on its line-protocol peer's answer after half of it.
+    const hub = new MeshNode({ ...QUIET, host: '127.0.0.1', wsPort: 0, connectionTimeout: 600 })
+    const withWs = new MeshNode({ ...QUIET, host: '127.0.0.1', wsPort: 0 })
+    const tcpOnly = new MeshNode({ ...QUIET, host: '127.0.0.1' })
+    const page = new MeshNode({ ...QUIET, transport: websocketTransport(), listen: false })
+    const nodes = [hub, withWs, tcpOnly, page]
+    let legacy: RawSocket | undefined
+    try {
+      await Promise.all(nodes.map(async node => await node.start()))
+      await withWs.connect(hub.address)
+      await tcpOnly.connect(hub.address)
+      // A line-protocol peer of the hub has nothing to tell, and holds nothing up.
+      legacy = await RawSocket.connect(Number(hub.address.split(':')[1]))
+      await legacy.write('legacy:peer\nLISTEN:127.0.0.1:1\n')
+      await legacy.readLine()
+      await page.connect(hub.webSocketAddress as string)
+      const found = await page.webSocketPeers(hub.id)
+      assert.deepEqual(found.map(({ id, address }) => `${id} ${address}`).sort(), [
+        `${hub.id} ${hub.webSocketAddress as string}`,
+        `${withWs.id} ${withWs.webSocketAddress as string}`
+      ].sort())
+      assert.equal((await page.connect(withWs.webSocketAddress as string)).id, withWs.id)
+      assert.deepEqual(await tcpOnly.webSocketPeers(hub.id).then(list => list.map(({ id }) => id).sort()), [hub.id, withWs.id].sort())
+    } finally {
+      legacy?.socket.destroy()
+      await Promise.all(nodes.map(async node => await node.stop()))
+    }
+  })
 })

@@ -152,7 +152,8 @@ export interface MeshNodeOptions {
   /**
    * The Noise ciphers this node speaks, the one it offers first: AESGCM is
    * the faster on CPUs with AES instructions, ChaChaPoly (which every
-   * meshline node speaks, and which must be in the list) on those without.
+   * meshline node speaks, and which must be in the list) on those without,
+   * and in a browser, where the ciphers run in JavaScript.
    * Each link's cipher shows in `peers()`.
    */
   noiseCiphers?: readonly NoiseCipher[]

@@ -11,7 +11,7 @@
  * console.log(fingerprint(link.remotePublicKey))
  * ```
  */
-import { isPrivateKey } from '../crypto/crypto.js'
+import { CIPHER_PREFERENCE, isPrivateKey } from '../crypto/crypto.js'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { DEFAULT_CONNECTION_TIMEOUT } from '../../transforms/core/limits.js'
 import { within } from '../../transforms/core/deadline.js'
@@ -55,7 +55,7 @@ export interface SecureTransportOptions {
   probeTimeout?: number
   /** Transport messages per direction before the link refuses to go on (`NonceExhaustedError`). */
   maxMessages?: number
-  /** The ciphers this side speaks, the one it offers as initiator first; ChaChaPoly must be one of them. @default ['AESGCM', 'ChaChaPoly'] */
+  /** The ciphers this side speaks, the one it offers as initiator first; ChaChaPoly must be one of them. @default ['AESGCM', 'ChaChaPoly'] (ChaChaPoly first in a browser) */
   ciphers?: readonly NoiseCipher[]
   /** Rekey every this many transport messages per direction; 0 for never. Two ends use the shorter of their intervals. @default 0 */
   rekeyInterval?: number
@@ -73,8 +73,8 @@ export const SECURE_TRANSPORT_OPTIONS = {
   timeout: integer(DEFAULT_CONNECTION_TIMEOUT, 1, { unit: 'ms' }),
   probeTimeout: optionalInteger(1, 'none', { unit: 'ms' }),
   maxMessages: integer(DEFAULT_MAX_NOISE_MESSAGES, 1),
-  ciphers: checked<readonly NoiseCipher[]>(NOISE_CIPHERS, `an array of ${NOISE_CIPHERS.map(c => `'${c}'`).join(' and ')}, holding '${BASELINE_CIPHER}'`,
-    value => Array.isArray(value) && value.length > 0 && value.every(c => NOISE_CIPHERS.includes(c as NoiseCipher)) && value.includes(BASELINE_CIPHER), "['AESGCM', 'ChaChaPoly']"),
+  ciphers: checked<readonly NoiseCipher[]>(CIPHER_PREFERENCE, `an array of ${NOISE_CIPHERS.map(c => `'${c}'`).join(' and ')}, holding '${BASELINE_CIPHER}'`,
+    value => Array.isArray(value) && value.length > 0 && value.every(c => NOISE_CIPHERS.includes(c as NoiseCipher)) && value.includes(BASELINE_CIPHER), "['AESGCM', 'ChaChaPoly'] (ChaChaPoly first in a browser, where it is the faster)"),
   rekeyInterval: integer(0, 0),
   verifyRemoteKey: checked<((publicKey: Uint8Array) => void) | undefined>(undefined, 'a function', isFunction, 'none')
 } satisfies OptionTable<SecureTransportOptions>

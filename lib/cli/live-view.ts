@@ -1,7 +1,7 @@
 /**
  * The live view `--metrics-port` serves at `/`: one self-contained page (no
  * framework, no outside file) that reads `/metrics.json` every second and
- * shows the node's peers, the bytes queued on each link, what the node sent
+ * shows the node's peers, each link's throughput and the bytes queued on it, what the node sent
  * and received since the last reading, and, in the overlay, its neighbours
  * and tree links drawn around it.
  */
@@ -36,8 +36,8 @@ export const LIVE_VIEW_HTML = `<!doctype html>
 <div class="rates" id="rates"></div>
 <h2>Peers</h2>
 <table aria-describedby="peers-caption">
-  <caption id="peers-caption" hidden>Connected peers and the bytes queued for each</caption>
-  <thead><tr><th scope="col">peer</th><th scope="col">address</th><th scope="col">link</th><th scope="col">dialled by</th><th scope="col">queued bytes</th></tr></thead>
+  <caption id="peers-caption" hidden>Connected peers, each link's throughput and the bytes queued for it</caption>
+  <thead><tr><th scope="col">peer</th><th scope="col">address</th><th scope="col">link</th><th scope="col">dialled by</th><th scope="col">bytes/s out</th><th scope="col">bytes/s in</th><th scope="col">queued bytes</th></tr></thead>
   <tbody id="peers"></tbody>
 </table>
 <section id="overlay" hidden>
@@ -73,11 +73,14 @@ function render (data, seconds) {
     box.append(value, label)
     return box
   }))
-  const queued = new Map(metrics.links.map(link => [link.peer, link.queuedBytes]))
+  const links = new Map(metrics.links.map(link => [link.peer, link]))
+  const before = new Map((prev?.links ?? []).map(link => [link.peer, link]))
+  const throughput = (id, key) => Math.round(rate(links.get(id)?.[key] ?? 0, before.get(id)?.[key], seconds)).toLocaleString()
   $('peers').replaceChildren(...peers.map(peer => {
     const row = document.createElement('tr')
     row.append(cell(peer.name + (peer.name === peer.id ? '' : ' (' + peer.id.slice(0, 8) + ')')), cell(peer.address ?? peer.remoteAddress),
-      cell(peer.security + (peer.cipher ? ' ' + peer.cipher : '')), cell(peer.direction === 'outbound' ? 'this node' : 'the peer'), cell((queued.get(peer.id) ?? 0).toLocaleString(), true))
+      cell(peer.security + (peer.cipher ? ' ' + peer.cipher : '')), cell(peer.direction === 'outbound' ? 'this node' : 'the peer'),
+      cell(throughput(peer.id, 'bytesSent'), true), cell(throughput(peer.id, 'bytesReceived'), true), cell((links.get(peer.id)?.queuedBytes ?? 0).toLocaleString(), true))
     return row
   }))
   const overlay = metrics.overlay

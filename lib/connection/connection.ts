@@ -95,9 +95,9 @@ export class Connection implements Link {
     const link = this.stageLink()
     this.streams = opts.streams === undefined
       ? undefined
-      : new StreamMux({ ...opts.streams, role: opts.role, link, maxBytesPerMessage: opts.maxBytesPerMessage ?? DEFAULT_MAX_BYTES_PER_MESSAGE })
+      : new StreamMux({ ...opts.streams, role: opts.role, link, maxBytesPerMessage: opts.maxBytesPerMessage ?? DEFAULT_MAX_BYTES_PER_MESSAGE, traffic: opts.traffic })
     const stages = [...opts.protocol(link), ...(this.streams === undefined ? [] : [this.streams.inbound]), ...opts.inbound]
-    const source = opts.maxHandshakeBytes === undefined ? this.transport.source : this.limitHandshake(this.transport.source, opts.maxHandshakeBytes)
+    const source = this.metered(this.transport.source, opts.maxHandshakeBytes ?? Infinity)
     const inbound = pipe(
       source,
       frameDecoder({ maxLineLength: opts.maxLineLength, maxBytesPerMessage: opts.maxBytesPerMessage }),
@@ -142,6 +142,14 @@ export class Connection implements Link {
   }
 
   /** Bytes queued and not yet written. */
+  /** Bytes of the line protocol received on this connection (on a Noise link, as decrypted). */
+  bytesReceived = 0
+
+  /** Bytes taken from the queue for writing on this connection. */
+  get bytesSent (): number {
+    return this.queue.sentBytes
+  }
+
   get queuedBytes (): number {
     return this.queue.queuedBytes
   }
@@ -167,13 +175,11 @@ export class Connection implements Link {
    * the bytes before it already reach the limit, so the chunk that completes
    * a handshake may carry the peer's first messages along.
    */
-  private async * limitHandshake (source: AsyncIterable<ByteChunk>, limit: number): AsyncGenerator<ByteChunk> {
-    let received = 0
+  /** Counts what arrives, and bounds it by `handshakeLimit` until the handshake is done. */
+  private async * metered (source: AsyncIterable<ByteChunk>, handshakeLimit: number): AsyncGenerator<ByteChunk> {
     for await (const chunk of source) {
-      if (this.handshaking) {
-        if (received >= limit) throw new HandshakeTooLargeError(limit)
-        received += chunk.byteLength
-      }
+      if (this.handshaking && this.bytesReceived >= handshakeLimit) throw new HandshakeTooLargeError(handshakeLimit)
+      this.bytesReceived += chunk.byteLength
       yield chunk
     }
   }

@@ -42,6 +42,8 @@ const QUEUED = Promise.resolve()
 export class OutboundQueue implements AsyncIterable<Message[]> {
   private items: Message[] = []
   private bytes = 0
+  /** Bytes of every message taken for writing so far, counted as the queue counts them. */
+  sentBytes = 0
   private readonly waiters: Waiter[] = []
   private slowTimer: NodeJS.Timeout | undefined
   /** Why the queue no longer accepts messages; set by end() or abort(). */
@@ -139,6 +141,7 @@ export class OutboundQueue implements AsyncIterable<Message[]> {
   private take (): Message[] {
     const batch = this.items
     this.items = []
+    this.sentBytes += this.bytes
     this.bytes = 0
     this.admitWaiters()
     return batch

@@ -22,6 +22,7 @@ import type { Link, MessageTransform } from '../../transforms/core/link.js'
 import type { Message } from '../../transforms/core/line-protocol.js'
 import { ProtocolStream, type StreamCarrier } from './protocol-stream.js'
 import { BASE_WINDOW, EARLY_MAX_FRAME, MAX_STREAM_ID, ResetCode, resetReason, STREAM_HEADER_LENGTH, decodeStreamFrame, encodeStreamFrame, isStreamPayload, type StreamFrame } from './stream-protocol.js'
+import type { TrafficCounters } from './traffic.js'
 
 export interface StreamOptions {
   /** Streams open with one peer at most, in each direction; a peer that opens more is refused with `TooManyStreamsError`. */
@@ -66,6 +67,8 @@ export interface StreamMuxOptions extends Required<StreamOptions> {
   probe: () => Promise<void>
   /** How a stream the remote opens for `protocol` is taken; `undefined` refuses it. */
   accept: (protocol: string) => AcceptStream | undefined
+  /** Where streams opened and refused are counted. */
+  traffic?: TrafficCounters | undefined
 }
 
 /** How long `open()` may wait, and what may end it sooner. */
@@ -192,6 +195,7 @@ export class StreamMux {
     if (this.outboundCount >= this.opts.maxStreamsPerPeer) throw new TooManyStreamsError('local', this.opts.maxStreamsPerPeer)
     const id = this.takeId()
     const stream = this.track(id, protocol, 'outbound', undefined)
+    if (this.opts.traffic !== undefined) this.opts.traffic.streamsOpened.outbound++
     this.sendFrame({ type: 'open', id, window: this.opts.streamWindow, maxFrame: this.maxFrame, protocol }).catch((err: Error) => {
       stream.terminate(this.closedError(err))
     })
@@ -309,6 +313,7 @@ export class StreamMux {
       return
     }
     const stream = this.track(id, frame.protocol, 'inbound', frame)
+    if (this.opts.traffic !== undefined) this.opts.traffic.streamsOpened.inbound++
     this.sendFrame({ type: 'accept', id, window: this.opts.streamWindow, maxFrame: this.maxFrame }).catch(() => {})
     accept(stream)
   }
@@ -340,6 +345,7 @@ export class StreamMux {
   }
 
   private refuse (id: number, code: ResetCode, reason: string): void {
+    if (this.opts.traffic !== undefined) this.opts.traffic.streamsRefused++
     this.sendFrame({ type: 'refuse', id, code, reason }).catch(() => {})
   }
 

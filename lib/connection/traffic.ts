@@ -1,8 +1,9 @@
 /**
  * Messages and payload bytes a node sent and received over its links, by
- * kind, and how its outbound queues fared: plain counters, bumped once per
- * message where every message passes (a connection's queue on the way out,
- * delivery on the way in), and read only when someone asks
+ * kind, how its outbound queues fared, and the protocol streams opened
+ * and refused: plain counters, bumped once per message where every message
+ * passes (a connection's queue on the way out, delivery on the way in), and
+ * once per stream in the stream multiplexer, and read only when someone asks
  * (`MeshNode.metrics()`, a Prometheus scrape).
  */
 import type { Message } from '../../transforms/core/line-protocol.js'
@@ -27,6 +28,10 @@ export class TrafficCounters {
   backpressureWaits = 0
   /** The most bytes any one outbound queue held. */
   queueHighWaterBytes = 0
+  /** Protocol streams opened: by this node (`outbound`, one per `OPEN` sent) and by peers and accepted (`inbound`). */
+  readonly streamsOpened = { inbound: 0, outbound: 0 }
+  /** Streams peers opened that this node refused: no handler for the protocol, `maxStreamsPerPeer` reached, or closing. */
+  streamsRefused = 0
 
   /** Counts a message queued for a peer. */
   countSent (msg: Message): void {

@@ -8,6 +8,7 @@
  *   transport -> SecureLinks -> Connection(handshake, heartbeat, discovery, streams, ...inbound) -> Delivery
  */
 import type { TrafficCounters } from '../connection/traffic.js'
+import type { ConnectionMetrics } from './metrics.js'
 import type { EventEmitter } from 'node:events'
 import type { AddressBook } from './address-book.js'
 import type { Delivery } from './delivery.js'
@@ -49,6 +50,8 @@ export interface ConnectionSetHost {
   readonly self: SelfAddresses
   /** Counts what every connection sends. */
   readonly traffic: TrafficCounters
+  /** Counts dials and times handshakes. */
+  readonly metrics: ConnectionMetrics
   readonly delivery: Delivery
   readonly streams: ProtocolStreams
   /** Sends `conn`'s remote a capability probe, which every meshline node answers. */
@@ -94,14 +97,16 @@ export class ConnectionSet {
       return
     }
     this.pendingHandshakes++
-    void this.acceptLink(transport).finally(() => { this.pendingHandshakes-- })
+    void this.acceptLink(transport, performance.now()).finally(() => { this.pendingHandshakes-- })
   }
 
   /** One dial of `address` up to its peer, the way the address answered last time first. */
   async dial (address: string): Promise<PeerInfo> {
     const { host } = this
     const { host: hostName, port } = parseAddress(address)
+    const startedAt = performance.now()
     const open = async (): Promise<Transport> => {
+      host.metrics.dialAttempted()
       const transport = await host.transport.dial(hostName, port, { timeout: this.opts.connectionTimeout, signal: host.signal })
       if (!host.running) {
         transport.close()
@@ -114,7 +119,7 @@ export class ConnectionSet {
       link.transport.close()
       throw new NotRunningError()
     }
-    return await this.open(link, 'dialer', address)
+    return await this.open(link, startedAt, 'dialer', address)
   }
 
   /** Closes every connection, flushing what is queued; resolves once all are closed. */
@@ -125,7 +130,7 @@ export class ConnectionSet {
   }
 
   /** An accepted connection, from its first byte to the end of its line handshake. */
-  private async acceptLink (transport: Transport): Promise<void> {
+  private async acceptLink (transport: Transport, startedAt: number): Promise<void> {
     let link: SecuredLink
     try {
       link = await this.host.links.inbound(transport)
@@ -141,11 +146,11 @@ export class ConnectionSet {
       link.transport.close()
       return
     }
-    await this.open(link, 'listener').catch(() => {})
+    await this.open(link, startedAt, 'listener').catch(() => {})
   }
 
-  /** Runs a secured link's pipeline; resolves with the peer once its handshake is done. */
-  private async open (secured: SecuredLink, role: 'dialer' | 'listener', dialedAddress?: string): Promise<PeerInfo> {
+  /** Runs a secured link's pipeline; resolves with the peer once its handshake is done. `startedAt`: when it was accepted or its dial began. */
+  private async open (secured: SecuredLink, startedAt: number, role: 'dialer' | 'listener', dialedAddress?: string): Promise<PeerInfo> {
     const { opts, host } = this
     const { transport } = secured
     let peer: PeerInfo | undefined
@@ -196,7 +201,10 @@ export class ConnectionSet {
           },
           onEstablished: () => {
             if (peer === undefined) return
-            if (announce) host.peerUp(peer)
+            if (announce) {
+              host.metrics.handshakeDone((performance.now() - startedAt) / 1000)
+              host.peerUp(peer)
+            }
             settle?.resolve({ ...peer })
           }
         }),

@@ -30,6 +30,60 @@ export interface MeshStats {
   reconnecting: number
 }
 
+/** A histogram as Prometheus keeps one: for each upper bound `le`, how many observations were at most it; their sum and count. */
+export interface HistogramSnapshot {
+  buckets: Array<{ le: number, count: number }>
+  sum: number
+  count: number
+}
+
+/** Observations counted into fixed buckets: an increment and an addition each. */
+export class Histogram {
+  private readonly counts: number[]
+  private sum = 0
+  private count = 0
+
+  constructor (private readonly bounds: readonly number[]) {
+    this.counts = bounds.map(() => 0)
+  }
+
+  observe (value: number): void {
+    this.sum += value
+    this.count++
+    const bucket = this.bounds.findIndex(bound => value <= bound)
+    if (bucket >= 0) this.counts[bucket] = (this.counts[bucket] as number) + 1
+  }
+
+  snapshot (): HistogramSnapshot {
+    let below = 0
+    const buckets = this.bounds.map((le, i) => ({ le, count: below += this.counts[i] as number }))
+    return { buckets, sum: this.sum, count: this.count }
+  }
+}
+
+/** Handshake durations' buckets, in seconds: from a millisecond on loopback to the longest a connectionTimeout allows. */
+export const HANDSHAKE_SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+/** Delivery hops' buckets: overlay trees reach thousands of nodes in a few dozen hops. */
+export const DELIVERY_HOPS_BUCKETS = [1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32, 48, 64]
+
+/** One connected peer's link. */
+export interface LinkMetrics {
+  peer: string
+  /** Bytes queued for it now. */
+  queuedBytes: number
+  /** Bytes taken from its queue for writing, and bytes of the line protocol received from it (as decrypted on a Noise link), since the connection opened. */
+  bytesSent: number
+  bytesReceived: number
+}
+
+/** What connections report as they go. */
+export interface ConnectionMetrics {
+  /** A transport dial is starting. */
+  dialAttempted: () => void
+  /** A new peer's connection finished its handshake (secure link and hello), `seconds` after it was accepted or its dial began. */
+  handshakeDone: (seconds: number) => void
+}
+
 /** A snapshot of a node's metrics; counters count since the node object was made. */
 export interface MeshMetrics {
   /** Connected peers, by link security and by who dialled. */
@@ -44,12 +98,20 @@ export interface MeshMetrics {
   queuedBytes: { total: number, largest: number, highWater: number }
   /** Senders that found a peer's queue full and waited (backpressure). */
   backpressureWaits: number
-  /** Each connected peer's link: bytes queued for it now. */
-  links: Array<{ peer: string, queuedBytes: number }>
+  /** Protocol streams opened by this node (`outbound`) and by peers (`inbound`, accepted), and streams peers opened that this node refused. */
+  streams: { opened: { inbound: number, outbound: number }, refused: number }
+  /** Each connected peer's link: bytes queued now, bytes sent and received. */
+  links: LinkMetrics[]
   /** Peers disconnected, and of those, for a full queue (`ERR_SLOW_PEER`). */
   disconnects: { total: number, slowPeer: number }
+  /** Transport dials started (every attempt of every dial). */
+  dialAttempts: number
   /** Dials that failed after their last attempt. */
   dialFailures: number
+  /** From accepting or dialling a connection to the end of its handshake, for each new peer, in seconds. */
+  handshakeSeconds: HistogramSnapshot
+  /** Links each overlay message delivered here crossed (empty in a full mesh). */
+  deliveryHops: HistogramSnapshot
   /** Peers refused by the allowlist or for a downgrade. */
   peersDenied: number
   /** Overlay messages refused end to end. */
@@ -62,13 +124,15 @@ export interface MeshMetrics {
 export interface MetricsSources {
   peers: PeerInfo[]
   tables: MeshStats
-  links: Array<{ peer: string, queuedBytes: number }>
+  links: LinkMetrics[]
   overlay: OverlayStatus | undefined
 }
 
-export class NodeMetrics {
+export class NodeMetrics implements ConnectionMetrics {
   readonly traffic = new TrafficCounters()
-  private readonly counts = { disconnects: 0, slowPeer: 0, dialFailures: 0, peersDenied: 0, messagesRefused: 0 }
+  private readonly counts = { disconnects: 0, slowPeer: 0, dialAttempts: 0, dialFailures: 0, peersDenied: 0, messagesRefused: 0 }
+  private readonly handshakes = new Histogram(HANDSHAKE_SECONDS_BUCKETS)
+  private readonly hops = new Histogram(DELIVERY_HOPS_BUCKETS)
 
   constructor (events: EventEmitter<MeshEvents>) {
     events.on('peer:disconnect', ({ reason }) => {
@@ -78,6 +142,19 @@ export class NodeMetrics {
     events.on('dial:failed', () => { this.counts.dialFailures++ })
     events.on('peer:denied', () => { this.counts.peersDenied++ })
     events.on('message:refused', () => { this.counts.messagesRefused++ })
+  }
+
+  dialAttempted (): void {
+    this.counts.dialAttempts++
+  }
+
+  handshakeDone (seconds: number): void {
+    this.handshakes.observe(seconds)
+  }
+
+  /** An overlay message was delivered here after crossing `hops` links. */
+  delivered (hops: number): void {
+    this.hops.observe(hops)
   }
 
   snapshot ({ peers, tables, links, overlay }: MetricsSources): MeshMetrics {
@@ -97,9 +174,13 @@ export class NodeMetrics {
       received: { messages: { ...received.messages }, payloadBytes: received.payloadBytes },
       queuedBytes: { total: queued.reduce((sum, bytes) => sum + bytes, 0), largest: Math.max(0, ...queued), highWater: this.traffic.queueHighWaterBytes },
       backpressureWaits: this.traffic.backpressureWaits,
+      streams: { opened: { ...this.traffic.streamsOpened }, refused: this.traffic.streamsRefused },
       links,
       disconnects: { total: this.counts.disconnects, slowPeer: this.counts.slowPeer },
+      dialAttempts: this.counts.dialAttempts,
       dialFailures: this.counts.dialFailures,
+      handshakeSeconds: this.handshakes.snapshot(),
+      deliveryHops: this.hops.snapshot(),
       peersDenied: this.counts.peersDenied,
       messagesRefused: this.counts.messagesRefused,
       overlay

@@ -208,6 +208,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
       links,
       delivery: this.delivery,
       traffic: this.counters.traffic,
+      metrics: this.counters,
       peersToShare: receiver => this.exchange.peersToShare(receiver),
       learn: (msg, from, remoteAddress) => { this.exchange.learn(msg, from, remoteAddress) },
       peerUp: peer => { this.peerUp(peer) },
@@ -406,7 +407,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     return this.counters.snapshot({
       peers: [...this.table.values()].map(entry => entry.info),
       tables: this.stats(),
-      links: [...this.table.values()].map(entry => ({ peer: entry.info.id, queuedBytes: entry.conn.queuedBytes })),
+      links: [...this.table.values()].map(({ info, conn }) => ({ peer: info.id, queuedBytes: conn.queuedBytes, bytesSent: conn.bytesSent, bytesReceived: conn.bytesReceived })),
       overlay: this.overlay?.status()
     })
   }
@@ -628,7 +629,10 @@ export class MeshNode extends EventEmitter<MeshEvents> {
         return await this.dialler.dial(address)
       },
       disconnect: (peerId, reason) => { this.table.get(peerId)?.conn.close(reason) },
-      deliver: msg => this.delivery.relayed(msg),
+      deliver: msg => {
+        this.counters.delivered(msg.hops)
+        return this.delivery.relayed(msg)
+      },
       refused: ({ error, peer, closed }) => {
         this.emit('message:refused', { error, peer, closed })
         if (closed) this.table.get(peer.id)?.conn.close(error)

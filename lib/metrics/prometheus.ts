@@ -12,9 +12,9 @@
  * const text = await registry.metrics()          // what GET /metrics serves
  * ```
  */
-import { Counter, Gauge, Registry, register as defaultRegistry } from 'prom-client'
+import { Counter, Gauge, Registry, register as defaultRegistry, type Metric } from 'prom-client'
 import type { MeshNode } from '../mesh/node.js'
-import type { MeshMetrics } from '../mesh/metrics.js'
+import type { HistogramSnapshot, MeshMetrics } from '../mesh/metrics.js'
 import { checkArgument, isFunction } from '../../transforms/core/option-table.js'
 
 export interface PrometheusOptions {
@@ -48,9 +48,15 @@ const DEFINITIONS: Definition[] = [
   { name: 'queued_bytes_largest', help: 'Bytes queued on the connection with the most', type: 'gauge', series: m => [[m.queuedBytes.largest]] },
   { name: 'queued_bytes_high_water', help: 'The most bytes one connection\'s queue ever held', type: 'gauge', series: m => [[m.queuedBytes.highWater]] },
   { name: 'backpressure_waits_total', help: 'Senders that found a peer\'s queue full and waited', type: 'counter', series: m => [[m.backpressureWaits]] },
+  { name: 'streams_opened_total', help: 'Protocol streams opened, by this node (outbound) or by peers (inbound, accepted)', type: 'counter', labels: 'direction', series: m => [[m.streams.opened.inbound, 'inbound'], [m.streams.opened.outbound, 'outbound']] },
+  { name: 'streams_refused_total', help: 'Protocol streams peers opened that this node refused', type: 'counter', series: m => [[m.streams.refused]] },
   { name: 'disconnects_total', help: 'Peers disconnected', type: 'counter', series: m => [[m.disconnects.total]] },
   { name: 'slow_peer_disconnects_total', help: 'Peers disconnected for a queue that stayed full (ERR_SLOW_PEER)', type: 'counter', series: m => [[m.disconnects.slowPeer]] },
+  { name: 'dial_attempts_total', help: 'Transport dials started, every attempt of every dial', type: 'counter', series: m => [[m.dialAttempts]] },
   { name: 'dial_failures_total', help: 'Dials that failed after their last attempt', type: 'counter', series: m => [[m.dialFailures]] },
+  { name: 'link_bytes_sent_total', help: 'Bytes written to each connected peer since its connection opened', type: 'counter', labels: 'peer', series: m => m.links.map(link => [link.bytesSent, link.peer]) },
+  { name: 'link_bytes_received_total', help: 'Bytes received from each connected peer since its connection opened', type: 'counter', labels: 'peer', series: m => m.links.map(link => [link.bytesReceived, link.peer]) },
+  { name: 'link_queued_bytes', help: 'Bytes queued for each connected peer', type: 'gauge', labels: 'peer', series: m => m.links.map(link => [link.queuedBytes, link.peer]) },
   { name: 'peers_denied_total', help: 'Peers refused by the allowlist or for a downgrade', type: 'counter', series: m => [[m.peersDenied]] },
   { name: 'messages_refused_total', help: 'Overlay messages refused end to end', type: 'counter', series: m => [[m.messagesRefused]] },
   { name: 'overlay_active_view', help: 'Overlay neighbours (HyParView active view)', type: 'gauge', series: m => m.overlay === undefined ? [] : [[m.overlay.active.length]] },
@@ -59,8 +65,31 @@ const DEFINITIONS: Definition[] = [
   { name: 'overlay_frames_sent_total', help: 'Overlay frames sent, by type, one per recipient', type: 'counter', labels: 'type', series: m => m.overlay === undefined ? [] : kinds(m.overlay.stats.sent) },
   { name: 'overlay_duplicates_total', help: 'Broadcast payloads received again after their first delivery', type: 'counter', series: m => m.overlay === undefined ? [] : [[m.overlay.stats.duplicates]] },
   { name: 'overlay_delivered_total', help: 'Broadcasts and routed messages delivered to the application', type: 'counter', series: m => m.overlay === undefined ? [] : [[m.overlay.stats.delivered]] },
+  { name: 'overlay_end_to_end_total', help: 'Bundles signed and verified, messages sealed and opened, end to end', type: 'counter', labels: 'operation', series: m => m.overlay === undefined ? [] : [[m.overlay.stats.endToEnd.signed, 'sign'], [m.overlay.stats.endToEnd.verified, 'verify'], [m.overlay.stats.endToEnd.sealed, 'seal'], [m.overlay.stats.endToEnd.opened, 'open']] },
   { name: 'overlay_refused_total', help: 'Relayed messages refused end to end, by reason', type: 'counter', labels: 'reason', series: m => m.overlay === undefined ? [] : kinds(m.overlay.stats.refused) }
 ]
+
+/** Histograms, read from the snapshot's bucket counts (prom-client's own Histogram only takes observations). */
+const HISTOGRAMS: Array<{ name: string, help: string, read: (m: MeshMetrics) => HistogramSnapshot }> = [
+  { name: 'handshake_duration_seconds', help: 'From accepting or dialling a connection to the end of its handshake (secure link and hello), per new peer', read: m => m.handshakeSeconds },
+  { name: 'overlay_delivery_hops', help: 'Links each overlay message delivered here crossed', read: m => m.deliveryHops }
+]
+
+/** A histogram as prom-client's registry reads a metric: `get()` gives its samples. */
+function histogramMetric (name: string, help: string, read: () => HistogramSnapshot): Metric {
+  const get = async (): Promise<object> => {
+    const { buckets, sum, count } = read()
+    const values = [
+      ...buckets.map(({ le, count }) => ({ metricName: `${name}_bucket`, labels: { le }, value: count })),
+      { metricName: `${name}_bucket`, labels: { le: '+Inf' }, value: count },
+      { metricName: `${name}_sum`, labels: {}, value: sum },
+      { metricName: `${name}_count`, labels: {}, value: count }
+    ]
+    return { name, help, type: 'histogram', values, aggregator: 'sum' }
+  }
+  // The registry needs only these members of a metric; prom-client has no public way to set a histogram's buckets.
+  return { name, help, type: 'histogram', aggregator: 'sum', get, reset: () => {} } as unknown as Metric
+}
 
 /**
  * Registers `node`'s metrics in `registry`: one node per registry, as the
@@ -95,6 +124,11 @@ export function prometheusMetrics (node: MeshNode, options: PrometheusOptions = 
         else metric.inc(labels, value)
       }
     }
+    names.push(name)
+  }
+  for (const { name: suffix, help, read } of HISTOGRAMS) {
+    const name = `meshline_${suffix}`
+    registry.registerMetric(histogramMetric(name, help, () => read(snapshot())))
     names.push(name)
   }
   return { registry, remove: () => { for (const name of names) registry.removeSingleMetric(name) } }

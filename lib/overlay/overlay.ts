@@ -70,6 +70,8 @@ export interface OverlayStats {
   routeDrops: number
   /** Relayed messages refused end to end, by reason. */
   refused: Record<UntrustedReason, number>
+  /** End to end: bundles signed here and verified here (once each, duplicates are not), messages sealed here and opened here. */
+  endToEnd: { signed: number, verified: number, sealed: number, opened: number }
 }
 
 /** A snapshot of the overlay state of a node. */
@@ -121,7 +123,7 @@ class Waits {
 }
 
 export class Overlay {
-  readonly stats: OverlayStats
+  readonly stats: Omit<OverlayStats, 'endToEnd'>
   private readonly plumtree: Plumtree
   private readonly routes: RoutingTable
   private readonly capabilities: Capabilities
@@ -199,7 +201,7 @@ export class Overlay {
       eager: [...this.plumtree.eager],
       lazy: [...this.plumtree.lazy],
       plain: [...this.capabilities.ofKind('plain')],
-      stats: { ...this.stats, sent: { ...this.stats.sent }, refused: { ...this.stats.refused } }
+      stats: { ...this.stats, sent: { ...this.stats.sent }, refused: { ...this.stats.refused }, endToEnd: { ...this.trust.counts } }
     }
   }
 

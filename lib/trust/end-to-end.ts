@@ -64,6 +64,9 @@ export class EndToEnd {
     this.bundler = new Bundler(opts.maxBundleBytes, entries => this.publishBundle(entries))
   }
 
+  /** Bundles this node signed, bundles it verified (each once, before delivery), messages it sealed, and sealed messages it opened. */
+  readonly counts = { signed: 0, verified: 0, sealed: 0, opened: 0 }
+
   /** Whether this node signs and seals what it sends. */
   get signing (): boolean {
     return this.opts.mode !== 'off' && this.identity !== undefined
@@ -83,6 +86,7 @@ export class EndToEnd {
   seal (target: string, kind: SealedKind, data: Uint8Array): Uint8Array | undefined {
     const key = this.keys.linkKey(target)
     if (key === undefined || this.identity === undefined) return undefined
+    this.counts.sealed++
     return sealMessage(this.identity, this.self.id, target, key, { stamp: this.stamp(), kind, name: this.self.name, data })
   }
 
@@ -98,6 +102,7 @@ export class EndToEnd {
       const key = this.keys.signingKey(origin, bundle.signingKey)
       if (key === undefined) throw new UntrustedMessageError('key-mismatch', `bundle ${bundle.id} is signed by a key that is not ${origin}'s`, origin)
       if (!verifyBundle(bundle, key)) throw new UntrustedMessageError('bad-signature', `bundle ${bundle.id} from ${origin} does not match its signature`, origin)
+      this.counts.verified++
       this.checkReplay(origin, bundle.stamp, `bundle ${bundle.id}`)
       return bundle
     } catch (err) {
@@ -112,6 +117,7 @@ export class EndToEnd {
       if (this.identity === undefined) throw new UntrustedMessageError('undecryptable', 'this node has no key to open sealed messages with', source)
       const content = openMessage(this.identity, source, this.self.id, sealed)
       this.keys.learnLinkKey(source, content.senderKey)
+      this.counts.opened++
       this.checkReplay(source, content.stamp, 'routed message')
       return content
     } catch (err) {
@@ -159,6 +165,7 @@ export class EndToEnd {
   private publishBundle (entries: BundleEntry[]): ReturnType<Publish> {
     const identity = this.identity
     if (identity === undefined) throw new TypeError('a node without an identity cannot sign')
+    this.counts.signed++
     const { id, bytes } = signBundle({ signingKey: identity.signingPublicKey, name: this.self.name, stamp: this.stamp(), entries }, identity.signingKey)
     return this.host.publish(id, bytes, entries)
   }

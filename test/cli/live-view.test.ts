@@ -41,6 +41,8 @@ describe('the live view in Chromium', { skip: !existsSync(CHROMIUM) && `no Chrom
       await until(page, '#peers tr', 1)
       assert.match(await page.textContent('#title') ?? '', /watched/)
       assert.match(await page.textContent('#peers') ?? '', /first/)
+      // Each peer's row: name, address, link, who dialled, bytes/s out and in, queued bytes.
+      assert.equal(await page.locator('#peers tr:first-child td').count(), 7)
       await until(page, '#graph line', 1)
       assert.equal(await page.isVisible('#overlay'), true)
 

@@ -3,6 +3,7 @@
  * raw line-protocol peer on the other end, and a host that records what
  * the set tells it.
  */
+import { NodeMetrics } from '../../lib/mesh/metrics.js'
 import { TrafficCounters } from '../../lib/connection/traffic.js'
 import assert from 'node:assert/strict'
 import { EventEmitter } from 'node:events'
@@ -38,6 +39,7 @@ function connectionSet (opts: Partial<ConnectionSetOptions> = {}) {
     port: 1,
     events,
     traffic: new TrafficCounters(),
+    metrics: new NodeMetrics(events),
     transport: memoryNetwork(),
     links: new SecureLinks({ ...DEFAULT_OPTIONS, id: 'local', secure: 'off', identity: undefined, allowlist: undefined, running: () => true, onDenied: () => {} }),
     table,

@@ -59,6 +59,58 @@ describe('metrics', () => {
     assert.equal(a.metrics().overlay, undefined)
   })
 
+  it('time each new peer\'s handshake, count each link\'s bytes both ways, and the hops of overlay deliveries', async () => {
+    const a = await started({ secure: 'required' })
+    const b = await started({ secure: 'required' })
+    await a.connect(b.address)
+    for (const node of [a, b]) {
+      const { handshakeSeconds } = node.metrics()
+      assert.equal(handshakeSeconds.count, 1)
+      assert.ok(handshakeSeconds.sum > 0 && handshakeSeconds.sum < 5, `handshake took ${handshakeSeconds.sum} s`)
+      assert.deepEqual(handshakeSeconds.buckets.map(({ count }) => count).at(-1), 1)
+      assert.ok(handshakeSeconds.buckets.every(({ count }, i, all) => i === 0 || count >= (all[i - 1]?.count ?? 0)), 'cumulative buckets')
+    }
+    const link = (node: MeshNode, peer: MeshNode): { bytesSent: number, bytesReceived: number } => node.metrics().links.find(l => l.peer === peer.id) as { bytesSent: number, bytesReceived: number }
+    const before = { sent: link(a, b).bytesSent, received: link(b, a).bytesReceived }
+    let delivered = 0
+    b.on('bytes', () => { delivered++ })
+    for (let i = 0; i < 10; i++) await a.sendBytes(b.id, new Uint8Array(10_000))
+    await waitFor(() => delivered === 10, 'every payload at b')
+    // Each frame is its BYTES:10000 header line and the payload.
+    const frames = 10 * (10_000 + 'BYTES:10000\n'.length)
+    assert.ok(link(a, b).bytesSent - before.sent >= frames, `a sent ${link(a, b).bytesSent - before.sent} bytes`)
+    await waitFor(() => link(b, a).bytesReceived - before.received >= frames, 'b to count what it received')
+
+    const transport = memoryNetwork()
+    const overlay = async (name: string): Promise<MeshNode> => await started({ host: 'sim', name, transport, topology: 'overlay' })
+    const [x, y, z] = [await overlay('x'), await overlay('y'), await overlay('z')]
+    await y.connect(x.address)
+    await z.connect(y.address)
+    const heard = new Promise<number>(resolve => { z.once('chat', ({ hops }) => { resolve(hops) }) })
+    await x.broadcast('two hops away')
+    const hops = await heard
+    const { deliveryHops } = z.metrics()
+    assert.equal(deliveryHops.count, 1)
+    assert.equal(deliveryHops.sum, hops)
+    assert.equal(a.metrics().deliveryHops.count, 0, 'a full mesh delivers no overlay message')
+    assert.equal(x.metrics().overlay?.stats.endToEnd.signed, 1)
+    assert.equal(z.metrics().overlay?.stats.endToEnd.verified, 1)
+  })
+
+  it('count protocol streams opened each way, and those refused', async () => {
+    const a = await started()
+    const b = await started()
+    b.handleRequests('/echo/1', request => request)
+    await a.connect(b.address)
+    const before = { a: a.metrics().streams, b: b.metrics().streams }
+    for (let i = 0; i < 3; i++) await a.request(b.id, '/echo/1', new Uint8Array([i]))
+    await assert.rejects(a.request(b.id, '/nobody/1', new Uint8Array([1])), { code: 'ERR_PROTOCOL_UNSUPPORTED' })
+    assert.equal(a.metrics().streams.opened.outbound - before.a.opened.outbound, 4)
+    assert.equal(b.metrics().streams.opened.inbound - before.b.opened.inbound, 3)
+    assert.equal(b.metrics().streams.refused - before.b.refused, 1)
+    assert.equal(a.metrics().streams.opened.inbound, before.a.opened.inbound)
+  })
+
   it('count the senders a full queue held back, and the most a queue held', async () => {
     const a = await started({ maxQueuedBytes: 8192 })
     const b = await started()
@@ -73,13 +125,14 @@ describe('metrics', () => {
     assert.equal(b.metrics().backpressureWaits, 0)
   })
 
-  it('count failed dials and disconnects as the events tell them', async () => {
-    const a = await started({ bootstrapAttempts: 1 })
+  it('count dial attempts, failed dials and disconnects as the events tell them', async () => {
+    const a = await started({ bootstrapAttempts: 3, bootstrapBackoff: 1 })
     const b = await started()
     const gone = b.address
     await b.stop()
     await assert.rejects(a.connect(gone))
     assert.equal(a.metrics().dialFailures, 1)
+    assert.equal(a.metrics().dialAttempts, 3)
     const c = await started()
     await a.connect(c.address)
     await c.stop()
@@ -105,6 +158,14 @@ describe('metrics', () => {
     assert.equal(second.get('meshline_overlay_active_view'), 1)
     assert.ok((second.get('meshline_overlay_frames_sent_total{type="caps"}') ?? 0) >= 1)
     assert.match(await registry.metrics(), /# TYPE meshline_messages_sent_total counter/)
+    // Histograms: cumulative buckets up to +Inf, their sum and count.
+    assert.match(await registry.metrics(), /# TYPE meshline_handshake_duration_seconds histogram/)
+    assert.equal(second.get('meshline_handshake_duration_seconds_count'), 1)
+    assert.equal(second.get('meshline_handshake_duration_seconds_bucket{le="+Inf"}'), 1)
+    assert.equal(second.get('meshline_handshake_duration_seconds_bucket{le="10"}'), 1)
+    assert.equal(second.get('meshline_overlay_delivery_hops_count'), 0)
+    assert.ok((second.get(`meshline_link_bytes_sent_total{peer="${b.id}"}`) ?? 0) > 0)
+    assert.equal(second.get('meshline_dial_attempts_total'), 0, 'a was dialled, it dialled no one')
     remove()
     assert.equal((await registry.metrics()).trim(), '', 'removed from the registry')
   })

@@ -16,8 +16,6 @@ interface PageConfig {
 
 /** Nodes a page dials besides the one that served it, when they listen for WebSocket connections. */
 const EXTRA_PEERS = 2
-/** Largest file a page keeps in memory. */
-const MAX_RECEIVED_FILE_BYTES = 256 * 1024 * 1024
 
 function element<T extends HTMLElement> (id: string): T {
   const found = document.getElementById(id)
@@ -83,7 +81,7 @@ async function main (): Promise<void> {
   node.on('connection:error', ({ error }) => { note(`connection error: ${error.message}`) })
   node.on('dial:failed', ({ address, error }) => { note(`could not connect to ${address}: ${error.message}`) })
 
-  const files = receiveFiles(node, { dir: 'downloads', maxFileSize: MAX_RECEIVED_FILE_BYTES })
+  const files = receiveFiles(node, { dir: 'downloads' })
   files.on('complete', ({ name: fileName, path, size, peer }) => {
     const link = document.createElement('a')
     link.href = path

@@ -9,6 +9,9 @@ import type { Uint8ArrayList } from 'uint8arraylist'
 import { createSha256, type Sha256 } from '../crypto/crypto.js'
 import { FileAccessError, FileHashMismatchError, FileSizeMismatchError } from '../errors.js'
 
+/** Largest file a receiver takes unless told otherwise: a page keeps it in memory. */
+export const DEFAULT_MAX_FILE_SIZE = 256 * 1024 ** 2
+
 export const PARTIAL_SUFFIX = '.part'
 
 export class IncomingFile {

@@ -14,6 +14,9 @@ import { numberedNames } from './safe-name.js'
 
 /** Numbered names tried before giving up on finding a free one. */
 const MAX_NAME_ATTEMPTS = 1000
+/** Largest file a receiver takes unless told otherwise: it goes to disk. */
+export const DEFAULT_MAX_FILE_SIZE = 4 * 1024 ** 3
+
 /** Suffix of a file still being received. */
 export const PARTIAL_SUFFIX = '.part'
 

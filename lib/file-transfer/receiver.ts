@@ -15,7 +15,7 @@ import {
 import { MeshNode } from '../mesh/node.js'
 import { applyTable, checkArgument, integer, isNonEmptyString, required, type OptionTable } from '../../transforms/core/option-table.js'
 import { startsWithBytes } from '../../transforms/core/bytes.js'
-import { IncomingFile } from './incoming-file.js'
+import { DEFAULT_MAX_FILE_SIZE, IncomingFile } from './incoming-file.js'
 import { safeFileName } from './safe-name.js'
 import {
   FILECHUNK_PREFIX, FILEEND_PREFIX, FILESTART_PREFIX, FILE_STREAM_PROTOCOL, MAX_FILE_STREAM_PAYLOAD, fileChunkHeader, parseFileChunkName, parseFileEnd, parseFileStart
@@ -23,8 +23,8 @@ import {
 import type { IncomingStream } from '../mesh/streams.js'
 import type { PeerInfo } from '../types.js'
 
-/** Largest file accepted by default, in bytes: 4 GiB. */
-export const DEFAULT_MAX_FILE_SIZE = 4 * 1024 ** 3
+/** Largest file accepted by default, in bytes: 4 GiB on disk, 256 MiB in a browser's memory. */
+export { DEFAULT_MAX_FILE_SIZE }
 /** Transfers in progress at once by default, from all peers together. */
 export const DEFAULT_MAX_TRANSFERS = 16
 /**
@@ -50,7 +50,7 @@ export interface FileReceiverOptions {
 /** Each file receiver option's default and range. */
 export const FILE_RECEIVER_OPTIONS = {
   dir: required<string>('a folder path', isNonEmptyString),
-  maxFileSize: integer(DEFAULT_MAX_FILE_SIZE, 0, { unit: 'bytes', defaultText: '4294967296 (4 GiB)' }),
+  maxFileSize: integer(DEFAULT_MAX_FILE_SIZE, 0, { unit: 'bytes', defaultText: '4294967296 (4 GiB); 268435456 (256 MiB) in a browser, which keeps files in memory' }),
   maxTransfers: integer(DEFAULT_MAX_TRANSFERS, 1)
 } satisfies OptionTable<FileReceiverOptions>
 

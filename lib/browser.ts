@@ -19,6 +19,9 @@
  */
 export * from './index.js'
 export { websocketTransport, WEBSOCKET_OPTIONS } from './transport/websocket.browser.js'
+export { webrtcLinks, WebRtcLinks, WEBRTC_OPTIONS, WEBRTC_SIGNAL_PREFIX } from './transport/webrtc.js'
+export type { WebRtcOptions } from './transport/webrtc.js'
+export { dialOnlyAddress } from '../transforms/core/line-protocol.js'
 export type { WebSocketTransportOptions } from './transport/websocket.browser.js'
 export { fingerprint, generateIdentity, nodeIdFromPublicKey, publicKeyHex } from './secure/identity.js'
 export type { Identity } from './secure/identity.js'

@@ -54,6 +54,8 @@ export interface WaitOptions {
   signal?: AbortSignal
 }
 
+const DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i
+
 /** The listener of a node that only dials: it accepts nothing, and its address is a `dialOnlyAddress()`. */
 function acceptingNothing (address: string): TransportListener {
   const { host, port } = parseAddress(address)
@@ -150,7 +152,8 @@ export class MeshNode extends EventEmitter<MeshEvents> {
       webSocketAddress: peer => this.wsListener === undefined ? undefined : this.self.advertised(this.wsListener.port, this.table.get(peer.id)?.conn.transport.localHost)
     })
     this.streams.handleRequests(WEBSOCKET_ADDRESSES_PROTOCOL, this.wsPeers.handler)
-    this.dialOnly = options.listen ? undefined : dialOnlyAddress(randomBytes(8).toString('hex'))
+    // Named by its id, where the id can be a host name: a page dials another page by it (over WebRTC, see webrtcLinks()).
+    this.dialOnly = options.listen ? undefined : dialOnlyAddress(DNS_LABEL.test(id) ? id.toLowerCase() : randomBytes(8).toString('hex'))
     const advertiseHost = this.dialOnly === undefined ? options.advertiseHost : parseAddress(this.dialOnly).host
     this.self = new SelfAddresses(options.host, advertiseHost, options.maxKnownPeers)
     this.book = new AddressBook(options.maxKnownPeers, failures => reconnectDelay(failures, options.reconnectBackoff, options.reconnectMaxDelay))
@@ -256,6 +259,16 @@ export class MeshNode extends EventEmitter<MeshEvents> {
    */
   async webSocketPeers (peerId: string): Promise<WebSocketPeer[]> {
     return await this.wsPeers.of(peerId)
+  }
+
+  /**
+   * Takes in a connection that reached this node by other means than its
+   * listener (a WebRTC data channel, say), as the listener would: secured,
+   * admitted and bounded alike. The other end dials: it sends the hello.
+   */
+  acceptConnection (transport: Transport): void {
+    this.assertRunning()
+    this.connections.accept(transport)
   }
 
   /** Where the WebSocket listener (`wsPort`) is, `host:port` with the advertised host; undefined without one. */

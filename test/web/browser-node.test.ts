@@ -5,20 +5,13 @@
  * Skipped where /usr/bin/chromium is not installed.
  */
 import assert from 'node:assert/strict'
-import { existsSync } from 'node:fs'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { createServer, type Server } from 'node:http'
-import { once } from 'node:events'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { MeshNode } from '../../lib/index.js'
-import { buildBrowser, BUNDLES } from '../../scripts/browser/build.js'
+import { BUNDLES } from '../../scripts/browser/build.js'
+import { bundlePage, NO_CHROMIUM, type BundlePage } from '../support/bundle-page.js'
 import { QUIET } from '../support/mesh.js'
 import type { NoiseCipher } from '../../lib/types.js'
-
-const CHROMIUM = '/usr/bin/chromium'
 
 interface PageResult { peer: string, security: string, cipher: string, chat: string, reply: string }
 
@@ -39,32 +32,10 @@ async function runPageNode (page: Page, address: string, nodeId: string, ciphers
   })()`)
 }
 
-describe('the library bundle in Chromium', { skip: !existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM}` }, () => {
-  let dir: string
-  let server: Server
-  let browser: Browser
-  let origin: string
-
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'meshline-bundle-'))
-    await buildBrowser(dir)
-    const bundle = await readFile(join(dir, BUNDLES.library))
-    server = createServer((request, response) => {
-      if (request.url === `/${BUNDLES.library}`) response.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle)
-      else response.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>meshline</title>')
-    })
-    server.listen(0, '127.0.0.1')
-    await once(server, 'listening')
-    origin = `http://127.0.0.1:${(server.address() as { port: number }).port}/`
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] })
-  })
-
-  after(async () => {
-    await browser?.close()
-    server?.closeAllConnections()
-    server?.close()
-    await rm(dir, { recursive: true, force: true })
-  })
+describe('the library bundle in Chromium', { skip: NO_CHROMIUM }, () => {
+  let served: BundlePage
+  before(async () => { served = await bundlePage() })
+  after(async () => { await served?.close() })
 
   // A page offers ChaChaPoly first by default: in JavaScript it is the faster.
   const cases: Array<{ ciphers: NoiseCipher[] | undefined, cipher: NoiseCipher }> = [{ ciphers: undefined, cipher: 'ChaChaPoly' }, { ciphers: ['AESGCM', 'ChaChaPoly'], cipher: 'AESGCM' }]
@@ -78,10 +49,10 @@ describe('the library bundle in Chromium', { skip: !existsSync(CHROMIUM) && `no 
       node.handleRequests('/reverse/1', request => Buffer.from(request).reverse())
       await node.start()
       try {
-        const page = await browser.newPage()
+        const page = await served.browser.newPage()
         const errors: string[] = []
         page.on('pageerror', error => { errors.push(error.message) })
-        await page.goto(origin)
+        await page.goto(served.url)
         const result = await runPageNode(page, node.webSocketAddress as string, node.id, ciphers)
         assert.deepEqual(result, { peer: node.id, security: 'noise', cipher, chat: 'hello from node', reply: 'maerts' })
         assert.deepEqual(heard, ['hello from the page', 'app: bytes from the page'])

@@ -58,7 +58,7 @@ describe('the chat page in Chromium', { skip: !existsSync(CHROMIUM) && `no Chrom
       await shows(tab, '#status', `${name}, connected to cli`)
       assert.deepEqual(errors, [])
       pages.set(name, tab)
-      await cli.waitFor(new RegExp(`\\[NETWORK\\] Connected to ${name} at [0-9a-f]{16}\\.invalid:1 \\(inbound, noise\\)`))
+      await cli.waitFor(new RegExp(`\\[NETWORK\\] Connected to ${name} at [0-9a-f]{32}\\.invalid:1 \\(inbound, noise\\)`))
     }
   })
 

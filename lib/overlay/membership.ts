@@ -23,8 +23,15 @@
  * - A newcomer shuffles through its contact right after joining: joins can
  *   come much faster than the shuffle interval, and a node that knows no one
  *   beyond its neighbours cannot repair.
+ * - A neighbour that does not listen (a browser page, whose address is a
+ *   `dialOnlyAddress()`) is a *leaf*: it is in the active view, so
+ *   broadcasts reach it, but it takes no slot there (`activeViewSize`
+ *   counts the others, `maxPeers` bounds them all), is never dropped to make
+ *   room, and is never forwarded, shuffled, sent a random walk or kept in a
+ *   passive view, as no one can dial it. A leaf itself repairs nothing.
  */
 import type { MembershipFrame, NeighborFrame, PeerRef, ShuffleFrame, ShuffleReplyFrame } from './overlay-protocol.js'
+import { isDialOnlyAddress } from '../../transforms/core/line-protocol.js'
 
 export interface MembershipOptions {
   activeViewSize: number
@@ -142,14 +149,16 @@ export class Membership {
     for (const [peer, at] of this.refusedAt) {
       if (now - at >= this.opts.refusalMemory || !this.passive.has(peer)) this.refusedAt.delete(peer)
     }
-    let room = this.opts.activeViewSize - this.active.size - this.requests.size
+    // A leaf cannot dial: it keeps the neighbours it was connected to.
+    if (isDialOnlyAddress(this.self.address)) return actions
+    let room = this.opts.activeViewSize - this.slotsTaken() - this.requests.size
     if (room <= 0) return actions
     const minimum = this.opts.activeViewSize - 1
     let insisting = [...this.requests.values()].filter(request => request.insists).length
     const free = [...this.passive.keys()].filter(id => id !== exclude && !this.requests.has(id))
     for (const id of this.sample(free, free.length)) {
       if (room === 0) break
-      const insist = this.active.size + insisting < minimum
+      const insist = this.slotsTaken() + insisting < minimum
       // A node that refused a low-priority request must take a high one.
       if (!insist && this.refusedAt.has(id)) continue
       if (insist) insisting++
@@ -161,11 +170,11 @@ export class Membership {
 
   /** Starts a shuffle with a random neighbour. */
   shuffle (): MembershipAction[] {
-    const target = this.pick([...this.active.keys()])
+    const target = this.pick(this.dialable())
     if (target === undefined) return []
     const entries: PeerRef[] = [
       this.self,
-      ...this.sample([...this.active.keys()].filter(id => id !== target), this.opts.shuffleActive).map(id => this.ref(id, this.active)),
+      ...this.sample(this.dialable().filter(id => id !== target), this.opts.shuffleActive).map(id => this.ref(id, this.active)),
       ...this.sample([...this.passive.keys()], this.opts.shufflePassive).map(id => this.ref(id, this.passive))
     ]
     this.lastShuffle = new Set(entries.map(entry => entry.id))
@@ -176,6 +185,7 @@ export class Membership {
   private onJoin (from: PeerRef): MembershipAction[] {
     if (this.active.has(from.id)) return []
     const actions = this.addActive(from)
+    if (isDialOnlyAddress(from.address)) return actions
     for (const peer of this.active.keys()) {
       if (peer !== from.id) actions.push({ type: 'send', to: peer, frame: { type: 'forward-join', ttl: this.opts.activeWalkLength, peer: from } })
     }
@@ -184,9 +194,9 @@ export class Membership {
 
   private onForwardJoin (from: PeerRef, ttl: number, newcomer: PeerRef, now: number): MembershipAction[] {
     if (newcomer.id === this.self.id) return []
-    if (ttl > 0 && this.active.size > 1) {
+    if (ttl > 0 && this.slotsTaken() > 1) {
       if (ttl === this.opts.passiveWalkLength) this.addPassive(newcomer)
-      const next = this.pick([...this.active.keys()].filter(id => id !== from.id && id !== newcomer.id))
+      const next = this.pick(this.dialable().filter(id => id !== from.id && id !== newcomer.id))
       if (next !== undefined) return [{ type: 'send', to: next, frame: { type: 'forward-join', ttl: ttl - 1, peer: newcomer } }]
     }
     // The walk ends here: take the newcomer as a neighbour; it must accept.
@@ -195,7 +205,7 @@ export class Membership {
   }
 
   private onNeighbor (from: PeerRef, priority: 'high' | 'low'): MembershipAction[] {
-    const accept = this.active.has(from.id) || priority === 'high' || this.active.size < this.opts.activeViewSize
+    const accept = this.active.has(from.id) || priority === 'high' || this.slotsTaken() < this.opts.activeViewSize
     const reply: MembershipAction = { type: 'send', to: from.id, frame: { type: 'neighbor-reply', accepted: accept } }
     if (!accept) {
       this.addPassive(from)
@@ -227,8 +237,8 @@ export class Membership {
 
   private onShuffle (from: PeerRef, frame: ShuffleFrame): MembershipAction[] {
     if (frame.origin === this.self.id) return []
-    if (frame.ttl > 1 && this.active.size > 1) {
-      const next = this.pick([...this.active.keys()].filter(id => id !== from.id && id !== frame.origin))
+    if (frame.ttl > 1 && this.slotsTaken() > 1) {
+      const next = this.pick(this.dialable().filter(id => id !== from.id && id !== frame.origin))
       if (next !== undefined) return [{ type: 'send', to: next, frame: { ...frame, ttl: frame.ttl - 1, hops: frame.hops + 1 } }]
     }
     const reply = this.sample([...this.passive.keys()], frame.entries.length).map(id => this.ref(id, this.passive))
@@ -241,12 +251,22 @@ export class Membership {
     return [{ type: 'dial', peer, request: { type: 'neighbor', priority } }]
   }
 
-  /** Adds a neighbour, dropping a random one if the view is full. */
+  /** Active neighbours that can be dialled: all but the leaves. */
+  private dialable (): string[] {
+    return [...this.active].filter(([, address]) => !isDialOnlyAddress(address)).map(([id]) => id)
+  }
+
+  /** Active slots taken: leaves take none. */
+  private slotsTaken (): number {
+    return this.dialable().length
+  }
+
+  /** Adds a neighbour, dropping a random one (never a leaf) if the view is full; a leaf needs no room. */
   private addActive (peer: PeerRef): MembershipAction[] {
     if (peer.id === this.self.id || this.active.has(peer.id)) return []
     const actions: MembershipAction[] = []
-    if (this.active.size >= this.opts.activeViewSize) {
-      const dropped = this.ref(this.pick([...this.active.keys()]) as string, this.active)
+    if (!isDialOnlyAddress(peer.address) && this.slotsTaken() >= this.opts.activeViewSize) {
+      const dropped = this.ref(this.pick(this.dialable()) as string, this.active)
       this.active.delete(dropped.id)
       this.addPassive(dropped)
       actions.push({ type: 'down', peer: dropped.id }, { type: 'disconnect', peer: dropped.id })
@@ -265,7 +285,7 @@ export class Membership {
   private integrate (entries: readonly PeerRef[], preferred: ReadonlySet<string>): void {
     if (this.opts.passiveViewSize === 0) return
     for (const entry of entries) {
-      if (entry.id === this.self.id || this.active.has(entry.id)) continue
+      if (entry.id === this.self.id || this.active.has(entry.id) || isDialOnlyAddress(entry.address)) continue
       if (this.passive.has(entry.id)) {
         this.passive.set(entry.id, entry.address)
         continue

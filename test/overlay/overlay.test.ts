@@ -327,6 +327,46 @@ describe('overlay topology', () => {
     assert.throws(() => new MeshNode({ topology: 'overlay', overlay: { maxHops: 256 } }), { code: 'ERR_INVALID_OPTION' })
     assert.equal(new MeshNode().overlayStatus(), undefined, 'full mesh by default')
   })
+
+  it('keeps nodes that do not listen (pages) as leaves: more than activeViewSize of them stay linked to their node, and broadcasts reach them all', async () => {
+    const network = memoryNetwork()
+    const random = seeded(7)
+    const options: MeshNodeOptions = { host: 'sim', topology: 'overlay', connectionTimeout: 1000, transport: network, overlay: { ...FAST_OVERLAY, random, activeViewSize: 2 } }
+    const start = async (extra: MeshNodeOptions = {}): Promise<MeshNode> => {
+      const node = new MeshNode({ ...options, ...extra })
+      running.add(node)
+      await node.start()
+      return node
+    }
+    const hub = await start()
+    const others = [await start(), await start(), await start()]
+    for (const node of others) await node.connect(hub.address)
+    const leaves: MeshNode[] = []
+    for (let i = 0; i < 5; i++) {
+      const leaf = await start({ listen: false })
+      await leaf.connect(hub.address)
+      leaves.push(leaf)
+    }
+    const dropped: string[] = []
+    for (const leaf of leaves) leaf.on('peer:disconnect', ({ peer, reason }) => { dropped.push(`${peer.name}: ${reason.message}`) })
+    // Shuffles and repairs run every few hundred ms: a few rounds of them.
+    await sleep(4 * (FAST_OVERLAY.shuffleInterval as number))
+    assert.deepEqual(dropped, [])
+    const status = hub.overlayStatus()
+    for (const leaf of leaves) {
+      assert.ok(status?.active.includes(leaf.id), 'a leaf stays in its node\'s active view')
+      assert.deepEqual(leaf.peers().map(peer => peer.id), [hub.id], 'a leaf dials no one')
+    }
+    for (const node of [hub, ...others]) {
+      assert.equal(node.overlayStatus()?.passive.some(id => leaves.some(leaf => leaf.id === id)), false, 'no leaf in a passive view')
+    }
+    const listening = status?.active.filter(id => !leaves.some(leaf => leaf.id === id)) ?? []
+    assert.ok(listening.length <= 2, `activeViewSize bounds the listening neighbours: ${listening.length}`)
+    const seen = recordChat([...others, ...leaves].map(node => ({ node, crash: () => {}, alive: true })))
+    await (leaves[0] as MeshNode).broadcast('from a leaf')
+    await waitFor(() => seen.get('from a leaf')?.size === others.length + leaves.length - 1, 'the leaf\'s broadcast everywhere', PATIENCE)
+    await Promise.all([hub, ...others, ...leaves].map(async node => { await node.stop(); running.delete(node) }))
+  })
 })
 
 /** The driver alone, with a host whose peers and clock the test controls. */

@@ -3,8 +3,9 @@
  * (`meshline-p2p/browser`, one ES module, no `node:` import). A page's node
  * dials WebSocket listeners (a browser cannot listen), in a full mesh or
  * the overlay, over plaintext or Noise links, with end-to-end signatures,
- * protocol streams and file transfer from `Blob`s and `File`s. Received
- * files stay in memory; their `path` is an object URL.
+ * protocol streams and file transfer from `Blob`s and `File`s, and links to
+ * other pages over WebRTC (`webrtcLinks()`). Received files stay in memory;
+ * their `path` is an object URL.
  *
  * @example
  * ```ts
@@ -19,10 +20,10 @@
  */
 export * from './index.js'
 export { websocketTransport, WEBSOCKET_OPTIONS } from './transport/websocket.browser.js'
+export type { WebSocketTransportOptions } from './transport/websocket.browser.js'
 export { webrtcLinks, WebRtcLinks, WEBRTC_OPTIONS, WEBRTC_SIGNAL_PREFIX } from './transport/webrtc.js'
 export type { WebRtcOptions } from './transport/webrtc.js'
 export { dialOnlyAddress } from '../transforms/core/line-protocol.js'
-export type { WebSocketTransportOptions } from './transport/websocket.browser.js'
 export { fingerprint, generateIdentity, nodeIdFromPublicKey, publicKeyHex } from './secure/identity.js'
 export type { Identity } from './secure/identity.js'
 export { sendFile, FileSend } from './file-transfer/sender.js'

@@ -22,7 +22,8 @@ const TYPES: Record<string, string> = {
 /** The package's root: the nearest folder above this file with a package.json (from the sources or from `dist/`). */
 function packageRoot (): string {
   let dir = dirname(fileURLToPath(import.meta.url))
-  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir)
+  // The file system's root is its own parent: stop there.
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir)
   return dir
 }
 

@@ -24,12 +24,14 @@
  * await node.connect(dialOnlyAddress(otherPageId))  // then the other page, directly
  * ```
  */
+import { randomBytes } from '../crypto/crypto.js'
 import { DialError } from '../errors.js'
 import type { DialOptions, Transport, TransportFactory, TransportListener } from './transport.js'
 import { websocketConnection } from './websocket-connection.js'
 import { formatAddress, isDialOnlyAddress } from '../../transforms/core/line-protocol.js'
 import type { BytesHandler } from '../types.js'
-import { applyTable, integer, type OptionTable } from '../../transforms/core/option-table.js'
+import { applyTable, checked, integer, type OptionTable } from '../../transforms/core/option-table.js'
+import { raceSignal } from '../../transforms/core/deadline.js'
 
 /** The prefix of signalling payloads. */
 export const WEBRTC_SIGNAL_PREFIX = 'meshline-webrtc/1 '
@@ -41,12 +43,12 @@ export interface WebRtcOptions {
   writeHighWaterMark?: number
   /** Links being set up at once at most, dialled and answered; more offers are refused. */
   maxPendingLinks?: number
-  /** A link not open this long after its offer, in ms, is given up (the dial's own timeout bounds a dial). */
+  /** An offer this page answers whose link is not open this long after, in ms, is given up (the dial's own timeout bounds a dial). */
   answerTimeout?: number
 }
 
 export const WEBRTC_OPTIONS = {
-  iceServers: { default: [], expect: { what: 'an array of ICE servers', test: (value: unknown) => Array.isArray(value) } },
+  iceServers: checked<NonNullable<WebRtcOptions['iceServers']>>([], 'an array of ICE servers', value => Array.isArray(value), 'none'),
   writeHighWaterMark: integer(1024 * 1024, 1, { unit: 'bytes' }),
   maxPendingLinks: integer(16, 1),
   answerTimeout: integer(10_000, 1, { unit: 'ms' })
@@ -169,7 +171,7 @@ export class WebRtcLinks {
       }
       if (typeof signal.sdp !== 'string' || typeof signal.nonce !== 'string') return
       if (signal.type === 'answer') this.answers.get(`${source.origin.id} ${signal.nonce}`)?.(signal)
-      else if (signal.type === 'offer' && this.pending < this.opts.maxPendingLinks) void this.pendingWhile(this.answer(source.origin.id, signal)).catch(() => {})
+      else if (signal.type === 'offer' && this.pending < this.opts.maxPendingLinks) void this.pendingWhile(async () => { await this.answer(source.origin.id, signal) }).catch(() => {})
     })
   }
 
@@ -177,10 +179,11 @@ export class WebRtcLinks {
     await this.signalling().sendBytes(peerId, encoder.encode(WEBRTC_SIGNAL_PREFIX + JSON.stringify(signal)))
   }
 
-  private async pendingWhile<T> (setUp: Promise<T>): Promise<T> {
+  /** Runs `setUp`, counted among the links being set up until it settles. */
+  private async pendingWhile<T> (setUp: () => Promise<T>): Promise<T> {
     this.pending++
     try {
-      return await setUp
+      return await setUp()
     } finally {
       this.pending--
     }
@@ -194,28 +197,25 @@ export class WebRtcLinks {
   private async dial (peerId: string, { timeout, signal }: DialOptions): Promise<Transport> {
     const address = formatAddress(`${peerId}.invalid`, 1)
     if (this.pending >= this.opts.maxPendingLinks) throw new DialError(address, 1, { cause: new Error(`maxPendingLinks (${this.opts.maxPendingLinks}) links are being set up`) })
-    return await this.pendingWhile(this.offer(peerId, address, timeout, signal))
+    return await this.pendingWhile(async () => await this.offer(peerId, address, timeout, signal))
   }
 
   private async offer (peerId: string, address: string, timeout: number, signal: AbortSignal | undefined): Promise<Transport> {
     const RTCPeerConnection = peerConnectionClass()
     const pc = new RTCPeerConnection({ iceServers: this.opts.iceServers })
-    const nonce = Math.random().toString(36).slice(2)
+    const nonce = randomBytes(8).toString('hex')
     const key = `${peerId} ${nonce}`
     const deadline = AbortSignal.timeout(timeout)
     const stop = signal === undefined ? deadline : AbortSignal.any([signal, deadline])
     try {
       const channel = pc.createDataChannel('meshline')
       await pc.setLocalDescription(await pc.createOffer())
-      await gathered(pc)
-      const answered = new Promise<Signal>((resolve, reject) => {
-        this.answers.set(key, resolve)
-        stop.addEventListener('abort', () => { reject(stop.reason) }, { once: true })
-      })
+      await raceSignal(gathered(pc), stop)
+      const answered = new Promise<Signal>(resolve => { this.answers.set(key, resolve) })
       await this.send(peerId, { type: 'offer', nonce, sdp: pc.localDescription?.sdp ?? '' })
-      const answer = await answered
+      const answer = await raceSignal(answered, stop)
       await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp })
-      await Promise.race([channelOpen(channel), new Promise((_resolve, reject) => { stop.addEventListener('abort', () => { reject(stop.reason) }, { once: true }) })])
+      await raceSignal(channelOpen(channel), stop)
       return channelTransport(pc, channel, peerId, this.opts.writeHighWaterMark)
     } catch (error) {
       pc.close()
@@ -230,21 +230,18 @@ export class WebRtcLinks {
     const RTCPeerConnection = peerConnectionClass()
     const pc = new RTCPeerConnection({ iceServers: this.opts.iceServers })
     const opened = new Promise<DataChannel>(resolve => { pc.addEventListener('datachannel', ({ channel }) => { if (channel !== undefined) resolve(channel) }, { once: true }) })
-    let timer: ReturnType<typeof setTimeout> | undefined
-    const expired = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => { reject(new Error('the offering page did not open the link in time')) }, this.opts.answerTimeout) })
+    const stop = AbortSignal.timeout(this.opts.answerTimeout)
     try {
       await pc.setRemoteDescription({ type: 'offer', sdp: offer.sdp })
       await pc.setLocalDescription(await pc.createAnswer())
-      await gathered(pc)
+      await raceSignal(gathered(pc), stop)
       await this.send(peerId, { type: 'answer', nonce: offer.nonce, sdp: pc.localDescription?.sdp ?? '' })
-      const channel = await Promise.race([opened, expired])
-      await Promise.race([channelOpen(channel), expired])
+      const channel = await raceSignal(opened, stop)
+      await raceSignal(channelOpen(channel), stop)
       node.acceptConnection(channelTransport(pc, channel, peerId, this.opts.writeHighWaterMark))
     } catch (error) {
       pc.close()
       throw error
-    } finally {
-      clearTimeout(timer)
     }
   }
 }

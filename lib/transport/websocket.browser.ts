@@ -10,7 +10,7 @@
 import { ListenUnsupportedError } from '../errors.js'
 import { DEFAULT_READ_HIGH_WATER_MARK, whenOpen, type DialOptions, type Transport, type TransportFactory, type TransportListener } from './transport.js'
 import { MAX_MESSAGE_BYTES, websocketConnection, type Endpoints } from './websocket-connection.js'
-import { applyTable, integer, oneOf, type OptionTable } from '../../transforms/core/option-table.js'
+import { applyTable, checked, integer, oneOf, type OptionTable } from '../../transforms/core/option-table.js'
 import { formatAddress } from '../../transforms/core/line-protocol.js'
 
 export { MAX_MESSAGE_BYTES }
@@ -29,7 +29,7 @@ export interface WebSocketTransportOptions {
 }
 
 export const WEBSOCKET_OPTIONS = {
-  streams: { default: typeof (globalThis as { WebSocketStream?: unknown }).WebSocketStream === 'function', expect: { what: 'a boolean', test: (value: unknown) => typeof value === 'boolean' }, defaultText: 'where the page has WebSocketStream' },
+  streams: checked(typeof (globalThis as { WebSocketStream?: unknown }).WebSocketStream === 'function', 'a boolean', value => typeof value === 'boolean', 'where the page has WebSocketStream'),
   readHighWaterMark: integer(DEFAULT_READ_HIGH_WATER_MARK, 1, { unit: 'bytes' }),
   writeHighWaterMark: integer(1024 * 1024, 1, { unit: 'bytes' }),
   drainCheckInterval: integer(4, 1, { unit: 'ms' }),

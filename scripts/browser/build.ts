@@ -14,11 +14,18 @@ import { fileURLToPath } from 'node:url'
 import { build, type Metafile, type Plugin } from 'esbuild'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
-const HERE = join(ROOT, 'scripts/browser')
+const HERE = join(ROOT, 'scripts', 'browser')
 
-/** Where the bundles go, and their names. */
-export const BROWSER_DIST = join(ROOT, 'dist/browser')
-export const BUNDLES = { library: 'meshline.js', chatPage: 'chat.js' } as const
+/** Where the bundles go. */
+export const BROWSER_DIST = join(ROOT, 'dist', 'browser')
+/** Each bundle: its entry, as path segments from the root, and its file name. */
+const BUNDLES = {
+  library: { entry: ['lib', 'browser.ts'], file: 'meshline.js' },
+  chatPage: { entry: ['web', 'chat.ts'], file: 'chat.js' }
+} as const
+export type BundleName = keyof typeof BUNDLES
+/** The library bundle's file name: what a page imports. */
+export const LIBRARY_FILE = BUNDLES.library.file
 /** The page's static files, copied from `web/`. */
 const PAGE_FILES = ['index.html', 'chat.css']
 
@@ -35,11 +42,12 @@ const browserSiblings: Plugin = {
 }
 
 /** Builds both bundles into `outdir`. @returns esbuild's account of their inputs and outputs, per bundle */
-export async function buildBrowser (outdir = BROWSER_DIST): Promise<Record<keyof typeof BUNDLES, Metafile>> {
-  const bundle = async (entry: string, out: string): Promise<Metafile> => {
+export async function buildBrowser (outdir = BROWSER_DIST): Promise<Record<BundleName, Metafile>> {
+  const bundle = async (name: BundleName): Promise<[BundleName, Metafile]> => {
+    const { entry, file } = BUNDLES[name]
     const result = await build({
-      entryPoints: [join(ROOT, entry)],
-      outfile: join(outdir, out),
+      entryPoints: [join(ROOT, ...entry)],
+      outfile: join(outdir, file),
       bundle: true,
       format: 'esm',
       platform: 'browser',
@@ -50,12 +58,12 @@ export async function buildBrowser (outdir = BROWSER_DIST): Promise<Record<keyof
       inject: [join(HERE, 'buffer-global.ts')],
       plugins: [browserSiblings]
     })
-    return result.metafile
+    return [name, result.metafile]
   }
-  const [library, chatPage] = await Promise.all([bundle('lib/browser.ts', BUNDLES.library), bundle('web/chat.ts', BUNDLES.chatPage)])
+  const built = Object.fromEntries(await Promise.all((Object.keys(BUNDLES) as BundleName[]).map(bundle))) as Record<BundleName, Metafile>
   mkdirSync(outdir, { recursive: true })
   for (const file of PAGE_FILES) copyFileSync(join(ROOT, 'web', file), join(outdir, file))
-  return { library, chatPage }
+  return built
 }
 
 // Quiet but for esbuild's warnings: `npm pack --json` runs it and reads stdout.

@@ -8,11 +8,11 @@ import { existsSync, mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
-import { chromium, type Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { MeshNode } from '../../lib/index.js'
 import { serveMetrics } from '../../lib/cli/metrics-server.js'
+import { launchChromium, NO_CHROMIUM } from '../support/bundle-page.js'
 
-const CHROMIUM = '/usr/bin/chromium'
 const running = new Set<MeshNode>()
 after(async () => { await Promise.all([...running].map(async node => { await node.stop() })) })
 
@@ -28,13 +28,13 @@ async function started (name: string): Promise<MeshNode> {
   return node
 }
 
-describe('the live view in Chromium', { skip: !existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM}` }, () => {
+describe('the live view in Chromium', { skip: NO_CHROMIUM }, () => {
   it('shows the peers and the overlay neighbours, and follows a new one', async () => {
     const watched = await started('watched')
     const first = await started('first')
     await first.connect(watched.address)
     const server = await serveMetrics(watched, '127.0.0.1', 0)
-    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] })
+    const browser = await launchChromium()
     try {
       const page = await browser.newPage()
       await page.goto(server.url.replace(/metrics$/, ''))

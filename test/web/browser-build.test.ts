@@ -11,7 +11,7 @@ import { join, relative } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { pathToFileURL } from 'node:url'
 import type { Metafile } from 'esbuild'
-import { buildBrowser, BUNDLES } from '../../scripts/browser/build.js'
+import { buildBrowser, LIBRARY_FILE, type BundleName } from '../../scripts/browser/build.js'
 import { ROOT } from '../support/processes.js'
 
 /** Every `.browser.ts` file under lib/ and transforms/, relative to ROOT. */
@@ -27,7 +27,7 @@ async function browserSiblings (): Promise<string[]> {
 
 describe('the browser build', () => {
   let out: string
-  let metafiles: Record<keyof typeof BUNDLES, Metafile>
+  let metafiles: Record<BundleName, Metafile>
   before(async () => {
     out = await mkdtemp(join(tmpdir(), 'meshline-browser-build-'))
     metafiles = await buildBrowser(out)
@@ -42,7 +42,7 @@ describe('the browser build', () => {
         assert.ok(!inputs.includes(nodeOnly), `${nodeOnly} is in the bundle`)
       }
     }
-    const code = await readFile(join(out, BUNDLES.library), 'utf8')
+    const code = await readFile(join(out, LIBRARY_FILE), 'utf8')
     assert.doesNotMatch(code, /\bfrom\s*["']node:|require\(["']node:/)
   })
 
@@ -61,7 +61,7 @@ describe('the browser build', () => {
   })
 
   it('exports what a page needs from the library bundle', async () => {
-    const [exported] = Object.entries(metafiles.library.outputs).filter(([file]) => file.endsWith(BUNDLES.library)).map(([, output]) => output.exports)
+    const [exported] = Object.entries(metafiles.library.outputs).filter(([file]) => file.endsWith(LIBRARY_FILE)).map(([, output]) => output.exports)
     for (const name of ['MeshNode', 'websocketTransport', 'sendFile', 'receiveFiles', 'generateIdentity', 'DialError']) {
       assert.ok(exported?.includes(name), `${name} is not exported`)
     }

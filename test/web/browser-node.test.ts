@@ -8,7 +8,6 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import type { Page } from 'playwright-core'
 import { MeshNode } from '../../lib/index.js'
-import { BUNDLES } from '../../scripts/browser/build.js'
 import { bundlePage, NO_CHROMIUM, type BundlePage } from '../support/bundle-page.js'
 import { QUIET } from '../support/mesh.js'
 import type { NoiseCipher } from '../../lib/types.js'
@@ -20,9 +19,9 @@ import { waitFor } from '../../harness/async.js'
 interface PageResult { peer: string, security: string, cipher: string, chat: string, reply: string }
 
 /** Runs a browser node in `page` that connects to `address`, with `ciphers` (its default without), over `WebSocketStream` or the classic `WebSocket`, and reports what it saw. */
-async function runPageNode (page: Page, address: string, nodeId: string, ciphers: NoiseCipher[] | undefined, streams: boolean): Promise<PageResult> {
+async function runPageNode (page: Page, library: string, address: string, nodeId: string, ciphers: NoiseCipher[] | undefined, streams: boolean): Promise<PageResult> {
   return await page.evaluate(`(async () => {
-    const { MeshNode, websocketTransport } = await import('/${BUNDLES.library}')
+    const { MeshNode, websocketTransport } = await import(${JSON.stringify(library)})
     const transport = websocketTransport({ streams: ${JSON.stringify(streams)} })
     const node = new MeshNode({ name: 'page', secure: 'required', transport, ...${JSON.stringify(ciphers === undefined ? {} : { noiseCiphers: ciphers })} })
     const chat = new Promise(resolve => { node.once('chat', ({ text }) => resolve(text)) })
@@ -61,7 +60,7 @@ describe('the library bundle in Chromium', { skip: NO_CHROMIUM }, () => {
         const errors: string[] = []
         page.on('pageerror', error => { errors.push(error.message) })
         await page.goto(served.url)
-        const result = await runPageNode(page, node.webSocketAddress as string, node.id, ciphers, streams)
+        const result = await runPageNode(page, served.libraryUrl, node.webSocketAddress as string, node.id, ciphers, streams)
         assert.deepEqual(result, { peer: node.id, security: 'noise', cipher, chat: 'hello from node', reply: 'maerts' })
         assert.deepEqual(heard, ['hello from the page', 'app: bytes from the page'])
         assert.deepEqual(errors, [])
@@ -88,7 +87,7 @@ describe('the library bundle in Chromium', { skip: NO_CHROMIUM }, () => {
       await page.goto(served.url)
       const port = (server.address() as { port: number }).port
       const reading = page.evaluate(`(async () => {
-        const { websocketTransport } = await import('/${BUNDLES.library}')
+        const { websocketTransport } = await import(${JSON.stringify(served.libraryUrl)})
         const transport = await websocketTransport({ streams: true }).dial('127.0.0.1', ${port}, { timeout: 5000 })
         window.release = undefined
         await new Promise(resolve => { window.release = resolve })

@@ -16,11 +16,11 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { buildBrowser } from '../../scripts/browser/build.js'
 import { Cli } from '../support/cli-process.js'
+import { launchChromium, NO_CHROMIUM } from '../support/bundle-page.js'
 
-const CHROMIUM = '/usr/bin/chromium'
 /** Longest wait for anything a page shows, in ms. */
 const PAGE_DEADLINE = 15_000
 
@@ -36,7 +36,7 @@ async function say (page: Page, text: string): Promise<void> {
   await page.click('#chat-form button')
 }
 
-describe('the chat page in Chromium', { skip: !existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM}` }, () => {
+describe('the chat page in Chromium', { skip: NO_CHROMIUM }, () => {
   let dir: string
   let cli: Cli
   let browser: Browser
@@ -49,7 +49,7 @@ describe('the chat page in Chromium', { skip: !existsSync(CHROMIUM) && `no Chrom
     await buildBrowser()
     cli = new Cli(['0', '--host', '127.0.0.1', '--web', '0', '--topology', 'overlay', '--secure', 'required', '--name', 'cli', '--downloads', join(dir, 'downloads')])
     url = (await cli.waitFor(/Chat page at (http:\S+)/))[1] as string
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] })
+    browser = await launchChromium()
     for (const name of ['alice', 'bob']) {
       const tab = await browser.newPage()
       const errors: string[] = []

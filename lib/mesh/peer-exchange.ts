@@ -11,7 +11,7 @@ import type { ResolvedOptions } from '../options/node-options.js'
 import type { PeerInfo } from '../types.js'
 import { isDialOnlyAddress, type PeersMessage } from '../../transforms/core/line-protocol.js'
 
-export type PeerExchangeOptions = Pick<ResolvedOptions, 'maxPeersPerList' | 'maxKnownPeers' | 'extraPeersShared'>
+export type PeerExchangeOptions = Pick<ResolvedOptions, 'maxPeersPerList' | 'maxKnownPeers' | 'connectedPeersShared' | 'extraPeersShared'>
 
 /** What peer exchange needs of its node. */
 export interface PeerExchangeHost {
@@ -36,14 +36,15 @@ export class PeerExchange {
   constructor (private readonly opts: PeerExchangeOptions, private readonly host: PeerExchangeHost) {}
 
   /**
-   * Listen addresses to tell `receiver` about: connected peers, then a few
-   * more known ones, only among those this node has dialled successfully:
-   * addresses it merely heard of (a flood of them, say) are not passed on.
+   * Listen addresses to tell `receiver` about: connected peers (a random
+   * `connectedPeersShared` of them), then a few more known ones, only among
+   * those this node has dialled successfully: addresses it merely heard of
+   * (a flood of them, say) are not passed on.
    */
   peersToShare (receiver: string | undefined): string[] {
     const shareable = (address: string | undefined): address is string =>
       address !== undefined && address !== receiver && !isIpv6Loopback(address) && !isDialOnlyAddress(address)
-    const connected = this.host.connectedAddresses().filter(shareable)
+    const connected = shuffled(this.host.connectedAddresses().filter(shareable)).slice(0, this.opts.connectedPeersShared)
     const extra = shuffled(this.host.book.provenUnconnected().map(known => known.address).filter(shareable))
       .slice(0, this.opts.extraPeersShared)
     return [...new Set([...connected, ...extra])]

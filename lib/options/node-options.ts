@@ -80,6 +80,12 @@ export interface MeshNodeOptions {
    * hears of, as what others listen on (TCP) is out of its reach.
    */
   listen?: boolean
+  /**
+   * Connected peers named in one `PEERS:` list at most, picked at random
+   * each time. Lists of every peer cost a full mesh of N nodes N addresses
+   * per list, N lists per node and discovery round: N^3 in all.
+   */
+  connectedPeersShared?: number
   /** Addresses this node has dialled before, beyond the connected peers, shared in a `PEERS:` answer. */
   extraPeersShared?: number
   /** Messages buffered for each `messages()` reader before delivery waits for it. */
@@ -241,6 +247,7 @@ export const NODE_OPTIONS = {
   dialJitter: integer(5_000, 0, { unit: 'ms' }),
   autoDial: checked(true, 'a boolean', value => typeof value === 'boolean'),
   listen: checked(LISTENS_BY_DEFAULT, 'a boolean', value => typeof value === 'boolean', 'true (false in a browser)'),
+  connectedPeersShared: integer(16, 0),
   extraPeersShared: integer(5, 0),
   inboxSize: integer(1024, 1),
   maxRetainedBytes: integer(1024 * 1024, 0, { unit: 'bytes' }),

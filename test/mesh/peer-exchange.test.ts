@@ -5,7 +5,7 @@ import { PeerExchange, type PeerExchangeHost } from '../../lib/mesh/peer-exchang
 import { SelfAddresses } from '../../lib/mesh/self-addresses.js'
 import type { PeerInfo } from '../../lib/types.js'
 
-function exchange (opts: { connected?: string[], maxPeersPerList?: number, maxKnownPeers?: number, extraPeersShared?: number } = {}) {
+function exchange (opts: { connected?: string[], maxPeersPerList?: number, maxKnownPeers?: number, connectedPeersShared?: number, extraPeersShared?: number } = {}) {
   const self = new SelfAddresses('127.0.0.1', undefined, 16)
   self.listening(4000)
   const book = new AddressBook(opts.maxKnownPeers ?? 100)
@@ -19,7 +19,7 @@ function exchange (opts: { connected?: string[], maxPeersPerList?: number, maxKn
     onListError: error => { seen.errors.push((error as Error & { code: string }).code) },
     onLimit: error => { seen.limits.push(error.code) }
   }
-  const px = new PeerExchange({ maxPeersPerList: opts.maxPeersPerList ?? 256, maxKnownPeers: opts.maxKnownPeers ?? 100, extraPeersShared: opts.extraPeersShared ?? 5 }, host)
+  const px = new PeerExchange({ maxPeersPerList: opts.maxPeersPerList ?? 256, maxKnownPeers: opts.maxKnownPeers ?? 100, connectedPeersShared: opts.connectedPeersShared ?? 16, extraPeersShared: opts.extraPeersShared ?? 5 }, host)
   return { px, book, seen }
 }
 
@@ -39,6 +39,19 @@ describe('PeerExchange', () => {
     assert.equal(shared.length, 2, 'one extra proven address')
     assert.ok(['p:1', 'q:1'].includes(shared[1] as string))
     assert.ok(!shared.includes('heard:1'), 'addresses merely heard of are not passed on')
+  })
+
+  it('names at most connectedPeersShared connected peers in a list, a different sample each time, so every peer is named in time', () => {
+    const connected = Array.from({ length: 40 }, (_, i) => `10.0.0.${i}:1`)
+    const { px } = exchange({ connected, connectedPeersShared: 8 })
+    const named = new Set<string>()
+    for (let i = 0; i < 100; i++) {
+      const shared = px.peersToShare(undefined)
+      assert.equal(shared.length, 8)
+      for (const address of shared) named.add(address)
+    }
+    assert.equal(named.size, 40, 'a random sample each time: 100 lists of 8 name all 40 peers')
+    assert.deepEqual(exchange({ connected, connectedPeersShared: 0 }).px.peersToShare(undefined), [])
   })
 
   it('learns new addresses, skips its own and IPv6 loopback ones, and dials some', () => {

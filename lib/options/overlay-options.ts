@@ -23,6 +23,8 @@ export interface OverlayOptions {
   shufflePassive?: number
   /** Hops a shuffle travels by random walk. */
   shuffleWalkLength?: number
+  /** How long a node lost without a DISCONNECT (its connection died, or a dial failed) is tried again, one per shuffle, so that the two sides of a partition that heals join again, in ms. */
+  lostRetryTime?: number
   /** How often a node with free active-view slots asks passive-view nodes to become neighbours, in ms. */
   repairInterval?: number
   /** Wait after the first IHAVE for a missing payload before pulling it with GRAFT, in ms. */
@@ -31,6 +33,10 @@ export interface OverlayOptions {
   graftRetryTimeout?: number
   /** How long a link made eager by a GRAFT is not pruned, so that a tree repaired while broadcasts keep coming stays whole, in ms. */
   graftHoldTime?: number
+  /** Hops a lazy link's announcements must save on average over the eager copies for the broadcast tree to switch to that link (Plumtree's optimisation); 0 turns it off. */
+  optimizationThreshold?: number
+  /** Broadcasts compared over the same two links before the broadcast tree may switch between them. */
+  optimizationSamples?: number
   /** Wait for a new peer's capability announcement before treating it as a plain line-protocol peer, in ms. */
   capabilityTimeout?: number
   /** Broadcasts held for a peer while its capabilities are unknown; past that, broadcasts wait for its answer (at most `capabilityTimeout`). */
@@ -97,10 +103,13 @@ export const OVERLAY_OPTIONS = {
   shuffleActive: integer(3, 0),
   shufflePassive: integer(4, 0),
   shuffleWalkLength: integer(4, 0),
+  lostRetryTime: integer(300_000, 0, { unit: 'ms' }),
   repairInterval: integer(1_000, 1, { unit: 'ms' }),
   graftTimeout: integer(500, 1, { unit: 'ms' }),
   graftRetryTimeout: integer(250, 1, { unit: 'ms' }),
   graftHoldTime: integer(2_000, 0, { unit: 'ms' }),
+  optimizationThreshold: integer(1, 0),
+  optimizationSamples: integer(8, 1),
   capabilityTimeout: integer(2_000, 1, { unit: 'ms' }),
   maxHeldMessages: integer(256, 0),
   // Hop counts travel as fields of at most 255.

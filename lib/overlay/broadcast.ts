@@ -25,6 +25,19 @@
  * origins in flight two prunes can cut the same cycle twice: in the scale
  * bench the tree never re-formed while broadcasts kept coming. A link made
  * eager by a GRAFT (either end) is therefore not pruned for `graftHoldTime`.
+ *
+ * The tree is optimised by hop counts, as the paper proposes: a lazy link
+ * whose IHAVEs announce broadcasts at fewer hops than the eager link they
+ * came on is grafted, and that eager link pruned. The swap keeps a tree
+ * (the announcer got its copy by another way than through this node). The
+ * paper swaps on one announcement some hops shorter; with broadcasts from
+ * many origins that chases each origin in turn, and the tree drifts (in
+ * simulation at N=1000: 12 hops to the last node at p50 without it, 15 to
+ * 25 with it, whatever the threshold). Here the saving is averaged over
+ * `optimizationSamples` broadcasts that came over the same eager link and
+ * were announced by the same lazy one. Their origins are a sample of the
+ * nodes on that side of the tree, so a switch shortens the paths to that
+ * side on average, and the tree settles instead of drifting.
  */
 import { MessageCache, type CachedMessage, type MessageCacheOptions } from './message-cache.js'
 import { type BroadcastFrame, type GossipFrame, MAX_OVERLAY_LIST_ENTRIES } from './overlay-protocol.js'
@@ -38,6 +51,16 @@ export interface PlumtreeOptions extends MessageCacheOptions {
   maxHops: number
   /** How long a link made eager by a GRAFT is not pruned, in ms. */
   graftHoldTime: number
+  /** Hops a lazy link must save on average over an eager one for the tree to switch to it; 0 never switches. */
+  optimizationThreshold: number
+  /** Broadcasts over the same two links compared before the tree may switch. */
+  optimizationSamples: number
+}
+
+/** A lazy neighbour that announced a broadcast, and the hops the payload would have had from it. */
+interface Announcement {
+  peer: string
+  hops: number
 }
 
 export type BroadcastAction =
@@ -54,8 +77,14 @@ export class Plumtree {
   /** Neighbours that get only ids. */
   readonly lazy = new Set<string>()
   private readonly cache: MessageCache
-  /** Ids announced but not received, with the neighbours that announced them, first come first asked. */
-  private readonly missing = new Map<string, string[]>()
+  /** Ids announced but not received, with their announcements, first come first asked. */
+  private readonly missing = new Map<string, Announcement[]>()
+  /**
+   * Hops a lazy link saved over an eager one, summed over the broadcasts
+   * that came over the eager link and were announced by the lazy one; keyed
+   * `<eager> <lazy>`, at most one per pair of neighbours.
+   */
+  private readonly savings = new Map<string, { total: number, count: number }>()
   /** Links made eager by a GRAFT, and until when they are kept so. */
   private readonly held = new Map<string, number>()
 
@@ -76,8 +105,11 @@ export class Plumtree {
     this.eager.delete(peer)
     this.lazy.delete(peer)
     this.held.delete(peer)
+    for (const key of this.savings.keys()) {
+      if (key.split(' ').includes(peer)) this.savings.delete(key)
+    }
     for (const announcers of this.missing.values()) {
-      const index = announcers.indexOf(peer)
+      const index = announcers.findIndex(announcement => announcement.peer === peer)
       if (index >= 0) announcers.splice(index, 1)
     }
   }
@@ -93,7 +125,7 @@ export class Plumtree {
    * first copy, to be delivered before the actions are carried out.
    */
   onGossip (from: string, message: CachedMessage, now: number): { fresh: boolean, actions: BroadcastAction[] } {
-    if (!this.cache.add(message, now)) {
+    if (!this.cache.add(message, now, { from, hops: message.hops })) {
       if ((this.held.get(from) ?? 0) > now) return { fresh: false, actions: [] }
       this.held.delete(from)
       // A second copy: the link it came on is not needed in the tree.
@@ -101,6 +133,7 @@ export class Plumtree {
       return { fresh: false, actions: [{ type: 'send', to: [from], frame: { type: 'prune' } }] }
     }
     const actions: BroadcastAction[] = []
+    const announced = this.missing.get(message.id)
     if (this.missing.delete(message.id)) actions.push({ type: 'cancel', id: message.id })
     if (this.lazy.has(from)) actions.push({ type: 'send', to: [from], frame: { type: 'graft' } })
     actions.push(...this.push(message, from))
@@ -108,16 +141,21 @@ export class Plumtree {
       this.lazy.delete(from)
       this.eager.add(from)
     }
+    for (const announcement of announced ?? []) actions.push(...this.compare(announcement, from, message.hops, now))
     return { fresh: true, actions }
   }
 
-  onIHave (from: string, ids: ReadonlyArray<{ id: string }>, now: number): BroadcastAction[] {
+  onIHave (from: string, ids: ReadonlyArray<{ id: string, hops: number }>, now: number): BroadcastAction[] {
     const actions: BroadcastAction[] = []
-    for (const { id } of ids) {
-      if (this.cache.has(id, now)) continue
+    for (const { id, hops } of ids) {
+      if (this.cache.has(id, now)) {
+        const arrival = this.cache.arrival(id, now)
+        if (arrival !== undefined) actions.push(...this.compare({ peer: from, hops }, arrival.from, arrival.hops, now))
+        continue
+      }
       const announcers = this.missing.get(id)
       if (announcers !== undefined) {
-        if (!announcers.includes(from)) announcers.push(from)
+        if (!announcers.some(announcement => announcement.peer === from)) announcers.push({ peer: from, hops })
         continue
       }
       if (this.missing.size >= this.opts.maxSeenMessages) {
@@ -126,7 +164,7 @@ export class Plumtree {
         this.missing.delete(oldest)
         actions.push({ type: 'cancel', id: oldest })
       }
-      this.missing.set(id, [from])
+      this.missing.set(id, [{ peer: from, hops }])
       actions.push({ type: 'schedule', id, delay: this.opts.graftTimeout })
     }
     return actions
@@ -136,7 +174,7 @@ export class Plumtree {
   timeout (id: string, now: number): BroadcastAction[] {
     const announcers = this.missing.get(id)
     if (announcers === undefined) return []
-    const peer = announcers.shift()
+    const peer = announcers.shift()?.peer
     if (peer === undefined || this.cache.has(id, now)) {
       this.missing.delete(id)
       return []
@@ -191,6 +229,37 @@ export class Plumtree {
     if (eager.length > 0) actions.push({ type: 'send', to: eager, frame: { ...message, hops } satisfies GossipFrame })
     if (lazy.length > 0) actions.push({ type: 'send', to: lazy, frame: { type: 'ihave', ids: [{ id: message.id, hops }] } })
     return actions
+  }
+
+  /**
+   * One comparison for the tree optimisation: a broadcast came over the
+   * eager link `from` at `hops`, and a lazy link announced it. Past
+   * `optimizationSamples` comparisons of the same two links, the tree
+   * switches to the lazy one if it saved `optimizationThreshold` hops or
+   * more on average.
+   */
+  private compare (announcement: Announcement, from: string, hops: number, now: number): BroadcastAction[] {
+    const peer = announcement.peer
+    if (this.opts.optimizationThreshold === 0 || !this.lazy.has(peer) || !this.eager.has(from)) return []
+    const key = `${from} ${peer}`
+    const savings = this.savings.get(key) ?? { total: 0, count: 0 }
+    savings.total += hops - announcement.hops
+    savings.count++
+    if (savings.count < this.opts.optimizationSamples) {
+      this.savings.set(key, savings)
+      return []
+    }
+    this.savings.delete(key)
+    if (savings.total < this.opts.optimizationThreshold * savings.count || (this.held.get(from) ?? 0) > now) return []
+    this.lazy.delete(peer)
+    this.eager.add(peer)
+    this.makeLazy(from)
+    // The tree changed: what was measured against it no longer holds.
+    this.savings.clear()
+    return [
+      { type: 'send', to: [peer], frame: { type: 'graft' } },
+      { type: 'send', to: [from], frame: { type: 'prune' } }
+    ]
   }
 
   private isNeighbor (peer: string): boolean {

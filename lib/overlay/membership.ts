@@ -23,6 +23,14 @@
  * - A newcomer shuffles through its contact right after joining: joins can
  *   come much faster than the shuffle interval, and a node that knows no one
  *   beyond its neighbours cannot repair.
+ * - A partition that heals leaves each side with full views and nothing to
+ *   bring the sides together: walks and shuffles stay on their own side.
+ *   So a node remembers the nodes it lost without a DISCONNECT (a neighbour
+ *   whose connection died, a passive node it could not dial) for
+ *   `lostRetryTime`, and at each shuffle tries one of them again, with a
+ *   `high` request: one link across joins the sides. A lost node that is
+ *   up again makes each side drop one neighbour, which refills its slot,
+ *   and the node forgets the others it lost: once per node and heal.
  * - A neighbour that does not listen (a browser page, whose address is a
  *   `dialOnlyAddress()`) is a *leaf*: it is in the active view, so
  *   broadcasts reach it, but it takes no slot there (`activeViewSize`
@@ -45,6 +53,8 @@ export interface MembershipOptions {
   requestTimeout: number
   /** How long a node that refused a low-priority request is not asked again, in ms. */
   refusalMemory: number
+  /** How long a node lost without a DISCONNECT is tried again, one per `retryLost()`, in ms. */
+  lostRetryTime: number
   random: () => number
 }
 
@@ -85,6 +95,8 @@ export class Membership {
    * at every repair would cost a connection each time for nothing.
    */
   private readonly refusedAt = new Map<string, number>()
+  /** Nodes lost without a DISCONNECT: their address and when they were lost. At most `passiveViewSize`. */
+  private readonly lost = new Map<string, { address: string, since: number }>()
 
   constructor (readonly self: PeerRef, private readonly opts: MembershipOptions) {}
 
@@ -124,15 +136,31 @@ export class Membership {
   disconnected (peer: string, now: number): MembershipAction[] {
     const requested = this.requests.delete(peer)
     if (requested) this.passive.delete(peer)
-    if (this.active.delete(peer)) return [{ type: 'down', peer }, ...this.repair(now)]
-    return requested ? this.repair(now) : []
+    const address = this.active.get(peer)
+    if (address === undefined) return requested ? this.repair(now) : []
+    this.active.delete(peer)
+    this.remember(peer, address, now)
+    return [{ type: 'down', peer }, ...this.repair(now)]
   }
 
   /** A neighbour request could not be sent (the dial failed): that node is taken for gone, and another asked. */
   requestFailed (peer: string, now: number): MembershipAction[] {
     if (!this.requests.delete(peer)) return []
+    const address = this.passive.get(peer) ?? this.lost.get(peer)?.address
     this.passive.delete(peer)
+    if (address !== undefined) this.remember(peer, address, now)
     return this.repair(now)
+  }
+
+  /** Asks one node lost within `lostRetryTime` again, insisting (see the class comment). */
+  retryLost (now: number): MembershipAction[] {
+    for (const [peer, { since }] of this.lost) {
+      if (now - since >= this.opts.lostRetryTime || this.active.has(peer)) this.lost.delete(peer)
+    }
+    if (isDialOnlyAddress(this.self.address)) return []
+    const peer = this.pick([...this.lost.keys()].filter(id => !this.requests.has(id)))
+    if (peer === undefined) return []
+    return this.request({ id: peer, address: (this.lost.get(peer) as { address: string }).address }, 'high', now)
   }
 
   /**
@@ -272,9 +300,18 @@ export class Membership {
       actions.push({ type: 'down', peer: dropped.id }, { type: 'disconnect', peer: dropped.id })
     }
     this.passive.delete(peer.id)
+    // A lost node back as a neighbour joins this node's side to its own: the others need not be tried.
+    if (this.lost.has(peer.id)) this.lost.clear()
     this.active.set(peer.id, peer.address)
     actions.push({ type: 'up', peer: peer.id })
     return actions
+  }
+
+  /** A node lost without a DISCONNECT; one lost already keeps the time it was first lost. */
+  private remember (peer: string, address: string, now: number): void {
+    if (isDialOnlyAddress(address) || this.lost.has(peer) || this.opts.passiveViewSize === 0) return
+    if (this.lost.size >= this.opts.passiveViewSize) this.lost.delete(this.lost.keys().next().value as string)
+    this.lost.set(peer, { address, since: now })
   }
 
   private addPassive (peer: PeerRef): void {

@@ -21,8 +21,16 @@ export interface MessageCacheOptions {
 /** A payload kept to be served again, as last received (its `hops` is the count on arrival here). */
 export type CachedMessage = GossipFrame & { payload: Uint8Array }
 
+/** Where a broadcast first came from: the neighbour, and at how many hops. */
+export interface Arrival {
+  from: string
+  hops: number
+}
+
 interface Cached {
   frame: CachedMessage
+  /** `undefined` for this node's own broadcasts. */
+  arrival: Arrival | undefined
   expires: number
 }
 
@@ -45,10 +53,11 @@ export class MessageCache {
   }
 
   /**
-   * Remembers a broadcast and keeps its payload.
+   * Remembers a broadcast and keeps its payload, and where it came from
+   * (nothing for this node's own).
    * @returns false when it was seen already (nothing changes then)
    */
-  add (frame: CachedMessage, now: number): boolean {
+  add (frame: CachedMessage, now: number, arrival?: Arrival): boolean {
     this.expire(now)
     if (this.seen.has(frame.id)) return false
     if (this.seen.size >= this.opts.maxSeenMessages) this.seen.delete(this.seen.keys().next().value as string)
@@ -56,7 +65,7 @@ export class MessageCache {
     const size = frame.payload.byteLength
     if (size <= this.opts.maxCachedBytes && this.opts.cacheTtl > 0) {
       while (this.cachedBytes + size > this.opts.maxCachedBytes) this.dropOldestPayload()
-      this.payloads.set(frame.id, { frame, expires: now + this.opts.cacheTtl })
+      this.payloads.set(frame.id, { frame, arrival, expires: now + this.opts.cacheTtl })
       this.cachedBytes += size
     }
     return true
@@ -66,6 +75,12 @@ export class MessageCache {
   get (id: string, now: number): CachedMessage | undefined {
     this.expire(now)
     return this.payloads.get(id)?.frame
+  }
+
+  /** Where a broadcast first came from, while its payload is cached and if it came from a neighbour. */
+  arrival (id: string, now: number): Arrival | undefined {
+    this.expire(now)
+    return this.payloads.get(id)?.arrival
   }
 
   /** The cached broadcasts, newest last, at most `limit`. */

@@ -172,7 +172,7 @@ export class Overlay {
       refusalMemory: this.opts.shuffleInterval
     })
     this.intervals = [
-      setInterval(() => { void this.run(this.views.shuffle()) }, this.opts.shuffleInterval),
+      setInterval(() => { void this.run([...this.views.shuffle(), ...this.views.retryLost(performance.now())]) }, this.opts.shuffleInterval),
       setInterval(() => { this.repair() }, this.opts.repairInterval)
     ]
   }

@@ -5,7 +5,7 @@ import type { CachedMessage } from '../../lib/overlay/message-cache.js'
 import type { BroadcastFrame } from '../../lib/overlay/overlay-protocol.js'
 import { seeded } from '../../harness/random.js'
 
-const OPTS = { maxSeenMessages: 1000, seenTtl: 10_000, maxCachedBytes: 1 << 20, cacheTtl: 10_000, graftTimeout: 50, graftRetryTimeout: 20, maxHops: 64, graftHoldTime: 30 }
+const OPTS = { maxSeenMessages: 1000, seenTtl: 10_000, maxCachedBytes: 1 << 20, cacheTtl: 10_000, graftTimeout: 50, graftRetryTimeout: 20, maxHops: 64, graftHoldTime: 30, optimizationThreshold: 0, optimizationSamples: 1 }
 
 function message (id: string, hops = 0): CachedMessage {
   return { type: 'gossip', id, kind: 'chat', hops, hopLimit: 64, origin: { id: 'o', name: '' }, payload: new TextEncoder().encode(id) }
@@ -165,8 +165,8 @@ describe('overlay broadcast (Plumtree core)', () => {
     for (const peer of ['a', 'b']) core.neighborUp(peer, 0)
     core.onPrune('a')
     core.onPrune('b')
-    assert.deepEqual(core.onIHave('a', [{ id: 'm' }], 0), [{ type: 'schedule', id: 'm', delay: 50 }])
-    assert.deepEqual(core.onIHave('b', [{ id: 'm' }], 1), [])
+    assert.deepEqual(core.onIHave('a', [{ id: 'm', hops: 1 }], 0), [{ type: 'schedule', id: 'm', delay: 50 }])
+    assert.deepEqual(core.onIHave('b', [{ id: 'm', hops: 1 }], 1), [])
     assert.deepEqual(core.timeout('m', 50), [
       { type: 'send', to: ['a'], frame: { type: 'graft', id: 'm' } },
       { type: 'schedule', id: 'm', delay: 20 }
@@ -177,13 +177,13 @@ describe('overlay broadcast (Plumtree core)', () => {
     assert.equal(fresh, true)
     assert.ok(actions.some(a => a.type === 'cancel' && a.id === 'm'))
     assert.deepEqual(core.timeout('m', 90), [])
-    assert.deepEqual(core.onIHave('a', [{ id: 'm' }], 100), [], 'a delivered id is not missing')
+    assert.deepEqual(core.onIHave('a', [{ id: 'm', hops: 1 }], 100), [], 'a delivered id is not missing')
   })
 
   it('pulls a payload from an announcer that is not a neighbour without pushing to it from then on', () => {
     const core = new Plumtree(OPTS)
     core.neighborUp('a', 0)
-    core.onIHave('stranger', [{ id: 'm' }], 0)
+    core.onIHave('stranger', [{ id: 'm', hops: 1 }], 0)
     assert.deepEqual(sends(core.timeout('m', 50)), [[['stranger'], 'graft']])
     assert.equal(core.eager.has('stranger'), false)
     assert.equal(core.lazy.has('stranger'), false)
@@ -194,7 +194,7 @@ describe('overlay broadcast (Plumtree core)', () => {
     const core = new Plumtree(OPTS)
     for (const peer of ['a', 'b']) core.neighborUp(peer, 0)
     core.onPrune('a')
-    core.onIHave('a', [{ id: 'm' }], 0)
+    core.onIHave('a', [{ id: 'm', hops: 1 }], 0)
     core.timeout('m', 50)
     core.onGossip('b', message('m', 2), 55)
     assert.deepEqual(sends(core.onGossip('a', message('m', 2), 60).actions), [], 'held: no PRUNE')
@@ -218,6 +218,35 @@ describe('overlay broadcast (Plumtree core)', () => {
     assert.ok(core.eager.has('b'))
   })
 
+  it('switches the tree to a lazy link that saved optimizationThreshold hops on average over optimizationSamples broadcasts', () => {
+    const core = new Plumtree({ ...OPTS, optimizationThreshold: 2, optimizationSamples: 3 })
+    for (const peer of ['p', 'l']) core.neighborUp(peer, 0)
+    core.onPrune('l')
+    // Announced after the copy arrived (cached), and before it (missing): both count.
+    core.onGossip('p', message('m1', 6), 1)
+    assert.deepEqual(sends(core.onIHave('l', [{ id: 'm1', hops: 3 }], 2)), [], 'one comparison is not enough')
+    core.onIHave('l', [{ id: 'm2', hops: 5 }], 3)
+    assert.deepEqual(sends(core.onGossip('p', message('m2', 6), 4).actions).filter(([, type]) => type !== 'gossip' && type !== 'ihave'), [], 'saved 1: the average is 2 now')
+    core.onGossip('p', message('m3', 7), 5)
+    assert.deepEqual(sends(core.onIHave('l', [{ id: 'm3', hops: 2 }], 6)), [[['l'], 'graft'], [['p'], 'prune']], 'saved 3, 1 and 5: 3 on average')
+    assert.ok(core.eager.has('l') && core.lazy.has('p'))
+    core.onGossip('l', message('m4', 2), 7)
+    assert.deepEqual(sends(core.onIHave('p', [{ id: 'm4', hops: 1 }], 8)), [], 'what was measured against the old tree was forgotten')
+  })
+
+  it('does not switch for savings below the threshold, nor with the optimisation off', () => {
+    for (const [threshold, saved] of [[2, 1], [0, 5]] as const) {
+      const core = new Plumtree({ ...OPTS, optimizationThreshold: threshold, optimizationSamples: 2 })
+      for (const peer of ['p', 'l']) core.neighborUp(peer, 0)
+      core.onPrune('l')
+      for (const id of ['m1', 'm2', 'm3']) {
+        core.onGossip('p', message(id, 6), 1)
+        assert.deepEqual(sends(core.onIHave('l', [{ id, hops: 6 - saved }], 2)), [])
+      }
+      assert.ok(core.eager.has('p') && core.lazy.has('l'))
+    }
+  })
+
   it('answers GRAFT with the cached payload and makes the link eager', () => {
     const core = new Plumtree(OPTS)
     core.neighborUp('a', 0)
@@ -235,7 +264,7 @@ describe('overlay broadcast (Plumtree core)', () => {
     core.broadcast(message('m2'), 0)
     assert.deepEqual(core.neighborUp('a', 1), [{ type: 'send', to: ['a'], frame: { type: 'ihave', ids: [{ id: 'm1', hops: 0 }, { id: 'm2', hops: 0 }] } }])
     core.neighborUp('b', 1)
-    core.onIHave('b', [{ id: 'x' }], 2)
+    core.onIHave('b', [{ id: 'x', hops: 1 }], 2)
     core.neighborDown('b')
     assert.deepEqual([...core.eager], ['a'])
     assert.deepEqual(core.timeout('x', 60), [], 'no announcer left to ask')
@@ -244,8 +273,8 @@ describe('overlay broadcast (Plumtree core)', () => {
   it('bounds the ids it waits for', () => {
     const core = new Plumtree({ ...OPTS, maxSeenMessages: 2 })
     core.neighborUp('a', 0)
-    core.onIHave('a', [{ id: 'x' }, { id: 'y' }], 0)
-    const actions = core.onIHave('a', [{ id: 'z' }], 0)
+    core.onIHave('a', [{ id: 'x', hops: 1 }, { id: 'y', hops: 1 }], 0)
+    const actions = core.onIHave('a', [{ id: 'z', hops: 1 }], 0)
     assert.deepEqual(actions, [{ type: 'cancel', id: 'x' }, { type: 'schedule', id: 'z', delay: 50 }])
     assert.equal(core.missingCount, 2)
   })

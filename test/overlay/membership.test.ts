@@ -17,6 +17,7 @@ function options (overrides: Partial<MembershipOptions> = {}): MembershipOptions
     shuffleWalkLength: 3,
     requestTimeout: 1000,
     refusalMemory: 500,
+    lostRetryTime: 10_000,
     random: seeded(1),
     ...overrides
   }
@@ -129,6 +130,34 @@ describe('overlay membership (HyParView core)', () => {
     node.shuffleReply([ref(7)])
     assert.deepEqual(types(node.requestFailed('n5', 0)), ['dial:n7'])
     assert.equal(node.passive.has('n5'), false)
+  })
+
+  it('tries a node lost without DISCONNECT again, insisting, until it is back or lostRetryTime has passed, and then forgets the others', () => {
+    const node = withNeighbours(3)
+    assert.deepEqual(node.retryLost(0), [], 'nothing lost')
+    node.disconnected('n1', 0)
+    node.disconnected('n2', 0)
+    const retry = node.retryLost(100)
+    assert.equal(retry.length, 1)
+    const [dial] = retry
+    assert.ok(dial?.type === 'dial' && ['n1', 'n2'].includes(dial.peer.id) && dial.request.type === 'neighbor' && dial.request.priority === 'high')
+    const peer = dial.type === 'dial' ? dial.peer.id : ''
+    assert.deepEqual(types(node.requestFailed(peer, 200)).filter(t => t.startsWith('dial')), [], 'still lost: nothing else to ask')
+    assert.equal(node.retryLost(300).length, 1, 'tried again at the next shuffle')
+    assert.deepEqual(node.retryLost(10_000), [], 'forgotten after lostRetryTime')
+    const back = withNeighbours(3)
+    back.disconnected('n1', 0)
+    back.disconnected('n2', 0)
+    const [again] = back.retryLost(1)
+    const id = again?.type === 'dial' ? again.peer.id : ''
+    assert.ok(types(back.receive(ref(id.slice(1)), { type: 'neighbor-reply', accepted: true }, 2)).includes(`up:${id}`))
+    assert.deepEqual(back.retryLost(3), [], 'one lost node back joins the sides: the other is not tried')
+  })
+
+  it('does not count a neighbour that left with DISCONNECT as lost', () => {
+    const node = withNeighbours(3)
+    node.receive(ref(2), { type: 'disconnect' }, 0)
+    assert.deepEqual(node.retryLost(1), [])
   })
 
   it('moves a neighbour that sends DISCONNECT to the passive view, closes, and refills the slot from another passive node', () => {

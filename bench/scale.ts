@@ -23,15 +23,18 @@
  * last node (p50, p99), and the most connections any node had. Results go to
  * bench/results/scale.json and bench/results/scale.svg.
  */
-import { execFileSync, spawn } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { setMaxListeners } from 'node:events'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
-import { MeshNode, type MeshNodeOptions } from '../lib/index.js'
+import { MeshNode, type MeshNodeOptions, type OverlayOptions } from '../lib/index.js'
 import { sleep } from '../harness/async.js'
 import { seeded } from '../harness/random.js'
 import { crashable, memoryNetwork, tcpTransport } from '../lib/transport/index.js'
+import { childScript, scenarioArgument } from './in-child.js'
+import { lineChart, type Panel, type Series } from './line-chart.js'
+import { connectivityGap, DeliveryLog, percentile, pick, type PhaseResult } from './scale-shape.js'
 
 type TopologyName = 'overlay' | 'full-mesh'
 type TransportName = 'memory' | 'tcp'
@@ -44,26 +47,8 @@ interface Scenario {
   /** Gap between the broadcasts of the failure phase, in ms. */
   gapMs: number
   seed: number
-}
-
-interface PhaseResult {
-  broadcasts: number
-  /** Deliveries made / deliveries expected (every live node but the origin, for every broadcast). */
-  deliveryRatio: number
-  /** Payload transmissions per broadcast, divided by the live nodes but the origin when it was sent (N-1 before any crash): 1 is the minimum. */
-  payloadPerBroadcastRatio: number
-  payloadPerBroadcast: number
-  /** IHAVE + GRAFT + PRUNE per broadcast (none in a full mesh). */
-  controlPerBroadcast: number
-  /** Other overlay frames (membership, capabilities) per second during the phase, per node live at its end. */
-  membershipPerNodePerSec: number
-  hopsToLastP50: number
-  hopsToLastP99: number
-  msToLastP50: number
-  msToLastP99: number
-  /** Deliveries of a broadcast to a node that had it already (must be 0). */
-  duplicateDeliveries: number
-  maxConnections: number
+  /** Overlay options beside the defaults, to compare settings (`--scenario` only). */
+  overlay?: OverlayOptions
 }
 
 interface ScenarioResult extends Scenario {
@@ -96,24 +81,12 @@ const JOIN_DEADLINE_PER_NODE_MS = 500
 const JOINS_AT_ONCE = 8
 /** How long the views may keep changing once connected before the run goes on (not settled then), in ms. */
 const SETTLE_WAIT_MS = 60_000
-/** Resident memory a scenario may use; buffers live outside the JS heap, so this, not the heap limit, protects the machine. */
-const MEMORY_CAP_GIB = 6
-
-/** `count` distinct items of `items`, chosen at random (a partial Fisher-Yates shuffle). */
-function pick<T> (items: T[], count: number, random: () => number): T[] {
-  const pool = [...items]
-  for (let i = 0; i < count; i++) {
-    const j = i + Math.floor(random() * (pool.length - i))
-    ;[pool[i], pool[j]] = [pool[j] as T, pool[i] as T]
-  }
-  return pool.slice(0, count)
-}
-
-function percentile (values: number[], p: number): number {
-  if (values.length === 0) return NaN
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.ceil(p / 100 * sorted.length) - 1)] as number
-}
+/**
+ * Resident memory a scenario may use: half of the machine's. Buffers live
+ * outside the JS heap, so this, not the heap limit, protects the machine.
+ * A full mesh of N nodes in one process holds N(N-1) connection ends.
+ */
+const MEMORY_CAP_MIB = Math.floor(totalmem() / 2 / 2 ** 20)
 
 interface SimNode {
   index: number
@@ -122,68 +95,31 @@ interface SimNode {
   alive: boolean
 }
 
-/** Who delivered which broadcast, when and at how many hops. */
-class Deliveries {
-  private readonly byText = new Map<string, { sentAt: number, origin: number, receivers: number, got: Map<number, { at: number, hops: number }>, waiting?: { count: number, resolve: () => void } }>()
-  duplicates = 0
+/** The delivery log, and a wait for a broadcast to reach a number of nodes. */
+class Deliveries extends DeliveryLog {
+  private readonly waiting = new Map<string, { count: number, resolve: () => void }>()
 
-  /** A broadcast from `origin`, when `receivers` other nodes are live. */
-  sent (text: string, origin: number, receivers: number): void {
-    this.byText.set(text, { sentAt: performance.now(), origin, receivers, got: new Map() })
+  constructor (nodes: number) {
+    super(nodes, () => performance.now())
   }
 
-  /** Receivers live when the broadcasts were sent, summed: the fewest payload transmissions that could reach them. */
-  receivers (texts: string[]): number {
-    return texts.reduce((sum, text) => sum + (this.byText.get(text)?.receivers ?? 0), 0)
-  }
-
-  delivered (text: string, node: number, hops: number): void {
-    const entry = this.byText.get(text)
-    if (entry === undefined) return
-    if (entry.got.has(node)) {
-      this.duplicates++
-      return
-    }
-    entry.got.set(node, { at: performance.now(), hops })
-    if (entry.waiting !== undefined && entry.got.size >= entry.waiting.count) entry.waiting.resolve()
+  override delivered (text: string, node: number, hops: number): number {
+    const count = super.delivered(text, node, hops)
+    const waiting = this.waiting.get(text)
+    if (waiting !== undefined && count >= waiting.count) waiting.resolve()
+    return count
   }
 
   /** Resolves once `count` nodes delivered `text`, or after `ms`. */
   async reached (text: string, count: number, ms: number): Promise<void> {
-    const entry = this.byText.get(text)
-    if (entry === undefined || entry.got.size >= count) return
+    if (this.count(text) >= count) return
     let timer: NodeJS.Timeout | undefined
     await Promise.race([
-      new Promise<void>(resolve => { entry.waiting = { count, resolve } }),
+      new Promise<void>(resolve => { this.waiting.set(text, { count, resolve }) }),
       new Promise<void>(resolve => { timer = setTimeout(resolve, ms) })
     ])
+    this.waiting.delete(text)
     clearTimeout(timer)
-  }
-
-  /** Delivery to `live` nodes: ratio, and hops and time to the last of them per broadcast. */
-  summary (texts: string[], live: Set<number>): { ratio: number, hops: number[], ms: number[], missing: number } {
-    let expected = 0
-    let made = 0
-    const hops: number[] = []
-    const ms: number[] = []
-    for (const text of texts) {
-      const entry = this.byText.get(text)
-      if (entry === undefined) continue
-      let last = entry.sentAt
-      let maxHops = 0
-      for (const node of live) {
-        if (node === entry.origin) continue
-        expected++
-        const got = entry.got.get(node)
-        if (got === undefined) continue
-        made++
-        last = Math.max(last, got.at)
-        maxHops = Math.max(maxHops, got.hops)
-      }
-      hops.push(maxHops)
-      ms.push(last - entry.sentAt)
-    }
-    return { ratio: expected === 0 ? 1 : made / expected, hops, ms, missing: expected - made }
   }
 }
 
@@ -213,26 +149,7 @@ function membershipGap (nodes: SimNode[], topology: TopologyName): string | unde
     const short = live.filter(({ node }) => node.peers().length < live.length - 1).length
     return short === 0 ? undefined : `${short} nodes not connected to all`
   }
-  const byId = new Map(live.map(({ node }) => [node.id, node]))
-  const links = new Map<string, Set<string>>([...byId.keys()].map(id => [id, new Set<string>()]))
-  for (const [id, node] of byId) {
-    for (const peer of node.overlayStatus()?.active ?? []) {
-      if (!byId.has(peer)) return `${id} still has crashed ${peer} as a neighbour`
-      links.get(id)?.add(peer)
-      links.get(peer)?.add(id)
-    }
-  }
-  const [first] = byId.keys()
-  const reached = new Set([first as string])
-  const stack = [first as string]
-  while (stack.length > 0) {
-    for (const peer of links.get(stack.pop() as string) ?? []) {
-      if (reached.has(peer)) continue
-      reached.add(peer)
-      stack.push(peer)
-    }
-  }
-  return reached.size === byId.size ? undefined : `${byId.size - reached.size} of ${byId.size} nodes not connected to the rest`
+  return connectivityGap(new Map(live.map(({ node }) => [node.id, node.overlayStatus()?.active ?? []])))
 }
 
 /** Every live node's neighbours (active view, or connected peers in a full mesh), as one string: it changes whenever membership does. */
@@ -255,7 +172,7 @@ async function runScenario (scenario: Scenario): Promise<ScenarioResult> {
   const network = scenario.transport === 'memory' ? memoryNetwork() : tcpTransport()
   const base: MeshNodeOptions = scenario.transport === 'memory' ? { host: 'sim' } : { host: '127.0.0.1' }
   const options: MeshNodeOptions = topology === 'overlay'
-    ? { ...base, topology: 'overlay', overlay: { random } }
+    ? { ...base, topology: 'overlay', overlay: { ...scenario.overlay, random } }
     : {
         ...base,
         // The protocol's own discovery (3 dials per PEERS list, up to 5 s apart, lists every 30 s); only the
@@ -266,7 +183,7 @@ async function runScenario (scenario: Scenario): Promise<ScenarioResult> {
         maxPendingHandshakes: Math.max(64, n)
       }
   const nodes: SimNode[] = []
-  const deliveries = new Deliveries()
+  const deliveries = new Deliveries(n)
   const result: ScenarioResult = { ...scenario, ok: false }
   try {
     // 1. Join.
@@ -438,27 +355,6 @@ function phaseResult (
   }
 }
 
-/** Runs a scenario in a child process, given at most `budgetMs`. */
-async function inChild (scenario: Scenario, budgetMs: number): Promise<ScenarioResult> {
-  const script = fileURLToPath(import.meta.url)
-  return await new Promise(resolve => {
-    const child = spawn(process.execPath, ['--max-old-space-size=8192', '--import', 'tsx', script, '--scenario', JSON.stringify(scenario)], { stdio: ['ignore', 'pipe', 'inherit'] })
-    let out = ''
-    child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString() })
-    const timer = setTimeout(() => { child.kill('SIGKILL') }, budgetMs)
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      const line = out.trim().split('\n').pop() ?? ''
-      try {
-        resolve(JSON.parse(line) as ScenarioResult)
-      } catch {
-        const why = signal === 'SIGKILL' ? `no result within ${Math.round(budgetMs / 1000)} s` : `exited with ${signal ?? code}`
-        resolve({ ...scenario, ok: false, stoppedBy: why })
-      }
-    })
-  })
-}
-
 /** The open-file limit: each TCP connection costs a descriptor at both ends. */
 function fileDescriptorLimit (): number {
   try {
@@ -499,75 +395,27 @@ function printTable (rows: Array<Record<string, string | number>>): void {
   for (const line of cells) console.log(line.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  '))
 }
 
-/** The chart, written by hand: three panels by N, overlay beside full mesh. */
+/** The chart: three panels by N, overlay beside full mesh. */
 function chart (results: ScenarioResult[]): string {
-  interface Line { label: string, color: string, dash: string, pick: (r: ScenarioResult) => boolean }
-  const lines: Line[] = [
+  const lines: Array<Series & { pick: (r: ScenarioResult) => boolean }> = [
     { label: 'overlay, memory', color: '#1f77b4', dash: '', pick: r => r.topology === 'overlay' && r.transport === 'memory' },
     { label: 'overlay, TCP', color: '#1f77b4', dash: '6 4', pick: r => r.topology === 'overlay' && r.transport === 'tcp' },
     { label: 'full mesh, memory', color: '#d62728', dash: '', pick: r => r.topology === 'full-mesh' && r.transport === 'memory' },
     { label: 'full mesh, TCP', color: '#d62728', dash: '6 4', pick: r => r.topology === 'full-mesh' && r.transport === 'tcp' }
   ]
-  const control: Line = { label: 'overlay IHAVE/GRAFT/PRUNE', color: '#999', dash: '2 3', pick: r => r.topology === 'overlay' && r.transport === 'memory' }
-  const panels: Array<{ title: string, lines: Array<[Line, (r: ScenarioResult) => number | undefined]> }> = [
+  const control: Series = { label: 'overlay IHAVE/GRAFT/PRUNE', color: '#999', dash: '2 3' }
+  const ok = results.filter(r => r.ok)
+  const by = (value: (r: ScenarioResult) => number | undefined) => lines.map(series => ({ series, points: ok.filter(series.pick).map(r => [r.n, value(r)] as [number, number | undefined]) }))
+  const panels: Panel[] = [
     {
       title: 'payload transmissions per broadcast',
-      lines: [...lines.map(line => [line, (r: ScenarioResult) => r.steady?.payloadPerBroadcast] as [Line, (r: ScenarioResult) => number | undefined]), [control, r => r.steady?.controlPerBroadcast]]
+      lines: [...by(r => r.steady?.payloadPerBroadcast), { series: control, points: ok.filter(r => r.topology === 'overlay' && r.transport === 'memory').map(r => [r.n, r.steady?.controlPerBroadcast]) }]
     },
-    { title: 'time to the last node, ms (p50)', lines: lines.map(line => [line, r => r.steady?.msToLastP50]) },
-    { title: 'most connections on one node', lines: lines.map(line => [line, r => r.steady?.maxConnections]) }
+    { title: 'time to the last node, ms (p50)', lines: by(r => r.steady?.msToLastP50) },
+    { title: 'most connections on one node', lines: by(r => r.steady?.maxConnections) }
   ]
-  const ok = results.filter(r => r.ok)
-  const ns = ok.map(r => r.n)
-  const [minN, maxN] = [Math.min(...ns, 10), Math.max(...ns, 100)]
-  const W = 380
-  const H = 260
-  const M = { left: 56, right: 28, top: 34, bottom: 40 }
-  const log = (v: number): number => Math.log10(Math.max(v, 1e-9))
-  const x = (n: number): number => M.left + (log(n) - log(minN)) / (log(maxN) - log(minN) || 1) * (W - M.left - M.right)
-  const parts: string[] = []
-  panels.forEach((panel, p) => {
-    const values = panel.lines.flatMap(([line, value]) => ok.filter(line.pick).map(value)).filter((v): v is number => v !== undefined && v > 0)
-    const [lo, hi] = [Math.min(...values, 1), Math.max(...values, 10)]
-    const y = (v: number): number => H - M.bottom - (log(v) - log(lo)) / (log(hi) - log(lo) || 1) * (H - M.top - M.bottom)
-    parts.push(`<g transform="translate(${p * W},0)">`)
-    parts.push(`<text x="${(W + M.left) / 2}" y="18" text-anchor="middle" font-size="13" font-weight="bold">${panel.title}</text>`)
-    parts.push(`<line x1="${M.left}" y1="${H - M.bottom}" x2="${W - M.right}" y2="${H - M.bottom}" stroke="#333"/>`)
-    parts.push(`<line x1="${M.left}" y1="${M.top}" x2="${M.left}" y2="${H - M.bottom}" stroke="#333"/>`)
-    for (let e = Math.floor(log(lo)); e <= Math.ceil(log(hi)); e++) {
-      const v = 10 ** e
-      if (v < lo / 1.01 || v > hi * 1.01) continue
-      parts.push(`<line x1="${M.left - 4}" y1="${y(v)}" x2="${W - M.right}" y2="${y(v)}" stroke="#ddd"/><text x="${M.left - 6}" y="${y(v) + 4}" text-anchor="end" font-size="11">${v.toLocaleString('en-US')}</text>`)
-    }
-    for (const n of [...new Set(ns)].sort((a, b) => a - b)) {
-      parts.push(`<line x1="${x(n)}" y1="${H - M.bottom}" x2="${x(n)}" y2="${H - M.bottom + 4}" stroke="#333"/><text x="${x(n)}" y="${H - M.bottom + 16}" text-anchor="middle" font-size="11">${n}</text>`)
-    }
-    parts.push(`<text x="${(W + M.left) / 2}" y="${H - 6}" text-anchor="middle" font-size="11">N (nodes, log scale)</text>`)
-    for (const [line, value] of panel.lines) {
-      const points = ok.filter(line.pick).sort((a, b) => a.n - b.n).flatMap(r => {
-        const v = value(r)
-        return v === undefined || v <= 0 ? [] : [[x(r.n), y(v)] as const]
-      })
-      if (points.length === 0) continue
-      parts.push(`<polyline fill="none" stroke="${line.color}" stroke-width="2" stroke-dasharray="${line.dash}" points="${points.map(([px, py]) => `${px.toFixed(1)},${py.toFixed(1)}`).join(' ')}"/>`)
-      for (const [px, py] of points) parts.push(`<circle cx="${px.toFixed(1)}" cy="${py.toFixed(1)}" r="3" fill="${line.color}"/>`)
-    }
-    parts.push('</g>')
-  })
-  const legendY = H + 14
-  ;[...lines, control].forEach((line, i) => {
-    const lx = 40 + i * 215
-    parts.push(`<line x1="${lx}" y1="${legendY}" x2="${lx + 30}" y2="${legendY}" stroke="${line.color}" stroke-width="2" stroke-dasharray="${line.dash}"/><text x="${lx + 36}" y="${legendY + 4}" font-size="12">${line.label}</text>`)
-  })
-  const notesY = legendY + 26
-  const stopped = results.filter(r => !r.ok).map(r => `${r.topology} ${r.transport} N=${r.n}: ${r.stoppedBy ?? 'failed'}`)
-  stopped.forEach((line, i) => { parts.push(`<text x="60" y="${notesY + i * 15}" font-size="11" fill="#d62728">stopped: ${escapeXml(line)}</text>`) })
-  const height = notesY + stopped.length * 15
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${3 * W}" height="${height}" viewBox="0 0 ${3 * W} ${height}" font-family="sans-serif">\n<rect width="100%" height="100%" fill="white"/>\n${parts.join('\n')}\n</svg>\n`
-}
-
-function escapeXml (text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+  const stopped = results.filter(r => !r.ok).map(r => `stopped: ${r.topology} ${r.transport} N=${r.n}: ${r.stoppedBy ?? 'failed'}`)
+  return lineChart(panels, [...lines, control], stopped)
 }
 
 async function main (): Promise<void> {
@@ -585,10 +433,11 @@ async function main (): Promise<void> {
     : [
         { topology: 'overlay', transport: 'memory', sizes: [100, 200, 500, 1000], gapMs: 50 },
         { topology: 'overlay', transport: 'tcp', sizes: [200], gapMs: 50 },
-        { topology: 'full-mesh', transport: 'memory', sizes: [50, 100, 200, 300, 400, 600], gapMs: 50 },
+        { topology: 'full-mesh', transport: 'memory', sizes: [50, 100, 200, 300, 400, 500, 600], gapMs: 50 },
         { topology: 'full-mesh', transport: 'tcp', sizes: [50, 100, 150, 200], gapMs: 50 }
       ]
   const results: ScenarioResult[] = []
+  const child = await childScript(fileURLToPath(import.meta.url))
   for (const { topology, transport, sizes, gapMs } of plan) {
     for (const n of sizes) {
       const scenario: Scenario = { topology, transport, n, broadcasts, gapMs, seed: n }
@@ -599,7 +448,7 @@ async function main (): Promise<void> {
         break
       }
       console.error(`${topology} ${transport} N=${n} ...`)
-      const result = await inChild(scenario, budget)
+      const result = await child.run<Scenario, ScenarioResult>(scenario, budget, MEMORY_CAP_MIB, why => ({ ...scenario, ok: false, stoppedBy: why }))
       results.push(result)
       console.error(`  ${result.ok ? 'ok' : `stopped: ${result.stoppedBy ?? ''}`}`)
       // A full mesh that stopped at this size stops at every larger one too.
@@ -607,6 +456,7 @@ async function main (): Promise<void> {
     }
   }
   console.log(`\nscale${quick ? ' [quick]' : ''}: ${broadcasts} broadcasts per phase, ${cpus().length} cores`)
+  child.remove()
   printTable(results.map(row))
   mkdirSync(RESULTS, { recursive: true })
   const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, openFileLimit: fdLimit }
@@ -616,15 +466,14 @@ async function main (): Promise<void> {
   console.log(`\nwrote bench/results/${name}.json and bench/results/${name}.svg`)
 }
 
-const scenarioArg = process.argv.indexOf('--scenario')
-if (scenarioArg >= 0) {
+const scenario = scenarioArgument<Scenario>()
+if (scenario !== undefined) {
   // A full-mesh node dialling many discovered addresses at once waits on its lifetime signal once per
   // dial: bounded by maxPeers (here N), so not the leak Node's default warning at 10 suspects.
   setMaxListeners(10_000)
-  const scenario = JSON.parse(process.argv[scenarioArg + 1] as string) as Scenario
   setInterval(() => {
-    if (process.memoryUsage.rss() < MEMORY_CAP_GIB * 2 ** 30) return
-    console.log(JSON.stringify({ ...scenario, ok: false, stoppedBy: `resident memory over ${MEMORY_CAP_GIB} GiB` }))
+    if (process.memoryUsage.rss() < MEMORY_CAP_MIB * 2 ** 20) return
+    console.log(JSON.stringify({ ...scenario, ok: false, stoppedBy: `resident memory over ${(MEMORY_CAP_MIB / 1024).toFixed(1)} GiB` }))
     process.exit(0)
   }, 500).unref()
   const result = await runScenario(scenario)

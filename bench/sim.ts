@@ -1,0 +1,115 @@
+/**
+ * The overlay in a virtual-time simulation: meshline's own membership,
+ * broadcast and routing cores on simulated links (bench/sim/), at sizes no
+ * real-time run reaches on one machine.
+ *
+ *   npm run bench:sim              N = 1,000, 10,000 and 100,000: bench/results/sim.json and sim.svg
+ *   npm run bench:sim -- --quick   N = 200 and 1,000, for a smoke test: sim-quick.json and sim-quick.svg
+ *
+ * Each run is deterministic from its seed. Rows have the scale bench's shape
+ * (bench/scale.ts): `results[]` with `n`, `steady`, `failures` (the 20%
+ * crash), and beside them `crashResults` (20%, then 50% of the survivors)
+ * and `partition` (two halves for 20 s, then healed).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { cpus, totalmem } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { childScript, scenarioArgument } from './in-child.js'
+import { lineChart, type Panel, type Series } from './line-chart.js'
+import type { PhaseResult } from './scale-shape.js'
+import { runSimulation, type LatencyName, type SimResult, type SimScenario } from './sim/scenario.js'
+
+const RESULTS = new URL('./results/', import.meta.url)
+const LATENCIES: readonly LatencyName[] = ['lan', 'wan']
+
+type Row = SimResult | (SimScenario & { ok: false, stoppedBy: string })
+
+const stopped = (r: Row): r is SimScenario & { ok: false, stoppedBy: string } => 'stoppedBy' in r
+
+function row (r: Row): Record<string, string | number> {
+  const f = (x: number | undefined, digits = 2): string => x === undefined || Number.isNaN(x) ? '-' : x.toFixed(digits)
+  if (stopped(r)) return { N: r.n, latency: r.latency, ok: `NO: ${r.stoppedBy}` }
+  const [crash20, crash50] = r.crashResults
+  return {
+    N: r.n,
+    latency: r.latency,
+    ok: r.ok ? 'yes' : 'NO',
+    'join s': f(r.joinMs / 1000, 1),
+    delivery: f(r.steady.deliveryRatio, 4),
+    RMR: f(r.steady.relativeMessageRedundancy, 3),
+    'hops p50/p99': `${r.steady.hopsToLastP50}/${r.steady.hopsToLastP99}`,
+    'ms p50/p99': `${f(r.steady.msToLastP50, 0)}/${f(r.steady.msToLastP99, 0)}`,
+    '20% crash: delivery, hops p50': crash20 === undefined ? '-' : `${f(crash20.deliveryRatio, 4)}, ${crash20.hopsToLastP50}`,
+    '50% crash: delivery, hops p50': crash50 === undefined ? '-' : `${f(crash50.deliveryRatio, 4)}, ${crash50.hopsToLastP50}`,
+    'partition: within, merged ms, after': r.partition === undefined ? '-' : `${f(r.partition.deliveryWithinSide, 4)}, ${r.partition.mergeMs}, ${f(r.partition.after.deliveryRatio, 4)}`,
+    'wall s': f(r.wallMs / 1000, 0),
+    'heap MiB': r.heapMiB
+  }
+}
+
+function chart (results: Row[]): string {
+  const ok = results.filter((r): r is SimResult => !stopped(r))
+  const colors: Record<LatencyName, string> = { lan: '#1f77b4', wan: '#2ca02c' }
+  const phases: Array<{ label: string, dash: string, phase: (r: SimResult) => PhaseResult | undefined }> = [
+    { label: 'steady', dash: '', phase: r => r.steady },
+    { label: '20% crashed', dash: '6 4', phase: r => r.crashResults[0] },
+    { label: 'then 50% crashed', dash: '2 3', phase: r => r.crashResults[1] },
+    { label: 'partition healed', dash: '10 3 2 3', phase: r => r.partition?.after }
+  ]
+  const series = (latency: LatencyName, label: string, dash: string): Series => ({ label: `${latency}, ${label}`, color: colors[latency], dash })
+  const lines = (value: (phase: PhaseResult) => number): Panel['lines'] => LATENCIES.flatMap(latency => phases.map(({ label, dash, phase }) => ({
+    series: series(latency, label, dash),
+    points: ok.filter(r => r.latency === latency).map(r => {
+      const result = phase(r)
+      return [r.n, result === undefined ? undefined : value(result)] as [number, number | undefined]
+    })
+  })))
+  const panels: Panel[] = [
+    { title: 'hops to the last node (p50)', lines: lines(p => p.hopsToLastP50) },
+    { title: 'payload sends per broadcast / (N-1)', lines: lines(p => p.payloadPerBroadcastRatio) },
+    { title: 'undelivered share (0 is not drawn)', lines: lines(p => 1 - p.deliveryRatio) }
+  ]
+  const notes = results.filter(stopped).map(r => `stopped: N=${r.n} ${r.latency}: ${r.stoppedBy}`)
+  return lineChart(panels, LATENCIES.flatMap(latency => phases.map(({ label, dash }) => series(latency, label, dash))), notes)
+}
+
+async function main (): Promise<void> {
+  const quick = process.argv.includes('--quick')
+  const plan: Array<{ n: number, latency: LatencyName, broadcasts: number }> = quick
+    ? [{ n: 200, latency: 'lan', broadcasts: 30 }, { n: 1000, latency: 'lan', broadcasts: 30 }]
+    : [
+        { n: 1000, latency: 'lan', broadcasts: 100 },
+        { n: 1000, latency: 'wan', broadcasts: 100 },
+        { n: 10_000, latency: 'lan', broadcasts: 100 },
+        { n: 10_000, latency: 'wan', broadcasts: 100 },
+        { n: 100_000, latency: 'lan', broadcasts: 20 }
+      ]
+  const results: Row[] = []
+  // Half of the machine's memory: 100,000 simulated nodes take a few GiB.
+  const heapMiB = Math.floor(totalmem() / 2 / 2 ** 20)
+  const child = await childScript(fileURLToPath(import.meta.url))
+  for (const { n, latency, broadcasts } of plan) {
+    const scenario: SimScenario = { n, seed: n, latency, loss: latency === 'wan' ? 0.01 : 0, broadcasts, gapMs: 50, crashes: [0.2, 0.5], partitionMs: 20_000 }
+    console.error(`sim N=${n} ${latency} ...`)
+    const result = await child.run<SimScenario, Row>(scenario, 30 * 60_000, heapMiB, why => ({ ...scenario, ok: false, stoppedBy: why }))
+    results.push(result)
+    console.error(`  ${result.ok ? 'ok' : `not ok${stopped(result) ? `: ${result.stoppedBy}` : ''}`}`)
+  }
+  child.remove()
+  console.log(`\noverlay simulation${quick ? ' [quick]' : ''}: virtual time, ${cpus().length} cores`)
+  const rows = results.map(row)
+  const columns = [...new Set(rows.flatMap(r => Object.keys(r)))]
+  const cells = [columns, ...rows.map(r => columns.map(c => String(r[c] ?? '')))]
+  const widths = columns.map((_, i) => Math.max(...cells.map(line => line[i]?.length ?? 0)))
+  for (const line of cells) console.log(line.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  '))
+  mkdirSync(RESULTS, { recursive: true })
+  const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version }
+  const name = quick ? 'sim-quick' : 'sim'
+  writeFileSync(new URL(`${name}.json`, RESULTS), JSON.stringify({ date: new Date().toISOString(), quick, machine, results }, null, 2) + '\n')
+  writeFileSync(new URL(`${name}.svg`, RESULTS), chart(results))
+  console.log(`\nwrote bench/results/${name}.json and bench/results/${name}.svg`)
+}
+
+const scenario = scenarioArgument<SimScenario>()
+if (scenario !== undefined) console.log(JSON.stringify(runSimulation(scenario)))
+else await main()

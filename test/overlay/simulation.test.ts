@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { VirtualClock } from '../../bench/sim/clock.js'
+import { SimNetwork, uniformLatency } from '../../bench/sim/network.js'
+import { runSimulation, type SimScenario } from '../../bench/sim/scenario.js'
+import { seeded } from '../../harness/random.js'
+
+describe('overlay simulator (bench/sim)', () => {
+  it('runs callbacks in virtual-time order, ties in the order scheduled, and skips cancelled ones', () => {
+    const clock = new VirtualClock()
+    const ran: string[] = []
+    clock.schedule(5, () => { ran.push('b5') })
+    clock.schedule(1, () => {
+      ran.push('a1')
+      clock.schedule(1, () => { ran.push('c2') })
+    })
+    clock.schedule(5, () => { ran.push('d5') })
+    clock.schedule(3, () => { ran.push('never') }).cancel()
+    const ticks: number[] = []
+    const every = clock.every(2, 0, () => { ticks.push(clock.now) })
+    clock.runUntil(6)
+    every.cancel()
+    clock.runUntil(100)
+    assert.deepEqual(ran, ['a1', 'c2', 'b5', 'd5'])
+    assert.deepEqual(ticks, [0, 2, 4, 6])
+    assert.equal(clock.now, 100)
+  })
+
+  it('keeps frames on a link in order whatever their latencies, and cuts links across a partition until it heals', () => {
+    const clock = new VirtualClock()
+    const random = seeded(3)
+    const net = new SimNetwork<number>(clock, { latency: uniformLatency(1, 5), loss: 0.3, retransmitDelay: 50, failureDetection: 10 }, random)
+    const got: Array<[number, number]> = []
+    const closed: Array<[number, number]> = []
+    for (const node of [0, 1, 2]) net.add(node, { receive: (from, frame) => { got.push([from, frame]) }, closed: peer => { closed.push([node, peer]) }, accepted: () => {} })
+    let dialled = false
+    net.dial(0, 1, ok => { dialled = ok })
+    clock.runUntil(1_000)
+    assert.ok(dialled && net.connected(1, 0))
+    for (let i = 0; i < 200; i++) net.send(0, 1, i)
+    clock.runUntil(2_000)
+    assert.deepEqual(got.map(([, frame]) => frame), Array.from({ length: 200 }, (_, i) => i), 'in order, none lost: loss is delay')
+    net.partition(node => node === 0 ? 0 : 1)
+    let across: boolean | undefined
+    net.dial(2, 0, ok => { across = ok })
+    clock.runUntil(3_000)
+    assert.deepEqual(closed.sort(), [[0, 1], [1, 0]], 'both ends hear of it')
+    assert.equal(across, false)
+    net.heal()
+    net.dial(2, 0, ok => { across = ok })
+    clock.runUntil(4_000)
+    assert.equal(across, true)
+  })
+
+  const scenario: SimScenario = { n: 150, seed: 7, latency: 'lan', loss: 0, broadcasts: 20, gapMs: 50, crashes: [0.2, 0.5], partitionMs: 10_000 }
+
+  it('delivers every broadcast in steady state, through 20% and then 50% crashes, and after a partition heals; the same from the same seed', () => {
+    const result = runSimulation(scenario)
+    assert.equal(result.ok, true)
+    assert.equal(result.steady.deliveryRatio, 1)
+    assert.ok(result.steady.payloadPerBroadcastRatio < 1.2, `about one payload per node: ${result.steady.payloadPerBroadcastRatio}`)
+    assert.deepEqual(result.crashResults.map(r => [r.deliveryRatio, r.crashed]), [[1, 30], [1, 60]])
+    assert.ok(result.crashResults.every(r => r.repairMs >= 0), 'membership repaired after each crash')
+    const partition = result.partition
+    assert.ok(partition !== undefined && partition.mergeMs >= 0, 'the halves joined again')
+    assert.equal(partition.deliveryWithinSide, 1)
+    assert.equal(partition.caughtUp, 1, 'what each half broadcast reached the other from the payload cache')
+    assert.equal(partition.after.deliveryRatio, 1)
+    const again = runSimulation(scenario)
+    assert.deepEqual({ ...again, wallMs: 0, heapMiB: 0 }, { ...result, wallMs: 0, heapMiB: 0 })
+  })
+})

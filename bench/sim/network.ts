@@ -118,8 +118,9 @@ export class SimNetwork<Frame> {
     if (!this.connected(from, to)) return
     this.messages++
     const at = this.arrival(from, to)
+    // What a node sent before it crashed is on the wire and still arrives; a partition cuts it off.
     this.clock.schedule(at - this.clock.now, () => {
-      if (this.connected(to, from) && this.reachable(from, to)) this.endpoints[to]?.receive(from, frame)
+      if (this.isAlive(to) && this.connected(to, from) && this.sameSide(from, to)) this.endpoints[to]?.receive(from, frame)
     })
   }
 
@@ -155,7 +156,11 @@ export class SimNetwork<Frame> {
   }
 
   private reachable (a: number, b: number): boolean {
-    return this.isAlive(a) && this.isAlive(b) && (this.group === undefined || this.group(a) === this.group(b))
+    return this.isAlive(a) && this.isAlive(b) && this.sameSide(a, b)
+  }
+
+  private sameSide (a: number, b: number): boolean {
+    return this.group === undefined || this.group(a) === this.group(b)
   }
 
   /** One end learns that its connection is gone. */

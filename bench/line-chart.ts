@@ -22,7 +22,8 @@ const M = { left: 56, right: 28, top: 34, bottom: 40 }
 
 export function lineChart (panels: Panel[], legend: Series[], notes: string[]): string {
   const ns = panels.flatMap(panel => panel.lines.flatMap(line => line.points.map(([n]) => n)))
-  const [minN, maxN] = [Math.min(...ns, 10), Math.max(...ns, 100)]
+  // Half a decade of room either side of the sizes measured.
+  const [minN, maxN] = [Math.min(...ns) / 3, Math.max(...ns) * 3]
   const log = (v: number): number => Math.log10(Math.max(v, 1e-9))
   const x = (n: number): number => M.left + (log(n) - log(minN)) / (log(maxN) - log(minN) || 1) * (W - M.left - M.right)
   const parts: string[] = []

@@ -16,12 +16,10 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { childScript, scenarioArgument } from './in-child.js'
-import { lineChart, type Panel, type Series } from './line-chart.js'
-import type { PhaseResult } from './scale-shape.js'
-import { runSimulation, type LatencyName, type SimResult, type SimScenario } from './sim/scenario.js'
+import { simChart, stopped, type Row } from './sim/chart.js'
+import { runSimulation, type LatencyName, type SimScenario } from './sim/scenario.js'
 
 const RESULTS = new URL('./results/', import.meta.url)
-const LATENCIES: readonly LatencyName[] = ['lan', 'wan']
 /**
  * Over the WAN model a broadcast takes 1-2 s to reach the last node, and a
  * node that waits the default 500 ms on an IHAVE pulls a payload that was
@@ -33,9 +31,6 @@ const WAN_OVERLAY = { graftTimeout: 1_500 }
 /** Real time one simulation may take. */
 const BUDGET_MS = 20 * 60_000
 
-type Row = SimResult | (SimScenario & { ok: false, stoppedBy: string })
-
-const stopped = (r: Row): r is SimScenario & { ok: false, stoppedBy: string } => 'stoppedBy' in r
 
 function row (r: Row): Record<string, string | number> {
   const f = (x: number | undefined, digits = 2): string => x === undefined || Number.isNaN(x) ? '-' : x.toFixed(digits)
@@ -56,32 +51,6 @@ function row (r: Row): Record<string, string | number> {
     'wall s': f(r.wallMs / 1000, 0),
     'heap MiB': r.heapMiB
   }
-}
-
-function chart (results: Row[]): string {
-  const ok = results.filter((r): r is SimResult => !stopped(r))
-  const colors: Record<LatencyName, string> = { lan: '#1f77b4', wan: '#2ca02c' }
-  const phases: Array<{ label: string, dash: string, phase: (r: SimResult) => PhaseResult | undefined }> = [
-    { label: 'steady', dash: '', phase: r => r.steady },
-    { label: '20% crashed', dash: '6 4', phase: r => r.crashResults[0] },
-    { label: 'then 50% crashed', dash: '2 3', phase: r => r.crashResults[1] },
-    { label: 'partition healed', dash: '10 3 2 3', phase: r => r.partition?.after }
-  ]
-  const series = (latency: LatencyName, label: string, dash: string): Series => ({ label: `${latency}, ${label}`, color: colors[latency], dash })
-  const lines = (value: (phase: PhaseResult) => number): Panel['lines'] => LATENCIES.flatMap(latency => phases.map(({ label, dash, phase }) => ({
-    series: series(latency, label, dash),
-    points: ok.filter(r => r.latency === latency).map(r => {
-      const result = phase(r)
-      return [r.n, result === undefined ? undefined : value(result)] as [number, number | undefined]
-    })
-  })))
-  const panels: Panel[] = [
-    { title: 'hops to the last node (p50)', lines: lines(p => p.hopsToLastP50) },
-    { title: 'payload sends per broadcast / (N-1)', lines: lines(p => p.payloadPerBroadcastRatio) },
-    { title: 'undelivered share (0 is not drawn)', lines: lines(p => 1 - p.deliveryRatio) }
-  ]
-  const notes = results.filter(stopped).map(r => `stopped: N=${r.n} ${r.latency}: ${r.stoppedBy}`)
-  return lineChart(panels, LATENCIES.flatMap(latency => phases.map(({ label, dash }) => series(latency, label, dash))), notes)
 }
 
 async function main (): Promise<void> {
@@ -117,7 +86,7 @@ async function main (): Promise<void> {
   const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version }
   const name = quick ? 'sim-quick' : 'sim'
   writeFileSync(new URL(`${name}.json`, RESULTS), JSON.stringify({ date: new Date().toISOString(), quick, machine, results }, null, 2) + '\n')
-  writeFileSync(new URL(`${name}.svg`, RESULTS), chart(results))
+  writeFileSync(new URL(`${name}.svg`, RESULTS), simChart(results))
   console.log(`\nwrote bench/results/${name}.json and bench/results/${name}.svg`)
 }
 

@@ -32,7 +32,7 @@
  * (the announcer got its copy by another way than through this node). The
  * paper swaps on one announcement some hops shorter; with broadcasts from
  * many origins that chases each origin in turn, and the tree drifts (in
- * simulation at N=1000: 12 hops to the last node at p50 without it, 15 to
+ * simulation at N=1000: 12 hops to the last node at p50 without it, 14 to
  * 25 with it, whatever the threshold). Here the saving is averaged over
  * `optimizationSamples` broadcasts that came over the same eager link and
  * were announced by the same lazy one. Their origins are a sample of the

@@ -125,7 +125,7 @@ export class Plumtree {
    * first copy, to be delivered before the actions are carried out.
    */
   onGossip (from: string, message: CachedMessage, now: number): { fresh: boolean, actions: BroadcastAction[] } {
-    if (!this.cache.add(message, now, { from, hops: message.hops })) {
+    if (!this.cache.add(message, now, from)) {
       if ((this.held.get(from) ?? 0) > now) return { fresh: false, actions: [] }
       this.held.delete(from)
       // A second copy: the link it came on is not needed in the tree.

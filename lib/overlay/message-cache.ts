@@ -29,8 +29,8 @@ export interface Arrival {
 
 interface Cached {
   frame: CachedMessage
-  /** `undefined` for this node's own broadcasts. */
-  arrival: Arrival | undefined
+  /** The neighbour it first came from; `undefined` for this node's own broadcasts. */
+  from: string | undefined
   expires: number
 }
 
@@ -57,7 +57,7 @@ export class MessageCache {
    * (nothing for this node's own).
    * @returns false when it was seen already (nothing changes then)
    */
-  add (frame: CachedMessage, now: number, arrival?: Arrival): boolean {
+  add (frame: CachedMessage, now: number, from?: string): boolean {
     this.expire(now)
     if (this.seen.has(frame.id)) return false
     if (this.seen.size >= this.opts.maxSeenMessages) this.seen.delete(this.seen.keys().next().value as string)
@@ -65,7 +65,7 @@ export class MessageCache {
     const size = frame.payload.byteLength
     if (size <= this.opts.maxCachedBytes && this.opts.cacheTtl > 0) {
       while (this.cachedBytes + size > this.opts.maxCachedBytes) this.dropOldestPayload()
-      this.payloads.set(frame.id, { frame, arrival, expires: now + this.opts.cacheTtl })
+      this.payloads.set(frame.id, { frame, from, expires: now + this.opts.cacheTtl })
       this.cachedBytes += size
     }
     return true
@@ -80,7 +80,8 @@ export class MessageCache {
   /** Where a broadcast first came from, while its payload is cached and if it came from a neighbour. */
   arrival (id: string, now: number): Arrival | undefined {
     this.expire(now)
-    return this.payloads.get(id)?.arrival
+    const cached = this.payloads.get(id)
+    return cached?.from === undefined ? undefined : { from: cached.from, hops: cached.frame.hops }
   }
 
   /** The cached broadcasts, newest last, at most `limit`. */

@@ -183,8 +183,9 @@ export function runSimulation (scenario: SimScenario): SimResult {
       if (gapMs === 0) {
         clock.runWhile(() => log.count(text) < alive.size - 1, clock.now + waitTimeout)
         clock.runUntil(clock.now + quietMs)
+      } else {
+        clock.runUntil(clock.now + gapMs)
       }
-      else clock.runUntil(clock.now + gapMs)
     }
     return { texts, origins, start, counters: snapshot, peak }
   }
@@ -261,7 +262,6 @@ export function runSimulation (scenario: SimScenario): SimResult {
     clock.runUntil(clock.now + scenario.partitionMs / 2)
     const duringRun = phase('partition', count, scenario.gapMs, () => {}, 0)
     clock.runUntil(clock.now + scenario.partitionMs / 2 - count * scenario.gapMs)
-    drain([], alive)
     // Each broadcast of the partition counts within its origin's half.
     let expected = 0
     let missing = 0

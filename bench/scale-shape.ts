@@ -24,6 +24,15 @@ export interface PhaseResult {
   maxConnections: number
 }
 
+/** Rows as a plain-text table on stdout; the columns are every key any row has, in order of appearance. */
+export function printTable (rows: Array<Record<string, string | number>>): void {
+  const columns = [...new Set(rows.flatMap(r => Object.keys(r)))]
+  if (columns.length === 0) return
+  const cells = [columns, ...rows.map(r => columns.map(c => String(r[c] ?? '')))]
+  const widths = columns.map((_, i) => Math.max(...cells.map(line => line[i]?.length ?? 0)))
+  for (const line of cells) console.log(line.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  '))
+}
+
 /** `count` distinct items of `items`, chosen at random (a partial Fisher-Yates shuffle). */
 export function pick<T> (items: T[], count: number, random: () => number): T[] {
   const pool = [...items]

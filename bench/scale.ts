@@ -34,7 +34,7 @@ import { seeded } from '../harness/random.js'
 import { crashable, memoryNetwork, tcpTransport } from '../lib/transport/index.js'
 import { childScript, scenarioArgument } from './in-child.js'
 import { lineChart, type Panel, type Series } from './line-chart.js'
-import { connectivityGap, DeliveryLog, percentile, pick, type PhaseResult } from './scale-shape.js'
+import { connectivityGap, DeliveryLog, percentile, pick, printTable, type PhaseResult } from './scale-shape.js'
 
 type TopologyName = 'overlay' | 'full-mesh'
 type TransportName = 'memory' | 'tcp'
@@ -384,15 +384,6 @@ function row (r: ScenarioResult): Record<string, string | number> {
     'crash: ms p50/p99': r.failures === undefined ? '-' : `${f(r.failures.msToLastP50, 0)}/${f(r.failures.msToLastP99, 0)}`,
     'repair ms': r.failures?.repairMs ?? '-'
   }
-}
-
-function printTable (rows: Array<Record<string, string | number>>): void {
-  const first = rows[0]
-  if (first === undefined) return
-  const columns = Object.keys(first)
-  const cells = [columns, ...rows.map(r => columns.map(c => String(r[c] ?? '')))]
-  const widths = columns.map((_, i) => Math.max(...cells.map(line => line[i]?.length ?? 0)))
-  for (const line of cells) console.log(line.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  '))
 }
 
 /** The chart: three panels by N, overlay beside full mesh. */

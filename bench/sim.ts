@@ -16,6 +16,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { childScript, scenarioArgument } from './in-child.js'
+import { printTable } from './scale-shape.js'
 import { simChart, stopped, type Row } from './sim/chart.js'
 import { runSimulation, type LatencyName, type SimScenario } from './sim/scenario.js'
 
@@ -77,11 +78,7 @@ async function main (): Promise<void> {
   }
   child.remove()
   console.log(`\noverlay simulation${quick ? ' [quick]' : ''}: virtual time, ${cpus().length} cores`)
-  const rows = results.map(row)
-  const columns = [...new Set(rows.flatMap(r => Object.keys(r)))]
-  const cells = [columns, ...rows.map(r => columns.map(c => String(r[c] ?? '')))]
-  const widths = columns.map((_, i) => Math.max(...cells.map(line => line[i]?.length ?? 0)))
-  for (const line of cells) console.log(line.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  '))
+  printTable(results.map(row))
   mkdirSync(RESULTS, { recursive: true })
   const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version }
   const name = quick ? 'sim-quick' : 'sim'

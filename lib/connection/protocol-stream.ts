@@ -19,6 +19,7 @@
 import { Uint8ArrayList } from 'uint8arraylist'
 import { StreamClosedError, StreamResetError, StreamWindowExceededError, type StreamResetReason } from '../errors.js'
 import { BASE_WINDOW, EARLY_MAX_FRAME, RESET_CODE, resetReason, type StreamFrame } from './stream-protocol.js'
+import { WakeUp } from '../../transforms/core/wake-up.js'
 
 /** What a stream sends through, and tells when it is done. */
 export interface StreamCarrier {
@@ -62,13 +63,13 @@ export class ProtocolStream {
   private remoteEnded = false
   /** The reader stopped early: what arrives is dropped, its credit given back. */
   private readerGone = false
-  private wakeReader: (() => void) | undefined
+  private readonly reader = new WakeUp()
 
   private sendCredit: number
   private sendMaxFrame: number
   private writing = false
   private writeEnded = false
-  private wakeWriter: (() => void) | undefined
+  private readonly writer = new WakeUp()
   private done = false
   private settleReady: { resolve: () => void, reject: (err: Error) => void } | undefined
 
@@ -164,7 +165,7 @@ export class ProtocolStream {
     this.sendMaxFrame = Math.min(this.windows.maxFrame, maxFrame)
     this.settleReady.resolve()
     this.settleReady = undefined
-    this.wakeWriter?.()
+    this.writer.notify()
   }
 
   /** The frames the mux routes to this stream. */
@@ -175,12 +176,12 @@ export class ProtocolStream {
       case 'data': return this.receiveData(frame.data instanceof Uint8Array ? new Uint8ArrayList(frame.data) : frame.data)
       case 'window':
         this.sendCredit += frame.credit
-        this.wakeWriter?.()
+        this.writer.notify()
         return
       case 'fin':
         this.remoteEnded = true
         this.releaseGrowth()
-        this.wakeReader?.()
+        this.reader.notify()
         this.finishIfDone()
         return
       case 'reset':
@@ -203,8 +204,8 @@ export class ProtocolStream {
     this.releaseGrowth()
     this.settleReady?.reject(error)
     this.settleReady = undefined
-    this.wakeReader?.()
-    this.wakeWriter?.()
+    this.reader.notify()
+    this.writer.notify()
     this.carrier.finished(this)
   }
 
@@ -227,7 +228,7 @@ export class ProtocolStream {
     }
     this.chunks.push(data)
     this.buffered += length
-    this.wakeReader?.()
+    this.reader.notify()
   }
 
   private async * read (): AsyncGenerator<Uint8ArrayList, void, undefined> {
@@ -245,8 +246,7 @@ export class ProtocolStream {
         } else if (this.error !== undefined) {
           throw this.error
         } else {
-          await new Promise<void>(resolve => { this.wakeReader = resolve })
-          this.wakeReader = undefined
+          await this.reader.wait()
         }
       }
     } finally {
@@ -297,8 +297,7 @@ export class ProtocolStream {
     while (offset < length) {
       if (this.error !== undefined) throw this.error
       if (this.sendCredit <= 0) {
-        await new Promise<void>(resolve => { this.wakeWriter = resolve })
-        this.wakeWriter = undefined
+        await this.writer.wait()
         continue
       }
       const size = Math.min(length - offset, this.sendCredit, this.sendMaxFrame)

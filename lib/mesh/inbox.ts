@@ -4,10 +4,12 @@
  * When it is full, delivery waits, which in turn stops the reading of the
  * sockets: a slow reader slows its peers down instead of losing messages.
  */
+import { WakeUp } from '../../transforms/core/wake-up.js'
+
 export class Inbox<T> implements AsyncIterableIterator<T> {
   private readonly items: T[] = []
   private ended = false
-  private wakeReader: (() => void) | undefined
+  private readonly reader = new WakeUp()
   private readonly waitingWriters: Array<() => void> = []
 
   constructor (private readonly capacity: number, private readonly onReturn: () => void) {}
@@ -16,7 +18,7 @@ export class Inbox<T> implements AsyncIterableIterator<T> {
   push (item: T): Promise<void> | undefined {
     if (this.ended) return undefined
     this.items.push(item)
-    this.wakeReader?.()
+    this.reader.notify()
     if (this.items.length < this.capacity) return undefined
     return new Promise(resolve => { this.waitingWriters.push(resolve) })
   }
@@ -29,7 +31,7 @@ export class Inbox<T> implements AsyncIterableIterator<T> {
   /** Lets the reader finish what is buffered, then end. */
   end (): void {
     this.ended = true
-    this.wakeReader?.()
+    this.reader.notify()
     this.wakeWriters()
   }
 
@@ -61,8 +63,7 @@ export class Inbox<T> implements AsyncIterableIterator<T> {
   private async readable (): Promise<boolean> {
     while (this.items.length === 0) {
       if (this.ended) return false
-      await new Promise<void>(resolve => { this.wakeReader = resolve })
-      this.wakeReader = undefined
+      await this.reader.wait()
     }
     return true
   }

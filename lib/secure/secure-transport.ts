@@ -23,6 +23,7 @@ import { BASELINE_CIPHER, NOISE_CIPHERS, answerTo, encodeAnswer, encodeOffer, pa
 import type { ByteChunk, Transport } from '../transport/transport.js'
 import type { LinkSecurity } from '../types.js'
 import { NOISE_FIRST_BYTE, NOISE_PROLOGUE, decryptStream, encryptStream, frameNoiseMessage, noiseFramer } from './noise-framing.js'
+import { WakeUp } from '../../transforms/core/wake-up.js'
 
 /** How a link is carried: inside Noise, or as the plain line protocol. */
 
@@ -170,7 +171,7 @@ class SecureWriter {
   private cipher: CipherState | undefined
   private plaintext: AsyncIterable<ByteChunk> | undefined
   private failed = false
-  private wake: (() => void) | undefined
+  private readonly writer = new WakeUp()
 
   constructor (transport: Transport) {
     this.done = transport.sink(this.outgoing())
@@ -180,23 +181,23 @@ class SecureWriter {
 
   writeHandshake (message: Uint8Array): void {
     this.handshakeMessages.push(frameNoiseMessage(message))
-    this.wake?.()
+    this.writer.notify()
   }
 
   /** The handshake is done: encrypt with `cipher` from now on. */
   start (cipher: CipherState): void {
     this.cipher = cipher
-    this.wake?.()
+    this.writer.notify()
   }
 
   fail (): void {
     this.failed = true
-    this.wake?.()
+    this.writer.notify()
   }
 
   readonly sink = async (source: AsyncIterable<ByteChunk>): Promise<void> => {
     this.plaintext = source
-    this.wake?.()
+    this.writer.notify()
     await this.done
   }
 
@@ -209,8 +210,7 @@ class SecureWriter {
       }
       if (this.failed) return
       if (this.cipher !== undefined && this.plaintext !== undefined) break
-      await new Promise<void>(resolve => { this.wake = resolve })
-      this.wake = undefined
+      await this.writer.wait()
     }
     yield * encryptStream(this.cipher)(this.plaintext)
   }

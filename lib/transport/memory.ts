@@ -8,6 +8,7 @@ import { ConnectionClosedError, DialError, InvalidOptionError } from '../errors.
 import type { ByteChunk, DialOptions, Transport, TransportFactory, TransportListener } from './transport.js'
 import { formatAddress } from '../../transforms/core/line-protocol.js'
 import { applyTable, checked, integer, isFunction, type OptionTable } from '../../transforms/core/option-table.js'
+import { WakeUp } from '../../transforms/core/wake-up.js'
 
 export interface MemoryTransportOptions {
   /**
@@ -60,15 +61,15 @@ class Channel {
   private lastAt = 0
   private ended = false
   private closed = false
-  private wakeReader: (() => void) | undefined
-  private wakeWriter: (() => void) | undefined
+  private readonly reader = new WakeUp()
+  private readonly writer = new WakeUp()
   private latencyTimer: NodeJS.Timeout | undefined
 
   constructor (private readonly opts: ChannelOptions) {}
 
   async write (chunk: ByteChunk): Promise<void> {
     while (this.bytes >= this.opts.highWaterMark && !this.closed) {
-      await new Promise<void>(resolve => { this.wakeWriter = resolve })
+      await this.writer.wait()
     }
     if (this.closed || this.ended) throw new ConnectionClosedError('peer closed')
     if (this.opts.loss > 0 && this.opts.random() < this.opts.loss) return
@@ -78,13 +79,13 @@ class Channel {
     this.lastAt = at
     this.chunks.push({ chunk, at })
     this.bytes += chunk.byteLength
-    this.wakeReader?.()
+    this.reader.notify()
   }
 
   /** No more writes; the reader gets what is buffered, then ends. */
   end (): void {
     this.ended = true
-    this.wakeReader?.()
+    this.reader.notify()
   }
 
   /** Drops what is buffered; reader and writer both stop. */
@@ -93,8 +94,8 @@ class Channel {
     clearTimeout(this.latencyTimer)
     this.chunks = []
     this.bytes = 0
-    this.wakeReader?.()
-    this.wakeWriter?.()
+    this.reader.notify()
+    this.writer.notify()
   }
 
   async * read (): AsyncGenerator<ByteChunk> {
@@ -103,7 +104,7 @@ class Channel {
       const wait = head === undefined ? 0 : head.at - Date.now()
       if (head !== undefined && wait > 0) {
         await new Promise<void>(resolve => {
-          this.wakeReader = resolve
+          void this.reader.wait().then(resolve)
           this.latencyTimer = setTimeout(resolve, wait)
         })
         // A write may have woken us first; its timer is not needed any more.
@@ -111,12 +112,12 @@ class Channel {
       } else if (head !== undefined) {
         this.chunks.shift()
         this.bytes -= head.chunk.byteLength
-        this.wakeWriter?.()
+        this.writer.notify()
         yield head.chunk
       } else if (this.ended) {
         return
       } else {
-        await new Promise<void>(resolve => { this.wakeReader = resolve })
+        await this.reader.wait()
       }
     }
   }

@@ -10,6 +10,7 @@ import { ConnectionClosedError } from '../errors.js'
 import { DEFAULT_LISTEN_BACKLOG, DEFAULT_READ_HIGH_WATER_MARK, whenOpen, type ByteChunk, type DialOptions, type Transport, type TransportFactory, type TransportListener } from './transport.js'
 import { applyTable, checkArgument, integer, type OptionTable } from '../../transforms/core/option-table.js'
 import { formatAddress } from '../../transforms/core/line-protocol.js'
+import { WakeUp } from '../../transforms/core/wake-up.js'
 
 export interface TcpOptions {
   /**
@@ -53,17 +54,17 @@ export function socketTransport (socket: net.Socket, opts: TcpOptions = {}): Tra
   let unread = new Uint8ArrayList()
   let ended = false
   let failure: Error | undefined
-  let wake: (() => void) | undefined
+  const reader = new WakeUp()
 
   socket.on('data', (chunk: Buffer) => {
     unread.append(chunk)
     if (unread.byteLength >= highWaterMark) socket.pause()
-    wake?.()
+    reader.notify()
   })
-  const finish = (): void => { ended = true; wake?.() }
+  const finish = (): void => { ended = true; reader.notify() }
   socket.on('end', finish)
   socket.on('close', finish)
-  socket.on('error', (err) => { failure ??= err; wake?.() })
+  socket.on('error', (err) => { failure ??= err; reader.notify() })
   const closed = new Promise<void>(resolve => { socket.once('close', () => { resolve() }) })
 
   async function * source (): AsyncGenerator<ByteChunk> {
@@ -79,8 +80,7 @@ export function socketTransport (socket: net.Socket, opts: TcpOptions = {}): Tra
       } else if (ended) {
         return
       } else {
-        await new Promise<void>(resolve => { wake = resolve })
-        wake = undefined
+        await reader.wait()
       }
     }
   }

@@ -12,6 +12,7 @@ import { ConnectionClosedError } from '../errors.js'
 import type { ByteChunk, Transport } from './transport.js'
 import { forEachPiece } from '../../transforms/core/bytes.js'
 import { formatAddress } from '../../transforms/core/line-protocol.js'
+import { WakeUp } from '../../transforms/core/wake-up.js'
 
 /** Largest binary message sent, in bytes: writes are cut into messages of at most this. */
 export const MAX_MESSAGE_BYTES = 64 * 1024
@@ -62,7 +63,7 @@ export function websocketConnection (socket: MessageSocket, { remoteHost, remote
   let remoteEnded = false
   let localEnded = false
   let isGone = false
-  let wake: (() => void) | undefined
+  const reader = new WakeUp()
   let markClosed: () => void = () => {}
   const closed = new Promise<void>(resolve => { markClosed = resolve })
 
@@ -78,13 +79,13 @@ export function websocketConnection (socket: MessageSocket, { remoteHost, remote
       paused = true
     }
     if (remoteEnded && localEnded) socket.close()
-    wake?.()
+    reader.notify()
   }
 
   function gone (): void {
     isGone = true
     markClosed()
-    wake?.()
+    reader.notify()
   }
 
   async function * source (): AsyncGenerator<ByteChunk> {
@@ -100,8 +101,7 @@ export function websocketConnection (socket: MessageSocket, { remoteHost, remote
       } else if (remoteEnded || isGone) {
         return
       } else {
-        await new Promise<void>(resolve => { wake = resolve })
-        wake = undefined
+        await reader.wait()
       }
     }
   }

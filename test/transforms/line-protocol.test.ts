@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { assertChatText, chatMessage, formatAddress, isCheckedChat, normalizeAddress, parseAddress, trimAscii } from '../../transforms/core/line-protocol.js'
+import { FrameEncoder } from '../../transforms/encoder.js'
 
 describe('wire: addresses', () => {
   it('parses host:port and bracketed IPv6', () => {
@@ -51,10 +52,13 @@ describe('wire: chat checked once', () => {
     assert.equal(isCheckedChat({ type: 'chat', text: 'hello' }), false)
   })
 
-  it('does not pass its mark on to a copy, nor let its text change', () => {
+  it('does not pass its mark on to a copy, nor keep it once its text changes', () => {
     const msg = chatMessage('bytes:5')
     const shouted = { ...msg, text: msg.text.toUpperCase() }
     assert.equal(isCheckedChat(shouted), false, 'a transform\'s copy is checked by the encoder')
-    assert.throws(() => { (msg as { text: string }).text = 'BYTES:5' }, TypeError)
+    assert.equal(isCheckedChat({ ...msg }), false, 'even an unchanged copy')
+    ;(msg as { text: string }).text = 'BYTES:5'
+    assert.equal(isCheckedChat(msg), false, 'a changed text is checked by the encoder')
+    assert.throws(() => new FrameEncoder().encode([msg]), { code: 'ERR_INVALID_MESSAGE' })
   })
 })

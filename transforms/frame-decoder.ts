@@ -60,9 +60,7 @@ const NOT_A_HEADER = -1
  * @returns the payload length, or `NOT_A_HEADER`
  * @throws InvalidLengthError, MessageTooLargeError, InvalidUtf8Error, NulByteError
  */
-function readBytesHeader (raw: Uint8Array, maxBytesPerMessage: number): number {
-  let start = 0
-  let end = raw.length
+function readBytesHeader (raw: Uint8Array, start: number, end: number, maxBytesPerMessage: number): number {
   while (start < end && isAsciiSpace(raw[start] as number)) start++
   if (end - start < BYTES_PREFIX_BYTES.length) return NOT_A_HEADER
   for (let i = 0; i < BYTES_PREFIX_BYTES.length; i++) {
@@ -80,7 +78,7 @@ function readBytesHeader (raw: Uint8Array, maxBytesPerMessage: number): number {
     }
     if (i === end && length <= maxBytesPerMessage) return length
   }
-  return parseBytesLength(decodeLine(raw), maxBytesPerMessage)
+  return parseBytesLength(decodeLine(raw, start, end), maxBytesPerMessage)
 }
 
 /**
@@ -111,10 +109,10 @@ export class FrameDecoder {
         out.push(payload)
         continue
       }
-      const raw = lines.nextRawLine()
-      if (raw === undefined) return
-      const length = readBytesHeader(raw, this.maxBytesPerMessage)
-      if (length === NOT_A_HEADER) out.push(decodeLine(raw))
+      if (!lines.nextLineSpan()) return
+      const { line, lineStart, lineEnd } = lines
+      const length = readBytesHeader(line, lineStart, lineEnd, this.maxBytesPerMessage)
+      if (length === NOT_A_HEADER) out.push(decodeLine(line, lineStart, lineEnd))
       else this.payloadLength = length
     }
   }

@@ -46,12 +46,11 @@ const SHORT_LINE = 256
 
 /**
  * Turns a raw line (without its `\n`) into its text: trims ASCII whitespace
- * and decodes strict UTF-8.
+ * and decodes strict UTF-8. `start` and `end` bound the line within `bytes`,
+ * so a caller need not make a view of it.
  * @throws InvalidUtf8Error, NulByteError
  */
-export function decodeLine (bytes: Uint8Array): string {
-  let start = 0
-  let end = bytes.length
+export function decodeLine (bytes: Uint8Array, start = 0, end = bytes.length): string {
   while (start < end && isAsciiSpace(bytes[start] as number)) start++
   while (end > start && isAsciiSpace(bytes[end - 1] as number)) end--
   if (start === end) return ''
@@ -88,6 +87,10 @@ export class LineSplitter {
   private pos = 0
   /** Bytes of an unfinished line or payload carried over from earlier chunks. */
   private readonly carry = new Uint8ArrayList()
+  /** The line `nextLineSpan()` found: `line` from `lineStart` to `lineEnd`. */
+  line: Uint8Array = this.chunk
+  lineStart = 0
+  lineEnd = 0
 
   constructor (opts: LineFramerOptions = {}) {
     this.maxLineLength = applyTable(LINE_FRAMER_OPTIONS, opts).maxLineLength
@@ -111,32 +114,39 @@ export class LineSplitter {
    * @throws LineTooLongError, InvalidUtf8Error, NulByteError
    */
   nextLine (): string | undefined {
-    const line = this.nextRawLine()
-    return line === undefined ? undefined : decodeLine(line)
+    return this.nextLineSpan() ? decodeLine(this.line, this.lineStart, this.lineEnd) : undefined
   }
 
   /**
-   * The next complete line as raw bytes, without its `\n`, neither trimmed
-   * nor decoded (see {@link decodeLine}), or `undefined` when the buffered
-   * bytes hold no `\n` yet. A view of the chunk it arrived in, or a copy if
-   * it spans chunks.
+   * Finds the next complete line, without its `\n`, neither trimmed nor
+   * decoded (see {@link decodeLine}): it is `line` from `lineStart` to
+   * `lineEnd`, the chunk it arrived in or a copy if it spans chunks. No view
+   * is made, as one per line costs more than reading a short line.
+   * @returns false when the buffered bytes hold no `\n` yet
    * @throws LineTooLongError
    */
-  nextRawLine (): Uint8Array | undefined {
+  nextLineSpan (): boolean {
     const { chunk, pos } = this
     const newline: number = indexOfByte.call(chunk, NEWLINE, pos)
     const carried = this.carry.byteLength
     if (newline < 0) {
       if (carried + chunk.length - pos > this.maxLineLength) throw new LineTooLongError(this.maxLineLength)
-      return undefined
+      return false
     }
     if (carried + newline - pos > this.maxLineLength) throw new LineTooLongError(this.maxLineLength)
     this.pos = newline + 1
-    if (carried === 0) return chunk.subarray(pos, newline)
+    if (carried === 0) {
+      this.line = chunk
+      this.lineStart = pos
+      this.lineEnd = newline
+      return true
+    }
     this.carry.append(chunk.subarray(pos, newline))
-    const line = this.carry.subarray()
+    this.line = this.carry.subarray()
     this.carry.consume(this.carry.byteLength)
-    return line
+    this.lineStart = 0
+    this.lineEnd = this.line.length
+    return true
   }
 
   /**

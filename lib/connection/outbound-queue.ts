@@ -8,6 +8,7 @@
 import type { TrafficCounters } from './traffic.js'
 import { ConnectionClosedError, SlowPeerError } from '../errors.js'
 import { messageLine, type Message } from '../../transforms/core/line-protocol.js'
+import { WakeUp } from '../../transforms/core/wake-up.js'
 
 // Browsers have no `process.nextTick`: a microtask is the nearest they have.
 const nextTick: (callback: () => void) => void = typeof process === 'object' ? process.nextTick : queueMicrotask
@@ -23,11 +24,21 @@ export interface OutboundQueueOptions {
   traffic?: TrafficCounters
 }
 
-/** Bytes a message counts for in a queue (lines by their length in UTF-16 units, plus `\n`). */
+/**
+ * Heap a queued message takes besides its text or payload: the message
+ * object, its slot in the queue, a string's header (the `BYTES:<len>` line of
+ * a payload fits in it too). Counted so that `maxQueuedBytes` bounds memory
+ * for small messages as well: a queue of one-character chat lines would
+ * otherwise hold 25 times its bound in objects, and a sender's collector
+ * would spend a third of its time on them.
+ */
+export const QUEUED_MESSAGE_OVERHEAD = 64
+
+/** Bytes a message counts for in a queue: its line's length in UTF-16 units (or its payload's bytes), plus `QUEUED_MESSAGE_OVERHEAD`. */
 export function queuedSize (msg: Message): number {
-  if (msg.type === 'bytes') return msg.data.byteLength + 16
-  if (msg.type === 'chat') return msg.text.length + 1
-  return (messageLine(msg) as string).length + 1
+  if (msg.type === 'bytes') return msg.data.byteLength + QUEUED_MESSAGE_OVERHEAD
+  if (msg.type === 'chat') return msg.text.length + QUEUED_MESSAGE_OVERHEAD
+  return (messageLine(msg) as string).length + QUEUED_MESSAGE_OVERHEAD
 }
 
 interface Waiter {
@@ -49,7 +60,7 @@ export class OutboundQueue implements AsyncIterable<Message[]> {
   /** Why the queue no longer accepts messages; set by end() or abort(). */
   private closedBy: Error | undefined
   private aborted = false
-  private wake: (() => void) | undefined
+  private readonly reader = new WakeUp()
 
   constructor (private readonly opts: OutboundQueueOptions) {}
 
@@ -102,7 +113,7 @@ export class OutboundQueue implements AsyncIterable<Message[]> {
   /** Accepts no more messages; the reader still gets everything queued or waiting. */
   end (reason = new ConnectionClosedError()): void {
     this.closedBy ??= reason
-    this.wake?.()
+    this.reader.notify()
   }
 
   /** Drops everything: waiting senders are rejected with `reason` and the reader stops. */
@@ -113,7 +124,7 @@ export class OutboundQueue implements AsyncIterable<Message[]> {
     this.items = []
     this.bytes = 0
     for (const waiter of this.waiters.splice(0)) waiter.reject(reason)
-    this.wake?.()
+    this.reader.notify()
   }
 
   async * [Symbol.asyncIterator] (): AsyncGenerator<Message[]> {
@@ -131,8 +142,7 @@ export class OutboundQueue implements AsyncIterable<Message[]> {
       } else if (this.closedBy !== undefined && this.waiters.length === 0) {
         return
       } else {
-        await new Promise<void>(resolve => { this.wake = resolve })
-        this.wake = undefined
+        await this.reader.wait()
       }
     }
   }
@@ -155,7 +165,7 @@ export class OutboundQueue implements AsyncIterable<Message[]> {
     this.items.push(msg)
     this.bytes += size
     if (this.opts.traffic !== undefined && this.bytes > this.opts.traffic.queueHighWaterBytes) this.opts.traffic.queueHighWaterBytes = this.bytes
-    this.wake?.()
+    this.reader.notify()
   }
 
   private admitWaiters (): void {

@@ -45,7 +45,7 @@ export interface MeshNodeOptions {
   maxLineLength?: number
   /** Largest `BYTES` payload accepted or sent, in bytes. */
   maxBytesPerMessage?: number
-  /** Bytes each peer's outbound queue holds before senders wait. */
+  /** Bytes each peer's outbound queue holds before senders wait. A message counts for its text or payload plus 64 bytes, about what the queue's record of it takes, so the bound holds for small messages too. */
   maxQueuedBytes?: number
   /** How long a send may wait on a full peer queue before that peer is dropped, in ms. */
   slowPeerTimeout?: number
@@ -228,7 +228,7 @@ export const NODE_OPTIONS = {
   // At least 16, not the line framer's 1: a node must take its peers' handshake lines.
   maxLineLength: integer(DEFAULT_MAX_LINE_LENGTH, 16, { unit: 'bytes' }),
   maxBytesPerMessage: FRAME_DECODER_OPTIONS.maxBytesPerMessage,
-  maxQueuedBytes: integer(4 * 1024 * 1024, 1, { unit: 'bytes' }),
+  maxQueuedBytes: integer(1024 * 1024, 1, { unit: 'bytes' }),
   slowPeerTimeout: integer(10_000, 1, { unit: 'ms' }),
   connectionTimeout: HANDSHAKE_OPTIONS.timeout,
   maintenanceInterval: HEARTBEAT_OPTIONS.maintenanceInterval,

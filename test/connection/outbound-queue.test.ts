@@ -3,16 +3,19 @@ import { describe, it } from 'node:test'
 import v8 from 'node:v8'
 import vm from 'node:vm'
 import { ConnectionClosedError, PeerTimeoutError, type SlowPeerError } from '../../lib/errors.js'
-import { OutboundQueue, queuedSize, type OutboundQueueOptions } from '../../lib/connection/outbound-queue.js'
+import { OutboundQueue, QUEUED_MESSAGE_OVERHEAD, queuedSize, type OutboundQueueOptions } from '../../lib/connection/outbound-queue.js'
 import type { Message } from '../../transforms/core/line-protocol.js'
 import { PENDING, settled, sleep, waitFor } from '../../harness/async.js'
 
 v8.setFlagsFromString('--expose-gc')
 const gc = vm.runInNewContext('gc') as () => void
 
-/** A chat message that counts for exactly `size` bytes, its text starting with `label`. */
-function sized (label: string, size: number): Message {
-  return { type: 'chat', text: label.padEnd(size - 1, '.') }
+/** The tests' unit of queue size, in bytes: every message counts for a few, so each is larger than the per-message overhead. */
+const UNIT = 100
+
+/** A chat message that counts for exactly `units` units, its text starting with `label`. */
+function sized (label: string, units: number): Message {
+  return { type: 'chat', text: label.padEnd(units * UNIT - QUEUED_MESSAGE_OVERHEAD, '.') }
 }
 
 const labels = (batch: Message[]): string[] => batch.map(m => (m.type === 'chat' ? m.text.replace(/\.+$/, '') : m.type))
@@ -20,7 +23,7 @@ const labels = (batch: Message[]): string[] => batch.map(m => (m.type === 'chat'
 function makeQueue (opts: Partial<OutboundQueueOptions> = {}): { queue: OutboundQueue, slow: SlowPeerError[], reader: AsyncIterator<Message[]> } {
   const slow: SlowPeerError[] = []
   // A long default slow-peer timeout: tests about it set their own; every test aborts or ends its queue.
-  const queue = new OutboundQueue({ maxQueuedBytes: 30, slowPeerTimeout: 5_000, onSlow: err => { slow.push(err) }, ...opts })
+  const queue = new OutboundQueue({ maxQueuedBytes: 30 * UNIT, slowPeerTimeout: 5_000, onSlow: err => { slow.push(err) }, ...opts })
   return { queue, slow, reader: queue[Symbol.asyncIterator]() }
 }
 
@@ -37,29 +40,29 @@ async function nextBatch (reader: AsyncIterator<Message[]>): Promise<string[]> {
 }
 
 describe('queuedSize', () => {
-  it('counts a line by its length plus the newline, and a payload with a fixed header allowance', () => {
-    assert.equal(queuedSize({ type: 'chat', text: 'hello' }), 6)
-    assert.equal(queuedSize({ type: 'ping' }), 5)
-    assert.equal(queuedSize({ type: 'bytes', data: new Uint8Array(100) }), 116)
-    assert.equal(queuedSize(sized('a', 10)), 10)
+  it('counts a line by its length and a payload by its bytes, each with the per-message overhead', () => {
+    assert.equal(queuedSize({ type: 'chat', text: 'hello' }), 5 + QUEUED_MESSAGE_OVERHEAD)
+    assert.equal(queuedSize({ type: 'ping' }), 4 + QUEUED_MESSAGE_OVERHEAD)
+    assert.equal(queuedSize({ type: 'bytes', data: new Uint8Array(100) }), 100 + QUEUED_MESSAGE_OVERHEAD)
+    assert.equal(queuedSize(sized('a', 10)), 10 * UNIT)
   })
 })
 
 describe('OutboundQueue: byte bound', () => {
   it('queues at once while there is room, then makes senders wait', async () => {
-    const { queue } = makeQueue({ maxQueuedBytes: 30 })
+    const { queue } = makeQueue({ maxQueuedBytes: 30 * UNIT })
     for (const label of ['a', 'b', 'c']) assert.equal(await settled(queue.push(sized(label, 10))), undefined)
-    assert.equal(queue.queuedBytes, 30)
+    assert.equal(queue.queuedBytes, 30 * UNIT)
     assert.equal(queue.waiting, 0)
     const d = queue.push(sized('d', 10))
     assert.equal(await settled(d), PENDING)
     assert.equal(queue.waiting, 1)
-    assert.equal(queue.queuedBytes, 30, 'a waiting message is not counted as queued')
+    assert.equal(queue.queuedBytes, 30 * UNIT, 'a waiting message is not counted as queued')
     discard(queue, [d])
   })
 
   it('lets a waiting sender in when the reader takes a batch', async () => {
-    const { queue, reader } = makeQueue({ maxQueuedBytes: 20 })
+    const { queue, reader } = makeQueue({ maxQueuedBytes: 20 * UNIT })
     await queue.push(sized('a', 10))
     await queue.push(sized('b', 10))
     const c = queue.push(sized('c', 10))
@@ -67,23 +70,23 @@ describe('OutboundQueue: byte bound', () => {
     assert.deepEqual(await nextBatch(reader), ['a', 'b'])
     assert.equal(await settled(c), undefined)
     assert.equal(queue.waiting, 0)
-    assert.equal(queue.queuedBytes, 10)
+    assert.equal(queue.queuedBytes, 10 * UNIT)
     assert.deepEqual(await nextBatch(reader), ['c'])
     discard(queue)
   })
 
   it('offer() queues only when there is room now, and queues nothing otherwise', async () => {
-    const { queue, reader } = makeQueue({ maxQueuedBytes: 20 })
+    const { queue, reader } = makeQueue({ maxQueuedBytes: 20 * UNIT })
     assert.equal(queue.offer(sized('a', 15)), true)
     assert.equal(queue.offer(sized('b', 10)), false)
-    assert.equal(queue.queuedBytes, 15)
+    assert.equal(queue.queuedBytes, 15 * UNIT)
     assert.equal(queue.offer(sized('c', 5)), true)
     assert.deepEqual(await nextBatch(reader), ['a', 'c'])
     discard(queue)
   })
 
   it('keeps FIFO order across offer and push: nothing overtakes a waiting sender', async () => {
-    const { queue, reader } = makeQueue({ maxQueuedBytes: 10 })
+    const { queue, reader } = makeQueue({ maxQueuedBytes: 10 * UNIT })
     await queue.push(sized('A', 6))
     const b = queue.push(sized('B', 6))
     // C would fit (6 + 3 <= 10) but B waits before it.
@@ -101,9 +104,9 @@ describe('OutboundQueue: byte bound', () => {
   })
 
   it('lets one message larger than the bound pass alone when the queue is empty', async () => {
-    const { queue, reader } = makeQueue({ maxQueuedBytes: 10 })
+    const { queue, reader } = makeQueue({ maxQueuedBytes: 10 * UNIT })
     assert.equal(await settled(queue.push(sized('big', 50))), undefined)
-    assert.equal(queue.queuedBytes, 50)
+    assert.equal(queue.queuedBytes, 50 * UNIT)
     const small = queue.push(sized('small', 6))
     assert.equal(await settled(small), PENDING)
     assert.deepEqual(await nextBatch(reader), ['big'])
@@ -113,7 +116,7 @@ describe('OutboundQueue: byte bound', () => {
   })
 
   it('makes a message larger than the bound wait until the queue is empty, then lets it in alone', async () => {
-    const { queue, reader } = makeQueue({ maxQueuedBytes: 10 })
+    const { queue, reader } = makeQueue({ maxQueuedBytes: 10 * UNIT })
     await queue.push(sized('small', 4))
     const big = queue.push(sized('big', 50))
     assert.equal(await settled(big), PENDING)
@@ -130,7 +133,7 @@ describe('OutboundQueue: byte bound', () => {
 
 describe('OutboundQueue: batches', () => {
   it('gives the reader everything queued at the moment it reads, in order', async () => {
-    const { queue, reader } = makeQueue({ maxQueuedBytes: 1000 })
+    const { queue, reader } = makeQueue({ maxQueuedBytes: 1000 * UNIT })
     const sent = ['1', '2', '3', '4', '5']
     for (const label of sent) await queue.push(sized(label, 4))
     assert.deepEqual(await nextBatch(reader), sent)
@@ -148,7 +151,7 @@ describe('OutboundQueue: batches', () => {
   })
 
   it('gives a reader that is already waiting every message its sender queues in one burst of awaited pushes', async () => {
-    const { queue, reader } = makeQueue({ maxQueuedBytes: 1000 })
+    const { queue, reader } = makeQueue({ maxQueuedBytes: 1000 * UNIT })
     const batch = reader.next()
     const sent = Array.from({ length: 50 }, (_, i) => String(i))
     for (const label of sent) await queue.push(sized(label, 4))
@@ -157,7 +160,7 @@ describe('OutboundQueue: batches', () => {
   })
 
   it('keeps no reference to a batch once its reader has taken it and waits for the next', async () => {
-    const { queue, reader } = makeQueue({ maxQueuedBytes: 1000 })
+    const { queue, reader } = makeQueue({ maxQueuedBytes: 1000 * UNIT })
     let payload: WeakRef<Uint8Array> | undefined
     // In a function of its own, so that this test's frame holds no reference either.
     const push = (): void => {
@@ -175,7 +178,7 @@ describe('OutboundQueue: batches', () => {
   })
 
   it('carries bytes messages through by reference', async () => {
-    const { queue, reader } = makeQueue({ maxQueuedBytes: 1000 })
+    const { queue, reader } = makeQueue({ maxQueuedBytes: 1000 * UNIT })
     const data = new Uint8Array([1, 2, 3])
     await queue.push({ type: 'bytes', data })
     const result = await reader.next()
@@ -187,7 +190,7 @@ describe('OutboundQueue: batches', () => {
 
 describe('OutboundQueue: end()', () => {
   it('lets queued and waiting messages drain, then ends the reader', async () => {
-    const { queue, reader } = makeQueue({ maxQueuedBytes: 10 })
+    const { queue, reader } = makeQueue({ maxQueuedBytes: 10 * UNIT })
     await queue.push(sized('a', 10))
     const b = queue.push(sized('b', 10))
     const c = queue.push(sized('c', 10))
@@ -227,7 +230,7 @@ describe('OutboundQueue: end()', () => {
 
 describe('OutboundQueue: abort()', () => {
   it('rejects waiting senders with the reason, drops what is queued and stops the reader', async () => {
-    const { queue, reader } = makeQueue({ maxQueuedBytes: 10 })
+    const { queue, reader } = makeQueue({ maxQueuedBytes: 10 * UNIT })
     await queue.push(sized('a', 10))
     const b = queue.push(sized('b', 10))
     const c = queue.push(sized('c', 10))
@@ -248,7 +251,7 @@ describe('OutboundQueue: abort()', () => {
   })
 
   it('rejects the senders still waiting after end() with its own reason', async () => {
-    const { queue, reader } = makeQueue({ maxQueuedBytes: 10 })
+    const { queue, reader } = makeQueue({ maxQueuedBytes: 10 * UNIT })
     await queue.push(sized('a', 10))
     const b = queue.push(sized('b', 10))
     queue.end()
@@ -264,7 +267,7 @@ describe('OutboundQueue: slow peer', () => {
   const TIMEOUT = 60
 
   it('reports ERR_SLOW_PEER when no waiting sender gets in for slowPeerTimeout', async () => {
-    const { queue, slow } = makeQueue({ maxQueuedBytes: 10, slowPeerTimeout: TIMEOUT })
+    const { queue, slow } = makeQueue({ maxQueuedBytes: 10 * UNIT, slowPeerTimeout: TIMEOUT })
     await queue.push(sized('a', 10))
     const start = Date.now()
     const b = queue.push(sized('b', 10))
@@ -280,7 +283,7 @@ describe('OutboundQueue: slow peer', () => {
   })
 
   it('reports a stuck peer only once, even when more senders line up after the report', async () => {
-    const { queue, slow } = makeQueue({ maxQueuedBytes: 10, slowPeerTimeout: TIMEOUT })
+    const { queue, slow } = makeQueue({ maxQueuedBytes: 10 * UNIT, slowPeerTimeout: TIMEOUT })
     await queue.push(sized('a', 10))
     const waiting = [queue.push(sized('b', 10))]
     await waitFor(() => slow.length > 0, 'onSlow')
@@ -291,7 +294,7 @@ describe('OutboundQueue: slow peer', () => {
   })
 
   it('does not report a peer whose reader keeps making progress', async () => {
-    const { queue, slow, reader } = makeQueue({ maxQueuedBytes: 10, slowPeerTimeout: TIMEOUT })
+    const { queue, slow, reader } = makeQueue({ maxQueuedBytes: 10 * UNIT, slowPeerTimeout: TIMEOUT })
     const count = 12
     // The producer always has a sender waiting; the reader takes one batch every TIMEOUT / 3.
     const producer = (async () => {
@@ -312,7 +315,7 @@ describe('OutboundQueue: slow peer', () => {
   })
 
   it('does not report when every waiting sender got in before the timeout', async () => {
-    const { queue, slow, reader } = makeQueue({ maxQueuedBytes: 10, slowPeerTimeout: TIMEOUT })
+    const { queue, slow, reader } = makeQueue({ maxQueuedBytes: 10 * UNIT, slowPeerTimeout: TIMEOUT })
     await queue.push(sized('a', 10))
     const b = queue.push(sized('b', 10))
     await nextBatch(reader)
@@ -323,7 +326,7 @@ describe('OutboundQueue: slow peer', () => {
   })
 
   it('does not report after abort()', async () => {
-    const { queue, slow } = makeQueue({ maxQueuedBytes: 10, slowPeerTimeout: TIMEOUT })
+    const { queue, slow } = makeQueue({ maxQueuedBytes: 10 * UNIT, slowPeerTimeout: TIMEOUT })
     await queue.push(sized('a', 10))
     const b = queue.push(sized('b', 10))
     discard(queue, [b])

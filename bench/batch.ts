@@ -4,7 +4,8 @@
  * source of arrays of messages (no promise per message); the receiver
  * counts delivered messages. The baseline, in the same run and process
  * layout, is the practical limit of one socket: a raw `net.Socket` writing
- * the same messages packed back to back into writes of about 64 KiB.
+ * the same messages packed back to back into writes of about 64 KiB. The
+ * receiver reads through `messages({ batch: true })`.
  */
 import { withPeers } from './fork.js'
 import { KiB, alternateRounds, throughputColumns, timedRound, type NetRow } from './measure.js'
@@ -23,7 +24,7 @@ const ROUNDS: [number, number] = [6, 2]
 
 export async function runBatchBench (opts: BatchBenchOptions): Promise<NetRow[]> {
   return await withPeers(['batch sender', 'batch receiver'], async (sender, receiver) => {
-    await sender.call('meshSender', { addresses: await receiver.call('meshReceivers', { count: 1 }) })
+    await sender.call('meshSender', { addresses: await receiver.call('meshReceivers', { count: 1, batches: true }) })
     await sender.call('rawSender', { ports: await receiver.call('rawReceivers', { count: 1 }) })
     const rows: NetRow[] = []
     for (const c of CASES) {

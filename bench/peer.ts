@@ -282,15 +282,28 @@ const methods = {
   /**
    * Starts `count` meshline receivers of a group (`mesh` by default), with
    * `options` on top of the defaults; echoing ones send every chat line
-   * back. Resolves with their addresses.
+   * back. They count messages from events, or (`batches`) from
+   * `messages({ batch: true })`, the batch API's reader. Resolves with their
+   * addresses.
    */
-  async meshReceivers (args: { count: number, echo?: boolean, group?: MeshGroup, options?: MeshNodeOptions }): Promise<string[]> {
+  async meshReceivers (args: { count: number, echo?: boolean, group?: MeshGroup, options?: MeshNodeOptions, batches?: boolean }): Promise<string[]> {
     const addresses: string[] = []
     const group = counters[args.group ?? 'mesh']
     for (let i = 0; i < args.count; i++) {
       const node = new MeshNode({ ...NODE_DEFAULTS, ...transportOf(args.group), ...args.options })
       const index = group.add()
-      node.on('bytes', () => { group.count(index, 1) })
+      if (args.batches === true) {
+        // The batch API's reader: an array of every message buffered, one step per burst.
+        void (async () => {
+          for await (const batch of node.messages({ batch: true })) group.count(index, batch.length)
+        })()
+      } else {
+        node.on('bytes', () => { group.count(index, 1) })
+        node.on('chat', ({ peer, text }) => {
+          group.count(index, 1)
+          if (args.echo === true) node.send(peer.id, text).catch(() => {})
+        })
+      }
       node.handleStream(STREAM_SINK, ({ stream }) => {
         void (async () => {
           for await (const chunk of stream.source) group.count(index, chunk.byteLength)
@@ -298,10 +311,6 @@ const methods = {
         })()
       })
       node.handleRequests(STREAM_ECHO, request => request)
-      node.on('chat', ({ peer, text }) => {
-        group.count(index, 1)
-        if (args.echo === true) node.send(peer.id, text).catch(() => {})
-      })
       nodes.push(node)
       addresses.push(await node.start())
     }

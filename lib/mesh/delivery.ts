@@ -161,11 +161,15 @@ export class Delivery {
       this.retained.add(msg)
       return undefined
     }
-    const waits: Array<Promise<void>> = []
+    // Nothing allocated per message unless a reader is full: this runs for every message.
+    let wait: Promise<void> | undefined
+    let waits: Array<Promise<void>> | undefined
     for (const inbox of this.inboxes) {
       const full = inbox.push(msg)
-      if (full !== undefined) waits.push(full)
+      if (full === undefined) continue
+      if (wait === undefined) wait = full
+      else (waits ??= [wait]).push(full)
     }
-    return waits.length > 0 ? Promise.all(waits).then(() => {}) : undefined
+    return waits === undefined ? wait : Promise.all(waits).then(() => {})
   }
 }

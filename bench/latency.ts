@@ -9,7 +9,7 @@
  *
  * Under load a chat line waits behind what is queued before it: for meshline
  * up to `maxQueuedBytes` in the queue plus the batch being written, which
- * the last row shrinks from the default 4 MiB; the raw socket only buffers
+ * the last row shrinks from the default 1 MiB; the raw socket only buffers
  * what its last `write()` left in the socket.
  *
  * `messagesPerSec` is round trips per second at the median RTT; as in every

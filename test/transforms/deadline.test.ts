@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
+import { getEventListeners } from 'node:events'
 import { describe, it } from 'node:test'
-import { Deadline, within } from '../../transforms/core/deadline.js'
+import { Deadline, raceSignal, within } from '../../transforms/core/deadline.js'
 import { activeTimers } from '../../harness/async.js'
 
 describe('Deadline and within()', () => {
@@ -25,5 +26,20 @@ describe('Deadline and within()', () => {
     // Once expired, every later race fails at once too.
     await assert.rejects(deadline.race(new Promise(() => {})), RangeError)
     deadline.clear()
+  })
+})
+
+describe('raceSignal()', () => {
+  it('settles as the promise does, and rejects every wait still open with the reason once the signal aborts, through one listener', async () => {
+    const controller = new AbortController()
+    const { signal } = controller
+    const done = await Promise.all(Array.from({ length: 50 }, async (_, i) => await raceSignal(Promise.resolve(i), signal)))
+    assert.deepEqual(done, Array.from({ length: 50 }, (_, i) => i))
+    const open = Array.from({ length: 100 }, async () => await raceSignal(new Promise<never>(() => {}), signal))
+    assert.equal(getEventListeners(signal, 'abort').length, 1, 'one listener on the signal, however many waits')
+    const reason = new Error('stopping')
+    controller.abort(reason)
+    for (const wait of open) await assert.rejects(wait, err => err === reason)
+    await assert.rejects(raceSignal(Promise.resolve(1), signal), err => err === reason)
   })
 })

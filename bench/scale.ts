@@ -146,19 +146,24 @@ function overlayCounters (nodes: SimNode[]): { payload: number, control: number,
 function membershipGap (nodes: SimNode[], topology: TopologyName): string | undefined {
   const live = nodes.filter(n => n.alive)
   if (topology === 'full-mesh') {
-    const short = live.filter(({ node }) => node.peers().length < live.length - 1).length
+    const short = live.filter(({ node }) => node.peerCount < live.length - 1).length
     return short === 0 ? undefined : `${short} nodes not connected to all`
   }
   return connectivityGap(new Map(live.map(({ node }) => [node.id, node.overlayStatus()?.active ?? []])))
 }
 
-/** Every live node's neighbours (active view, or connected peers in a full mesh), as one string: it changes whenever membership does. */
+/**
+ * Every live node's neighbours as one string: it changes whenever membership
+ * does. The overlay's active views; in a full mesh, each node's peer count,
+ * as a full mesh only grows until it is whole (listing N peers of N nodes
+ * every poll took the bench more time than the mesh it watched).
+ */
 function viewSignature (nodes: SimNode[]): string {
-  const neighbours = (node: MeshNode): string[] => node.overlayStatus()?.active ?? node.peers().map(peer => peer.id)
-  return nodes.filter(n => n.alive).map(({ node }) => neighbours(node).sort().join(',')).join(';')
+  const neighbours = (node: MeshNode): string => node.overlayStatus()?.active.slice().sort().join(',') ?? String(node.peerCount)
+  return nodes.filter(n => n.alive).map(({ node }) => neighbours(node)).join(';')
 }
 
-const maxConnections = (nodes: SimNode[]): number => Math.max(...nodes.filter(n => n.alive).map(({ node }) => node.peers().length))
+const maxConnections = (nodes: SimNode[]): number => Math.max(...nodes.filter(n => n.alive).map(({ node }) => node.peerCount))
 
 /** A line on stderr, so that a long scenario shows where it is. */
 function progress (scenario: Scenario, started: number, what: string): void {

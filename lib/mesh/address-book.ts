@@ -34,6 +34,11 @@ export class AddressBook {
   private readonly entries = new Map<string, KnownPeer>()
   /** The entries with a `lastDialed`, apart: few, and read for every `PEERS:` answer. */
   private readonly proven = new Set<KnownPeer>()
+  /**
+   * The entries with no connected peer, apart: what dialling and sharing
+   * look through for every `PEERS:` list, and few once a mesh has formed.
+   */
+  private readonly unconnected = new Set<KnownPeer>()
 
   /**
    * @param capacity addresses kept at most
@@ -63,7 +68,9 @@ export class AddressBook {
       return false
     }
     if (this.entries.size >= this.capacity && !this.evictOne()) return false
-    this.entries.set(address, { address, connected: false, failures: 0, lastHeard: Date.now(), security: undefined })
+    const added: KnownPeer = { address, connected: false, failures: 0, lastHeard: Date.now(), security: undefined }
+    this.entries.set(address, added)
+    this.unconnected.add(added)
     return true
   }
 
@@ -79,7 +86,11 @@ export class AddressBook {
     const known = this.entries.get(address)
     if (known === undefined) return
     known.connected = connected
-    if (!connected) return
+    if (!connected) {
+      this.unconnected.add(known)
+      return
+    }
+    this.unconnected.delete(known)
     known.failures = 0
     delete known.retryAt
   }
@@ -94,6 +105,7 @@ export class AddressBook {
     if (known === undefined) return
     this.entries.delete(address)
     this.proven.delete(known)
+    this.unconnected.delete(known)
   }
 
   /** @returns the failures since the last success */
@@ -107,7 +119,7 @@ export class AddressBook {
 
   /** Unconnected addresses that may be dialled now: none failed, or its retry delay has passed. */
   dialable (now = Date.now()): KnownPeer[] {
-    return [...this.entries.values()].filter(known => !known.connected && (known.retryAt === undefined || known.retryAt <= now))
+    return [...this.unconnected].filter(known => known.retryAt === undefined || known.retryAt <= now)
   }
 
   list (): KnownPeer[] {
@@ -123,7 +135,7 @@ export class AddressBook {
 
   /** Addresses this node has dialled successfully and is not connected to now. */
   provenUnconnected (): KnownPeer[] {
-    return [...this.proven].filter(known => !known.connected)
+    return [...this.unconnected].filter(known => this.proven.has(known))
   }
 
   private evictOne (): boolean {
@@ -132,6 +144,7 @@ export class AddressBook {
       if (known.connected) continue
       if (known.lastDialed === undefined) {
         this.entries.delete(known.address)
+        this.unconnected.delete(known)
         return true
       }
       fallback ??= known

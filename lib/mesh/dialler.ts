@@ -6,10 +6,10 @@
  * attempt teaches goes to the address book.
  */
 import PQueue from 'p-queue'
-import type { AddressBook } from './address-book.js'
+import type { AddressBook, KnownPeer } from './address-book.js'
 import { Reconnector, reconnectDelay } from './reconnect.js'
 import type { SelfAddresses } from './self-addresses.js'
-import { shuffled } from './shuffled.js'
+import { randomSample } from './shuffled.js'
 import { AbortedError, DialError, DuplicatePeerError, MaxPeersError, NotRunningError, SelfConnectionError, TimeoutError, type LimitExceededError } from '../errors.js'
 import { raceSignal, sleep } from '../../transforms/core/deadline.js'
 import { checked, optionalInteger, type OptionTable } from '../../transforms/core/option-table.js'
@@ -193,14 +193,14 @@ export class Dialler {
     const { host } = this
     if (!host.running) return
     const room = this.opts.maxPeers - host.peerCount() - this.dialing.size - this.scheduled.size
-    const idle = (address: string): boolean => !this.dialing.has(address) && !this.scheduled.has(address) &&
-      !this.reconnector.has(address) && !host.self.has(address)
-    const dialable = host.book.dialable().filter(known => idle(known.address))
+    const idle = (known: KnownPeer): boolean => !this.dialing.has(known.address) && !this.scheduled.has(known.address) &&
+      !this.reconnector.has(known.address) && !host.self.has(known.address)
+    const dialable = host.book.dialable()
     if (room <= 0) {
-      if (dialable.length > 0 && host.peerCount() >= this.opts.maxPeers) host.full()
+      if (host.peerCount() >= this.opts.maxPeers && dialable.some(idle)) host.full()
       return
     }
-    const candidates = shuffled(dialable).slice(0, Math.min(room, this.opts.dialsPerDiscovery))
+    const candidates = randomSample(dialable, Math.min(room, this.opts.dialsPerDiscovery), idle)
     for (const { address } of candidates) {
       const jitter = Math.random() * this.opts.dialJitter
       const signal = host.signal

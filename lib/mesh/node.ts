@@ -189,7 +189,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     })
     this.exchange = new PeerExchange(options, {
       ...tables,
-      connectedAddresses: () => [...this.table.values()].map(entry => entry.info.address),
+      connectedAddresses: () => this.table.addresses(),
       // In the overlay, membership decides whom to connect to.
       // A node that does not listen (a page) cannot reach what others listen on: it keeps to the peers it is connected to.
       dialSome: () => { if (options.autoDial && options.listen && this.overlay === undefined) this.dialler.dialSome() },
@@ -390,6 +390,11 @@ export class MeshNode extends EventEmitter<MeshEvents> {
   /** The overlay's views, links and counters; `undefined` in a full mesh. */
   overlayStatus (): OverlayStatus | undefined {
     return this.overlay?.status()
+  }
+
+  /** How many peers are connected: `peers().length` without copying every peer's record. */
+  get peerCount (): number {
+    return this.table.size
   }
 
   /** Connected peers. */

@@ -5,7 +5,7 @@
  */
 import type { AddressBook } from './address-book.js'
 import type { SelfAddresses } from './self-addresses.js'
-import { shuffled } from './shuffled.js'
+import { randomSample } from './shuffled.js'
 import { LimitExceededError, MalformedPeersListError } from '../errors.js'
 import type { ResolvedOptions } from '../options/node-options.js'
 import type { PeerInfo } from '../types.js'
@@ -15,8 +15,8 @@ export type PeerExchangeOptions = Pick<ResolvedOptions, 'maxPeersPerList' | 'max
 
 /** What peer exchange needs of its node. */
 export interface PeerExchangeHost {
-  /** The listen addresses of the connected peers (`undefined` where a peer gave none). */
-  connectedAddresses: () => Array<string | undefined>
+  /** The listen addresses of the connected peers (`undefined` where a peer gave none); read, never changed. */
+  connectedAddresses: () => ReadonlyArray<string | undefined>
   readonly book: AddressBook
   readonly self: SelfAddresses
   /** Dials some of the known addresses, when the node's topology dials what it learns. */
@@ -44,9 +44,8 @@ export class PeerExchange {
   peersToShare (receiver: string | undefined): string[] {
     const shareable = (address: string | undefined): address is string =>
       address !== undefined && address !== receiver && !isIpv6Loopback(address) && !isDialOnlyAddress(address)
-    const connected = shuffled(this.host.connectedAddresses().filter(shareable)).slice(0, this.opts.connectedPeersShared)
-    const extra = shuffled(this.host.book.provenUnconnected().map(known => known.address).filter(shareable))
-      .slice(0, this.opts.extraPeersShared)
+    const connected = randomSample(this.host.connectedAddresses(), this.opts.connectedPeersShared, shareable)
+    const extra = randomSample(this.host.book.provenUnconnected().map(known => known.address), this.opts.extraPeersShared, shareable)
     return [...new Set([...connected, ...extra])]
   }
 

@@ -2,7 +2,10 @@
  * The peer table: one connection per peer id, at most `maxPeers` peers,
  * and admission, which decides on each remote whose hello arrives. Two
  * connections to one peer happen when two nodes dial each other at once:
- * both sides keep the one dialled by the lower id.
+ * both sides keep the one dialled by the lower id. Lookups by listen
+ * address and the list of listen addresses cost no scan of the table: peer
+ * exchange reads them for every `PEERS:` list and dial, and a full mesh of
+ * N nodes handles N lists per node per round.
  */
 import type { Connection } from '../connection/connection.js'
 import { DuplicatePeerError, PeerNotFoundError } from '../errors.js'
@@ -27,6 +30,12 @@ export type Admitted =
 
 export class PeerTable {
   private readonly entries = new Map<string, PeerEntry>()
+  /** The first connected peer listening at each address. */
+  private readonly byAddress = new Map<string, PeerEntry>()
+  /** Every peer's listen address, and the entries in the same order: a removal moves the last one into its place. */
+  private readonly addressList: Array<string | undefined> = []
+  private readonly listed: PeerEntry[] = []
+  private readonly listPosition = new Map<PeerEntry, number>()
 
   /**
    * @param id this node's id
@@ -56,8 +65,13 @@ export class PeerTable {
 
   /** A copy of the connected peer that listens at `address`. */
   at (address: string): PeerInfo | undefined {
-    for (const { info } of this.entries.values()) if (info.address === address) return { ...info }
-    return undefined
+    const entry = this.byAddress.get(address)
+    return entry === undefined ? undefined : { ...entry.info }
+  }
+
+  /** The listen address of every peer (`undefined` where a peer gave none), in no particular order. */
+  addresses (): ReadonlyArray<string | undefined> {
+    return this.addressList
   }
 
   /**
@@ -101,14 +115,42 @@ export class PeerTable {
       lastSeen: now,
       ...securityInfo(link)
     }
-    this.entries.set(remote.id, { info, conn })
+    const entry = { info, conn }
+    this.entries.set(remote.id, entry)
+    if (info.address !== undefined && !this.byAddress.has(info.address)) this.byAddress.set(info.address, entry)
+    this.listPosition.set(entry, this.listed.length)
+    this.listed.push(entry)
+    this.addressList.push(info.address)
     return { admission: 'accept', peer: info, isNew: true }
   }
 
   /** Removes the peer if `conn` is still its connection (not one it was moved off); says whether it was. */
   release (peerId: string, conn: Connection): boolean {
-    if (this.entries.get(peerId)?.conn !== conn) return false
+    const entry = this.entries.get(peerId)
+    if (entry?.conn !== conn) return false
     this.entries.delete(peerId)
+    this.unlist(entry)
+    const { address } = entry.info
+    if (address !== undefined && this.byAddress.get(address) === entry) {
+      this.byAddress.delete(address)
+      // Another peer may claim the same address: it answers for it now.
+      for (const other of this.entries.values()) {
+        if (other.info.address !== address) continue
+        this.byAddress.set(address, other)
+        break
+      }
+    }
     return true
+  }
+
+  private unlist (entry: PeerEntry): void {
+    const position = this.listPosition.get(entry) as number
+    const last = this.listed.pop() as PeerEntry
+    this.addressList.pop()
+    this.listPosition.delete(entry)
+    if (last === entry) return
+    this.listed[position] = last
+    this.addressList[position] = last.info.address
+    this.listPosition.set(last, position)
   }
 }

@@ -55,9 +55,10 @@ describe('MeshNode', () => {
   it('converges from a chain bootstrap to a full mesh through discovery alone', async () => {
     const nodes = await Promise.all(Array.from({ length: 5 }, async (_, i) => await startNode({ name: `n${i}` })))
     for (let i = 1; i < nodes.length; i++) await (nodes[i] as MeshNode).connect((nodes[i - 1] as MeshNode).address)
-    await waitFor(() => nodes.every(node => node.peers().length === nodes.length - 1), 'full mesh', 5000)
+    await waitFor(() => nodes.every(node => node.peerCount === nodes.length - 1), 'full mesh', 5000)
     for (const node of nodes) {
       const ids = node.peers().map(p => p.id).sort()
+      assert.equal(node.peerCount, ids.length)
       assert.deepEqual(ids, nodes.filter(other => other !== node).map(other => other.id).sort())
     }
     const received = nodes.slice(1).map(node => once(node, 'chat'))

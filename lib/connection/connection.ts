@@ -141,15 +141,15 @@ export class Connection implements Link {
     return this.queue.enqueue(msg)
   }
 
-  /** Bytes queued and not yet written. */
   /** Bytes of the line protocol received on this connection (on a Noise link, as decrypted). */
   bytesReceived = 0
 
-  /** Bytes taken from the queue for writing on this connection. */
+  /** Bytes taken from the queue for writing on this connection, counted as the queue counts them. */
   get bytesSent (): number {
     return this.queue.sentBytes
   }
 
+  /** Bytes queued and not yet written, counted as the queue counts them. */
   get queuedBytes (): number {
     return this.queue.queuedBytes
   }

@@ -7,7 +7,7 @@
  */
 import type { TrafficCounters } from './traffic.js'
 import { ConnectionClosedError, SlowPeerError } from '../errors.js'
-import { messageLine, type Message } from '../../transforms/core/line-protocol.js'
+import { BYTES_PREFIX, messageLine, type Message } from '../../transforms/core/line-protocol.js'
 import { WakeUp } from '../../transforms/core/wake-up.js'
 
 // Browsers have no `process.nextTick`: a microtask is the nearest they have.
@@ -41,6 +41,15 @@ export function queuedSize (msg: Message): number {
   return (messageLine(msg) as string).length + QUEUED_MESSAGE_OVERHEAD
 }
 
+/** Bytes a message takes on the wire: its line and `\n` (UTF-16 units, so exact for ASCII), or its `BYTES:<len>` line and payload. */
+export function wireSize (msg: Message, queued: number): number {
+  const body = queued - QUEUED_MESSAGE_OVERHEAD
+  if (msg.type !== 'bytes') return body + 1
+  let digits = 1
+  for (let rest = body; rest >= 10; rest = Math.floor(rest / 10)) digits++
+  return BYTES_PREFIX.length + digits + 1 + body
+}
+
 interface Waiter {
   msg: Message
   size: number
@@ -53,8 +62,10 @@ const QUEUED = Promise.resolve()
 export class OutboundQueue implements AsyncIterable<Message[]> {
   private items: Message[] = []
   private bytes = 0
-  /** Bytes of every message taken for writing so far, counted as the queue counts them. */
+  /** Wire bytes of every message taken for writing so far (see `wireSize`). */
   sentBytes = 0
+  /** Wire bytes of the messages queued now. */
+  private wireBytes = 0
   private readonly waiters: Waiter[] = []
   private slowTimer: NodeJS.Timeout | undefined
   /** Why the queue no longer accepts messages; set by end() or abort(). */
@@ -123,6 +134,7 @@ export class OutboundQueue implements AsyncIterable<Message[]> {
     clearTimeout(this.slowTimer)
     this.items = []
     this.bytes = 0
+    this.wireBytes = 0
     for (const waiter of this.waiters.splice(0)) waiter.reject(reason)
     this.reader.notify()
   }
@@ -151,8 +163,9 @@ export class OutboundQueue implements AsyncIterable<Message[]> {
   private take (): Message[] {
     const batch = this.items
     this.items = []
-    this.sentBytes += this.bytes
+    this.sentBytes += this.wireBytes
     this.bytes = 0
+    this.wireBytes = 0
     this.admitWaiters()
     return batch
   }
@@ -164,6 +177,7 @@ export class OutboundQueue implements AsyncIterable<Message[]> {
   private add (msg: Message, size: number): void {
     this.items.push(msg)
     this.bytes += size
+    this.wireBytes += wireSize(msg, size)
     if (this.opts.traffic !== undefined && this.bytes > this.opts.traffic.queueHighWaterBytes) this.opts.traffic.queueHighWaterBytes = this.bytes
     this.reader.notify()
   }

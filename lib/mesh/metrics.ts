@@ -69,9 +69,9 @@ export const DELIVERY_HOPS_BUCKETS = [1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 3
 /** One connected peer's link. */
 export interface LinkMetrics {
   peer: string
-  /** Bytes queued for it now. */
+  /** Bytes queued for it now, as `maxQueuedBytes` counts them (64 per message besides its text or payload). */
   queuedBytes: number
-  /** Bytes taken from its queue for writing, and bytes of the line protocol received from it (as decrypted on a Noise link), since the connection opened. */
+  /** Bytes of the line protocol taken from its queue for writing, and received from it (as decrypted on a Noise link), since the connection opened. */
   bytesSent: number
   bytesReceived: number
 }
@@ -94,7 +94,7 @@ export interface MeshMetrics {
   sent: TrafficCount
   /** Messages and `BYTES` payload bytes peers sent, by kind. */
   received: TrafficCount
-  /** Bytes queued for peers and not yet written: over all connections, the most on one connection now, and the most one connection ever held (high-water mark). */
+  /** Bytes queued for peers and not yet written, as `maxQueuedBytes` counts them: over all connections, the most on one connection now, and the most one connection ever held (high-water mark). */
   queuedBytes: { total: number, largest: number, highWater: number }
   /** Senders that found a peer's queue full and waited (backpressure). */
   backpressureWaits: number

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test'
 import v8 from 'node:v8'
 import vm from 'node:vm'
 import { ConnectionClosedError, PeerTimeoutError, type SlowPeerError } from '../../lib/errors.js'
-import { OutboundQueue, QUEUED_MESSAGE_OVERHEAD, queuedSize, type OutboundQueueOptions } from '../../lib/connection/outbound-queue.js'
+import { OutboundQueue, QUEUED_MESSAGE_OVERHEAD, queuedSize, wireSize, type OutboundQueueOptions } from '../../lib/connection/outbound-queue.js'
 import type { Message } from '../../transforms/core/line-protocol.js'
 import { PENDING, settled, sleep, waitFor } from '../../harness/async.js'
 
@@ -45,6 +45,13 @@ describe('queuedSize', () => {
     assert.equal(queuedSize({ type: 'ping' }), 4 + QUEUED_MESSAGE_OVERHEAD)
     assert.equal(queuedSize({ type: 'bytes', data: new Uint8Array(100) }), 100 + QUEUED_MESSAGE_OVERHEAD)
     assert.equal(queuedSize(sized('a', 10)), 10 * UNIT)
+  })
+
+  it('tells the bytes a message takes on the wire apart from what it counts for in the queue', () => {
+    const wire = (msg: Message): number => wireSize(msg, queuedSize(msg))
+    assert.equal(wire({ type: 'chat', text: 'hello' }), 'hello\n'.length)
+    assert.equal(wire({ type: 'ping' }), 'PING\n'.length)
+    for (const length of [0, 9, 10, 65536]) assert.equal(wire({ type: 'bytes', data: new Uint8Array(length) }), `BYTES:${length}\n`.length + length)
   })
 })
 

@@ -31,21 +31,23 @@ export const DISCOVERY_OPTIONS = {
 
 export function discovery (options: DiscoveryOptions) {
   const opts = applyTable(DISCOVERY_OPTIONS, options)
-  const { link, discoveryInterval: interval } = opts
+  // One generator function for every connection (see `runCore` in core/sync-transform.ts for why).
+  return (source: AsyncIterable<Message[]>): AsyncGenerator<Message[]> => discover(source, opts)
+}
 
-  return async function * discover (source: AsyncIterable<Message[]>): AsyncGenerator<Message[]> {
-    let timer: NodeJS.Timeout | undefined
-    try {
-      for await (const batch of source) {
-        timer ??= setInterval(() => { link.send(REQUEST_PEERS_MESSAGE).catch(() => {}) }, interval)
-        for (const msg of batch) {
-          if (msg.type === 'request-peers') await link.send({ type: 'peers', addresses: opts.peersToShare() })
-          else if (msg.type === 'peers') opts.onPeers(msg)
-        }
-        yield batch
+async function * discover (source: AsyncIterable<Message[]>, opts: Required<DiscoveryOptions>): AsyncGenerator<Message[]> {
+  const { link, discoveryInterval: interval } = opts
+  let timer: NodeJS.Timeout | undefined
+  try {
+    for await (const batch of source) {
+      timer ??= setInterval(() => { link.send(REQUEST_PEERS_MESSAGE).catch(() => {}) }, interval)
+      for (const msg of batch) {
+        if (msg.type === 'request-peers') await link.send({ type: 'peers', addresses: opts.peersToShare() })
+        else if (msg.type === 'peers') opts.onPeers(msg)
       }
-    } finally {
-      clearInterval(timer)
+      yield batch
     }
+  } finally {
+    clearInterval(timer)
   }
 }

@@ -120,73 +120,79 @@ export const HANDSHAKE_OPTIONS = {
 } satisfies OptionTable<HandshakeOptions>
 
 export function handshake (options: HandshakeOptions) {
-  const opts = applyTable(HANDSHAKE_OPTIONS, options)
+  const opts = resolveHandshake(options)
+  // One generator function for every connection (see `runCore` in core/sync-transform.ts for why).
+  return (source: AsyncIterable<Message[]>): AsyncGenerator<Message[]> => shakeHands(source, opts)
+}
+
+const resolveHandshake = (options: HandshakeOptions) => applyTable(HANDSHAKE_OPTIONS, options)
+/** The handshake's options once resolved: every one set but the optional ones. */
+type HandshakeSettings = ReturnType<typeof resolveHandshake>
+
+async function shareAfterAccept (opts: HandshakeSettings): Promise<void> {
+  const peers = opts.peersToShare()
+  if (peers.length > 0) await opts.link.send({ type: 'peers', addresses: peers })
+  if (opts.role === 'dialer') await opts.link.send(REQUEST_PEERS_MESSAGE)
+}
+
+async function * shakeHands (source: AsyncIterable<Message[]>, opts: HandshakeSettings): AsyncGenerator<Message[]> {
   const { link, local, timeout } = opts
   const hello: HelloMessage = { type: 'hello', id: local.id, name: local.name }
-
-  async function shareAfterAccept (): Promise<void> {
-    const peers = opts.peersToShare()
-    if (peers.length > 0) await link.send({ type: 'peers', addresses: peers })
-    if (opts.role === 'dialer') await link.send(REQUEST_PEERS_MESSAGE)
-  }
-
-  return async function * shakeHands (source: AsyncIterable<Message[]>): AsyncGenerator<Message[]> {
-    const iterator = source[Symbol.asyncIterator]()
-    const deadline = new Deadline<never>(timeout, () => { throw new HandshakeTimeoutError(timeout) })
-    try {
-      if (opts.role === 'dialer') {
-        await link.send(hello)
-        await link.send({ type: 'listen', address: opts.listenAddress })
-      }
-      // Messages that arrived in the same batches as the handshake lines.
-      const pending: Message[] = []
-      const next = async (): Promise<Message | undefined> => {
-        while (pending.length === 0) {
-          const result = await deadline.race(iterator.next())
-          if (result.done === true) return undefined
-          pending.push(...result.value)
-        }
-        return pending.shift()
-      }
-
-      const first = await next()
-      if (first === undefined) throw new InvalidHandshakeError('connection closed during the handshake')
-      if (first.type === 'duplicate') throw refusal('duplicate', 'remote')
-      if (first.type === 'max-peers') throw refusal('max-peers', 'remote')
-      if (first.type !== 'hello') throw new InvalidHandshakeError(`expected <ID>:<NAME>, got ${first.type}`)
-      const remote = validateHello(first)
-
-      if (opts.role === 'dialer') {
-        if (opts.dialedAddress !== undefined) remote.listenAddress = opts.dialedAddress
-      } else {
-        const second = await next()
-        if (second?.type === 'listen') remote.listenAddress = parseListenAddress(second.address, opts.remoteHost)
-        else if (second !== undefined) pending.unshift(second)
-      }
-
-      const admission = opts.admit(remote)
-      // A listener has nothing to drain: its dialer sends nothing before the answer.
-      const verdict = admission === 'redundant' && opts.role === 'listener' ? 'duplicate' : admission
-      if (verdict === 'accept') {
-        if (opts.role === 'listener') await link.send(hello)
-        await shareAfterAccept()
-      } else if (verdict !== 'redundant') {
-        // To a dialer that is ourselves we introduce ourselves: it then sees its own id and knows.
-        if (opts.role === 'listener') await link.send(verdict === 'self' ? hello : verdict === 'duplicate' ? DUPLICATE_MESSAGE : MAX_PEERS_MESSAGE)
-        throw refusal(verdict, 'us')
-      }
-      deadline.clear()
-      opts.onEstablished?.(remote)
-
-      yield pending.splice(0)
-      for (let result = await iterator.next(); result.done !== true; result = await iterator.next()) {
-        yield result.value
-      }
-    } finally {
-      deadline.clear()
-      // Not awaited: after a timeout the source may still be blocked in a read
-      // that only ends once the connection closes, which happens after this.
-      Promise.resolve(iterator.return?.()).catch(() => {})
+  const iterator = source[Symbol.asyncIterator]()
+  const deadline = new Deadline<never>(timeout, () => { throw new HandshakeTimeoutError(timeout) })
+  try {
+    if (opts.role === 'dialer') {
+      await link.send(hello)
+      await link.send({ type: 'listen', address: opts.listenAddress })
     }
+    // Messages that arrived in the same batches as the handshake lines.
+    const pending: Message[] = []
+    const next = async (): Promise<Message | undefined> => {
+      while (pending.length === 0) {
+        const result = await deadline.race(iterator.next())
+        if (result.done === true) return undefined
+        pending.push(...result.value)
+      }
+      return pending.shift()
+    }
+
+    const first = await next()
+    if (first === undefined) throw new InvalidHandshakeError('connection closed during the handshake')
+    if (first.type === 'duplicate') throw refusal('duplicate', 'remote')
+    if (first.type === 'max-peers') throw refusal('max-peers', 'remote')
+    if (first.type !== 'hello') throw new InvalidHandshakeError(`expected <ID>:<NAME>, got ${first.type}`)
+    const remote = validateHello(first)
+
+    if (opts.role === 'dialer') {
+      if (opts.dialedAddress !== undefined) remote.listenAddress = opts.dialedAddress
+    } else {
+      const second = await next()
+      if (second?.type === 'listen') remote.listenAddress = parseListenAddress(second.address, opts.remoteHost)
+      else if (second !== undefined) pending.unshift(second)
+    }
+
+    const admission = opts.admit(remote)
+    // A listener has nothing to drain: its dialer sends nothing before the answer.
+    const verdict = admission === 'redundant' && opts.role === 'listener' ? 'duplicate' : admission
+    if (verdict === 'accept') {
+      if (opts.role === 'listener') await link.send(hello)
+      await shareAfterAccept(opts)
+    } else if (verdict !== 'redundant') {
+      // To a dialer that is ourselves we introduce ourselves: it then sees its own id and knows.
+      if (opts.role === 'listener') await link.send(verdict === 'self' ? hello : verdict === 'duplicate' ? DUPLICATE_MESSAGE : MAX_PEERS_MESSAGE)
+      throw refusal(verdict, 'us')
+    }
+    deadline.clear()
+    opts.onEstablished?.(remote)
+
+    yield pending.splice(0)
+    for (let result = await iterator.next(); result.done !== true; result = await iterator.next()) {
+      yield result.value
+    }
+  } finally {
+    deadline.clear()
+    // Not awaited: after a timeout the source may still be blocked in a read
+    // that only ends once the connection closes, which happens after this.
+    Promise.resolve(iterator.return?.()).catch(() => {})
   }
 }

@@ -37,39 +37,45 @@ export const HEARTBEAT_OPTIONS = {
 } satisfies OptionTable<HeartbeatOptions>
 
 export function heartbeat (opts: HeartbeatOptions) {
-  const { link, onActivity, maintenanceInterval: interval, peerTimeout: timeout } = applyTable(HEARTBEAT_OPTIONS, opts)
+  const settings = applyTable(HEARTBEAT_OPTIONS, opts)
+  // One generator function for every connection (see `runCore` in core/sync-transform.ts for why).
+  return (source: AsyncIterable<Message[]>): AsyncGenerator<Message[]> => keepAlive(source, settings)
+}
 
-  return async function * keepAlive (source: AsyncIterable<Message[]>): AsyncGenerator<Message[]> {
-    let lastSeen = Date.now()
-    /** While a batch waits on a slow consumer downstream we are not reading: that is not the peer's silence. */
-    let blockedDownstream = false
-    let pingTimer: NodeJS.Timeout | undefined
-    let silenceTimer: NodeJS.Timeout | undefined
-    // Rescheduled from lastSeen when it fires, so receiving costs no timer work.
-    const checkSilence = (): void => {
-      const idle = blockedDownstream ? 0 : Date.now() - lastSeen
-      if (idle >= timeout) link.close(new PeerTimeoutError(timeout))
-      else silenceTimer = setTimeout(checkSilence, timeout - idle)
-    }
-    try {
-      for await (const batch of source) {
-        lastSeen = Date.now()
-        onActivity?.(lastSeen)
-        if (pingTimer === undefined) {
-          pingTimer = setInterval(() => { link.send(PING_MESSAGE).catch(() => {}) }, interval)
-          silenceTimer = setTimeout(checkSilence, timeout)
-        }
-        for (const msg of batch) {
-          if (msg.type === 'ping') await link.send(PONG_MESSAGE)
-        }
-        blockedDownstream = true
-        yield batch
-        blockedDownstream = false
-        lastSeen = Date.now()
+/** The heartbeat's options once resolved: every one set but `onActivity`. */
+type HeartbeatSettings = Required<Omit<HeartbeatOptions, 'onActivity'>> & Pick<HeartbeatOptions, 'onActivity'>
+
+async function * keepAlive (source: AsyncIterable<Message[]>, settings: HeartbeatSettings): AsyncGenerator<Message[]> {
+  const { link, onActivity, maintenanceInterval: interval, peerTimeout: timeout } = settings
+  let lastSeen = Date.now()
+  /** While a batch waits on a slow consumer downstream we are not reading: that is not the peer's silence. */
+  let blockedDownstream = false
+  let pingTimer: NodeJS.Timeout | undefined
+  let silenceTimer: NodeJS.Timeout | undefined
+  // Rescheduled from lastSeen when it fires, so receiving costs no timer work.
+  const checkSilence = (): void => {
+    const idle = blockedDownstream ? 0 : Date.now() - lastSeen
+    if (idle >= timeout) link.close(new PeerTimeoutError(timeout))
+    else silenceTimer = setTimeout(checkSilence, timeout - idle)
+  }
+  try {
+    for await (const batch of source) {
+      lastSeen = Date.now()
+      onActivity?.(lastSeen)
+      if (pingTimer === undefined) {
+        pingTimer = setInterval(() => { link.send(PING_MESSAGE).catch(() => {}) }, interval)
+        silenceTimer = setTimeout(checkSilence, timeout)
       }
-    } finally {
-      clearInterval(pingTimer)
-      clearTimeout(silenceTimer)
+      for (const msg of batch) {
+        if (msg.type === 'ping') await link.send(PONG_MESSAGE)
+      }
+      blockedDownstream = true
+      yield batch
+      blockedDownstream = false
+      lastSeen = Date.now()
     }
+  } finally {
+    clearInterval(pingTimer)
+    clearTimeout(silenceTimer)
   }
 }

@@ -46,44 +46,60 @@ function waitForDrain (socket: net.Socket): Promise<void> {
   })
 }
 
-/** Wraps a connected socket. */
-export function socketTransport (socket: net.Socket, opts: TcpOptions = {}): Transport {
-  checkArgument('socket', 'a net.Socket', socket, value => value instanceof net.Socket)
-  const highWaterMark = applyTable(TCP_OPTIONS, opts).readHighWaterMark
-  socket.setNoDelay(true)
-  let unread = new Uint8ArrayList()
-  let ended = false
-  let failure: Error | undefined
-  const reader = new WakeUp()
+/**
+ * What a socket delivered and its transport's source has not read yet. The
+ * source is a method, one generator function for every socket: one made
+ * per socket would give each its own prototype and hidden classes.
+ */
+class SocketReader {
+  private unread = new Uint8ArrayList()
+  private ended = false
+  private failure: Error | undefined
+  private readonly reader = new WakeUp()
 
-  socket.on('data', (chunk: Buffer) => {
-    unread.append(chunk)
-    if (unread.byteLength >= highWaterMark) socket.pause()
-    reader.notify()
-  })
-  const finish = (): void => { ended = true; reader.notify() }
-  socket.on('end', finish)
-  socket.on('close', finish)
-  socket.on('error', (err) => { failure ??= err; reader.notify() })
-  const closed = new Promise<void>(resolve => { socket.once('close', () => { resolve() }) })
+  constructor (private readonly socket: net.Socket, highWaterMark: number) {
+    socket.on('data', (chunk: Buffer) => {
+      this.unread.append(chunk)
+      if (this.unread.byteLength >= highWaterMark) socket.pause()
+      this.reader.notify()
+    })
+    const finish = (): void => {
+      this.ended = true
+      this.reader.notify()
+    }
+    socket.on('end', finish)
+    socket.on('close', finish)
+    socket.on('error', (err) => {
+      this.failure ??= err
+      this.reader.notify()
+    })
+  }
 
-  async function * source (): AsyncGenerator<ByteChunk> {
+  async * read (): AsyncGenerator<ByteChunk> {
     for (;;) {
-      if (unread.byteLength > 0) {
+      if (this.unread.byteLength > 0) {
         // Everything read so far goes out as one list: one step per burst, not per packet.
-        const batch = unread
-        unread = new Uint8ArrayList()
-        if (socket.isPaused() && !socket.destroyed) socket.resume()
+        const batch = this.unread
+        this.unread = new Uint8ArrayList()
+        if (this.socket.isPaused() && !this.socket.destroyed) this.socket.resume()
         yield batch
-      } else if (failure !== undefined) {
-        throw failure
-      } else if (ended) {
+      } else if (this.failure !== undefined) {
+        throw this.failure
+      } else if (this.ended) {
         return
       } else {
-        await reader.wait()
+        await this.reader.wait()
       }
     }
   }
+}
+
+/** Wraps a connected socket. */
+export function socketTransport (socket: net.Socket, opts: TcpOptions = {}): Transport {
+  checkArgument('socket', 'a net.Socket', socket, value => value instanceof net.Socket)
+  socket.setNoDelay(true)
+  const reader = new SocketReader(socket, applyTable(TCP_OPTIONS, opts).readHighWaterMark)
+  const closed = new Promise<void>(resolve => { socket.once('close', () => { resolve() }) })
 
   /** Writes one chunk; false when the socket asks the writer to wait for `drain`. */
   function write (chunk: ByteChunk): boolean {
@@ -121,7 +137,7 @@ export function socketTransport (socket: net.Socket, opts: TcpOptions = {}): Tra
 
   const remoteHost = socket.remoteAddress ?? 'unknown'
   return {
-    source: source(),
+    source: reader.read(),
     sink,
     remoteHost,
     remoteAddress: formatAddress(remoteHost, socket.remotePort ?? 0),

@@ -78,7 +78,7 @@ describe('memory transport', () => {
 })
 
 describe('crashable transport', () => {
-  it('cuts every open connection it dialled or accepted at once, and leaves the others', async () => {
+  it('cuts every open connection it dialled or accepted at once, leaves the others, and refuses any later one', async () => {
     const network = memoryNetwork()
     const node = crashable(network)
     const dialOpts = { timeout: 1000 }
@@ -97,6 +97,11 @@ describe('crashable transport', () => {
     await new Promise(resolve => setImmediate(resolve))
     assert.equal(bystanderClosed, false, 'a connection of another node stays open')
     bystander.close()
+    // Dead: a dial to it is cut at once, and it dials nothing.
+    const redial = await network.dial('sim', listener.port, dialOpts)
+    await redial.closed
+    assert.equal(accepted.length, 1, 'nothing more was accepted')
+    await assert.rejects(node.transport.dial('sim', other.port, dialOpts), { code: 'ERR_CONNECTION_CLOSED' })
     await Promise.all([listener.close(), other.close()])
   })
 })

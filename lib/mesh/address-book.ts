@@ -58,17 +58,15 @@ export class AddressBook {
    * Records an address as heard of now.
    * @returns true when it was not known before
    */
-  add (address: string): boolean {
+  add (address: string, now = Date.now()): boolean {
     const known = this.entries.get(address)
     if (known !== undefined) {
-      known.lastHeard = Date.now()
-      // Re-inserting keeps the map ordered from least to most recently heard.
-      this.entries.delete(address)
-      this.entries.set(address, known)
+      // A time stamp, not a re-insertion: a full mesh hears of every known address again in every list.
+      known.lastHeard = now
       return false
     }
     if (this.entries.size >= this.capacity && !this.evictOne()) return false
-    const added: KnownPeer = { address, connected: false, failures: 0, lastHeard: Date.now(), security: undefined }
+    const added: KnownPeer = { address, connected: false, failures: 0, lastHeard: now, security: undefined }
     this.entries.set(address, added)
     this.unconnected.add(added)
     return true
@@ -138,19 +136,20 @@ export class AddressBook {
     return [...this.unconnected].filter(known => this.proven.has(known))
   }
 
+  /** Forgets the unconnected entry heard of longest ago, one never dialled if there is one. */
   private evictOne (): boolean {
-    let fallback: KnownPeer | undefined
-    for (const known of this.entries.values()) {
-      if (known.connected) continue
+    let neverDialled: KnownPeer | undefined
+    let dialled: KnownPeer | undefined
+    for (const known of this.unconnected) {
       if (known.lastDialed === undefined) {
-        this.entries.delete(known.address)
-        this.unconnected.delete(known)
-        return true
+        if (neverDialled === undefined || known.lastHeard < neverDialled.lastHeard) neverDialled = known
+      } else if (dialled === undefined || known.lastHeard < dialled.lastHeard) {
+        dialled = known
       }
-      fallback ??= known
     }
-    if (fallback === undefined) return false
-    this.remove(fallback.address)
+    const forgotten = neverDialled ?? dialled
+    if (forgotten === undefined) return false
+    this.remove(forgotten.address)
     return true
   }
 }

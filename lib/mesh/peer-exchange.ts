@@ -57,9 +57,10 @@ export class PeerExchange {
     if (msg.addresses.length > maxPeersPerList) host.onListError(new LimitExceededError('maxPeersPerList', maxPeersPerList), from, remoteAddress)
     const wasFull = host.book.size >= maxKnownPeers
     const discovered: string[] = []
+    const now = Date.now()
     for (const address of msg.addresses.slice(0, maxPeersPerList)) {
       if (host.self.has(address) || isIpv6Loopback(address) || isDialOnlyAddress(address)) continue
-      if (host.book.add(address)) discovered.push(address)
+      if (host.book.add(address, now)) discovered.push(address)
     }
     if (discovered.length > 0) host.onDiscovered(from, discovered)
     // Once per list, not per address: older addresses were forgotten to make room.

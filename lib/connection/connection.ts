@@ -144,7 +144,7 @@ export class Connection implements Link {
   /** Bytes of the line protocol received on this connection (on a Noise link, as decrypted). */
   bytesReceived = 0
 
-  /** Bytes taken from the queue for writing on this connection, counted as the queue counts them. */
+  /** Bytes of the line protocol taken from the queue for writing on this connection (see `wireSize`). */
   get bytesSent (): number {
     return this.queue.sentBytes
   }

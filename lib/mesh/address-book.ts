@@ -61,8 +61,10 @@ export class AddressBook {
   add (address: string, now = Date.now()): boolean {
     const known = this.entries.get(address)
     if (known !== undefined) {
-      // A time stamp, not a re-insertion: a full mesh hears of every known address again in every list.
       known.lastHeard = now
+      // Re-inserting keeps the unconnected entries ordered from least to most recently heard, for eviction.
+      // Not a connected one: a full mesh hears of every connected address in every list.
+      if (!known.connected) this.moveToEnd(known)
       return false
     }
     if (this.entries.size >= this.capacity && !this.evictOne()) return false
@@ -86,6 +88,8 @@ export class AddressBook {
     known.connected = connected
     if (!connected) {
       this.unconnected.add(known)
+      // Heard of all the while it was connected.
+      this.moveToEnd(known)
       return
     }
     this.unconnected.delete(known)
@@ -136,20 +140,28 @@ export class AddressBook {
     return [...this.unconnected].filter(known => this.proven.has(known))
   }
 
-  /** Forgets the unconnected entry heard of longest ago, one never dialled if there is one. */
+  private moveToEnd (known: KnownPeer): void {
+    this.entries.delete(known.address)
+    this.entries.set(known.address, known)
+  }
+
+  /**
+   * Forgets the unconnected entry heard of longest ago, one never dialled if
+   * there is one. The entries are in that order, but for connected ones, so
+   * the look ends at the first unconnected entry never dialled.
+   */
   private evictOne (): boolean {
-    let neverDialled: KnownPeer | undefined
-    let dialled: KnownPeer | undefined
-    for (const known of this.unconnected) {
+    let fallback: KnownPeer | undefined
+    for (const known of this.entries.values()) {
+      if (known.connected) continue
       if (known.lastDialed === undefined) {
-        if (neverDialled === undefined || known.lastHeard < neverDialled.lastHeard) neverDialled = known
-      } else if (dialled === undefined || known.lastHeard < dialled.lastHeard) {
-        dialled = known
+        this.remove(known.address)
+        return true
       }
+      fallback ??= known
     }
-    const forgotten = neverDialled ?? dialled
-    if (forgotten === undefined) return false
-    this.remove(forgotten.address)
+    if (fallback === undefined) return false
+    this.remove(fallback.address)
     return true
   }
 }

@@ -1,17 +1,19 @@
 /**
  * The discovery responder: answers `REQUEST_PEERS` with `PEERS:`, hands every
  * received `PEERS:` list to the supervisor, and asks the peer for its list
- * every `discoveryInterval`. Messages pass through unchanged.
+ * every `discoveryInterval` (unless that is 0: a supervisor that asks a few
+ * of its peers per round itself). Messages pass through unchanged.
  */
 import { DEFAULT_DISCOVERY_INTERVAL } from './core/limits.js'
-import { isLink, type Link } from './core/link.js'
+import { isLink, staged, type Link, type StagedTransform } from './core/link.js'
+import type { MessageStage } from './core/message-stage.js'
 import { applyTable, integer, isFunction, required, type OptionTable } from './core/option-table.js'
 import { REQUEST_PEERS_MESSAGE, type Message, type PeersMessage } from './core/line-protocol.js'
 
 export interface DiscoveryOptions {
   link: Link
   /**
-   * How often `REQUEST_PEERS` is sent, in ms.
+   * How often `REQUEST_PEERS` is sent, in ms; 0 sends none.
    * @default 30000
    */
   discoveryInterval?: number
@@ -24,30 +26,38 @@ export interface DiscoveryOptions {
 /** The discovery responder's options: default and range of each. */
 export const DISCOVERY_OPTIONS = {
   link: required<Link>('a Link (an object with send and close functions)', isLink),
-  discoveryInterval: integer(DEFAULT_DISCOVERY_INTERVAL, 1, { unit: 'ms' }),
+  discoveryInterval: integer(DEFAULT_DISCOVERY_INTERVAL, 0, { unit: 'ms' }),
   peersToShare: required<() => string[]>('a function', isFunction),
   onPeers: required<(msg: PeersMessage) => void>('a function', isFunction)
 } satisfies OptionTable<DiscoveryOptions>
 
-export function discovery (options: DiscoveryOptions) {
+export function discovery (options: DiscoveryOptions): StagedTransform {
   const opts = applyTable(DISCOVERY_OPTIONS, options)
-  // One generator function for every connection (see `runCore` in core/sync-transform.ts for why).
-  return (source: AsyncIterable<Message[]>): AsyncGenerator<Message[]> => discover(source, opts)
+  return staged(() => new Discovery(opts))
 }
 
-async function * discover (source: AsyncIterable<Message[]>, opts: Required<DiscoveryOptions>): AsyncGenerator<Message[]> {
-  const { link, discoveryInterval: interval } = opts
-  let timer: NodeJS.Timeout | undefined
-  try {
-    for await (const batch of source) {
-      timer ??= setInterval(() => { link.send(REQUEST_PEERS_MESSAGE).catch(() => {}) }, interval)
-      for (const msg of batch) {
-        if (msg.type === 'request-peers') await link.send({ type: 'peers', addresses: opts.peersToShare() })
-        else if (msg.type === 'peers') opts.onPeers(msg)
-      }
-      yield batch
+/** One connection's discovery responder. */
+class Discovery implements MessageStage {
+  private timer: NodeJS.Timeout | undefined
+
+  constructor (private readonly opts: Required<DiscoveryOptions>) {}
+
+  step (batch: Message[]): Message[] | Promise<Message[]> {
+    const { link, discoveryInterval: interval } = this.opts
+    if (interval > 0) this.timer ??= setInterval(() => { link.send(REQUEST_PEERS_MESSAGE).catch(() => {}) }, interval)
+    let answered: Promise<void> | undefined
+    for (const msg of batch) {
+      if (msg.type === 'request-peers') answered = answered === undefined ? this.answer() : answered.then(async () => { await this.answer() })
+      else if (msg.type === 'peers') this.opts.onPeers(msg)
     }
-  } finally {
-    clearInterval(timer)
+    return answered === undefined ? batch : answered.then(() => batch)
+  }
+
+  end (): void {
+    clearInterval(this.timer)
+  }
+
+  private async answer (): Promise<void> {
+    await this.opts.link.send({ type: 'peers', addresses: this.opts.peersToShare() })
   }
 }

@@ -18,7 +18,7 @@
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { AbortedError, ProtocolUnsupportedError, StreamResetError, StreamsUnsupportedError, StreamFrameError, TimeoutError, TooManyStreamsError } from '../errors.js'
 import { integer, type OptionTable } from '../../transforms/core/option-table.js'
-import type { Link, MessageTransform } from '../../transforms/core/link.js'
+import { staged, type Link, type StagedTransform } from '../../transforms/core/link.js'
 import type { Message } from '../../transforms/core/line-protocol.js'
 import { ProtocolStream, type StreamCarrier } from './protocol-stream.js'
 import { BASE_WINDOW, EARLY_MAX_FRAME, MAX_STREAM_ID, ResetCode, resetReason, STREAM_HEADER_LENGTH, decodeStreamFrame, encodeStreamFrame, isStreamPayload, type StreamFrame } from './stream-protocol.js'
@@ -131,24 +131,21 @@ export class StreamMux {
   }
 
   /** The inbound stage: takes stream frames out of the batches, passes the rest on. */
-  readonly inbound: MessageTransform = source => this.takeFrames(source)
+  readonly inbound: StagedTransform = staged(() => ({ step: batch => this.takeFrames(batch) }))
 
-  private async * takeFrames (source: AsyncIterable<Message[]>): AsyncGenerator<Message[]> {
-    for await (const batch of source) {
-      // One look at each message; a batch without stream frames passes as it is, not copied.
-      let rest: Message[] | undefined
-      for (let i = 0; i < batch.length; i++) {
-        const msg = batch[i] as Message
-        if (isStreamMessage(msg)) {
-          rest ??= batch.slice(0, i)
-          this.receive(msg.data as Uint8ArrayList)
-        } else {
-          rest?.push(msg)
-        }
+  private takeFrames (batch: Message[]): Message[] {
+    // One look at each message; a batch without stream frames passes as it is, not copied.
+    let rest: Message[] | undefined
+    for (let i = 0; i < batch.length; i++) {
+      const msg = batch[i] as Message
+      if (isStreamMessage(msg)) {
+        rest ??= batch.slice(0, i)
+        this.receive(msg.data as Uint8ArrayList)
+      } else {
+        rest?.push(msg)
       }
-      if (rest === undefined) yield batch
-      else if (rest.length > 0) yield rest
     }
+    return rest ?? batch
   }
 
   /**

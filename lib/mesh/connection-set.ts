@@ -32,7 +32,7 @@ import { guarded, type MessageTransform } from '../../transforms/core/link.js'
 
 export type ConnectionSetOptions = Pick<ResolvedOptions,
 'id' | 'name' | 'maxLineLength' | 'maxBytesPerMessage' | 'maxQueuedBytes' | 'maxHandshakeBytes' | 'slowPeerTimeout' | 'connectionTimeout' |
-'maxPendingHandshakes' | 'maintenanceInterval' | 'peerTimeout' | 'discoveryInterval' | 'inbound' | 'outbound' |
+'maxPendingHandshakes' | 'maintenanceInterval' | 'peerTimeout' | 'inbound' | 'outbound' |
 'maxStreamsPerPeer' | 'streamWindow' | 'maxStreamWindow' | 'maxStreamGrowthPerPeer'> & { capabilityTimeout: number }
 
 /** What the connections need of their node. */
@@ -216,7 +216,8 @@ export class ConnectionSet {
         }),
         discovery({
           link,
-          discoveryInterval: opts.discoveryInterval,
+          // The node asks a few peers per round itself (`discoveryFanout`).
+          discoveryInterval: 0,
           peersToShare,
           onPeers: msg => { host.learn(msg, peer, transport.remoteAddress) }
         })

@@ -17,7 +17,7 @@ import { CONNECT_OPTIONS, Dialler, type ConnectOptions } from './dialler.js'
 import type { MeshEvents } from './events.js'
 import { PeerExchange } from './peer-exchange.js'
 import { untilPeers } from './peer-waits.js'
-import { PeerTable } from './peer-table.js'
+import { PeerTable, type PeerEntry } from './peer-table.js'
 import { PeersFile } from './peers-file.js'
 import { reconnectDelay } from './reconnect.js'
 import { SelfAddresses } from './self-addresses.js'
@@ -109,6 +109,8 @@ export class MeshNode extends EventEmitter<MeshEvents> {
   /** The address a node that does not listen announces. */
   private readonly dialOnly: string | undefined
   private lifetime = new AbortController()
+  /** Asks `discoveryFanout` peers for their peers every `discoveryInterval` while running. */
+  private discoveryRounds: NodeJS.Timeout | undefined
   /** Whether `limit:exceeded` has told of `maxPeers` since the node was last below it. */
   private fullReported = false
 
@@ -297,6 +299,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
         throw error
       }
     }
+    this.discoveryRounds = setInterval(() => { this.askForPeers(this.table.sample(this.options.discoveryFanout)) }, this.options.discoveryInterval)
     // Before a rejoin: connecting to remembered peers then joins the overlay through them.
     this.overlay?.start()
     if (this.peersFile !== undefined) {
@@ -314,6 +317,7 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     if (listener === undefined) return
     this.listener = undefined
     this.lifetime.abort(new NotRunningError())
+    clearInterval(this.discoveryRounds)
     const dialsDone = this.dialler.stop()
     this.overlay?.stop()
     const listenerClosed = Promise.all([listener.close(), this.wsListener?.close()])
@@ -431,14 +435,14 @@ export class MeshNode extends EventEmitter<MeshEvents> {
   }
 
   /**
-   * Asks every connected peer for its peers now (`REQUEST_PEERS`) instead of
-   * at the next `discoveryInterval`; the answers are learnt and dialled as
-   * usual. A peer whose connection is closing is skipped.
+   * Asks every connected peer for its peers now (`REQUEST_PEERS`), beside
+   * the `discoveryFanout` asked every `discoveryInterval`; the answers are
+   * learnt and dialled as usual. A peer whose connection is closing is skipped.
    * @returns how many peers were asked
    */
   discover (): number {
     this.assertRunning()
-    for (const { conn } of this.table.values()) conn.send(REQUEST_PEERS_MESSAGE).catch(() => {})
+    this.askForPeers(this.table.values())
     return this.table.size
   }
 
@@ -586,6 +590,10 @@ export class MeshNode extends EventEmitter<MeshEvents> {
   }
 
   /** Tells once, until the node is below `maxPeers` again, that peers are being refused or left undialled for it. */
+  private askForPeers (entries: Iterable<PeerEntry>): void {
+    for (const { conn } of entries) conn.send(REQUEST_PEERS_MESSAGE).catch(() => {})
+  }
+
   private reportFull (): void {
     if (this.fullReported) return
     this.fullReported = true

@@ -12,6 +12,7 @@ import { DuplicatePeerError, PeerNotFoundError } from '../errors.js'
 import { securityInfo, type SecuredLink } from '../secure/secure-links.js'
 import type { Admission, RemoteHello } from '../../transforms/handshake.js'
 import type { Direction, PeerInfo } from '../types.js'
+import { randomSample } from './shuffled.js'
 
 export interface PeerEntry {
   info: PeerInfo
@@ -67,6 +68,11 @@ export class PeerTable {
   at (address: string): PeerInfo | undefined {
     const entry = this.byAddress.get(address)
     return entry === undefined ? undefined : { ...entry.info }
+  }
+
+  /** Up to `count` peers picked at random, without a pass over the table. */
+  sample (count: number): PeerEntry[] {
+    return randomSample(this.listed, count, () => true)
   }
 
   /** The listen address of every peer (`undefined` where a peer gave none), in no particular order. */

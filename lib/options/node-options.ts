@@ -14,8 +14,7 @@ import type { NoiseCipher, SecureMode, Topology } from '../types.js'
 import { SECURE_TRANSPORT_OPTIONS } from '../secure/secure-transport.js'
 import type { MessageTransform } from '../../transforms/core/link.js'
 import { idProblem, nameProblem } from '../../transforms/core/line-protocol.js'
-import { DEFAULT_MAX_LINE_LENGTH } from '../../transforms/core/limits.js'
-import { DISCOVERY_OPTIONS } from '../../transforms/discovery.js'
+import { DEFAULT_DISCOVERY_INTERVAL, DEFAULT_MAX_LINE_LENGTH } from '../../transforms/core/limits.js'
 import { FRAME_DECODER_OPTIONS } from '../../transforms/frame-decoder.js'
 import { HANDSHAKE_OPTIONS } from '../../transforms/handshake.js'
 import { HEARTBEAT_OPTIONS } from '../../transforms/heartbeat.js'
@@ -51,10 +50,17 @@ export interface MeshNodeOptions {
   slowPeerTimeout?: number
   /** Time allowed for a dial and for a handshake, in ms. */
   connectionTimeout?: number
-  /** How often every peer is sent `PING`, in ms. */
+  /** How often a peer is sent `PING`, in ms: each interval in which nothing was heard from it. */
   maintenanceInterval?: number
-  /** How often every peer is asked for its peers, in ms. */
+  /** How often this node asks `discoveryFanout` of its peers for their peers, in ms. */
   discoveryInterval?: number
+  /**
+   * Peers asked for their peers (`REQUEST_PEERS`) per `discoveryInterval`,
+   * picked at random. The protocol's peers ask every peer, which costs a
+   * full mesh of N nodes N^2 requests and lists per round; with at most
+   * this many peers, a node asks every one of them as they do.
+   */
+  discoveryFanout?: number
   /** Silence after which a peer is dropped, in ms. */
   peerTimeout?: number
   /** Addresses remembered at most; unconnected ones are forgotten to make room, those never dialled first. */
@@ -232,7 +238,8 @@ export const NODE_OPTIONS = {
   slowPeerTimeout: integer(10_000, 1, { unit: 'ms' }),
   connectionTimeout: HANDSHAKE_OPTIONS.timeout,
   maintenanceInterval: HEARTBEAT_OPTIONS.maintenanceInterval,
-  discoveryInterval: DISCOVERY_OPTIONS.discoveryInterval,
+  discoveryInterval: integer(DEFAULT_DISCOVERY_INTERVAL, 1, { unit: 'ms' }),
+  discoveryFanout: integer(10, 0),
   peerTimeout: HEARTBEAT_OPTIONS.peerTimeout,
   maxKnownPeers: integer(1000, 0),
   maxPendingHandshakes: integer(64, 1),

@@ -148,6 +148,28 @@ describe('MeshNode', () => {
     await stopNodes(a, b, c)
   })
 
+  it('asks discoveryFanout peers at random per discoveryInterval, not every peer', async () => {
+    const INTERVAL = 150
+    const quiet = { discoveryInterval: 60_000, autoDial: false }
+    const a = await startNode({ discoveryInterval: INTERVAL, discoveryFanout: 2, autoDial: false })
+    const peers = await Promise.all(Array.from({ length: 4 }, async () => await startNode(quiet)))
+    // The peers dial: a listener sends no REQUEST_PEERS in its handshake, so every request counted comes from a round.
+    for (const peer of peers) await peer.connect(a.address)
+    const asked: Array<{ peer: MeshNode, at: number }> = []
+    for (const peer of peers) peer.on('debug', ({ message }) => { if (message.type === 'request-peers') asked.push({ peer, at: performance.now() }) })
+    await waitFor(() => asked.length >= 16, 'eight rounds of requests', 5000)
+    const rounds: Array<typeof asked> = []
+    for (const request of asked.slice(0, 16)) {
+      const round = rounds.at(-1)
+      if (round !== undefined && request.at - (round[0] as { at: number }).at < INTERVAL / 2) round.push(request)
+      else rounds.push([request])
+    }
+    assert.deepEqual(rounds.map(round => round.length), [2, 2, 2, 2, 2, 2, 2, 2], 'two peers asked per round')
+    assert.ok(rounds.every(([first, second]) => first?.peer !== second?.peer), 'two different peers per round')
+    assert.ok(new Set(asked.map(request => request.peer)).size > 2, 'peers picked at random, not always the same two (all eight rounds alike: p = 6^-7)')
+    await stopNodes(a, ...peers)
+  })
+
   it('refuses to dial itself, by address and by id', async () => {
     const a = await startNode()
     await assert.rejects(a.connect(a.address), (err: unknown) => causeCodes(err).includes('ERR_SELF_CONNECTION'))

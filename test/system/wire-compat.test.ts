@@ -409,7 +409,7 @@ describe('wire compatibility: meshline as dialer', () => {
 })
 
 describe('wire compatibility: heartbeat', () => {
-  it('sends PING\\n every maintenanceInterval and drops a silent peer after peerTimeout, keeping one that answers PONG', async () => {
+  it('sends PING\\n every maintenanceInterval in which a peer said nothing, drops a silent peer after peerTimeout, keeps one that answers PONG', async () => {
     await withHarness(RawHarness, async h => {
       const peerTimeout = 300
       const node = await h.node({ maintenanceInterval: 50, peerTimeout })
@@ -458,7 +458,8 @@ describe('wire compatibility: heartbeat', () => {
       assert.ok(silentPings >= 2, `the silent peer got ${silentPings} PINGs before being dropped`)
 
       await within(answering, 'the live peer to answer PINGs', DEADLINE)
-      assert.ok(pings >= 10, `only ${pings} PINGs in ${3 * peerTimeout} ms at a 50 ms interval`)
+      // Its PONG is heard in the interval after each PING, so it is PINGed every other interval.
+      assert.ok(pings >= 5, `only ${pings} PINGs in ${3 * peerTimeout} ms at a 50 ms interval`)
       assert.equal(liveDisconnect, undefined)
       assert.deepEqual(node.peers().map(p => p.id), [liveId])
     })

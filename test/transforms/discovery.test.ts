@@ -98,6 +98,18 @@ describe('discovery: REQUEST_PEERS interval', () => {
     await finish(t.source, t.out)
   })
 
+  it('with discoveryInterval 0 asks nothing and starts no timer, but still answers and hands on lists', async () => {
+    const before = activeTimers()
+    const t = setup({ discoveryInterval: 0 })
+    t.source.push([{ type: 'request-peers' }, { type: 'peers', addresses: ['10.0.0.9:9'] }])
+    await t.out.next()
+    assert.equal(activeTimers(), before, 'no timer: no request can follow')
+    assert.equal(t.link.count('request-peers'), 0)
+    assert.equal(t.link.count('peers'), 1)
+    assert.equal(t.received.length, 1)
+    await finish(t.source, t.out)
+  })
+
   it('clears its timer when the source ends: no request afterwards, nothing keeps the process alive', async () => {
     const before = activeTimers()
     const t = setup({ discoveryInterval: INTERVAL })

@@ -32,7 +32,7 @@ describe('heartbeat: PING and PONG', () => {
     await finish(source, out)
   })
 
-  it('sends PING every maintenanceInterval, starting with the first batch', async () => {
+  it('sends PING every maintenanceInterval in which nothing arrived, starting with the first batch', async () => {
     const INTERVAL = 30
     const { link, source, out } = setup({ maintenanceInterval: INTERVAL })
     const first = out.next()
@@ -44,6 +44,24 @@ describe('heartbeat: PING and PONG', () => {
     await waitFor(() => link.count('ping') >= 3, 'three PINGs')
     const elapsed = Date.now() - start
     assert.ok(elapsed >= INTERVAL * 3 - 10, `three PINGs after ${elapsed} ms, interval ${INTERVAL} ms`)
+    await finish(source, out)
+  })
+  it('sends no PING while the peer is heard from, and PINGs again once it falls silent', async () => {
+    const INTERVAL = 30
+    const { link, source, out } = setup({ maintenanceInterval: INTERVAL })
+    const start = Date.now()
+    // A batch every third of an interval for five intervals: every interval hears something.
+    while (Date.now() - start < INTERVAL * 5) {
+      source.push([{ type: 'chat', text: 'busy' }])
+      await out.next()
+      await sleep(INTERVAL / 3)
+    }
+    assert.equal(link.count('ping'), 0, 'PING sent to a peer heard from in every interval')
+    void out.next()
+    const silentFrom = Date.now()
+    await waitFor(() => link.count('ping') >= 1, 'a PING once the peer is silent')
+    const silence = Date.now() - silentFrom
+    assert.ok(silence <= INTERVAL * 2 + 50, `first PING after ${silence} ms of silence, interval ${INTERVAL} ms`)
     await finish(source, out)
   })
 })

@@ -7,6 +7,7 @@
 import type { Message } from './line-protocol.js'
 import { checkArgument, isFunction } from './option-table.js'
 import { MeshlineError, TransformError } from './errors.js'
+import { runStages, type MessageStage } from './message-stage.js'
 
 export interface Link {
   /** Queues a message for the peer; resolves once queued, waiting while the queue is full. */
@@ -37,6 +38,23 @@ export interface ConnectionContext {
  */
 export type MessageTransform = (source: AsyncIterable<Message[]>, context?: ConnectionContext) => AsyncIterable<Message[]>
 
+/** A transform made of one `MessageStage` per stream: composed with other staged transforms, it runs in their loop. */
+export interface StagedTransform extends MessageTransform {
+  /** Makes the stage for one stream. */
+  readonly stage: (context?: ConnectionContext) => MessageStage
+}
+
+/** A transform from a stage factory: alone it runs its own loop; in `composeTransforms`, consecutive staged transforms share one. */
+export function staged (stage: (context?: ConnectionContext) => MessageStage): StagedTransform {
+  const transform = (source: AsyncIterable<Message[]>, context?: ConnectionContext): AsyncIterable<Message[]> => runStages(source, [stage(context)])
+  return Object.assign(transform, { stage })
+}
+
+/** Whether `transform` was made by `staged`. */
+export function isStaged (transform: MessageTransform): transform is StagedTransform {
+  return typeof (transform as Partial<StagedTransform>).stage === 'function'
+}
+
 /**
  * Builds a transform from a per-message function. Return the message (or a
  * replacement) to pass it on, an array to emit several, or `undefined` to
@@ -47,26 +65,41 @@ export type MessageTransform = (source: AsyncIterable<Message[]>, context?: Conn
  * const shout = mapMessages(m => m.type === 'chat' ? { ...m, text: m.text.toUpperCase() } : m)
  * ```
  */
-export function mapMessages (fn: (msg: Message) => Message | Message[] | undefined): MessageTransform {
+export function mapMessages (fn: (msg: Message) => Message | Message[] | undefined): StagedTransform {
   checkArgument('fn', 'a function from a message to messages', fn, isFunction)
-  return async function * map (source) {
-    for await (const batch of source) {
-      const out: Message[] = []
-      for (const msg of batch) {
-        const result = fn(msg)
-        if (result === undefined) continue
-        if (Array.isArray(result)) out.push(...result)
-        else out.push(result)
-      }
-      yield out
+  const step = (batch: Message[]): Message[] => {
+    const out: Message[] = []
+    for (const msg of batch) {
+      const result = fn(msg)
+      if (result === undefined) continue
+      if (Array.isArray(result)) out.push(...result)
+      else out.push(result)
     }
+    return out
   }
+  return staged(() => ({ step }))
 }
 
-/** Runs transforms one after the other, as one transform, each given the same context. */
+/**
+ * Runs transforms one after the other, as one transform, each given the
+ * same context. Consecutive staged transforms run in one loop.
+ */
 export function composeTransforms (transforms: readonly MessageTransform[]): MessageTransform {
   checkArgument('transforms', 'an array of transforms', transforms, value => Array.isArray(value) && value.every(isFunction))
-  return (source, context) => transforms.reduce<AsyncIterable<Message[]>>((stream, transform) => transform(stream, context), source)
+  return (source, context) => {
+    let stream = source
+    let stages: MessageStage[] = []
+    for (const transform of transforms) {
+      if (isStaged(transform)) {
+        stages.push(transform.stage(context))
+        continue
+      }
+      if (stages.length > 0) stream = runStages(stream, stages)
+      stages = []
+      stream = transform(stream, context)
+    }
+    return stages.length > 0 ? runStages(stream, stages) : stream
+  }
 }
 
 /**
@@ -76,6 +109,7 @@ export function composeTransforms (transforms: readonly MessageTransform[]): Mes
  */
 export function guarded (transform: MessageTransform, label: string): MessageTransform {
   const wrap = (err: unknown): never => { throw err instanceof MeshlineError ? err : new TransformError(label, { cause: err }) }
+  if (isStaged(transform)) return staged(context => guardedStage(transform, context, wrap))
   return (source, context) => {
     let output: AsyncIterable<Message[]>
     try {
@@ -92,5 +126,27 @@ export function guarded (transform: MessageTransform, label: string): MessageTra
         }
       }
     }
+  }
+}
+
+/** `transform`'s stage for `context`, with whatever it throws, at once or in a step, passed through `wrap`. */
+function guardedStage (transform: StagedTransform, context: ConnectionContext | undefined, wrap: (err: unknown) => never): MessageStage {
+  let stage: MessageStage
+  try {
+    stage = transform.stage(context)
+  } catch (err) {
+    return wrap(err)
+  }
+  return {
+    step: batch => {
+      try {
+        const output = stage.step(batch)
+        return output instanceof Promise ? output.catch(wrap) : output
+      } catch (err) {
+        return wrap(err)
+      }
+    },
+    resumed: stage.resumed?.bind(stage),
+    end: stage.end?.bind(stage)
   }
 }

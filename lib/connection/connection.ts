@@ -2,7 +2,7 @@
  * One connection: a transport and two pipelines, and the protocol streams
  * multiplexed over them.
  *
- *   inbound:  transport.source -> frameDecoder -> classifier -> protocol stages... -> streams -> inbound stages... -> deliver
+ *   inbound:  transport.source -> messageDecoder -> protocol stages... -> streams -> inbound stages... -> deliver
  *   outbound: queue -> outbound stages... -> encoder -> transport.sink
  *
  * Inbound stages, and the streams, answer the peer only through the
@@ -18,9 +18,10 @@ import { OutboundQueue } from './outbound-queue.js'
 import { StreamMux, type StreamMuxOptions } from './stream-mux.js'
 import { ConnectionClosedError, HandshakeTooLargeError, SlowPeerError } from '../errors.js'
 import type { ByteChunk, Transport } from '../transport/transport.js'
-import { classifier, type HandshakeRole } from '../../transforms/classifier.js'
+import type { HandshakeRole } from '../../transforms/classifier.js'
 import { encoder } from '../../transforms/encoder.js'
-import { frameDecoder, type FrameDecoderOptions } from '../../transforms/frame-decoder.js'
+import type { FrameDecoderOptions } from '../../transforms/frame-decoder.js'
+import { messageDecoder } from '../../transforms/message-decoder.js'
 import { composeTransforms, type ConnectionContext, type Link, type MessageTransform } from '../../transforms/core/link.js'
 import type { Message } from '../../transforms/core/line-protocol.js'
 import type { TrafficCounters } from './traffic.js'
@@ -97,11 +98,15 @@ export class Connection implements Link {
       ? undefined
       : new StreamMux({ ...opts.streams, role: opts.role, link, maxBytesPerMessage: opts.maxBytesPerMessage ?? DEFAULT_MAX_BYTES_PER_MESSAGE, traffic: opts.traffic })
     const stages = [...opts.protocol(link), ...(this.streams === undefined ? [] : [this.streams.inbound]), ...opts.inbound]
-    const source = this.metered(this.transport.source, opts.maxHandshakeBytes ?? Infinity)
+    const handshakeLimit = opts.maxHandshakeBytes ?? Infinity
     const inbound = pipe(
-      source,
-      frameDecoder({ maxLineLength: opts.maxLineLength, maxBytesPerMessage: opts.maxBytesPerMessage }),
-      classifier({ role: opts.role }),
+      this.transport.source,
+      messageDecoder({
+        maxLineLength: opts.maxLineLength,
+        maxBytesPerMessage: opts.maxBytesPerMessage,
+        role: opts.role,
+        onChunk: chunk => { this.meter(chunk, handshakeLimit) }
+      }),
       withContext(composeTransforms(stages), opts.context),
       opts.deliver
     ).then(
@@ -171,17 +176,14 @@ export class Connection implements Link {
   }
 
   /**
-   * Counts the bytes received while handshaking. A chunk is refused only when
-   * the bytes before it already reach the limit, so the chunk that completes
-   * a handshake may carry the peer's first messages along.
+   * Counts what arrives, and bounds it by `handshakeLimit` until the
+   * handshake is done. A chunk is refused only when the bytes before it
+   * already reach the limit, so the chunk that completes a handshake may
+   * carry the peer's first messages along.
    */
-  /** Counts what arrives, and bounds it by `handshakeLimit` until the handshake is done. */
-  private async * metered (source: AsyncIterable<ByteChunk>, handshakeLimit: number): AsyncGenerator<ByteChunk> {
-    for await (const chunk of source) {
-      if (this.handshaking && this.bytesReceived >= handshakeLimit) throw new HandshakeTooLargeError(handshakeLimit)
-      this.bytesReceived += chunk.byteLength
-      yield chunk
-    }
+  private meter (chunk: ByteChunk, handshakeLimit: number): void {
+    if (this.handshaking && this.bytesReceived >= handshakeLimit) throw new HandshakeTooLargeError(handshakeLimit)
+    this.bytesReceived += chunk.byteLength
   }
 
   /**

@@ -8,8 +8,12 @@
 
 /** A transform's synchronous core. */
 export interface SyncCore<In, Batch> {
-  /** Takes one input item and adds what it completes to `out`. May throw: what it added first is still delivered. */
-  step: (input: In, out: Batch) => void
+  /**
+   * Takes one input item and adds what it completes to `out`. Returns true
+   * to pass `out` on even when it is empty (the input held a sign of life,
+   * a blank line, say). May throw: what it added first is still delivered.
+   */
+  step: (input: In, out: Batch) => boolean | undefined | void
   /** Called once the input has ended; throws when it ended in the middle of something. */
   end?: () => void
 }
@@ -49,13 +53,14 @@ async function * runCore<In, Batch> (source: AsyncIterable<In>, makeCore: () => 
   const core = makeCore()
   for await (const input of source) {
     const out = kind.create()
+    let alive
     try {
-      core.step(input, out)
+      alive = core.step(input, out)
     } catch (err) {
       if (!kind.isEmpty(out)) yield out
       throw err
     }
-    if (emitEmpty || !kind.isEmpty(out)) yield out
+    if (emitEmpty || alive === true || !kind.isEmpty(out)) yield out
   }
   core.end?.()
 }

@@ -45,19 +45,21 @@ class Discovery implements MessageStage {
   step (batch: Message[]): Message[] | Promise<Message[]> {
     const { link, discoveryInterval: interval } = this.opts
     if (interval > 0) this.timer ??= setInterval(() => { link.send(REQUEST_PEERS_MESSAGE).catch(() => {}) }, interval)
-    let answered: Promise<void> | undefined
+    let requests = 0
     for (const msg of batch) {
-      if (msg.type === 'request-peers') answered = answered === undefined ? this.answer() : answered.then(async () => { await this.answer() })
+      if (msg.type === 'request-peers') requests++
       else if (msg.type === 'peers') this.opts.onPeers(msg)
     }
-    return answered === undefined ? batch : answered.then(() => batch)
+    return requests === 0 ? batch : this.answer(requests, batch)
   }
 
   end (): void {
     clearInterval(this.timer)
   }
 
-  private async answer (): Promise<void> {
-    await this.opts.link.send({ type: 'peers', addresses: this.opts.peersToShare() })
+  /** Queues a `PEERS:` answer per request, in turn, then passes the batch on. */
+  private async answer (requests: number, batch: Message[]): Promise<Message[]> {
+    for (let i = 0; i < requests; i++) await this.opts.link.send({ type: 'peers', addresses: this.opts.peersToShare() })
+    return batch
   }
 }

@@ -62,17 +62,15 @@ class Heartbeat implements MessageStage {
   constructor (private readonly settings: HeartbeatSettings) {}
 
   step (batch: Message[]): Message[] | Promise<Message[]> {
-    const { link, onActivity } = this.settings
+    const { onActivity } = this.settings
     this.lastSeen = Date.now()
     this.heard = true
     this.blockedDownstream = true
     onActivity?.(this.lastSeen)
     if (this.pingTimer === undefined) this.startTimers()
-    let answered: Promise<void> | undefined
-    for (const msg of batch) {
-      if (msg.type === 'ping') answered = answered === undefined ? link.send(PONG_MESSAGE) : answered.then(async () => { await link.send(PONG_MESSAGE) })
-    }
-    return answered === undefined ? batch : answered.then(() => batch)
+    let pings = 0
+    for (const msg of batch) if (msg.type === 'ping') pings++
+    return pings === 0 ? batch : this.answer(pings, batch)
   }
 
   resumed (): void {
@@ -83,6 +81,12 @@ class Heartbeat implements MessageStage {
   end (): void {
     clearInterval(this.pingTimer)
     clearTimeout(this.silenceTimer)
+  }
+
+  /** Queues a `PONG` per `PING`, in turn, then passes the batch on. */
+  private async answer (pings: number, batch: Message[]): Promise<Message[]> {
+    for (let i = 0; i < pings; i++) await this.settings.link.send(PONG_MESSAGE)
+    return batch
   }
 
   private startTimers (): void {

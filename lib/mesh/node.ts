@@ -589,11 +589,12 @@ export class MeshNode extends EventEmitter<MeshEvents> {
     await this.overlay.sendTo(peerId, msg)
   }
 
-  /** Tells once, until the node is below `maxPeers` again, that peers are being refused or left undialled for it. */
+  /** Sends `REQUEST_PEERS` on each entry's connection; one that is closing is skipped. */
   private askForPeers (entries: Iterable<PeerEntry>): void {
     for (const { conn } of entries) conn.send(REQUEST_PEERS_MESSAGE).catch(() => {})
   }
 
+  /** Tells once, until the node is below `maxPeers` again, that peers are being refused or left undialled for it. */
   private reportFull (): void {
     if (this.fullReported) return
     this.fullReported = true

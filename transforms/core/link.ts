@@ -46,7 +46,10 @@ export interface StagedTransform extends MessageTransform {
 
 /** A transform from a stage factory: alone it runs its own loop; in `composeTransforms`, consecutive staged transforms share one. */
 export function staged (stage: (context?: ConnectionContext) => MessageStage): StagedTransform {
-  const transform = (source: AsyncIterable<Message[]>, context?: ConnectionContext): AsyncIterable<Message[]> => runStages(source, [stage(context)])
+  // Named, as the errors of a guarded transform name it by its function's name.
+  const transform = function staged (source: AsyncIterable<Message[]>, context?: ConnectionContext): AsyncIterable<Message[]> {
+    return runStages(source, [stage(context)])
+  }
   return Object.assign(transform, { stage })
 }
 

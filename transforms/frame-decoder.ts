@@ -7,7 +7,7 @@
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { DEFAULT_MAX_BYTES_PER_MESSAGE } from './core/limits.js'
 import { InvalidLengthError, MessageTooLargeError, TruncatedFrameError } from './core/errors.js'
-import { decodeLine, LINE_FRAMER_OPTIONS, LineSplitter, type LineFramerOptions } from './line-framer.js'
+import { decodeLine, LINE_FRAMER_OPTIONS, LineSplitter, LineTexts, type LineFramerOptions } from './line-framer.js'
 import { applyTable, integer, type OptionTable } from './core/option-table.js'
 import { BYTES_PREFIX, isAsciiSpace, type Frame } from './core/line-protocol.js'
 import { arrays, syncTransform } from './core/sync-transform.js'
@@ -88,6 +88,7 @@ function readBytesHeader (raw: Uint8Array, start: number, end: number, maxBytesP
 export class FrameDecoder {
   readonly maxBytesPerMessage: number
   private readonly lines: LineSplitter
+  private readonly texts = new LineTexts()
   /** Length of the `BYTES` payload being read, or -1 while reading lines. */
   private payloadLength = -1
 
@@ -101,19 +102,23 @@ export class FrameDecoder {
   decodeInto (piece: Uint8Array, out: Frame[]): void {
     const lines = this.lines
     lines.push(piece)
-    for (;;) {
-      if (this.payloadLength >= 0) {
-        const payload: Uint8ArrayList | undefined = lines.takeBytes(this.payloadLength)
-        if (payload === undefined) return
-        this.payloadLength = -1
-        out.push(payload)
-        continue
+    try {
+      for (;;) {
+        if (this.payloadLength >= 0) {
+          const payload: Uint8ArrayList | undefined = lines.takeBytes(this.payloadLength)
+          if (payload === undefined) return
+          this.payloadLength = -1
+          out.push(payload)
+          continue
+        }
+        if (!lines.nextLineSpan()) return
+        const { line, lineStart, lineEnd } = lines
+        const length = readBytesHeader(line, lineStart, lineEnd, this.maxBytesPerMessage)
+        if (length === NOT_A_HEADER) out.push(this.texts.decode(line, lineStart, lineEnd))
+        else this.payloadLength = length
       }
-      if (!lines.nextLineSpan()) return
-      const { line, lineStart, lineEnd } = lines
-      const length = readBytesHeader(line, lineStart, lineEnd, this.maxBytesPerMessage)
-      if (length === NOT_A_HEADER) out.push(decodeLine(line, lineStart, lineEnd))
-      else this.payloadLength = length
+    } finally {
+      this.texts.release()
     }
   }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { describe, it } from 'node:test'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { LineSplitter, decodeLine, lineFramer, type LineFramerOptions } from '../../transforms/line-framer.js'
+import { LineSplitter, LineTexts, TEXT_WINDOW, decodeLine, lineFramer, type LineFramerOptions } from '../../transforms/line-framer.js'
 import { bytes, chunked } from '../support/bytes.js'
 import { collect, from } from '../support/pipeline.js'
 import type { ByteChunk } from '../../transforms/core/bytes.js'
@@ -211,5 +211,46 @@ describe('decodeLine', () => {
       invalid[size >> 1] = 0xff
       assert.throws(() => decodeLine(invalid), { code: 'ERR_INVALID_UTF8' })
     }
+  })
+})
+
+describe('LineTexts', () => {
+  /** What `decode` gives for a span, or the code of what it throws. */
+  const outcome = (decode: () => string): string => {
+    try {
+      return `text:${decode()}`
+    } catch (err) {
+      return `error:${(err as Error & { code?: string }).code ?? ''}`
+    }
+  }
+
+  it('decodes every line of a chunk as decodeLine does, whatever its bytes and length', () => {
+    const line = fc.oneof(
+      fc.uint8Array({ maxLength: 40 }),
+      fc.string({ maxLength: 300 }).map(text => Buffer.from(text)),
+      fc.constantFrom(' padded \r', 'PING', '', '\t', 'é', 'a\0b').map(text => Buffer.from(text))
+    )
+    fc.assert(fc.property(fc.array(line, { maxLength: 60 }), lines => {
+      const chunk = Buffer.concat(lines.flatMap(l => [l.filter(b => b !== 0x0a), Buffer.from('\n')]))
+      const texts = new LineTexts()
+      for (let start = 0; start < chunk.length;) {
+        const end = chunk.indexOf(0x0a, start)
+        assert.equal(outcome(() => texts.decode(chunk, start, end)), outcome(() => decodeLine(chunk, start, end)))
+        start = end + 1
+      }
+      texts.release()
+    }), { numRuns: 300 })
+  })
+
+  it('takes a new window past TEXT_WINDOW bytes, and never reads a released one again', () => {
+    const chunk = Buffer.from('a'.repeat(TEXT_WINDOW - 2) + '\nbcdefghijklmnop\n')
+    const texts = new LineTexts()
+    assert.equal(texts.decode(chunk, 0, TEXT_WINDOW - 2), 'a'.repeat(TEXT_WINDOW - 2))
+    // Starts inside the first window and ends past it.
+    assert.equal(texts.decode(chunk, TEXT_WINDOW - 1, chunk.length - 1), 'bcdefghijklmnop')
+    texts.release()
+    // The same buffer with other bytes, as a transport that reuses its buffer would hand it over.
+    chunk.write('z'.repeat(15), TEXT_WINDOW - 1, 'latin1')
+    assert.equal(texts.decode(chunk, TEXT_WINDOW - 1, chunk.length - 1), 'z'.repeat(15))
   })
 })

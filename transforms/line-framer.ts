@@ -10,6 +10,7 @@ import { InvalidUtf8Error, LineTooLongError, NulByteError, TruncatedFrameError }
 import { NEWLINE, isAsciiSpace } from './core/line-protocol.js'
 import { forEachPiece, type ByteChunk } from './core/bytes.js'
 import { arrays, syncTransform } from './core/sync-transform.js'
+import { isPlainAscii } from './core/plain-ascii.js'
 import { applyTable, integer, type OptionTable } from './core/option-table.js'
 
 export interface LineFramerOptions {
@@ -92,28 +93,37 @@ export const TEXT_WINDOW = 1024
 
 /**
  * Decodes the lines of one chunk as `decodeLine` does, slicing short ASCII
- * lines out of one string per `TEXT_WINDOW` bytes. `release()` once the
- * chunk is read: a window is never used for other bytes, nor kept.
+ * lines out of one string per `TEXT_WINDOW` bytes. A window that is plain
+ * ASCII as a whole, checked in one pass, spares its lines their own check.
+ * `release()` once the chunk is read: a window is never used for other
+ * bytes, nor kept.
  */
 export class LineTexts {
   private bytes: Uint8Array | undefined
   private windowStart = 0
   private windowEnd = 0
   private text = ''
+  /** Whether the whole window is plain ASCII (no NUL). */
+  private plain = false
 
   /** The text of the line from `start` to `end` of `bytes`. @throws InvalidUtf8Error, NulByteError */
   decode (bytes: Uint8Array, start: number, end: number): string {
     while (start < end && isAsciiSpace(bytes[start] as number)) start++
     while (end > start && isAsciiSpace(bytes[end - 1] as number)) end--
     if (start === end) return ''
-    if (end - start > SHORT_LINE || !isAscii(bytes, start, end)) return decodeUtf8(bytes, start, end)
-    if (bytes !== this.bytes || start < this.windowStart || end > this.windowEnd) {
-      this.bytes = bytes
-      this.windowStart = start
-      this.windowEnd = Math.max(end, Math.min(bytes.length, start + TEXT_WINDOW))
-      this.text = latin1Slice.call(bytes, start, this.windowEnd)
-    }
+    if (end - start > SHORT_LINE) return decodeUtf8(bytes, start, end)
+    if (bytes !== this.bytes || start < this.windowStart || end > this.windowEnd) this.open(bytes, start, end)
+    if (!this.plain && !isAscii(bytes, start, end)) return decodeUtf8(bytes, start, end)
     return this.text.slice(start - this.windowStart, end - this.windowStart)
+  }
+
+  /** Makes the window that starts with the line from `start` to `end`. */
+  private open (bytes: Uint8Array, start: number, end: number): void {
+    this.bytes = bytes
+    this.windowStart = start
+    this.windowEnd = Math.max(end, Math.min(bytes.length, start + TEXT_WINDOW))
+    this.text = latin1Slice.call(bytes, start, this.windowEnd)
+    this.plain = isPlainAscii(bytes, start, this.windowEnd)
   }
 
   /** Forgets the chunk and its window. */

@@ -254,3 +254,21 @@ describe('LineTexts', () => {
     assert.equal(texts.decode(chunk, TEXT_WINDOW - 1, chunk.length - 1), 'z'.repeat(15))
   })
 })
+
+describe('LineTexts: windows that are not plain ASCII', () => {
+  it('still check each line of theirs: a line with a NUL or bad UTF-8 fails alone, the lines around it decode', () => {
+    const chunk = Buffer.concat([Buffer.from('plain\n'), Buffer.from([0x61, 0x00, 0x62, 0x0a]), Buffer.from('caf\u00e9\n'), Buffer.from([0xc3, 0x28, 0x0a]), Buffer.from('end\n')])
+    const texts = new LineTexts()
+    const results: string[] = []
+    for (let start = 0; start < chunk.length;) {
+      const end = chunk.indexOf(0x0a, start)
+      try {
+        results.push(texts.decode(chunk, start, end))
+      } catch (err) {
+        results.push((err as Error & { code: string }).code)
+      }
+      start = end + 1
+    }
+    assert.deepEqual(results, ['plain', 'ERR_NUL_BYTE', 'café', 'ERR_INVALID_UTF8', 'end'])
+  })
+})

@@ -7,7 +7,7 @@
  */
 import { Uint8ArrayList } from 'uint8arraylist'
 import { COALESCE_COPY_LIMIT } from './core/limits.js'
-import { BYTES_PREFIX, NEWLINE, assertChatText, isCheckedChat, messageLine, type Message } from './core/line-protocol.js'
+import { BYTES_PREFIX, assertChatText, isCheckedChat, messageLine, type Message } from './core/line-protocol.js'
 import { forEachPiece } from './core/bytes.js'
 import { syncTransform, type BatchKind } from './core/sync-transform.js'
 import { applyTable, checkArgument, integer, type OptionTable } from './core/option-table.js'
@@ -30,6 +30,7 @@ export const ENCODER_OPTIONS = {
 const POOL_SIZE = 64 * 1024
 /** Worst case UTF-8 bytes per UTF-16 code unit. */
 const MAX_UTF8_PER_UNIT = 3
+const LINE_END = '\n'
 
 /**
  * The pool and how much of it is used, shared by every encoder as Node
@@ -61,6 +62,14 @@ export class FrameEncoder {
   /** Start of the region not yet handed out, and end of the written bytes. */
   private start = 0
   private used = 0
+  /**
+   * Lines not yet written, `\n` included, and the most bytes they can take:
+   * consecutive lines go to the native writer in one call, as a call per
+   * line cost more than the line (a string joined by `+` is only copied
+   * once, when written).
+   */
+  private pending = ''
+  private pendingWorstCase = 0
 
   constructor (opts: EncoderOptions = {}) {
     this.copyLimit = applyTable(ENCODER_OPTIONS, opts).copyLimit
@@ -93,9 +102,12 @@ export class FrameEncoder {
           this.writeLine(line, out)
         }
       }
+      this.writePending()
       this.flush(out)
     } catch (err) {
       // A refused batch is sent not at all: drop what it wrote, or the next batch would carry it.
+      this.pending = ''
+      this.pendingWorstCase = 0
       this.used = this.start
       out.consume(out.byteLength)
       throw err
@@ -106,16 +118,29 @@ export class FrameEncoder {
     }
   }
 
+  /** Adds a line to the pending ones; they are written first when the pool could not take them all with it. */
   private writeLine (line: string, out: Uint8ArrayList): void {
     const worstCase = line.length * MAX_UTF8_PER_UNIT + 1
-    this.reserve(worstCase, out)
-    this.used += utf8Write.call(this.pool, line, this.used)
-    this.pool[this.used++] = NEWLINE
+    if (this.pendingWorstCase + worstCase > this.pool.length - this.used) {
+      this.writePending()
+      this.reserve(worstCase, out)
+    }
+    this.pending = this.pendingWorstCase === 0 ? line + LINE_END : this.pending + line + LINE_END
+    this.pendingWorstCase += worstCase
+  }
+
+  /** Writes the pending lines into the pool, which `writeLine` kept room for. */
+  private writePending (): void {
+    if (this.pendingWorstCase === 0) return
+    this.used += utf8Write.call(this.pool, this.pending, this.used)
+    this.pending = ''
+    this.pendingWorstCase = 0
   }
 
   private writeBytes (data: Uint8Array | Uint8ArrayList, out: Uint8ArrayList): void {
     const length = data.byteLength
     this.writeLine(BYTES_PREFIX + String(length), out)
+    this.writePending()
     if (length >= this.copyLimit) {
       this.flush(out)
       out.append(data)

@@ -121,8 +121,7 @@ export const HANDSHAKE_OPTIONS = {
 
 export function handshake (options: HandshakeOptions) {
   const opts = resolveHandshake(options)
-  // One generator function for every connection (see `runCore` in core/sync-transform.ts for why).
-  return (source: AsyncIterable<Message[]>): AsyncGenerator<Message[]> => shakeHands(source, opts)
+  return (source: AsyncIterable<Message[]>): AsyncIterableIterator<Message[]> => new Handshake(source[Symbol.asyncIterator](), opts)
 }
 
 const resolveHandshake = (options: HandshakeOptions) => applyTable(HANDSHAKE_OPTIONS, options)
@@ -135,10 +134,50 @@ async function shareAfterAccept (opts: HandshakeSettings): Promise<void> {
   if (opts.role === 'dialer') await opts.link.send(REQUEST_PEERS_MESSAGE)
 }
 
-async function * shakeHands (source: AsyncIterable<Message[]>, opts: HandshakeSettings): AsyncGenerator<Message[]> {
+/**
+ * One connection's handshake, an iterator rather than a generator: its
+ * first `next()` runs the handshake and yields the messages that came with
+ * it; every later `next()` is the source's own. An established connection
+ * so keeps no suspended frame for it and pays no hop per batch.
+ */
+class Handshake implements AsyncIterableIterator<Message[]> {
+  private handshake: Promise<IteratorResult<Message[]>> | undefined
+  private established = false
+
+  constructor (private readonly source: AsyncIterator<Message[]>, private readonly opts: HandshakeSettings) {}
+
+  next (): Promise<IteratorResult<Message[]>> {
+    if (this.established) return this.source.next()
+    this.handshake ??= shakeHands(this.source, this.opts).then(pending => {
+      this.established = true
+      return { value: pending, done: false }
+    })
+    return this.handshake
+  }
+
+  async return (): Promise<IteratorResult<Message[]>> {
+    this.established = true
+    closeSource(this.source)
+    return { value: undefined, done: true }
+  }
+
+  [Symbol.asyncIterator] (): this {
+    return this
+  }
+}
+
+/**
+ * Ends `source` without waiting: after a timeout it may still be blocked
+ * in a read that only ends once the connection closes, which happens after this.
+ */
+function closeSource (source: AsyncIterator<Message[]>): void {
+  Promise.resolve(source.return?.()).catch(() => {})
+}
+
+/** Runs the handshake over `iterator`; resolves with the messages that arrived with its lines, or rejects and ends `iterator`. */
+async function shakeHands (iterator: AsyncIterator<Message[]>, opts: HandshakeSettings): Promise<Message[]> {
   const { link, local, timeout } = opts
   const hello: HelloMessage = { type: 'hello', id: local.id, name: local.name }
-  const iterator = source[Symbol.asyncIterator]()
   const deadline = new Deadline<never>(timeout, () => { throw new HandshakeTimeoutError(timeout) })
   try {
     if (opts.role === 'dialer') {
@@ -184,15 +223,11 @@ async function * shakeHands (source: AsyncIterable<Message[]>, opts: HandshakeSe
     }
     deadline.clear()
     opts.onEstablished?.(remote)
-
-    yield pending.splice(0)
-    for (let result = await iterator.next(); result.done !== true; result = await iterator.next()) {
-      yield result.value
-    }
+    return pending
+  } catch (err) {
+    closeSource(iterator)
+    throw err
   } finally {
     deadline.clear()
-    // Not awaited: after a timeout the source may still be blocked in a read
-    // that only ends once the connection closes, which happens after this.
-    Promise.resolve(iterator.return?.()).catch(() => {})
   }
 }

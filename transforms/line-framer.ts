@@ -102,7 +102,8 @@ export class LineTexts {
   private bytes: Uint8Array | undefined
   private windowStart = 0
   private windowEnd = 0
-  private text = ''
+  /** The window as text, made when a line is first sliced from it: a window of lines that are not ASCII needs none. */
+  private text: string | undefined
   /** Whether the whole window is plain ASCII (no NUL). */
   private plain = false
 
@@ -114,6 +115,7 @@ export class LineTexts {
     if (end - start > SHORT_LINE) return decodeUtf8(bytes, start, end)
     if (bytes !== this.bytes || start < this.windowStart || end > this.windowEnd) this.open(bytes, start, end)
     if (!this.plain && !isAscii(bytes, start, end)) return decodeUtf8(bytes, start, end)
+    this.text ??= latin1Slice.call(bytes, this.windowStart, this.windowEnd)
     return this.text.slice(start - this.windowStart, end - this.windowStart)
   }
 
@@ -122,14 +124,14 @@ export class LineTexts {
     this.bytes = bytes
     this.windowStart = start
     this.windowEnd = Math.max(end, Math.min(bytes.length, start + TEXT_WINDOW))
-    this.text = latin1Slice.call(bytes, start, this.windowEnd)
+    this.text = undefined
     this.plain = isPlainAscii(bytes, start, this.windowEnd)
   }
 
   /** Forgets the chunk and its window. */
   release (): void {
     this.bytes = undefined
-    this.text = ''
+    this.text = undefined
   }
 }
 

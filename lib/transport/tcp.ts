@@ -1,13 +1,14 @@
 /**
  * TCP transport: a `net.Socket` as a duplex async iterable. Reading pauses the
  * socket once `readHighWaterMark` bytes wait unread, so TCP flow control
- * slows a peer whose messages are not consumed; writing waits for `drain`.
+ * slows a peer whose messages are not consumed; writing waits for `drain`,
+ * and lets the event loop turn after every `writeBurstBytes`.
  */
 import { once } from 'node:events'
 import net from 'node:net'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { ConnectionClosedError } from '../errors.js'
-import { DEFAULT_LISTEN_BACKLOG, DEFAULT_READ_HIGH_WATER_MARK, whenOpen, type ByteChunk, type DialOptions, type Transport, type TransportFactory, type TransportListener } from './transport.js'
+import { DEFAULT_LISTEN_BACKLOG, DEFAULT_READ_HIGH_WATER_MARK, DEFAULT_WRITE_BURST_BYTES, whenOpen, type ByteChunk, type DialOptions, type Transport, type TransportFactory, type TransportListener } from './transport.js'
 import { applyTable, checkArgument, integer, type OptionTable } from '../../transforms/core/option-table.js'
 import { formatAddress } from '../../transforms/core/line-protocol.js'
 import { WakeUp } from '../../transforms/core/wake-up.js'
@@ -17,6 +18,14 @@ export interface TcpOptions {
    * Unread bytes buffered per socket before it is paused.
    */
   readHighWaterMark?: number
+  /**
+   * Bytes written to a socket back to back before its writer lets the event
+   * loop turn (reads, timers, other sockets). Node completes a write at once
+   * when the kernel takes the bytes, so without a turn a writer that always
+   * has more queued keeps the whole process waiting for as long as the peer
+   * keeps up.
+   */
+  writeBurstBytes?: number
   /**
    * Connections the operating system queues for the listener before the node
    * accepts them (capped by the system, `net.core.somaxconn` on Linux). A
@@ -28,6 +37,7 @@ export interface TcpOptions {
 /** Each TCP transport option's default and range. */
 export const TCP_OPTIONS = {
   readHighWaterMark: integer(DEFAULT_READ_HIGH_WATER_MARK, 1, { unit: 'bytes' }),
+  writeBurstBytes: integer(DEFAULT_WRITE_BURST_BYTES, 1, { unit: 'bytes' }),
   backlog: integer(DEFAULT_LISTEN_BACKLOG, 1, { defaultText: '511 (as Node.js)' })
 } satisfies OptionTable<TcpOptions>
 
@@ -44,6 +54,11 @@ function waitForDrain (socket: net.Socket): Promise<void> {
     socket.on('drain', onDrain)
     socket.on('close', onClose)
   })
+}
+
+/** Resolves once the event loop has turned: pending reads, timers and other sockets have run. */
+function nextTurn (): Promise<void> {
+  return new Promise(resolve => { setImmediate(resolve) })
 }
 
 /**
@@ -98,7 +113,8 @@ class SocketReader {
 export function socketTransport (socket: net.Socket, opts: TcpOptions = {}): Transport {
   checkArgument('socket', 'a net.Socket', socket, value => value instanceof net.Socket)
   socket.setNoDelay(true)
-  const reader = new SocketReader(socket, applyTable(TCP_OPTIONS, opts).readHighWaterMark)
+  const { readHighWaterMark, writeBurstBytes } = applyTable(TCP_OPTIONS, opts)
+  const reader = new SocketReader(socket, readHighWaterMark)
   const closed = new Promise<void>(resolve => { socket.once('close', () => { resolve() }) })
 
   /** Writes one chunk; false when the socket asks the writer to wait for `drain`. */
@@ -118,14 +134,21 @@ export function socketTransport (socket: net.Socket, opts: TcpOptions = {}): Tra
     // all, until the next one arrives; the socket itself holds what it has
     // not written yet.
     const iterator = chunks[Symbol.asyncIterator]()
+    let burst = 0
     for (;;) {
       let next: IteratorResult<ByteChunk> | undefined = await iterator.next()
       if (next.done === true) break
       try {
         if (socket.destroyed || socket.writableEnded) throw new ConnectionClosedError('socket closed while writing')
+        burst += next.value.byteLength
         const ready = write(next.value)
         next = undefined
+        // A write the kernel takes at once emits 'drain' from process.nextTick, so waiting for it does not turn the loop.
         if (!ready) await waitForDrain(socket)
+        if (burst >= writeBurstBytes) {
+          burst = 0
+          await nextTurn()
+        }
       } catch (err) {
         // Leaving early closes the pipeline above, as `for await` would.
         await iterator.return?.().catch(() => {})

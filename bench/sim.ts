@@ -29,8 +29,9 @@ const RESULTS = new URL('./results/', import.meta.url)
  * the tree's spread, as these rows do.
  */
 const WAN_OVERLAY = { graftTimeout: 1_500 }
-/** Real time one simulation may take. */
+/** Real time one simulation may take: 100,000 nodes take about ten times what 10,000 take. */
 const BUDGET_MS = 20 * 60_000
+const BUDGET_100K_MS = 120 * 60_000
 
 
 function row (r: Row): Record<string, string | number> {
@@ -72,7 +73,7 @@ async function main (): Promise<void> {
   for (const { n, latency, broadcasts } of plan) {
     const scenario: SimScenario = { n, seed: n, latency, loss: latency === 'wan' ? 0.01 : 0, broadcasts, gapMs: 50, crashes: [0.2, 0.5], partitionMs: 20_000, overlay: latency === 'wan' ? WAN_OVERLAY : {} }
     console.error(`sim N=${n} ${latency} ...`)
-    const result = await child.run<SimScenario, Row>(scenario, BUDGET_MS, heapMiB, why => ({ ...scenario, ok: false, stoppedBy: why }))
+    const result = await child.run<SimScenario, Row>(scenario, n >= 100_000 ? BUDGET_100K_MS : BUDGET_MS, heapMiB, why => ({ ...scenario, ok: false, stoppedBy: why }))
     results.push(result)
     console.error(`  ${result.ok ? 'ok' : `not ok${stopped(result) ? `: ${result.stoppedBy}` : ''}`}`)
   }

@@ -8,7 +8,7 @@ import { once } from 'node:events'
 import net from 'node:net'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { ConnectionClosedError } from '../errors.js'
-import { DEFAULT_LISTEN_BACKLOG, DEFAULT_READ_HIGH_WATER_MARK, DEFAULT_WRITE_BURST_BYTES, nextTurn, whenOpen, type ByteChunk, type DialOptions, type Transport, type TransportFactory, type TransportListener } from './transport.js'
+import { DEFAULT_LISTEN_BACKLOG, DEFAULT_READ_HIGH_WATER_MARK, DEFAULT_WRITE_BURST_BYTES, whenOpen, type ByteChunk, type DialOptions, type Transport, type TransportFactory, type TransportListener } from './transport.js'
 import { applyTable, checkArgument, integer, type OptionTable } from '../../transforms/core/option-table.js'
 import { formatAddress } from '../../transforms/core/line-protocol.js'
 import { WakeUp } from '../../transforms/core/wake-up.js'
@@ -54,6 +54,11 @@ function waitForDrain (socket: net.Socket): Promise<void> {
     socket.on('drain', onDrain)
     socket.on('close', onClose)
   })
+}
+
+/** Resolves once the event loop has turned: pending reads, timers and other sockets have run. */
+function nextTurn (): Promise<void> {
+  return new Promise(resolve => { setImmediate(resolve) })
 }
 
 /**
@@ -138,6 +143,7 @@ export function socketTransport (socket: net.Socket, opts: TcpOptions = {}): Tra
         burst += next.value.byteLength
         const ready = write(next.value)
         next = undefined
+        // A write the kernel takes at once emits 'drain' from process.nextTick, so waiting for it does not turn the loop.
         if (!ready) await waitForDrain(socket)
         if (burst >= writeBurstBytes) {
           burst = 0

@@ -17,17 +17,6 @@ export const DEFAULT_READ_HIGH_WATER_MARK = 256 * 1024
 /** Bytes a socket's writer writes back to back before it lets the event loop turn: about a quarter of a millisecond on loopback. */
 export const DEFAULT_WRITE_BURST_BYTES = 1024 * 1024
 
-/**
- * Resolves once Node's event loop has turned: pending reads, timers and
- * other sockets have run. A writer calls it after `writeBurstBytes`,
- * because Node completes a socket write at once when the kernel takes the
- * bytes and then reports room from `process.nextTick`: waiting for room
- * alone never returns to the event loop while the peer keeps up.
- */
-export function nextTurn (): Promise<void> {
-  return new Promise(resolve => { setImmediate(resolve) })
-}
-
 /** One connection's bytes, both directions, as async iterables. */
 export interface Transport {
   /** Bytes from the peer. Reading slowly slows the peer down; it never buffers without bound. */

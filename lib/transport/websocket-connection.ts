@@ -44,12 +44,6 @@ export interface Endpoints {
 export interface WebSocketConnectionOptions {
   readHighWaterMark: number
   writeHighWaterMark: number
-  /**
-   * Where a send can complete at once (`ws` in Node): bytes sent back to
-   * back before the writer calls `turn`, which resolves once the event loop
-   * has turned.
-   */
-  writeBurst?: { bytes: number, turn: () => Promise<void> }
 }
 
 /** A connection, and the two calls its socket's events make on it. */
@@ -113,8 +107,6 @@ export function websocketConnection (socket: MessageSocket, { remoteHost, remote
   }
 
   async function sink (chunks: AsyncIterable<ByteChunk>): Promise<void> {
-    const { writeBurst } = opts
-    let burst = 0
     for await (const chunk of chunks) {
       if (isGone || !socket.isOpen) throw new ConnectionClosedError('socket closed while writing')
       forEachPiece(chunk, piece => {
@@ -122,12 +114,6 @@ export function websocketConnection (socket: MessageSocket, { remoteHost, remote
       })
       if (socket.bufferedAmount > opts.writeHighWaterMark) await Promise.race([socket.drained(opts.writeHighWaterMark), closed])
       if (isGone) throw new ConnectionClosedError('socket closed while writing')
-      if (writeBurst === undefined) continue
-      burst += chunk.byteLength
-      if (burst >= writeBurst.bytes) {
-        burst = 0
-        await writeBurst.turn()
-      }
     }
     if (isGone || !socket.isOpen) return
     localEnded = true

@@ -2,15 +2,14 @@
  * WebSocket transport in Node (`ws`): dials and listens for
  * `websocket-connection.ts`'s connections. Reading pauses the socket once
  * `readHighWaterMark` bytes wait unread; writing waits while more than
- * `writeHighWaterMark` bytes are buffered, and lets the event loop turn
- * after every `writeBurstBytes`. The browser build puts
+ * `writeHighWaterMark` bytes are buffered. The browser build puts
  * `websocket.browser.ts` in this file's place.
  */
 import { once } from 'node:events'
 import { createServer, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { WebSocket, WebSocketServer } from 'ws'
-import { DEFAULT_LISTEN_BACKLOG, DEFAULT_READ_HIGH_WATER_MARK, DEFAULT_WRITE_BURST_BYTES, nextTurn, whenOpen, type DialOptions, type Transport, type TransportFactory, type TransportListener } from './transport.js'
+import { DEFAULT_LISTEN_BACKLOG, DEFAULT_READ_HIGH_WATER_MARK, whenOpen, type DialOptions, type Transport, type TransportFactory, type TransportListener } from './transport.js'
 import { MAX_MESSAGE_BYTES, websocketConnection, type Endpoints } from './websocket-connection.js'
 import { applyTable, integer, type OptionTable } from '../../transforms/core/option-table.js'
 import { formatAddress } from '../../transforms/core/line-protocol.js'
@@ -22,12 +21,6 @@ export interface WebSocketTransportOptions {
   readHighWaterMark?: number
   /** Bytes buffered for sending before a writer waits. */
   writeHighWaterMark?: number
-  /**
-   * Bytes sent back to back before the writer lets the event loop turn
-   * (reads, timers, other sockets): as `tcpTransport`'s, since `ws` writes
-   * to a socket that completes at once while the kernel takes the bytes.
-   */
-  writeBurstBytes?: number
   /** Largest binary message accepted from a peer, in bytes; a larger one closes the connection. */
   maxPayload?: number
   /**
@@ -42,7 +35,6 @@ export interface WebSocketTransportOptions {
 export const WEBSOCKET_OPTIONS = {
   readHighWaterMark: integer(DEFAULT_READ_HIGH_WATER_MARK, 1, { unit: 'bytes' }),
   writeHighWaterMark: integer(1024 * 1024, 1, { unit: 'bytes' }),
-  writeBurstBytes: integer(DEFAULT_WRITE_BURST_BYTES, 1, { unit: 'bytes' }),
   maxPayload: integer(MAX_MESSAGE_BYTES, MAX_MESSAGE_BYTES, { unit: 'bytes' }),
   upgradeTimeout: integer(10_000, 1, { unit: 'ms' })
 } satisfies OptionTable<WebSocketTransportOptions>
@@ -62,7 +54,7 @@ function wsConnection (ws: WebSocket, endpoints: Endpoints, opts: Resolved): Tra
     resume: () => { ws.resume() },
     close: () => { ws.close() },
     terminate: () => { ws.terminate() }
-  }, endpoints, { ...opts, writeBurst: { bytes: opts.writeBurstBytes, turn: nextTurn } })
+  }, endpoints, opts)
   ws.on('message', (data: Buffer, isBinary: boolean) => { connection.received(data, isBinary) })
   ws.once('close', connection.gone)
   // Errors end the connection; `close` follows and tells the reader and the writer.

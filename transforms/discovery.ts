@@ -5,7 +5,7 @@
  * of its peers per round itself). Messages pass through unchanged.
  */
 import { DEFAULT_DISCOVERY_INTERVAL } from './core/limits.js'
-import { isLink, staged, type Link, type StagedTransform } from './core/link.js'
+import { answerInTurn, isLink, staged, type Link, type StagedTransform } from './core/link.js'
 import type { MessageStage } from './core/message-stage.js'
 import { applyTable, integer, isFunction, required, type OptionTable } from './core/option-table.js'
 import { REQUEST_PEERS_MESSAGE, type Message, type PeersMessage } from './core/line-protocol.js'
@@ -50,16 +50,10 @@ class Discovery implements MessageStage {
       if (msg.type === 'request-peers') requests++
       else if (msg.type === 'peers') this.opts.onPeers(msg)
     }
-    return requests === 0 ? batch : this.answer(requests, batch)
+    return requests === 0 ? batch : answerInTurn(link, requests, () => ({ type: 'peers', addresses: this.opts.peersToShare() }), batch)
   }
 
   end (): void {
     clearInterval(this.timer)
-  }
-
-  /** Queues a `PEERS:` answer per request, in turn, then passes the batch on. */
-  private async answer (requests: number, batch: Message[]): Promise<Message[]> {
-    for (let i = 0; i < requests; i++) await this.opts.link.send({ type: 'peers', addresses: this.opts.peersToShare() })
-    return batch
   }
 }

@@ -10,7 +10,7 @@
  */
 import { DEFAULT_MAINTENANCE_INTERVAL, DEFAULT_PEER_TIMEOUT } from './core/limits.js'
 import { PeerTimeoutError } from './core/errors.js'
-import { isLink, staged, type Link, type StagedTransform } from './core/link.js'
+import { answerInTurn, isLink, staged, type Link, type StagedTransform } from './core/link.js'
 import type { MessageStage } from './core/message-stage.js'
 import { applyTable, checked, integer, isFunction, required, type OptionTable } from './core/option-table.js'
 import { PING_MESSAGE, PONG_MESSAGE, type Message } from './core/line-protocol.js'
@@ -70,7 +70,7 @@ class Heartbeat implements MessageStage {
     if (this.pingTimer === undefined) this.startTimers()
     let pings = 0
     for (const msg of batch) if (msg.type === 'ping') pings++
-    return pings === 0 ? batch : this.answer(pings, batch)
+    return pings === 0 ? batch : answerInTurn(this.settings.link, pings, () => PONG_MESSAGE, batch)
   }
 
   resumed (): void {
@@ -81,12 +81,6 @@ class Heartbeat implements MessageStage {
   end (): void {
     clearInterval(this.pingTimer)
     clearTimeout(this.silenceTimer)
-  }
-
-  /** Queues a `PONG` per `PING`, in turn, then passes the batch on. */
-  private async answer (pings: number, batch: Message[]): Promise<Message[]> {
-    for (let i = 0; i < pings; i++) await this.settings.link.send(PONG_MESSAGE)
-    return batch
   }
 
   private startTimers (): void {

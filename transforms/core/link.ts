@@ -16,6 +16,17 @@ export interface Link {
   close: (reason: Error) => void
 }
 
+/**
+ * Queues `count` answers made by `answer` on `link`, each once the one before
+ * is queued, then resolves with `batch`: a stage that must answer passes its
+ * batch on only once there was room for the answers, so a peer that never
+ * reads cannot make it queue answers without bound.
+ */
+export async function answerInTurn (link: Link, count: number, answer: () => Message, batch: Message[]): Promise<Message[]> {
+  for (let i = 0; i < count; i++) await link.send(answer())
+  return batch
+}
+
 /** Whether `value` can serve as a `Link`. */
 export function isLink (value: unknown): boolean {
   return typeof value === 'object' && value !== null && typeof (value as Link).send === 'function' && typeof (value as Link).close === 'function'

@@ -94,7 +94,8 @@ Options:
   --peers-file PATH          remember the peers this node dials in PATH, and rejoin
                              through them on the next start, even without a bootstrap
   --max-file-size BYTES      largest file a peer may send (default: ${DEFAULT_MAX_FILE_SIZE})
-  --max-peers N              connected peers at most (default: ${NODE_OPTIONS.maxPeers.default})
+  --max-peers N              connected peers at most (default: ${NODE_OPTIONS.maxPeers.default}; with --topology overlay,
+                             twice its ${OVERLAY_OPTIONS.activeViewSize.default} neighbours)
   --metrics-port PORT        serve the node's metrics as Prometheus text at GET /metrics on
                              PORT, on --host
   --ws-port PORT             also listen for WebSocket connections (browsers) on PORT, on --host

@@ -38,7 +38,7 @@ export interface MeshNodeOptions {
   id?: string
   /** Display name. */
   name?: string
-  /** Connected peers kept at most; more are refused with `MAX_PEERS`. */
+  /** Connected peers kept at most; more are refused with `MAX_PEERS`. Unset in an overlay: twice `overlay.activeViewSize` if that is more, room for joins and neighbour requests beside the neighbours. */
   maxPeers?: number
   /** Longest line accepted, in bytes. */
   maxLineLength?: number
@@ -230,7 +230,7 @@ export const NODE_OPTIONS = {
   advertiseHost: checked<string | undefined>(undefined, 'a non-empty string', isNonEmptyString, 'the listen host; for a wildcard one, the local address of each connection'),
   id: checked<string | undefined>(undefined, '1-128 printable ASCII characters without spaces or `:`', value => isString(value) && idProblem(value as string) === undefined, '32 random lowercase hex characters'),
   name: checked<string | undefined>(undefined, 'a string of at most 256 characters without control characters', value => isString(value) && nameProblem(value as string) === undefined, 'the id'),
-  maxPeers: integer(10, 1),
+  maxPeers: integer(10, 1, { defaultText: '10; with `topology: \'overlay\'`, 2 × `overlay.activeViewSize` if more' }),
   // At least 16, not the line framer's 1: a node must take its peers' handshake lines.
   maxLineLength: integer(DEFAULT_MAX_LINE_LENGTH, 16, { unit: 'bytes' }),
   maxBytesPerMessage: FRAME_DECODER_OPTIONS.maxBytesPerMessage,
@@ -287,13 +287,18 @@ export const NODE_OPTIONS = {
 /** Every default but those computed per node (`id`, `name`) and the overlay's, which are in `DEFAULT_OVERLAY_OPTIONS`. */
 export const DEFAULT_OPTIONS: Omit<ResolvedOptions, 'id' | 'name' | 'overlay'> = (({ id, name, overlay, ...rest }) => rest)(defaultsOf(NODE_OPTIONS))
 
+/** An overlay node's default `maxPeers` per neighbour: joins and neighbour requests briefly need connections beyond the active view. */
+const OVERLAY_PEERS_PER_NEIGHBOR = 2
+
 /** Fills in defaults and checks every option. @throws InvalidOptionError */
 export function resolveOptions (opts: MeshNodeOptions = {}): ResolvedOptions {
   if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) throw expected('options', 'an object of options', opts)
   const id = opts.id ?? randomBytes(16).toString('hex')
   const name = opts.name === undefined || opts.name === '' ? id : opts.name
   const table = applyTable(NODE_OPTIONS, { ...opts, id, name })
-  const resolved: ResolvedOptions = { ...table, id, name, overlay: resolveOverlayOptions(opts.overlay) }
+  const overlay = resolveOverlayOptions(opts.overlay)
+  const maxPeers = opts.maxPeers === undefined && table.topology === 'overlay' ? Math.max(table.maxPeers, OVERLAY_PEERS_PER_NEIGHBOR * overlay.activeViewSize) : table.maxPeers
+  const resolved: ResolvedOptions = { ...table, id, name, maxPeers, overlay }
   if (resolved.allow !== undefined && resolved.secure === 'off') {
     throw expected('secure', '\'preferred\' or \'required\' when `allow` is set (only Noise proves a key)', resolved.secure)
   }

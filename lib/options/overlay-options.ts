@@ -7,7 +7,7 @@ import type { EndToEndMode } from '../types.js'
 
 /** Limits and timers of the overlay topology. Every field is optional. */
 export interface OverlayOptions {
-  /** Neighbours kept connected (HyParView active view); at least 2, and below `maxPeers`. */
+  /** Neighbours kept connected (HyParView active view); at least 2, and below `maxPeers`. Ten give a broadcast tree short enough for 8 hops to the last of 1,000 nodes; 5, the HyParView paper's, give 12. */
   activeViewSize?: number
   /** Addresses kept to replace failed neighbours from (HyParView passive view). */
   passiveViewSize?: number
@@ -37,6 +37,8 @@ export interface OverlayOptions {
   optimizationThreshold?: number
   /** Broadcasts compared over the same two links before the broadcast tree may switch between them. */
   optimizationSamples?: number
+  /** Eager links (payloads pushed) a new neighbour may join as one more; past them it starts lazy (ids only) until a GRAFT or the optimisation makes it eager, so that the first broadcast does not flood every link of a large active view. */
+  initialEagerLinks?: number
   /** Wait for a new peer's capability announcement before treating it as a plain line-protocol peer, in ms. */
   capabilityTimeout?: number
   /** Broadcasts held for a peer while its capabilities are unknown; past that, broadcasts wait for its answer (at most `capabilityTimeout`). */
@@ -95,7 +97,7 @@ export const END_TO_END_MODES: readonly EndToEndMode[] = ['required', 'preferred
 
 /** Each overlay option's default and range; see `OverlayOptions` for what it does. */
 export const OVERLAY_OPTIONS = {
-  activeViewSize: integer(5, 2),
+  activeViewSize: integer(10, 2),
   passiveViewSize: integer(30, 0),
   activeWalkLength: integer(6, 0),
   passiveWalkLength: integer(3, 0),
@@ -110,6 +112,7 @@ export const OVERLAY_OPTIONS = {
   graftHoldTime: integer(2_000, 0, { unit: 'ms' }),
   optimizationThreshold: integer(1, 0),
   optimizationSamples: integer(8, 1),
+  initialEagerLinks: integer(6, 1),
   capabilityTimeout: integer(2_000, 1, { unit: 'ms' }),
   maxHeldMessages: integer(256, 0),
   // Hop counts travel as fields of at most 255.

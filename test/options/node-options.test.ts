@@ -47,6 +47,14 @@ describe('option tables', () => {
     assert.deepEqual(resolveOverlayOptions({}), DEFAULT_OVERLAY_OPTIONS)
   })
 
+  it('gives an overlay node room for twice its neighbours unless maxPeers is set, and never less than 10', () => {
+    assert.equal(resolveOptions({}).maxPeers, 10)
+    assert.equal(resolveOptions({ topology: 'overlay' }).maxPeers, 2 * DEFAULT_OVERLAY_OPTIONS.activeViewSize)
+    assert.equal(resolveOptions({ topology: 'overlay', overlay: { activeViewSize: 3 } }).maxPeers, 10)
+    assert.equal(resolveOptions({ topology: 'overlay', overlay: { activeViewSize: 12 } }).maxPeers, 24)
+    assert.equal(resolveOptions({ topology: 'overlay', maxPeers: 12 }).maxPeers, 12)
+  })
+
   it('checks each node option against its entry, and the rules that join several', () => {
     refused(() => resolveOptions({ maxPeers: 0 }), /`maxPeers` to be an integer >= 1/)
     refused(() => resolveOptions({ port: 65536 }), /`port` to be an integer from 0 to 65535/)

@@ -5,7 +5,7 @@ import type { CachedMessage } from '../../lib/overlay/message-cache.js'
 import type { BroadcastFrame } from '../../lib/overlay/overlay-protocol.js'
 import { seeded } from '../../harness/random.js'
 
-const OPTS = { maxSeenMessages: 1000, seenTtl: 10_000, maxCachedBytes: 1 << 20, cacheTtl: 10_000, graftTimeout: 50, graftRetryTimeout: 20, maxHops: 64, graftHoldTime: 30, optimizationThreshold: 0, optimizationSamples: 1 }
+const OPTS = { maxSeenMessages: 1000, seenTtl: 10_000, maxCachedBytes: 1 << 20, cacheTtl: 10_000, graftTimeout: 50, graftRetryTimeout: 20, maxHops: 64, graftHoldTime: 30, optimizationThreshold: 0, optimizationSamples: 1, initialEagerLinks: 64 }
 
 function message (id: string, hops = 0): CachedMessage {
   return { type: 'gossip', id, kind: 'chat', hops, hopLimit: 64, origin: { id: 'o', name: '' }, payload: new TextEncoder().encode(id) }
@@ -30,9 +30,9 @@ class Simulation {
   private readonly timers = new Map<string, number>()
   private readonly linkClock = new Map<string, number>()
 
-  constructor (readonly n: number, degree: number, private readonly random: () => number) {
+  constructor (readonly n: number, degree: number, private readonly random: () => number, opts = OPTS) {
     for (let i = 0; i < n; i++) {
-      this.cores.push(new Plumtree(OPTS))
+      this.cores.push(new Plumtree(opts))
       this.delivered.push(new Map())
     }
     // A ring keeps the graph connected; random chords bring the degree up.
@@ -140,6 +140,38 @@ describe('overlay broadcast (Plumtree core)', () => {
     assert.deepEqual(sends(again.actions), [[['b'], 'prune']])
     assert.deepEqual([...core.eager], ['a'])
     assert.deepEqual([...core.lazy], ['b'])
+  })
+
+  it('starts the neighbours past initialEagerLinks lazy, until a GRAFT or a payload from them makes them eager', () => {
+    const core = new Plumtree({ ...OPTS, initialEagerLinks: 2 })
+    for (const peer of ['a', 'b', 'c', 'd']) core.neighborUp(peer, 0)
+    assert.deepEqual([[...core.eager], [...core.lazy]], [['a', 'b'], ['c', 'd']])
+    assert.deepEqual(sends(core.broadcast(message('m1'), 0)), [[['a', 'b'], 'gossip'], [['c', 'd'], 'ihave']])
+    // c counts us among its first eager links: its payload makes the link eager here too.
+    const { actions } = core.onGossip('c', message('m2', 1), 1)
+    assert.deepEqual(sends(actions)[0], [['c'], 'graft'])
+    core.onGraft('d', 'm1', 2)
+    assert.deepEqual([[...core.eager].sort(), [...core.lazy]], [['a', 'b', 'c', 'd'], []])
+    core.onPrune('a')
+    core.onPrune('b')
+    core.onPrune('c')
+    core.neighborUp('e', 3)
+    assert.ok(core.eager.has('e'), 'one eager link left: a new neighbour joins as eager again')
+  })
+
+  it('floods fewer links with the first broadcast when few neighbours start eager, and still delivers to every node', () => {
+    const n = 200
+    const firstFlood = (initialEagerLinks: number): number => {
+      const sim = new Simulation(n, 10, seeded(3), { ...OPTS, initialEagerLinks })
+      sim.broadcast(0, 'first')
+      sim.run()
+      assert.deepEqual(sim.missing('first', 0), [])
+      return sim.sent.gossip
+    }
+    const all = firstFlood(64)
+    const few = firstFlood(3)
+    assert.ok(all > 6 * n, `every link flooded: ${all} payloads`)
+    assert.ok(few < all / 2, `${few} payloads with 3 eager links at first, ${all} with all`)
   })
 
   it('sends only ids on lazy links, and turns a link lazy when told PRUNE', () => {

@@ -58,7 +58,8 @@ describe('overlay simulator (bench/sim)', () => {
     const result = runSimulation(scenario)
     assert.equal(result.ok, true)
     assert.equal(result.steady.deliveryRatio, 1)
-    assert.ok(result.steady.payloadPerBroadcastRatio < 1.2, `about one payload per node: ${result.steady.payloadPerBroadcastRatio}`)
+    // The first broadcast floods the links that start eager (initialEagerLinks, 6 a node); the others follow the tree.
+    assert.ok(result.steady.payloadPerBroadcastRatio < 1 + 5 / scenario.broadcasts, `about one payload per node: ${result.steady.payloadPerBroadcastRatio}`)
     assert.deepEqual(result.crashResults.map(r => [r.deliveryRatio, r.crashed]), [[1, 30], [1, 60]])
     assert.ok(result.crashResults.every(r => r.repairMs >= 0), 'membership repaired after each crash')
     const partition = result.partition

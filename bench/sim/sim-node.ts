@@ -154,7 +154,7 @@ export class SimNode implements Endpoint<SimFrame> {
         case 'close': this.network.close(this.index, indexOf(action.peer)); break
         case 'up':
           this.unclaimed.delete(indexOf(action.peer))
-          this.run(this.plumtree.neighborUp(action.peer, this.clock.now))
+          this.run(this.plumtree.neighborUp(action.peer, this.clock.now, action.leaf))
           break
         case 'down': this.plumtree.neighborDown(action.peer); break
         case 'schedule': {

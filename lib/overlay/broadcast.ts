@@ -100,11 +100,15 @@ export class Plumtree {
     this.cache = new MessageCache(opts)
   }
 
-  /** A new neighbour: push to it (eagerly while there are few eager links), and tell it what it may have missed. */
-  neighborUp (peer: string, now: number): BroadcastAction[] {
+  /**
+   * A new neighbour: push to it (eagerly while there are few eager links),
+   * and tell it what it may have missed. A `leaf` (a page, which links to
+   * one node or few) is always eager: it has no other way to the payloads.
+   */
+  neighborUp (peer: string, now: number, leaf = false): BroadcastAction[] {
     this.eager.delete(peer)
     this.lazy.delete(peer)
-    if (this.eager.size < this.opts.initialEagerLinks) this.eager.add(peer)
+    if (leaf || this.eager.size < this.opts.initialEagerLinks) this.eager.add(peer)
     else this.lazy.add(peer)
     const recent = this.cache.recent(now, MAX_OVERLAY_LIST_ENTRIES)
     if (recent.length === 0) return []

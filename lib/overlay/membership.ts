@@ -69,8 +69,8 @@ export type MembershipAction =
   | { type: 'disconnect', peer: string }
   /** Close the connection to a peer that is not (or no longer) a neighbour. */
   | { type: 'close', peer: string }
-  /** A peer became an active neighbour. */
-  | { type: 'up', peer: string }
+  /** A peer became an active neighbour; `leaf` if it does not listen (see above). */
+  | { type: 'up', peer: string, leaf: boolean }
   /** A peer stopped being an active neighbour. */
   | { type: 'down', peer: string }
 
@@ -303,7 +303,7 @@ export class Membership {
     // A lost node back as a neighbour joins this node's side to its own: the others need not be tried.
     if (this.lost.has(peer.id)) this.lost.clear()
     this.active.set(peer.id, peer.address)
-    actions.push({ type: 'up', peer: peer.id })
+    actions.push({ type: 'up', peer: peer.id, leaf: isDialOnlyAddress(peer.address) })
     return actions
   }
 

@@ -616,7 +616,7 @@ export class Overlay {
         case 'up':
           clearTimeout(this.idleTimers.get(action.peer))
           this.idleTimers.delete(action.peer)
-          waits.add(this.run(this.plumtree.neighborUp(action.peer, performance.now())))
+          waits.add(this.run(this.plumtree.neighborUp(action.peer, performance.now(), action.leaf)))
           break
         case 'down': this.plumtree.neighborDown(action.peer); break
         case 'schedule': this.schedule(action.id, action.delay); break

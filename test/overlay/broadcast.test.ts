@@ -157,6 +157,9 @@ describe('overlay broadcast (Plumtree core)', () => {
     core.onPrune('c')
     core.neighborUp('e', 3)
     assert.ok(core.eager.has('e'), 'one eager link left: a new neighbour joins as eager again')
+    core.neighborUp('f', 3)
+    core.neighborUp('page', 3, true)
+    assert.ok(core.lazy.has('f') && core.eager.has('page'), 'a leaf starts eager past initialEagerLinks: it has no other way to the payloads')
   })
 
   it('floods fewer links with the first broadcast when few neighbours start eager, and still delivers to every node', () => {

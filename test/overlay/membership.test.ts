@@ -3,6 +3,7 @@ import { describe, it } from 'node:test'
 import { Membership, type MembershipAction, type MembershipOptions } from '../../lib/overlay/membership.js'
 import type { MembershipFrame, PeerRef } from '../../lib/overlay/overlay-protocol.js'
 import { seeded } from '../../harness/random.js'
+import { dialOnlyAddress } from '../../transforms/core/line-protocol.js'
 
 const ref = (i: number | string): PeerRef => ({ id: `n${i}`, address: `sim:${String(i).replace(/\D/g, '') || 1}` })
 
@@ -41,6 +42,13 @@ describe('overlay membership (HyParView core)', () => {
     assert.deepEqual([...node.active.keys()], ['n1'])
     assert.deepEqual(node.join(ref(1), 0), [], 'joining twice through the same contact does nothing')
     assert.deepEqual(types(node.join(ref(2), 0)), ['dial:n2'], 'a node with neighbours asks the next contact to be one')
+  })
+
+  it('says of each new neighbour whether it is a leaf (a node that does not listen)', () => {
+    const node = withNeighbours(1)
+    const page = { id: 'page', address: dialOnlyAddress('page') }
+    const ups = [...node.receive(page, { type: 'join' }, 0), ...node.receive(ref(2), { type: 'neighbor', priority: 'high' }, 0)].filter(a => a.type === 'up')
+    assert.deepEqual(ups, [{ type: 'up', peer: 'page', leaf: true }, { type: 'up', peer: 'n2', leaf: false }])
   })
 
   it('takes a joining node as a neighbour and forwards it to every other neighbour with the active walk length', () => {

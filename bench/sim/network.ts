@@ -53,8 +53,14 @@ export function planarLatency (n: number, random: () => number, base: number, pe
 export class SimNetwork<Frame> {
   private readonly endpoints: Array<Endpoint<Frame> | undefined> = []
   private readonly alive: boolean[] = []
-  /** Each node's open connections. */
-  private readonly links: Array<Set<number>> = []
+  /**
+   * Each node's open connections: peer to connection number. A close, crash
+   * or cut reaches the far end later and names the connection, so that it
+   * cannot close a newer connection between the same two nodes (which left
+   * one end with a connection the other had closed, never to hear of it).
+   */
+  private readonly links: Array<Map<number, number>> = []
+  private connections = 0
   /** When the last frame on a directed link arrives (frames keep their order). */
   private readonly lastArrival = new Map<number, number>()
   /** Partition group of each node while a partition holds. */
@@ -67,7 +73,7 @@ export class SimNetwork<Frame> {
   add (node: number, endpoint: Endpoint<Frame>): void {
     this.endpoints[node] = endpoint
     this.alive[node] = true
-    this.links[node] = new Set()
+    this.links[node] = new Map()
   }
 
   connected (a: number, b: number): boolean {
@@ -105,8 +111,9 @@ export class SimNetwork<Frame> {
         return
       }
       if (!this.connected(from, to)) {
-        this.links[from]?.add(to)
-        this.links[to]?.add(from)
+        const connection = ++this.connections
+        this.links[from]?.set(to, connection)
+        this.links[to]?.set(from, connection)
         this.endpoints[to]?.accepted(from)
       }
       done(true)
@@ -126,17 +133,18 @@ export class SimNetwork<Frame> {
 
   /** Closes a connection: the other end hears of it after the frames already on their way. */
   close (from: number, to: number): void {
-    if (!this.connected(from, to)) return
+    const connection = this.links[from]?.get(to)
+    if (connection === undefined) return
     this.links[from]?.delete(to)
     const at = this.arrival(from, to)
-    this.clock.schedule(at - this.clock.now, () => { this.drop(to, from) })
+    this.clock.schedule(at - this.clock.now, () => { this.drop(to, from, connection) })
   }
 
   /** A node stops at once: its peers hear of it after `failureDetection`. */
   crash (node: number): void {
     this.alive[node] = false
-    for (const peer of this.links[node] ?? []) {
-      this.clock.schedule(this.opts.failureDetection, () => { this.drop(peer, node) })
+    for (const [peer, connection] of this.links[node] ?? []) {
+      this.clock.schedule(this.opts.failureDetection, () => { this.drop(peer, node, connection) })
     }
     this.links[node]?.clear()
   }
@@ -145,8 +153,8 @@ export class SimNetwork<Frame> {
   partition (group: (node: number) => number): void {
     this.group = group
     this.links.forEach((peers, node) => {
-      for (const peer of peers) {
-        if (group(node) !== group(peer)) this.clock.schedule(this.opts.failureDetection, () => { this.drop(node, peer) })
+      for (const [peer, connection] of peers) {
+        if (group(node) !== group(peer)) this.clock.schedule(this.opts.failureDetection, () => { this.drop(node, peer, connection) })
       }
     })
   }
@@ -164,8 +172,9 @@ export class SimNetwork<Frame> {
   }
 
   /** One end learns that its connection is gone. */
-  private drop (node: number, peer: number): void {
-    if (!this.links[node]?.delete(peer)) return
+  private drop (node: number, peer: number, connection: number): void {
+    if (this.links[node]?.get(peer) !== connection) return
+    this.links[node]?.delete(peer)
     if (this.isAlive(node)) this.endpoints[node]?.closed(peer)
   }
 

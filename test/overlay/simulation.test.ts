@@ -26,6 +26,28 @@ describe('overlay simulator (bench/sim)', () => {
     assert.equal(clock.now, 100)
   })
 
+  it('does not let the close of an old connection reach a newer one between the same two nodes', () => {
+    const clock = new VirtualClock()
+    let slow = false
+    const net = new SimNetwork<number>(clock, { latency: (from, to) => slow && from === 1 && to === 0 ? 10 : 1, loss: 0, retransmitDelay: 0, failureDetection: 3 }, seeded(1))
+    const closed: Array<[number, number]> = []
+    for (const node of [0, 1]) net.add(node, { receive: () => {}, closed: peer => { closed.push([node, peer]) }, accepted: () => {} })
+    net.dial(0, 1, () => {})
+    clock.runUntil(5)
+    // Both ends close at once, node 1's close slow to arrive, and node 0 dials again at once.
+    slow = true
+    net.close(1, 0)
+    slow = false
+    net.close(0, 1)
+    net.dial(0, 1, () => {})
+    clock.runUntil(20)
+    assert.ok(net.connected(0, 1) && net.connected(1, 0), 'the new connection is open at both ends')
+    assert.deepEqual(closed, [])
+    net.crash(1)
+    clock.runUntil(30)
+    assert.deepEqual(closed, [[0, 1]], 'so node 0 hears when node 1 crashes')
+  })
+
   it('keeps frames on a link in order whatever their latencies, and cuts links across a partition until it heals', () => {
     const clock = new VirtualClock()
     const random = seeded(3)

@@ -8,8 +8,11 @@
  * path and teaches every node on the way the route forward.
  *
  * Routes are bounded in number (oldest forgotten first), expire after
- * `routeTtl`, and are dropped with the neighbour they go through. Time is
- * passed in, so the table is pure.
+ * `routeTtl`, and are dropped with the neighbour they go through. Expired
+ * routes are dropped as new ones come, not when the table is full: a node
+ * that relays shuffles learns a route from each, and would otherwise keep
+ * `maxRoutes` of them, mostly stale. Time is passed in, so the table is
+ * pure.
  */
 
 export interface RoutingOptions {
@@ -42,6 +45,7 @@ export class RoutingTable {
    */
   learn (target: string, via: string, hops: number, now: number): void {
     if (this.opts.maxRoutes === 0) return
+    this.expire(now)
     const current = this.routes.get(target)
     if (current !== undefined && current.expires > now && current.via !== via && current.hops < hops) return
     this.routes.delete(target)
@@ -56,6 +60,14 @@ export class RoutingTable {
     if (route.expires > now) return route.via
     this.routes.delete(target)
     return undefined
+  }
+
+  /** Drops the expired routes; all live `routeTtl`, so they are the oldest refreshed, first in the map. */
+  private expire (now: number): void {
+    for (const [target, route] of this.routes) {
+      if (route.expires > now) break
+      this.routes.delete(target)
+    }
   }
 
   /** Forgets every route through a neighbour that is gone. */

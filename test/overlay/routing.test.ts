@@ -29,6 +29,13 @@ describe('overlay routing table', () => {
     assert.equal(table.nextHop('far', 200), undefined)
   })
 
+  it('holds only live routes: the expired ones go as new ones are learnt, not when the table is full', () => {
+    const table = new RoutingTable({ maxRoutes: 1000, routeTtl: 100 })
+    for (let t = 0; t < 500; t++) table.learn(`origin${t}`, 'n1', 3, t)
+    assert.equal(table.size, 100, 'the routes of the last routeTtl ms')
+    assert.equal(table.nextHop('origin499', 500), 'n1')
+  })
+
   it('forgets routes through a neighbour that is gone, and to it', () => {
     const table = new RoutingTable({ maxRoutes: 10, routeTtl: 100 })
     table.learn('a', 'n1', 2, 0)

@@ -120,6 +120,19 @@ export class DeliveryLog {
   }
 
   /** Delivery to `live` nodes: ratio, and hops and time to the last of them per broadcast. */
+  /**
+   * Whether a node of `live` had `text`: its origin, or one that delivered
+   * it. A broadcast no survivor had (its origin crashed with every node it
+   * had reached) cannot reach the survivors, whatever the protocol.
+   */
+  heldBy (text: string, live: ReadonlySet<number>): boolean {
+    const entry = this.byText.get(text)
+    if (entry === undefined) return false
+    if (live.has(entry.origin)) return true
+    for (const node of live) if (!Number.isNaN(entry.at[node] as number)) return true
+    return false
+  }
+
   summary (texts: string[], live: ReadonlySet<number>): { ratio: number, hops: number[], ms: number[], expected: number, missing: number } {
     let expected = 0
     let made = 0

@@ -48,6 +48,8 @@ export interface SimScenario {
 export interface CrashResult extends PhaseResult {
   /** Share of the nodes that crashed. */
   share: number
+  /** Broadcasts whose origin crashed with every node it had reached, which no survivor could get: left out of the phase's figures. */
+  lostWithCrashed: number
   crashed: number
   survivors: number
   /** Virtual ms from the crash until the survivors' views connect them all; -1 if not within the phase. */
@@ -245,9 +247,11 @@ export function runSimulation (scenario: SimScenario): SimResult {
         crashed++
       }
     }, 0)
-    drain(run.texts, alive)
+    // The phase ran 4 s past the crash: what crashed nodes had sent has landed.
+    const held = { ...run, texts: run.texts.filter(text => log.heldBy(text, alive)) }
+    drain(held.texts, alive)
     const repairMs = whenWhole(crashAt, crashAt + DRAIN_MS)
-    crashResults.push({ ...result(run, alive), share, crashed, survivors: alive.size, repairMs })
+    crashResults.push({ ...result(held, alive), share, crashed, survivors: alive.size, repairMs, lostWithCrashed: run.texts.length - held.texts.length })
     clock.runUntil(clock.now + SETTLED_AFTER_MS)
   }
 

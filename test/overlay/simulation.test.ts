@@ -4,6 +4,7 @@ import { VirtualClock } from '../../bench/sim/clock.js'
 import { SimNetwork, uniformLatency } from '../../bench/sim/network.js'
 import { runSimulation, type SimScenario } from '../../bench/sim/scenario.js'
 import { seeded } from '../../harness/random.js'
+import { DeliveryLog } from '../../bench/scale-shape.js'
 
 describe('overlay simulator (bench/sim)', () => {
   it('runs callbacks in virtual-time order, ties in the order scheduled, and skips cancelled ones', () => {
@@ -24,6 +25,16 @@ describe('overlay simulator (bench/sim)', () => {
     assert.deepEqual(ran, ['a1', 'c2', 'b5', 'd5'])
     assert.deepEqual(ticks, [0, 2, 4, 6])
     assert.equal(clock.now, 100)
+  })
+
+  it('counts a broadcast as held by the survivors while its origin or a node that delivered it is alive', () => {
+    const log = new DeliveryLog(4, () => 0)
+    log.sent('a', 0, 3)
+    log.delivered('a', 1, 1)
+    assert.equal(log.heldBy('a', new Set([0, 2, 3])), true, 'its origin')
+    assert.equal(log.heldBy('a', new Set([1, 2])), true, 'a node that delivered it')
+    assert.equal(log.heldBy('a', new Set([2, 3])), false, 'crashed with its origin and the only node that had it')
+    assert.equal(log.heldBy('unknown', new Set([0])), false)
   })
 
   it('does not let the close of an old connection reach a newer one between the same two nodes', () => {

@@ -37,7 +37,7 @@ export interface OverlayOptions {
   optimizationThreshold?: number
   /** Broadcasts compared over the same two links before the broadcast tree may switch between them. */
   optimizationSamples?: number
-  /** Eager links (payloads pushed) a new neighbour may join as one more; past them it starts lazy (ids only) until a GRAFT or the optimisation makes it eager, so that the first broadcast does not flood every link of a large active view. */
+  /** A new neighbour starts as an eager link (payloads pushed to it) while this node has fewer eager links than this, and lazy (ids only) past them until a GRAFT or the tree optimisation makes it eager, so that the first broadcast does not flood every link of a large active view. A page that does not listen always starts eager. */
   initialEagerLinks?: number
   /** Wait for a new peer's capability announcement before treating it as a plain line-protocol peer, in ms. */
   capabilityTimeout?: number

@@ -11,8 +11,8 @@
  * eager link before the prunes, so only the first `initialEagerLinks`
  * neighbours start eager and the others lazy; the optimisation below then
  * grafts the lazy links that shorten the tree. In the simulator at N=1,000
- * with 10 neighbours: 8 hops to the last node at p50 and 1.045 × (N-1)
- * payloads over 100 broadcasts with 6 eager at first, 7-8 hops and 1.08 ×
+ * with 10 neighbours: 8-9 hops to the last node at p50 and 1.044 × (N-1)
+ * payloads over 100 broadcasts with 6 eager at first, 7 hops and 1.08 ×
  * with all 10 (12 hops with 5 neighbours). Lazy links carry only ids (IHAVE);
  * a node that hears of an id but not its payload within `graftTimeout`
  * pulls it (GRAFT), which also turns that link eager again and so repairs
@@ -61,7 +61,7 @@ export interface PlumtreeOptions extends MessageCacheOptions {
   optimizationThreshold: number
   /** Broadcasts over the same two links compared before the tree may switch. */
   optimizationSamples: number
-  /** Eager links a new neighbour may join as eager; past them it starts lazy. */
+  /** Eager links below which a new neighbour starts eager; past them it starts lazy. */
   initialEagerLinks: number
 }
 
